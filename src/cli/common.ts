@@ -1,0 +1,90 @@
+/**
+ * Shared by the three binaries. The rules:
+ *   - stdout carries data only: values, listings, protocol lines.
+ *   - diagnostics go to stderr, one line each: `sstash: error: ...`, `sstash: hint: ...`,
+ *     lowercase, no final period, never a secret value.
+ *   - prompts go to /dev/tty (see ../tty.ts), never to stdin/stdout.
+ *   - a user error exits non-zero with one line; a stack trace only with SSTASH_DEBUG=1.
+ */
+import { SSCryptoError, SSError, SSKeyError } from '../errors.js'
+
+/** Exit codes, documented in the README. */
+export const EXIT = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  KEY_NOT_FOUND: 3,
+  BAD_PASSWORD: 4,
+  NO_PASSWORD: 5,
+  COMMAND_NOT_FOUND: 127,
+} as const
+
+/** Writes `sstash: error: <message>` to stderr. */
+export function printError(message: string): void {
+  process.stderr.write(`sstash: error: ${message}\n`)
+}
+
+/** Writes `sstash: hint: <message>` to stderr. */
+export function printHint(message: string): void {
+  process.stderr.write(`sstash: hint: ${message}\n`)
+}
+
+/** Writes `sstash: warning: <message>` to stderr. */
+export function printWarning(message: string): void {
+  process.stderr.write(`sstash: warning: ${message}\n`)
+}
+
+/** A usage error: wrong arguments. Exits 2. */
+export class UsageError extends SSError {
+  override name = 'UsageError'
+  constructor(message: string, readonly hint?: string) {
+    super(message, 'USAGE')
+  }
+}
+
+const HINTS: Record<string, string> = {
+  STASH_NOT_FOUND: 'did you mean `sstash init`? (or pass --stash <path>, or set SSTASH_FILE)',
+  NO_PASSWORD: 'set SSTASH_PASSWORD_FILE, or run `sstash unlock` in a terminal first',
+  KEY_CHANGED: 'run `sstash unlock` again',
+  LOCK_TIMEOUT: 'another sstash process is writing; if none is, `sstash doctor` checks for a stale lock',
+}
+
+/** The exit code for an error. */
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof UsageError) return EXIT.USAGE
+  if (error instanceof SSCryptoError) return EXIT.BAD_PASSWORD
+  if (error instanceof SSKeyError && (error.code === 'KEY_NOT_FOUND' || error.code === 'NO_VALUE')) return EXIT.KEY_NOT_FOUND
+  if (error instanceof SSError) {
+    if (error.code === 'NO_PASSWORD' || error.code === 'CANCELLED') return EXIT.NO_PASSWORD
+    if (error.code === 'BAD_KEYPATH_SYNTAX' || error.code === 'BAD_KDF_SPEC' || error.code === 'USAGE') return EXIT.USAGE
+  }
+  return EXIT.ERROR
+}
+
+/**
+ * Reports an error as one line (plus a hint where one helps) and returns its exit code.
+ * Errors that are not ours are bugs: they get a stack trace.
+ */
+export function reportError(error: unknown): number {
+  const debug = process.env.SSTASH_DEBUG === '1'
+  if (error instanceof SSError) {
+    printError(error.message)
+    const hint = error instanceof UsageError ? error.hint : HINTS[error.code]
+    if (hint) printHint(hint)
+    if (debug) process.stderr.write(`${error.stack}\n`)
+  } else {
+    printError(`internal error: ${(error as Error)?.message ?? String(error)}`)
+    process.stderr.write(`${(error as Error)?.stack ?? ''}\n`)
+  }
+  return exitCodeOf(error)
+}
+
+/** Runs a binary's body, turning any error into one line on stderr and an exit code. */
+export async function runMain(body: () => Promise<number | void>): Promise<void> {
+  try {
+    const code = await body()
+    if (typeof code === 'number') process.exitCode = code
+  } catch (error) {
+    process.exitCode = reportError(error)
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Safe file writes and the inter-process lock. A stash file is only ever replaced whole:
+ * temp file (0600) in the same directory, fsync, rename, fsync the directory. Writers
+ * serialise on `<stash>.lock`, created with O_EXCL; a lock left by a dead process is
+ * broken at once, any lock older than a minute is broken too.
+ */
+import { open, readFile, rename, link, unlink, stat, mkdir, realpath, chmod } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { basename, dirname, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { SSError } from './errors.js'
+
+/** How long a writer waits for another writer's lock before giving up. */
+export const LOCK_TIMEOUT_MS = 15_000
+/** A lock older than this is stale even when its process seems alive (pid reuse). */
+export const LOCK_STALE_MS = 60_000
+
+const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
+
+function ioError(action: string, path: string, error: unknown, code = 'IO_ERROR'): SSError {
+  const detail = errno(error) ?? (error as Error).message
+  return new SSError(`cannot ${action} ${path}: ${detail}`, code, { cause: error })
+}
+
+/**
+ * The real path a stash lives at: symlinks are followed, so writes replace the target
+ * and keep the link. A missing file resolves through its directory.
+ */
+export async function resolveStashPath(path: string): Promise<string> {
+  try {
+    return await realpath(path)
+  } catch (error) {
+    if (errno(error) !== 'ENOENT') throw ioError('resolve', path, error)
+  }
+  try {
+    return join(await realpath(dirname(path)), basename(path))
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return path
+    throw ioError('resolve', path, error)
+  }
+}
+
+/** The file's bytes, or undefined when it does not exist. @throws {SSError} IO_ERROR */
+export async function readIfExists(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return new Uint8Array(await readFile(path))
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return undefined
+    throw ioError('read', path, error)
+  }
+}
+
+/** Creates a directory (and its parents) that only the user can enter. */
+export async function makePrivateDir(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true, mode: 0o700 })
+  } catch (error) {
+    throw ioError('create directory', path, error)
+  }
+}
+
+/**
+ * Replaces `path` with `bytes` atomically: readers and crashes see the old file or the new one.
+ * @param exclusive - fail with STASH_EXISTS instead of replacing an existing file
+ * @throws {SSError} WRITE_FAILED, leaving the old file as it was
+ */
+export async function writeAtomic(path: string, bytes: Uint8Array, exclusive = false): Promise<void> {
+  const dir = dirname(path)
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+  let handle
+  try {
+    handle = await open(tmp, 'wx', 0o600)
+  } catch (error) {
+    throw ioError('write', path, error, 'WRITE_FAILED')
+  }
+  try {
+    // The umask may have taken bits from 0600; secrets files are exactly 0600.
+    await handle.chmod(0o600)
+    await handle.writeFile(bytes)
+    await handle.sync()
+    await handle.close()
+    handle = undefined
+    if (exclusive) {
+      // link() fails if the name exists, where rename() would replace it.
+      await link(tmp, path).catch((error: unknown) => {
+        throw errno(error) === 'EEXIST' ? new SSError(`${path} already exists`, 'STASH_EXISTS') : error
+      })
+      await unlink(tmp)
+    } else {
+      await rename(tmp, path)
+    }
+  } catch (error) {
+    await handle?.close().catch(() => {})
+    await unlink(tmp).catch(() => {})
+    if (error instanceof SSError) throw error
+    throw ioError('write', path, error, 'WRITE_FAILED')
+  }
+  await syncDir(dir)
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r')
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename itself has happened.
+  }
+}
+
+/** Tightens a file to 0600 (used on a file we are about to rewrite anyway). */
+export async function makePrivate(path: string): Promise<void> {
+  await chmod(path, 0o600).catch(() => {})
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface LockInfo {
+  pid: number
+  host: string
+  raw: string
+  ageMs: number
+}
+
+async function readLock(lockPath: string): Promise<LockInfo | undefined> {
+  try {
+    const [raw, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)])
+    const [pid, host] = raw.split('\n')
+    return { pid: Number(pid), host: host ?? '', raw, ageMs: Date.now() - info.mtimeMs }
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return undefined
+    throw ioError('read lock', lockPath, error)
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return errno(error) === 'EPERM'
+  }
+}
+
+/** True when a lock was left by a process that is gone, or is too old to be live. */
+export function isStale(lock: { pid: number; host: string; ageMs: number }): boolean {
+  if (lock.ageMs > LOCK_STALE_MS) return true
+  // A lock file with no owner yet is being written: give its writer a moment.
+  if (!Number.isSafeInteger(lock.pid) || lock.pid <= 0) return lock.ageMs > 2_000
+  return lock.host === hostname() && !isAlive(lock.pid)
+}
+
+/** The lock file that guards a stash's writers. */
+export const lockPathOf = (stashPath: string): string => `${stashPath}.lock`
+
+/**
+ * Runs `fn` while holding the stash's lock.
+ * @throws {SSError} LOCK_TIMEOUT when another live writer holds it for too long
+ */
+export async function withLock<T>(stashPath: string, fn: () => Promise<T>, timeoutMs = LOCK_TIMEOUT_MS): Promise<T> {
+  const lockPath = lockPathOf(stashPath)
+  const mine = `${process.pid}\n${hostname()}\n${randomBytes(8).toString('hex')}\n`
+  const deadline = Date.now() + timeoutMs
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx', 0o600)
+      try {
+        await handle.writeFile(mine)
+      } finally {
+        await handle.close()
+      }
+      break
+    } catch (error) {
+      if (errno(error) !== 'EEXIST') throw ioError('create lock', lockPath, error)
+    }
+    const lock = await readLock(lockPath)
+    if (lock && isStale(lock)) {
+      await breakLock(lockPath, lock.raw)
+      continue
+    }
+    if (Date.now() > deadline)
+      throw new SSError(`${stashPath} is locked by process ${lock?.pid ?? 'unknown'}`, 'LOCK_TIMEOUT')
+    await sleep(Math.min(5 * 2 ** Math.min(attempt, 4), 80) * (0.5 + Math.random()))
+  }
+  try {
+    return await fn()
+  } finally {
+    const lock = await readLock(lockPath).catch(() => undefined)
+    if (lock?.raw === mine) await unlink(lockPath).catch(() => {})
+  }
+}
+
+// Two processes may judge the same lock stale; a short-lived guard lets only one break it,
+// and only if the lock is still the one judged stale.
+async function breakLock(lockPath: string, staleRaw: string): Promise<void> {
+  const guard = `${lockPath}.break`
+  try {
+    await (await open(guard, 'wx', 0o600)).close()
+  } catch (error) {
+    if (errno(error) !== 'EEXIST') throw ioError('create lock', guard, error)
+    const info = await stat(guard).catch(() => undefined)
+    if (info && Date.now() - info.mtimeMs > 5_000) await unlink(guard).catch(() => {})
+    await sleep(5)
+    return
+  }
+  try {
+    const lock = await readLock(lockPath)
+    if (lock?.raw === staleRaw) await unlink(lockPath).catch(() => {})
+  } finally {
+    await unlink(guard).catch(() => {})
+  }
+}

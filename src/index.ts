@@ -1,0 +1,13 @@
+export { SecureStash, type OpenOptions, type StashKey, type StashInfo } from './stash.js'
+export { SSError, SSKeyError, SSValueError, SSCryptoError, type SSErrorCode } from './errors.js'
+export { Tree, TreeNode, type Entry } from './tree.js'
+export {
+  parseKdfSpec,
+  formatKdfSpec,
+  DEFAULT_SCRYPT,
+  DEFAULT_PBKDF2,
+  type KdfParams,
+  type ScryptParams,
+  type Pbkdf2Params,
+} from './kdf.js'
+export { parseKeyPath, formatKeyPath } from './keypath.js'

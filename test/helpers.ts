@@ -1,0 +1,86 @@
+/** Shared test helpers: temporary directories, the built binaries, cheap stashes. */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, realpathSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll } from 'vitest'
+import { SecureStash, parseKdfSpec } from '../src/index.js'
+
+export const ROOT = resolve(import.meta.dirname, '..')
+export const BIN = {
+  sstash: join(ROOT, 'bin/sstash.js'),
+  git: join(ROOT, 'bin/git-credential-sstash.js'),
+  run: join(ROOT, 'bin/sstash-run.js'),
+} as const
+
+/**
+ * The cheap KDF every test uses, through the documented `--kdf` option / `kdf` open option.
+ * Never used outside tests.
+ */
+export const TEST_KDF_SPEC = 'scrypt:N=1024,r=8,p=1'
+export const TEST_KDF = parseKdfSpec(TEST_KDF_SPEC)
+export const PYTHON_TEST_KDF = parseKdfSpec('pbkdf2-sha512:iterations=100')
+
+/** A fresh private temporary directory, removed after the test file. */
+export function tempDir(): string {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sstash-test-')))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Creates a stash at `path` holding `values` (key paths joined by '/'), with the test KDF. */
+export async function makeStash(path: string, password: string, values: Record<string, string | Uint8Array> = {}): Promise<SecureStash> {
+  const stash = await SecureStash.open(path, password, { kdf: TEST_KDF })
+  await stash.update((tree) => {
+    for (const [key, value] of Object.entries(values))
+      tree.write(key.split('/'), typeof value === 'string' ? new TextEncoder().encode(value) : value)
+  })
+  return stash
+}
+
+export interface RunResult {
+  stdout: string
+  stderr: string
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>
+  input?: string | Uint8Array
+  cwd?: string
+  timeoutMs?: number
+}
+
+/**
+ * Runs a command to completion. The environment is the test process's, minus any SSTASH_*
+ * variables, plus `options.env` (undefined values remove a variable).
+ */
+export function runCommand(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('SSTASH_')) env[k] = v
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete env[k]
+    else env[k] = v
+  }
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (d: Buffer) => out.push(d))
+    child.stderr.on('data', (d: Buffer) => err.push(d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolvePromise({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code, signal })
+    })
+    child.stdin.on('error', () => {})
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+/** Runs one of the built binaries with node. */
+export function runBin(bin: keyof typeof BIN, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return runCommand(process.execPath, [BIN[bin], ...args], options)
+}
