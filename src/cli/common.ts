@@ -7,6 +7,9 @@
  *   - a user error exits non-zero with one line; a stack trace only with SSTASH_DEBUG=1.
  */
 import { SSCryptoError, SSError, SSKeyError } from '../errors.js'
+import { stashPath } from '../locations.js'
+import type { SecureStash } from '../stash.js'
+import { openStash } from '../unlock.js'
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -87,4 +90,20 @@ export async function runMain(body: () => Promise<number | void>): Promise<void>
   } catch (error) {
     process.exitCode = reportError(error)
   }
+}
+
+/** Options every sstash command accepts. */
+export interface GlobalOptions {
+  /** `--stash <path>`; else SSTASH_FILE; else the default location. */
+  stash?: string
+}
+
+/**
+ * Opens the stash the options name, with the password from the usual sources (the agent,
+ * SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS, a /dev/tty prompt).
+ * @throws {SSError} STASH_NOT_FOUND (with a hint to run `sstash init`), NO_PASSWORD; SSCryptoError
+ */
+export async function openFromOptions(options: GlobalOptions): Promise<SecureStash> {
+  const path = stashPath(options.stash)
+  return openStash(path, { stashPath: path })
 }
