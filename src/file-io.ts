@@ -4,7 +4,7 @@
  * serialise on `<stash>.lock`, created with O_EXCL; a lock left by a dead process is
  * broken at once, any lock older than a minute is broken too.
  */
-import { open, readFile, rename, link, unlink, stat, mkdir, realpath, chmod } from 'node:fs/promises'
+import { open, readFile, rename, link, unlink, stat, readlink, mkdir, realpath, chmod } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -32,6 +32,11 @@ export async function resolveStashPath(path: string): Promise<string> {
   } catch (error) {
     if (errno(error) !== 'ENOENT') throw ioError('resolve', path, error)
   }
+  // A dangling link: writing "through" it would replace the link itself (or, with create,
+  // loop forever between "missing" and "exists"); refuse rather than guess.
+  const target = await readlink(path).catch(() => undefined)
+  if (target !== undefined)
+    throw new SSError(`${path} is a symbolic link to ${target}, which does not exist`, 'DANGLING_LINK')
   try {
     return join(await realpath(dirname(path)), basename(path))
   } catch (error) {
@@ -66,6 +71,7 @@ export async function makePrivateDir(path: string): Promise<void> {
  */
 export async function writeAtomic(path: string, bytes: Uint8Array, exclusive = false): Promise<void> {
   const dir = dirname(path)
+  await checkDirectory(dir)
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
   let handle
   try {
@@ -96,6 +102,27 @@ export async function writeAtomic(path: string, bytes: Uint8Array, exclusive = f
     throw ioError('write', path, error, 'WRITE_FAILED')
   }
   await syncDir(dir)
+}
+
+/**
+ * Refuses a directory that another user could write to: whoever can rename files in it can
+ * swap the stash for an older copy or take its lock. Owned by us or root, and not writable by
+ * the world unless sticky (like /tmp). Group-writable is allowed: with per-user groups (umask
+ * 002) it is common and the group is the user alone.
+ * @throws {SSError} UNSAFE_DIRECTORY
+ */
+export async function checkDirectory(dir: string): Promise<void> {
+  let info
+  try {
+    info = await stat(dir)
+  } catch (error) {
+    throw ioError('write in', dir, error, 'WRITE_FAILED')
+  }
+  const uid = process.getuid?.()
+  if (uid !== undefined && info.uid !== uid && info.uid !== 0)
+    throw new SSError(`refusing to write in ${dir}: it belongs to another user (uid ${info.uid})`, 'UNSAFE_DIRECTORY')
+  if ((info.mode & 0o002) !== 0 && (info.mode & 0o1000) === 0)
+    throw new SSError(`refusing to write in ${dir}: anyone can write there (mode ${(info.mode & 0o7777).toString(8)})`, 'UNSAFE_DIRECTORY')
 }
 
 async function syncDir(dir: string): Promise<void> {
