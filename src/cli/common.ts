@@ -37,6 +37,19 @@ export function printWarning(message: string): void {
   process.stderr.write(`sstash: warning: ${message}\n`)
 }
 
+/** An error with its own `sstash: hint:` line, for when the code's usual hint would mislead. */
+export class HintedError extends SSError {
+  override name = 'HintedError'
+  /**
+   * @param message - one line, naming the file or key path, never a secret
+   * @param code - a stable code, which also picks the exit code
+   * @param hint - printed as `sstash: hint: <hint>`
+   */
+  constructor(message: string, code: string, readonly hint: string) {
+    super(message, code)
+  }
+}
+
 /** A usage error: wrong arguments. Exits 2. */
 export class UsageError extends SSError {
   override name = 'UsageError'
@@ -50,6 +63,9 @@ const HINTS: Record<string, string> = {
   NO_PASSWORD: 'set SSTASH_PASSWORD_FILE, or run `sstash unlock` in a terminal first',
   KEY_CHANGED: 'run `sstash unlock` again',
   LOCK_TIMEOUT: 'another sstash process is writing; if none is, `sstash doctor` checks for a stale lock',
+  KEY_NOT_FOUND: '`sstash ls` lists the keys (`sstash tree` shows all of them)',
+  NO_VALUE: 'this key only has children: `sstash ls <keypath>` lists them',
+  BAD_KEYPATH_SYNTAX: 'segments are joined by /; write \\/ for a / inside a name, \\\\ for \\, \\e for an empty name',
 }
 
 /** The exit code for an error. */
@@ -72,7 +88,7 @@ export function reportError(error: unknown): number {
   const debug = process.env.SSTASH_DEBUG === '1'
   if (error instanceof SSError) {
     printError(error.message)
-    const hint = error instanceof UsageError ? error.hint : HINTS[error.code]
+    const hint = error instanceof UsageError || error instanceof HintedError ? error.hint : HINTS[error.code]
     if (hint) printHint(hint)
     if (debug) process.stderr.write(`${error.stack}\n`)
   } else {
