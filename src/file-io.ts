@@ -4,7 +4,7 @@
  * serialise on `<stash>.lock`, created with O_EXCL; a lock left by a dead process is
  * broken at once, any lock older than a minute is broken too.
  */
-import { open, readFile, rename, link, unlink, stat, readlink, mkdir, realpath, chmod } from 'node:fs/promises'
+import { open, readFile, readdir, rename, link, unlink, stat, readlink, mkdir, realpath, chmod } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -64,6 +64,18 @@ export async function makePrivateDir(path: string): Promise<void> {
   }
 }
 
+const tempName = (path: string): string => `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+
+/** Removes temp files that dead writers left beside `path`. */
+async function sweepTempFiles(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.`
+  const names = await readdir(dirname(path)).catch(() => [] as string[])
+  for (const name of names) {
+    const match = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length)) : null
+    if (match && !isAlive(Number(match[1]))) await unlink(join(dirname(path), name)).catch(() => {})
+  }
+}
+
 /**
  * Replaces `path` with `bytes` atomically: readers and crashes see the old file or the new one.
  * @param exclusive - fail with STASH_EXISTS instead of replacing an existing file
@@ -72,7 +84,7 @@ export async function makePrivateDir(path: string): Promise<void> {
 export async function writeAtomic(path: string, bytes: Uint8Array, exclusive = false): Promise<void> {
   const dir = dirname(path)
   await checkDirectory(dir)
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+  const tmp = join(dir, tempName(path))
   let handle
   try {
     handle = await open(tmp, 'wx', 0o600)
@@ -192,6 +204,7 @@ export async function withLock<T>(stashPath: string, fn: () => Promise<T>, timeo
   const lockPath = lockPathOf(stashPath)
   const mine = `${process.pid}\n${hostname()}\n${randomBytes(8).toString('hex')}\n`
   const deadline = Date.now() + timeoutMs
+  let brokeStale = false
   for (let attempt = 0; ; attempt++) {
     try {
       const handle = await open(lockPath, 'wx', 0o600)
@@ -207,12 +220,15 @@ export async function withLock<T>(stashPath: string, fn: () => Promise<T>, timeo
     const lock = await readLock(lockPath)
     if (lock && isStale(lock)) {
       await breakLock(lockPath, lock.raw)
+      brokeStale = true
       continue
     }
     if (Date.now() > deadline)
       throw new SSError(`${stashPath} is locked by process ${lock?.pid ?? 'unknown'}`, 'LOCK_TIMEOUT')
     await sleep(Math.min(5 * 2 ** Math.min(attempt, 4), 80) * (0.5 + Math.random()))
   }
+  // A writer that died holding the lock may have left its temp file.
+  if (brokeStale) await sweepTempFiles(stashPath)
   try {
     return await fn()
   } finally {
