@@ -1,9 +1,310 @@
-import { runMain, printError } from './common.js'
+/**
+ * The `sstash` command: one short action per command over the library. Values enter through
+ * stdin, a file or a hidden prompt, never argv (anyone can read argv in `ps`); values leave
+ * through stdout only for `get` and when `--values` is asked for.
+ */
+import { readFileSync } from 'node:fs'
+import { lstat } from 'node:fs/promises'
+import { isatty } from 'node:tty'
+import { dirname } from 'node:path'
+import { cac, type CAC, type Command } from 'cac'
+import { SSError, showKey } from '../errors.js'
+import { DEFAULT_SCRYPT, parseKdfSpec, type KdfParams } from '../kdf.js'
+import { formatKeyPath, parseKeyPath } from '../keypath.js'
+import { stashPath } from '../locations.js'
+import { makePrivateDir } from '../file-io.js'
+import { SecureStash } from '../stash.js'
+import { promptHidden } from '../tty.js'
+import { getPassword, passwordFromEnvironment } from '../unlock.js'
+import { diagnose } from '../doctor.js'
+import { EXIT, HintedError, UsageError, openFromOptions, printWarning, runMain, type GlobalOptions } from './common.js'
+import { listJson, listLines, treeJson, treeLines } from './listing.js'
+import { registerEnvCommands } from './commands-env.js'
+import { registerAgentCommands } from './commands-agent.js'
 
-/** Entry point of the binary (not yet implemented). */
+type Options = GlobalOptions & Record<string, unknown>
+
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+// mri turns option values that look like numbers into numbers (`--stash 007` is 7).
+const text = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value))
+
+const exists = (path: string): Promise<boolean> => lstat(path).then(() => true, () => false)
+
+const status = (message: string): void => {
+  process.stderr.write(`sstash: ${message}\n`)
+}
+
+function kdfOption(options: Options, fallback: KdfParams): KdfParams {
+  const spec = text(options.kdf)
+  return spec === undefined ? fallback : parseKdfSpec(spec)
+}
+
+/** Opens the stash the options name; a missing file fails before any password is asked. */
+async function open(options: Options): Promise<SecureStash> {
+  const path = stashPath(text(options.stash))
+  if (!(await exists(path))) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
+  return openFromOptions({ stash: path })
+}
+
+/**
+ * A new password: from SSTASH_PASSWORD_FILE / SSTASH_PASSWORD / SSTASH_ASKPASS (for `init`)
+ * or their SSTASH_NEW_* twins (for `passwd`), else typed twice on the terminal.
+ */
+async function newPassword(path: string, env: Record<string, string | undefined>, command: string): Promise<string> {
+  let password = await passwordFromEnvironment(path, env)
+  if (password === undefined) {
+    password = await promptHidden(`New password for ${path}: `)
+    if (password === undefined)
+      throw new HintedError(
+        `no terminal to ask for the new password of ${path}`,
+        'NO_PASSWORD',
+        `run \`sstash ${command}\` in a terminal, or set ${command === 'init' ? 'SSTASH_PASSWORD_FILE' : 'SSTASH_NEW_PASSWORD_FILE'} to a file holding the password`,
+      )
+    if (password !== '' && (await promptHidden('Repeat the new password: ')) !== password)
+      throw new SSError('the two passwords differ; nothing was changed', 'PASSWORD_MISMATCH')
+  }
+  if (password === '') throw new SSError('the password is empty; nothing was changed', 'EMPTY_PASSWORD')
+  return password
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return new Uint8Array(Buffer.concat(chunks))
+}
+
+function writeOut(data: string | Uint8Array): Promise<void> {
+  return new Promise((resolve) => {
+    // A reader that went away (`| head -c1`) is not an error.
+    process.stdout.once('error', () => resolve())
+    process.stdout.write(data, () => resolve())
+  })
+}
+
+async function init(options: Options): Promise<void> {
+  const chosen = text(options.stash)
+  const path = stashPath(chosen)
+  const kdf = kdfOption(options, DEFAULT_SCRYPT)
+  if (await exists(path))
+    throw new HintedError(`${path} already exists`, 'STASH_EXISTS', 'use `sstash passwd` to change its password, or pass --stash <path> for another stash')
+  const password = await newPassword(path, process.env, 'init')
+  // Only the default location gets its directories made for it: a typo in --stash should fail, not create a tree.
+  if (chosen === undefined && !process.env.SSTASH_FILE) await makePrivateDir(dirname(path))
+  await SecureStash.create(path, password, { kdf })
+  status(`created ${path}`)
+}
+
+async function set(keypath: string, options: Options): Promise<void> {
+  const key = parseKeyPath(keypath)
+  if (key.length === 0) throw new UsageError('the root of the stash cannot hold a value', 'give a key path such as project/api/token')
+  const stash = await open(options)
+  const file = text(options.file)
+  if (file !== undefined) return stash.writeFile(key, file)
+  let value: Uint8Array
+  if (isatty(0)) {
+    const typed = await promptHidden(`Value for ${formatKeyPath(key)}: `)
+    if (typed === undefined) throw new UsageError('no terminal to ask for the value', 'pipe the value in, or pass --file <path>')
+    value = new TextEncoder().encode(typed)
+  } else {
+    value = await readStdin()
+  }
+  if (value.length === 0) printWarning(`stored an empty value at ${formatKeyPath(key)}`)
+  await stash.writeValue(key, value)
+}
+
+async function get(keypath: string, options: Options): Promise<void> {
+  const value = await (await open(options)).readValue(parseKeyPath(keypath))
+  await writeOut(value)
+  // On a terminal only, so the shell prompt does not run into the value; pipes get the bytes as stored.
+  if (isatty(1) && value.at(-1) !== 0x0a) await writeOut('\n')
+}
+
+async function show(keypath: string | undefined, options: Options, kind: 'ls' | 'tree'): Promise<void> {
+  const key = parseKeyPath(keypath ?? '')
+  const node = await (await open(options)).view((tree) => tree.node(key))
+  const values = options.values === true
+  if (options.json === true) {
+    const json = kind === 'ls' ? listJson(key, node, values) : treeJson(key, node, values)
+    return writeOut(`${JSON.stringify(json, null, 2)}\n`)
+  }
+  const lines = kind === 'ls' ? listLines(key, node, values) : treeLines(key, node, values)
+  if (lines.length > 0) await writeOut(`${lines.join('\n')}\n`)
+}
+
+async function rm(keypath: string, options: Options): Promise<void> {
+  const key = parseKeyPath(keypath)
+  await (await open(options)).update((tree) => {
+    if (tree.node(key).children.size > 0 && options.recursive !== true)
+      throw new HintedError(`key ${showKey(key)} has children`, 'HAS_CHILDREN', `\`sstash rm -r ${keypath}\` removes it with everything below it`)
+    tree.remove(key)
+  })
+}
+
+async function mv(from: string, to: string, options: Options): Promise<void> {
+  await (await open(options)).move(parseKeyPath(from), parseKeyPath(to))
+}
+
+async function passwd(options: Options): Promise<void> {
+  const stash = await open(options)
+  const kdf = kdfOption(options, stash.info.kdf)
+  const env = process.env
+  const password = await newPassword(stash.path, { SSTASH_PASSWORD_FILE: env.SSTASH_NEW_PASSWORD_FILE, SSTASH_PASSWORD: env.SSTASH_NEW_PASSWORD }, 'passwd')
+  await stash.changePassword(password, { kdf })
+  status(`changed the password of ${stash.path}`)
+}
+
+async function migrate(options: Options): Promise<void> {
+  const path = stashPath(text(options.stash))
+  if (!(await exists(path))) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
+  const kdf = kdfOption(options, DEFAULT_SCRYPT)
+  if (kdf.name !== 'scrypt') throw new UsageError('the native format uses scrypt', 'pass --kdf scrypt, or leave --kdf out')
+  // The same password must unlock the migrated file, so it is asked for here rather than taken from the agent.
+  const password = await getPassword({ stashPath: path })
+  const stash = await SecureStash.open(path, password, { create: false })
+  if (stash.info.format === 'native') return status(`${stash.path} is already in the native format; nothing to do`)
+  await stash.changePassword(password, { kdf })
+  status(`migrated ${stash.path} to the native format; the password is unchanged`)
+}
+
+async function doctor(options: Options): Promise<number> {
+  const path = stashPath(text(options.stash))
+  const findings = await diagnose(path)
+  const lines = [`stash: ${path}`]
+  for (const finding of findings) {
+    lines.push(`${finding.severity}: ${finding.what}`)
+    if (finding.fix) lines.push(`  fix: ${finding.fix}`)
+  }
+  await writeOut(`${lines.join('\n')}\n`)
+  return findings.some((f) => f.severity === 'problem' || f.severity === 'warning') ? EXIT.ERROR : EXIT.OK
+}
+
+/** Builds the command-line interface; exported for tests that list the commands. */
+export function buildCli(): CAC {
+  const cli = cac('sstash')
+  cli.option('--stash <path>', 'the stash file (else $SSTASH_FILE, else ~/.local/share/sstash/stash.sstash)')
+  cli.help()
+  cli.version(version)
+  cli.example('  $ printf %s "$TOKEN" | sstash set project/api/token')
+  cli.example('  $ sstash get project/api/token')
+
+  cli.command('init', 'create a new, empty stash (asks for the password twice)')
+    .option('--kdf <spec>', 'key derivation, e.g. scrypt:N=131072,r=8,p=1 (the default)')
+    .example('  $ sstash init')
+    .example('  $ sstash --stash ~/work.sstash init')
+    .action((options: Options) => init(options))
+
+  cli.command('set <keypath>', 'store a value read from stdin, a hidden prompt, or --file')
+    .option('--file <path>', 'read the value from this file')
+    .example('  $ printf %s "$TOKEN" | sstash set project/api/token')
+    .example('  $ sstash set project/tls/key --file server.key')
+    .action((keypath: string, options: Options) => set(keypath, options))
+
+  cli.command('get <keypath>', 'print a value (raw bytes, no newline added when piped)')
+    .example('  $ sstash get project/api/token')
+    .example('  $ curl -H "Authorization: Bearer $(sstash get project/api/token)" https://api.example.com')
+    .action((keypath: string, options: Options) => get(keypath, options))
+
+  cli.command('ls [keypath]', 'list the keys below a key path (names only)')
+    .option('--json', 'print JSON for programs')
+    .option('--values', 'also print the values')
+    .example('  $ sstash ls')
+    .example('  $ sstash ls project/SomeService --json')
+    .action((keypath: string | undefined, options: Options) => show(keypath, options, 'ls'))
+
+  cli.command('tree [keypath]', 'draw the tree below a key path (names only)')
+    .option('--json', 'print JSON for programs')
+    .option('--values', 'also print the values')
+    .example('  $ sstash tree')
+    .example('  $ sstash tree project --values')
+    .action((keypath: string | undefined, options: Options) => show(keypath, options, 'tree'))
+
+  cli.command('rm <keypath>', 'remove a key (-r: with everything below it)')
+    .option('-r, --recursive', 'also remove a key that has children')
+    .example('  $ sstash rm project/api/token')
+    .example('  $ sstash rm -r project/old')
+    .action((keypath: string, options: Options) => rm(keypath, options))
+
+  cli.command('mv <from> <to>', 'move a key and everything below it')
+    .example('  $ sstash mv project/api project/api-v1')
+    .action((from: string, to: string, options: Options) => mv(from, to, options))
+
+  cli.command('passwd', 'change the password (and optionally the key derivation)')
+    .option('--kdf <spec>', 'a new key derivation, e.g. scrypt:N=262144,r=8,p=1')
+    .example('  $ sstash passwd')
+    .example('  $ sstash passwd --kdf scrypt:N=262144,r=8,p=1')
+    .action((options: Options) => passwd(options))
+
+  cli.command('migrate', 'convert a Python sstash 0.17 file to the native format (same password)')
+    .option('--kdf <spec>', 'the scrypt parameters (default scrypt:N=131072,r=8,p=1)')
+    .example('  $ sstash --stash my_stash migrate')
+    .action((options: Options) => migrate(options))
+
+  cli.command('doctor', 'check permissions, key derivation, locks and PATH; say what to fix')
+    .example('  $ sstash doctor')
+    .action((options: Options) => doctor(options))
+
+  registerEnvCommands(cli)
+  registerAgentCommands(cli)
+  return cli
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] as number
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] as number
+      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1))
+      diagonal = above
+    }
+  }
+  return row[b.length] as number
+}
+
+function unknownCommand(cli: CAC, name: string): UsageError {
+  const names = cli.commands.map((command) => command.name).filter((n) => n !== '')
+  const close = names.filter((n) => distance(n, name) <= 2 || n.startsWith(name)).slice(0, 3)
+  const hint = close.length > 0 ? `did you mean ${close.map((n) => `\`sstash ${n}\``).join(' or ')}?` : 'run `sstash --help` for the list of commands'
+  return new UsageError(`unknown command ${JSON.stringify(name)}`, hint)
+}
+
+// A boolean flag followed by a key path makes mri read the key path as the flag's value and
+// then as a number (`rm -r 007` would remove `7`). Spelling the flag `-r=true` avoids both.
+function pinBooleans(command: Command, cli: CAC, argv: string[]): string[] {
+  const flags = new Set<string>()
+  for (const option of [...command.options, ...cli.globalCommand.options])
+    if (option.isBoolean && !option.negated) for (const name of option.names) flags.add(name.length === 1 ? `-${name}` : `--${name}`)
+  const end = argv.indexOf('--')
+  return argv.map((arg, i) => ((end < 0 || i < end) && flags.has(arg) ? `${arg}=true` : arg))
+}
+
+/**
+ * Entry point of the `sstash` binary.
+ * @param argv - the arguments after the program name
+ */
 export async function main(argv: string[]): Promise<void> {
   await runMain(async () => {
-    printError(`not implemented yet: ${argv.join(' ')}`)
-    return 1
+    const cli = buildCli()
+    const parse = (args: string[]): void => {
+      cli.parse(['node', 'sstash', ...args], { run: false })
+    }
+    parse(argv)
+    if (cli.matchedCommand) parse(pinBooleans(cli.matchedCommand, cli, argv))
+    if (cli.options.help === true || (cli.options.version === true && !cli.matchedCommand)) return EXIT.OK
+    if (!cli.matchedCommand) {
+      const name = cli.args[0]
+      if (name !== undefined) throw unknownCommand(cli, String(name))
+      cli.outputHelp()
+      return EXIT.USAGE
+    }
+    try {
+      return (await cli.runMatchedCommand()) as number | undefined
+    } catch (error) {
+      if ((error as Error)?.name !== 'CACError') throw error
+      const message = (error as Error).message.replace(/`/g, '')
+      throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1), `\`sstash ${cli.matchedCommand.name} --help\` shows its usage`)
+    }
   })
 }
