@@ -1,17 +1,27 @@
 /**
- * Unlocking: where a binary gets the stash password from, in this order:
- *   1. SSTASH_PASSWORD_FILE (a file holding the password; one trailing newline is dropped)
- *   2. SSTASH_PASSWORD (for CI; weaker: the environment is visible to the user's processes)
+ * Unlocking: where a binary gets the stash key or password from, in this order:
+ *   1. the sstash agent, when it holds this stash unlocked (openStash only: no password at all)
+ *   2. SSTASH_PASSWORD_FILE (a file holding the password; one trailing newline is dropped),
+ *      then SSTASH_PASSWORD (for CI; weaker: the environment is visible to the user's processes)
  *   3. SSTASH_ASKPASS (a program that prints the password, as SSH_ASKPASS does)
  *   4. a hidden prompt on /dev/tty, when there is a terminal and prompting is allowed
  *   5. otherwise an SSError NO_PASSWORD at once: nothing ever waits for input that cannot come
  * Never stdin or stdout: those belong to git, or to the program sstash-run starts.
+ *
+ * With SSTASH_AGENT_TIMEOUT set (such as `15m`), a password that came from the prompt or
+ * SSTASH_ASKPASS also unlocks the stash in the agent for that long, as git's
+ * `credential.helper cache` does.
+ *
+ * This module is on every binary's fast path: it loads no CLI library and no child_process
+ * until a source needs it.
  */
 import { readFile } from 'node:fs/promises'
-import { execFile } from 'node:child_process'
-import { SSError } from './errors.js'
+import { SSCryptoError, SSError } from './errors.js'
 import { SecureStash, type OpenOptions } from './stash.js'
 import { promptHidden } from './tty.js'
+import { parseStash } from './format.js'
+import { readIfExists, resolveStashPath } from './file-io.js'
+import { agentGetKey, agentUnlock, parseDuration } from './agent-client.js'
 
 type Env = Record<string, string | undefined>
 
@@ -26,30 +36,40 @@ export interface PasswordOptions {
   prompt?: boolean
   /** The environment to read SSTASH_* from (default process.env). */
   env?: Env
+  /** {@link openStash} only: ask the agent first (default true). `sstash unlock` passes false. */
+  agent?: boolean
 }
+
+/** Where a password came from: only interactive sources are worth caching in the agent. */
+type PasswordSource = 'file' | 'env' | 'askpass' | 'prompt'
 
 const dropNewline = (text: string): string => text.replace(/\r?\n$/, '')
 
 /**
- * The password from the non-interactive sources (1 to 3), or undefined when none is set.
+ * The password from the non-interactive sources (2 and 3), or undefined when none is set.
  * @throws {SSError} NO_PASSWORD when a source is set but fails (unreadable file, askpass failed)
  */
 export async function passwordFromEnvironment(stashPath: string, env: Env = process.env): Promise<string | undefined> {
+  return (await sourcedFromEnvironment(stashPath, env))?.password
+}
+
+async function sourcedFromEnvironment(stashPath: string, env: Env): Promise<{ password: string; source: PasswordSource } | undefined> {
   const file = env.SSTASH_PASSWORD_FILE
   if (file) {
     try {
-      return dropNewline(await readFile(file, 'utf8'))
+      return { password: dropNewline(await readFile(file, 'utf8')), source: 'file' }
     } catch (error) {
       throw new SSError(`cannot read SSTASH_PASSWORD_FILE ${file}: ${(error as NodeJS.ErrnoException).code}`, 'NO_PASSWORD', { cause: error })
     }
   }
-  if (env.SSTASH_PASSWORD !== undefined && env.SSTASH_PASSWORD !== '') return env.SSTASH_PASSWORD
+  if (env.SSTASH_PASSWORD !== undefined && env.SSTASH_PASSWORD !== '') return { password: env.SSTASH_PASSWORD, source: 'env' }
   const askpass = env.SSTASH_ASKPASS
   if (askpass) {
+    const { execFile } = await import('node:child_process')
     return new Promise((resolve, reject) => {
       execFile(askpass, [`Password for ${stashPath}: `], { encoding: 'utf8', timeout: 5 * 60_000 }, (error, stdout) => {
         if (error) reject(new SSError(`SSTASH_ASKPASS program ${askpass} failed`, 'NO_PASSWORD', { cause: error }))
-        else resolve(dropNewline(stdout))
+        else resolve({ password: dropNewline(stdout), source: 'askpass' })
       })
     })
   }
@@ -57,15 +77,20 @@ export async function passwordFromEnvironment(stashPath: string, env: Env = proc
 }
 
 /**
- * The stash password from the first source that has one.
+ * The stash password from the first source that has one (sources 2 to 5: never the agent,
+ * which holds keys, not passwords).
  * @throws {SSError} NO_PASSWORD when there is none, or the prompt was cancelled
  */
 export async function getPassword(options: PasswordOptions): Promise<string> {
-  const fromEnv = await passwordFromEnvironment(options.stashPath, options.env)
+  return (await sourcedPassword(options)).password
+}
+
+async function sourcedPassword(options: PasswordOptions): Promise<{ password: string; source: PasswordSource }> {
+  const fromEnv = await sourcedFromEnvironment(options.stashPath, options.env ?? process.env)
   if (fromEnv !== undefined) return fromEnv
   if (options.prompt !== false) {
     const typed = await promptHidden(`Password for ${options.stashPath}: `)
-    if (typed !== undefined) return typed
+    if (typed !== undefined) return { password: typed, source: 'prompt' }
   }
   throw new SSError(
     `no password for ${options.stashPath}: set SSTASH_PASSWORD_FILE or SSTASH_ASKPASS, or run from a terminal`,
@@ -74,10 +99,70 @@ export async function getPassword(options: PasswordOptions): Promise<string> {
 }
 
 /**
- * Opens a stash with the password from the first source that has one.
- * @throws {SSError} STASH_NOT_FOUND (unless options.create), NO_PASSWORD; {@link SSCryptoError}
+ * Opens a stash with the key the agent holds for it, when it holds one for the file as it
+ * is now (same real path, same key id). One small request; no key derivation.
+ * @returns undefined when the agent is not running, does not hold it, or holds a stale key
+ * @throws {SSError} AGENT_UNSAFE when the agent directory is not safe
+ */
+export async function openWithAgent(stashPath: string, env: Env = process.env): Promise<SecureStash | undefined> {
+  const real = await resolveStashPath(stashPath)
+  const bytes = await readIfExists(real)
+  if (bytes === undefined) return undefined
+  let keyId: string
+  try {
+    keyId = parseStash(bytes, stashPath).keyId
+  } catch {
+    // A damaged file gets its error from the ordinary path, with the ordinary message.
+    return undefined
+  }
+  const key = await agentGetKey(real, keyId, env)
+  if (!key) return undefined
+  try {
+    return await SecureStash.openWithKey(real, { keyId, key })
+  } catch (error) {
+    // The file changed between the two reads (a password change): the other sources remain.
+    if (error instanceof SSCryptoError) return undefined
+    throw error
+  }
+}
+
+/**
+ * The agent timeout asked for by SSTASH_AGENT_TIMEOUT, in ms, or undefined when unset.
+ * @throws {SSError} BAD_DURATION
+ */
+export function agentTimeoutFromEnv(env: Env = process.env): number | undefined {
+  const text = env.SSTASH_AGENT_TIMEOUT
+  if (text === undefined || text === '') return undefined
+  try {
+    return parseDuration(text)
+  } catch (error) {
+    throw new SSError(`SSTASH_AGENT_TIMEOUT: ${(error as Error).message}`, 'BAD_DURATION', { cause: error })
+  }
+}
+
+/**
+ * Opens a stash with the key or password from the first source that has one: the agent
+ * (unless `options.agent` is false), then the password sources of {@link getPassword}.
+ * With SSTASH_AGENT_TIMEOUT set, a password typed at the prompt or given by SSTASH_ASKPASS
+ * also unlocks the stash in the agent (best effort: an agent failure does not fail the open).
+ * @throws {SSError} STASH_NOT_FOUND (unless options.create), NO_PASSWORD, AGENT_UNSAFE, BAD_DURATION; {@link SSCryptoError}
  */
 export async function openStash(stashPath: string, options: PasswordOptions & OpenOptions = { stashPath: '' }): Promise<SecureStash> {
-  const password = await getPassword({ ...options, stashPath })
-  return SecureStash.open(stashPath, password, { create: false, ...options })
+  const env = options.env ?? process.env
+  if (options.agent !== false) {
+    const unlocked = await openWithAgent(stashPath, env)
+    if (unlocked) return unlocked
+  }
+  // Checked before any prompt, so a typo does not cost the user a typed password.
+  const cacheFor = agentTimeoutFromEnv(env)
+  const { password, source } = await sourcedPassword({ ...options, stashPath })
+  const stash = await SecureStash.open(stashPath, password, { create: false, ...options })
+  if (cacheFor !== undefined && (source === 'prompt' || source === 'askpass')) {
+    try {
+      await agentUnlock(stash.path, await stash.exportKey(), cacheFor, env)
+    } catch {
+      // Caching is a convenience: the stash is open, the command goes on without it.
+    }
+  }
+  return stash
 }
