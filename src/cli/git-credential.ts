@@ -1,9 +1,208 @@
-import { runMain, printError } from './common.js'
+/**
+ * git-credential-sstash: git's credential helper protocol over the stash.
+ *
+ *   git-credential-sstash [--stash <path>] [--prefix <keypath>] get|store|erase|capability
+ *
+ * stdin belongs to git: it carries the request and never the stash password. stdout carries
+ * protocol lines only. When the stash is missing or no password is available, the helper
+ * prints one `sstash: hint:` line and exits 0 with no output, so git moves on to its next
+ * helper or its own prompt. This file imports only what `get` needs: no argument parser.
+ */
+import { formatCredential, parseCredential, type Credential } from '../credential-protocol.js'
+import {
+  eraseCredentials,
+  fieldsToStore,
+  findByRules,
+  findCredentials,
+  loadMappingRules,
+  storeCredential,
+  usableCredential,
+  DEFAULT_PREFIX,
+  type MappingRule,
+  type StoredCredential,
+} from '../credential-map.js'
+import { SSError } from '../errors.js'
+import { parseKeyPath } from '../keypath.js'
+import { stashPath } from '../locations.js'
+import type { SecureStash } from '../stash.js'
+import { openStash } from '../unlock.js'
+import { printHint, reportError, runMain, UsageError } from './common.js'
 
-/** Entry point of the binary (not yet implemented). */
+/** The most request bytes read from stdin; a real request is a few hundred. */
+const MAX_INPUT_BYTES = 1 << 20
+
+/** The `state[]` value this helper hands git with a credential it served. */
+export const SERVED_STATE = 'sstash:served'
+
+const USAGE = 'usage: git-credential-sstash [--stash <path>] [--prefix <keypath>] get|store|erase|capability'
+
+interface Options {
+  stash?: string
+  prefix: readonly string[]
+  action?: string
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { prefix: DEFAULT_PREFIX }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const eq = arg.indexOf('=')
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg
+    if (name === '--stash' || name === '--prefix') {
+      const value = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i]
+      if (value === undefined || value === '') throw new UsageError(`${name} needs a value`, USAGE)
+      if (name === '--stash') options.stash = value
+      else options.prefix = parseKeyPath(value)
+    } else if (arg === '-h' || arg === '--help') options.action = 'help'
+    else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`, USAGE)
+    else if (options.action === undefined) options.action = arg
+    else throw new UsageError(`unexpected argument ${arg}`, USAGE)
+  }
+  return options
+}
+
+/** Reads stdin up to a blank line, EOF or {@link MAX_INPUT_BYTES}, without splitting anything. */
+async function readRequest(): Promise<Uint8Array> {
+  const chunks: Buffer[] = []
+  let total = 0
+  let previousLf = true
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    chunks.push(chunk)
+    total += chunk.length
+    if (total > MAX_INPUT_BYTES) throw new SSError(`the credential request is larger than ${MAX_INPUT_BYTES} bytes`, 'BAD_INPUT')
+    // Stop at the blank line (LF LF or LF CR LF) so a caller that keeps stdin open never hangs us.
+    let done = false
+    for (let i = 0; i < chunk.length && !done; i++) {
+      const byte = chunk[i]
+      if (byte === 0x0a) {
+        if (previousLf) done = true
+        previousLf = true
+      } else if (byte === 0x0d && previousLf && chunk[i + 1] === 0x0a) continue
+      else previousLf = false
+    }
+    if (done) break
+  }
+  return Buffer.concat(chunks)
+}
+
+type Outcome = { tree: true; stash: SecureStash } | { tree: false; code: number }
+
+/** Opens the stash, or says in one hint line why not (exit 0: git falls back). */
+async function unlock(options: Options): Promise<Outcome> {
+  const path = stashPath(options.stash)
+  try {
+    const stash = await openStash(path, { stashPath: path, prompt: process.env.GIT_TERMINAL_PROMPT !== '0', create: false })
+    return { tree: true, stash }
+  } catch (error) {
+    if (error instanceof SSError && error.code === 'STASH_NOT_FOUND') {
+      printHint(`no stash at ${path}: create one with \`sstash init\`, or pass --stash <path>`)
+      return { tree: false, code: 0 }
+    }
+    if (error instanceof SSError && (error.code === 'NO_PASSWORD' || error.code === 'CANCELLED')) {
+      printHint(`no password for ${path}: set SSTASH_PASSWORD_FILE, or run \`sstash unlock\` first`)
+      return { tree: false, code: 0 }
+    }
+    throw error
+  }
+}
+
+/** What `get` prints for a found credential. */
+function response(found: StoredCredential, request: Credential): Partial<Credential> {
+  const out: Partial<Credential> = { capability: [], state: [] }
+  if (found.credential !== undefined) {
+    out.capability?.push('authtype')
+    out.authtype = found.authtype
+    out.credential = found.credential
+  }
+  if (request.capability.includes('state')) {
+    out.capability?.push('state')
+    out.state?.push(SERVED_STATE)
+  }
+  out.username = found.username
+  out.password = found.password
+  out.password_expiry_utc = found.password === undefined ? undefined : found.password_expiry_utc
+  out.oauth_refresh_token = found.password === undefined ? undefined : found.oauth_refresh_token
+  return out
+}
+
+async function get(options: Options, request: Credential, rules: readonly MappingRule[]): Promise<number> {
+  if (request.protocol === undefined || request.host === undefined) return 0
+  const opened = await unlock(options)
+  if (!opened.tree) return opened.code
+  const authtype = request.capability.includes('authtype')
+  const found = await opened.stash.view((tree) => {
+    for (const stored of findCredentials(tree, request, options)) {
+      const usable = usableCredential(stored, { authtype })
+      if (usable) return usable
+    }
+    return findByRules(tree, request, rules)
+  })
+  if (found) process.stdout.write(formatCredential(response(found, request)))
+  return 0
+}
+
+async function store(options: Options, request: Credential, rules: readonly MappingRule[]): Promise<number> {
+  if (!fieldsToStore(request)) return 0
+  // A credential this helper just served comes back unchanged: no need to unlock again.
+  if (request.capability.includes('state') && request.state.includes(SERVED_STATE)) return 0
+  const opened = await unlock(options)
+  if (!opened.tree) return opened.code
+  const stash = opened.stash
+  // A dry run on a snapshot first: an unchanged credential costs no write.
+  const needed = await stash.view((tree) => {
+    const ruled = findByRules(tree, request, rules)
+    // A token a mapping rule already serves needs no second copy.
+    if (ruled && ruled.password === request.password && (ruled.username ?? request.username) === request.username) return false
+    return storeCredential(tree, request, options)
+  })
+  if (needed) await stash.update((tree) => storeCredential(tree, request, options))
+  return 0
+}
+
+async function erase(options: Options, request: Credential): Promise<number> {
+  if (request.protocol === undefined || request.host === undefined) return 0
+  const opened = await unlock(options)
+  if (!opened.tree) return opened.code
+  const stash = opened.stash
+  // A dry run on a snapshot first: nothing to erase costs no write.
+  const count = await stash.view((tree) => eraseCredentials(tree, request, options))
+  if (count > 0) await stash.update((tree) => eraseCredentials(tree, request, options))
+  return 0
+}
+
+/**
+ * Runs git-credential-sstash.
+ * @param argv - the arguments after the program name
+ */
 export async function main(argv: string[]): Promise<void> {
   await runMain(async () => {
-    printError(`not implemented yet: ${argv.join(' ')}`)
-    return 1
+    const options = parseArgs(argv)
+    switch (options.action) {
+      case undefined:
+        throw new UsageError('no action given', USAGE)
+      case 'help':
+        process.stdout.write(`${USAGE}\n`)
+        return 0
+      case 'capability':
+        process.stdout.write('version 0\ncapability authtype\ncapability state\n')
+        return 0
+      case 'get':
+      case 'store':
+      case 'erase':
+        break
+      default:
+        // git's rule: a helper ignores actions it does not know.
+        return 0
+    }
+    let request: Credential
+    try {
+      request = parseCredential(await readRequest())
+    } catch (error) {
+      return reportError(error)
+    }
+    const rules = options.action === 'erase' ? [] : await loadMappingRules()
+    if (options.action === 'get') return get(options, request, rules)
+    if (options.action === 'store') return store(options, request, rules)
+    return erase(options, request)
   })
 }
