@@ -1,6 +1,105 @@
+/**
+ * `sstash import` and `sstash export`: `.env` files (and git-credentials) in and out of the stash.
+ * The format code is loaded only when one of these commands runs.
+ */
+import { readFile, stat } from 'node:fs/promises'
 import type { CAC } from 'cac'
+import { SSError } from '../errors.js'
+import { formatKeyPath, parseKeyPath } from '../keypath.js'
+import { stashPath } from '../locations.js'
+import type { SecureStash } from '../stash.js'
+import { UsageError, openFromOptions, type GlobalOptions } from './common.js'
 
-/** Registers `sstash import` and `sstash export` (owned by the sstash-run / .env work). */
+type Options = GlobalOptions & Record<string, unknown>
+
+// mri turns values that look like numbers into numbers, and repeated options into arrays.
+const text = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value))
+const list = (value: unknown): string[] =>
+  value === undefined ? [] : (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','))
+
+/** Opens the chosen stash; a missing file fails before any password is asked. */
+async function open(options: Options): Promise<SecureStash> {
+  const path = stashPath(text(options.stash))
+  if (!(await stat(path).then(() => true, () => false))) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
+  return openFromOptions({ stash: path })
+}
+
+async function readInput(file: string): Promise<string> {
+  let bytes: Buffer
+  try {
+    if (file === '-') {
+      const chunks: Buffer[] = []
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+      bytes = Buffer.concat(chunks)
+    } else bytes = await readFile(file)
+  } catch (error) {
+    throw new SSError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, 'IO_ERROR', { cause: error })
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch (error) {
+    throw new SSError(`${file === '-' ? 'stdin' : file} is not valid UTF-8`, 'BAD_INPUT', { cause: error })
+  }
+}
+
+async function importAction(file: string, options: Options): Promise<void> {
+  const format = text(options.format) ?? 'dotenv'
+  const into = text(options.into)
+  if (format !== 'dotenv' && format !== 'git-credentials')
+    throw new UsageError(`unknown import format ${JSON.stringify(format)}`, 'use --format dotenv or --format git-credentials')
+  if (into === undefined && format === 'dotenv') throw new UsageError('import needs --into <keypath>', 'e.g. `sstash import .env --into project/myapp`')
+  const base = into === undefined ? undefined : parseKeyPath(into)
+  const input = await readInput(file)
+  let count: number
+  if (format === 'dotenv') {
+    const { parseDotenv } = await import('../dotenv.js')
+    const vars = parseDotenv(input)
+    const encoder = new TextEncoder()
+    const stash = await open(options)
+    await stash.update((tree) => {
+      for (const [name, value] of vars) tree.write([...(base as string[]), name], encoder.encode(value))
+    })
+    count = vars.size
+  } else {
+    const { importGitCredentials } = await import('../credential-map.js')
+    const stash = await open(options)
+    count = await stash.update((tree) => importGitCredentials(tree, input, base === undefined ? {} : { prefix: base }))
+  }
+  const where = base === undefined ? 'the git layout' : formatKeyPath(base)
+  process.stderr.write(`sstash: imported ${count} ${format === 'dotenv' ? 'variables' : 'credentials'} into ${where}\n`)
+}
+
+async function exportAction(keypath: string, options: Options): Promise<void> {
+  const [{ envFromEntries }, { formatEnv, EXPORT_FORMATS }] = await Promise.all([import('../env.js'), import('../dotenv.js')])
+  const format = text(options.format) ?? 'dotenv'
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(`unknown export format ${JSON.stringify(format)}`, `use --format ${EXPORT_FORMATS.join(', --format ')}`)
+  const base = parseKeyPath(keypath)
+  const stash = await open(options)
+  const entries = await stash.view((tree) => tree.entries(base))
+  const vars = envFromEntries(base, entries, { prefix: text(options.prefix), allow: list(options.allow) })
+  const output = formatEnv(vars, format)
+  await new Promise<void>((resolve) => {
+    // A reader that went away (`| head -1`) is not an error.
+    process.stdout.once('error', () => resolve())
+    process.stdout.write(output, () => resolve())
+  })
+}
+
+/** Registers `sstash import` and `sstash export`. */
 export function registerEnvCommands(cli: CAC): void {
-  void cli
+  cli.command('import <file>', 'store the variables of a .env file (or - for stdin) below a key path, in one write')
+    .option('--into <keypath>', 'where to store them (each variable becomes <keypath>/<NAME>)')
+    .option('--format <format>', 'dotenv (the default) or git-credentials (a ~/.git-credentials file; --into defaults to git)')
+    .example('  $ sstash import .env --into project/myapp')
+    .example('  $ sstash import ~/.git-credentials --format git-credentials')
+    .action((file: string, options: Options) => importAction(file, options))
+
+  cli.command('export <keypath>', 'print a subtree as variables, named as sstash-run names them')
+    .option('--format <format>', 'dotenv (the default), json, or shell (export NAME=\'...\' lines for eval)')
+    .option('--prefix <prefix>', 'prepend this to every name')
+    .option('--allow <name>', 'allow a name refused by default, such as NODE_OPTIONS (repeatable)')
+    .example('  $ sstash export project/myapp > .env')
+    .example('  $ eval "$(sstash export project/myapp --format shell)"')
+    .action((keypath: string, options: Options) => exportAction(keypath, options))
 }
