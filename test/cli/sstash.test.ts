@@ -1,0 +1,447 @@
+/**
+ * The `sstash` binary as a user runs it: built, in temporary directories, checking stdout,
+ * stderr and the exit code of every command, including the ways each one fails.
+ */
+import { execFile } from 'node:child_process'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { BIN, ROOT, TEST_KDF_SPEC, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
+
+const dir = tempDir()
+const passwordFile = join(dir, 'password')
+const PASSWORD = 'correct horse battery staple'
+let counter = 0
+
+writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 })
+
+/** A fresh stash path in the test directory, and the env that unlocks it. */
+function fresh(): { path: string; env: Record<string, string> } {
+  const path = join(dir, `s${++counter}.sstash`)
+  return { path, env: { SSTASH_FILE: path, SSTASH_PASSWORD_FILE: passwordFile } }
+}
+
+async function stashWith(values: Record<string, string | Uint8Array>) {
+  const f = fresh()
+  await makeStash(f.path, PASSWORD, values)
+  return f
+}
+
+/** Runs sstash and returns stdout as raw bytes (runBin decodes it as UTF-8). */
+function runRaw(args: string[], env: Record<string, string>): Promise<{ stdout: Buffer; code: number | null }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [BIN.sstash, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'buffer', timeout: 20_000 }, (error, stdout) =>
+      resolve({ stdout, code: error ? ((error as { code?: number }).code ?? null) : 0 }),
+    )
+    child.stdin?.end()
+  })
+}
+
+const firstLine = (text: string) => text.split('\n')[0]
+
+describe('help and usage', () => {
+  it('lists every command with an example in sstash --help', async () => {
+    const r = await runBin('sstash', ['--help'])
+    expect(r.code).toBe(0)
+    for (const command of ['init', 'set <keypath>', 'get <keypath>', 'ls [keypath]', 'tree [keypath]', 'rm <keypath>', 'mv <from> <to>', 'passwd', 'migrate', 'doctor'])
+      expect(r.stdout).toContain(`  ${command}`)
+    expect(r.stdout).toContain('Examples:')
+    expect(r.stderr).toBe('')
+  })
+
+  it.each(['init', 'set', 'get', 'ls', 'tree', 'rm', 'mv', 'passwd', 'migrate', 'doctor'])('shows an example in sstash %s --help', async (command) => {
+    const r = await runBin('sstash', [command, '--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(`$ sstash ${command}`)
+    expect(r.stdout).toMatch(/Examples:\n {2}\$ /)
+  })
+
+  it('prints the usage and exits 2 without a command', async () => {
+    const r = await runBin('sstash', [])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toContain('Usage:')
+  })
+
+  it('refuses an unknown command with exit 2 and a hint', async () => {
+    const r = await runBin('sstash', ['frobnicate'])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toBe('sstash: error: unknown command "frobnicate"\nsstash: hint: run `sstash --help` for the list of commands\n')
+  })
+
+  it('suggests the command a typo was close to', async () => {
+    const r = await runBin('sstash', ['gte', 'x'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('sstash: hint: did you mean `sstash get`?')
+  })
+
+  it('refuses an unknown option and a missing argument with exit 2', async () => {
+    const unknown = await runBin('sstash', ['ls', '--colour'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toBe('sstash: error: unknown option --colour\nsstash: hint: `sstash ls --help` shows its usage\n')
+    const missing = await runBin('sstash', ['get'])
+    expect(missing.code).toBe(2)
+    expect(firstLine(missing.stderr)).toBe('sstash: error: missing required args for command get <keypath>')
+  })
+
+  it('prints its version', async () => {
+    const r = await runBin('sstash', ['--version'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^sstash\/\d+\.\d+\.\d+ /)
+  })
+})
+
+describe('sstash init', () => {
+  it('creates a private stash file from a password file', async () => {
+    const { path, env } = fresh()
+    const r = await runBin('sstash', ['init', '--kdf', TEST_KDF_SPEC], { env })
+    expect(r).toMatchObject({ code: 0, stdout: '' })
+    expect(r.stderr).toBe(`sstash: created ${path}\n`)
+    expect(statSync(path).mode & 0o777).toBe(0o600)
+    expect((await runBin('sstash', ['ls'], { env })).code).toBe(0)
+  })
+
+  it('refuses to overwrite an existing file', async () => {
+    const { path, env } = await stashWith({ a: '1' })
+    const before = readFileSync(path)
+    const r = await runBin('sstash', ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC], { env })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(`sstash: error: ${path} already exists\nsstash: hint: use \`sstash passwd\` to change its password, or pass --stash <path> for another stash\n`)
+    expect(readFileSync(path)).toEqual(before)
+  })
+
+  it('refuses an empty password and creates nothing', async () => {
+    const { path } = fresh()
+    const empty = join(dir, 'empty-password')
+    writeFileSync(empty, '')
+    const r = await runBin('sstash', ['init', '--kdf', TEST_KDF_SPEC], { env: { SSTASH_FILE: path, SSTASH_PASSWORD_FILE: empty } })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe('sstash: error: the password is empty; nothing was changed\n')
+    expect(existsSync(path)).toBe(false)
+  })
+
+  it('fails at once with no password source and no terminal', async () => {
+    const { path } = fresh()
+    const started = Date.now()
+    const r = await runCommand('setsid', ['-w', process.execPath, BIN.sstash, '--stash', path, 'init'])
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(r.code).toBe(5)
+    expect(r.stderr).toBe(
+      `sstash: error: no terminal to ask for the new password of ${path}\nsstash: hint: run \`sstash init\` in a terminal, or set SSTASH_PASSWORD_FILE to a file holding the password\n`,
+    )
+    expect(existsSync(path)).toBe(false)
+  })
+
+  it('refuses a malformed --kdf with exit 2', async () => {
+    const { path, env } = fresh()
+    const r = await runBin('sstash', ['init', '--kdf', 'scrypt:N=1000'], { env })
+    expect(r.code).toBe(2)
+    expect(firstLine(r.stderr)).toMatch(/^sstash: error: invalid --kdf "scrypt:N=1000": /)
+    expect(existsSync(path)).toBe(false)
+  })
+
+  it('makes the default directory private, and only the default one', async () => {
+    const xdg = join(dir, 'xdg-data')
+    const env = { XDG_DATA_HOME: xdg, SSTASH_PASSWORD_FILE: passwordFile }
+    const r = await runBin('sstash', ['init', '--kdf', TEST_KDF_SPEC], { env })
+    expect(r.code).toBe(0)
+    expect(statSync(join(xdg, 'sstash')).mode & 0o777).toBe(0o700)
+    expect(existsSync(join(xdg, 'sstash', 'stash.sstash'))).toBe(true)
+    const elsewhere = await runBin('sstash', ['--stash', join(dir, 'no-such-dir', 'x.sstash'), 'init', '--kdf', TEST_KDF_SPEC], { env })
+    expect(elsewhere.code).toBe(1)
+    expect(existsSync(join(dir, 'no-such-dir'))).toBe(false)
+  })
+})
+
+describe('sstash set and get', () => {
+  it('stores piped stdin as raw bytes and prints them back unchanged', async () => {
+    const { env } = await stashWith({})
+    const value = 'line one\r\nline two\n  trailing spaces  \n'
+    const set = await runBin('sstash', ['set', 'project/api/token'], { env, input: value })
+    expect(set).toMatchObject({ code: 0, stdout: '', stderr: '' })
+    const get = await runBin('sstash', ['get', 'project/api/token'], { env })
+    expect(get).toMatchObject({ code: 0, stdout: value, stderr: '' })
+  })
+
+  it('adds no newline to a value when stdout is a pipe', async () => {
+    const { env } = await stashWith({ token: 'abc' })
+    const r = await runRaw(['get', 'token'], env)
+    expect(r.stdout).toEqual(Buffer.from('abc'))
+  })
+
+  it('round-trips binary bytes through --file and get', async () => {
+    const { env } = await stashWith({})
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
+    const file = join(dir, 'binary.bin')
+    writeFileSync(file, bytes)
+    expect((await runBin('sstash', ['set', 'blob', '--file', file], { env })).code).toBe(0)
+    expect((await runRaw(['get', 'blob'], env)).stdout).toEqual(bytes)
+  })
+
+  it('warns when it stores an empty value', async () => {
+    const { env } = await stashWith({})
+    const r = await runBin('sstash', ['set', 'empty'], { env, input: '' })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toBe('sstash: warning: stored an empty value at empty\n')
+    expect((await runBin('sstash', ['get', 'empty'], { env })).stdout).toBe('')
+  })
+
+  it('points to sstash init when the stash does not exist, before asking for a password', async () => {
+    const path = join(dir, 'missing.sstash')
+    const r = await runBin('sstash', ['--stash', path, 'get', 'a'])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toBe(`sstash: error: no stash at ${path}\nsstash: hint: did you mean \`sstash init\`? (or pass --stash <path>, or set SSTASH_FILE)\n`)
+  })
+
+  it('exits 4 on a wrong password, in one line, leaving the stash unchanged', async () => {
+    const { path } = await stashWith({ a: 'secret-value' })
+    const before = readFileSync(path)
+    const r = await runBin('sstash', ['set', 'a'], { env: { SSTASH_FILE: path, SSTASH_PASSWORD: 'wrong' }, input: 'new' })
+    expect(r.code).toBe(4)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toMatch(/^sstash: error: /)
+    expect(r.stderr).not.toContain('secret-value')
+    expect(readFileSync(path)).toEqual(before)
+  })
+
+  it('exits 3 for a missing key and for a key that holds no value', async () => {
+    const { env } = await stashWith({ 'a/b': '1' })
+    const missing = await runBin('sstash', ['get', 'a/x'], { env })
+    expect(missing.code).toBe(3)
+    expect(missing.stderr).toBe('sstash: error: key ["a","x"] was not found in the stash\nsstash: hint: `sstash ls` lists the keys (`sstash tree` shows all of them)\n')
+    const interior = await runBin('sstash', ['get', 'a'], { env })
+    expect(interior.code).toBe(3)
+    expect(firstLine(interior.stderr)).toBe('sstash: error: key ["a"] holds no value')
+  })
+
+  it('exits 2 for bad key-path syntax, with a hint on escapes', async () => {
+    const { env } = await stashWith({})
+    for (const bad of ['a//b', 'a\\q', 'tail\\', 'x\\e']) {
+      const r = await runBin('sstash', ['set', bad], { env, input: 'v' })
+      expect(r.code, bad).toBe(2)
+      expect(firstLine(r.stderr)).toMatch(/^sstash: error: invalid key path /)
+      expect(r.stderr).toContain('sstash: hint: segments are joined by /; write \\/ for a / inside a name, \\\\ for \\, \\e for an empty name')
+    }
+    expect((await runBin('sstash', ['set', '/'], { env, input: 'v' })).code).toBe(2)
+  })
+
+  it('prefers --stash over SSTASH_FILE', async () => {
+    const one = await stashWith({ which: 'one' })
+    const two = await stashWith({ which: 'two' })
+    const r = await runBin('sstash', ['--stash', two.path, 'get', 'which'], { env: one.env })
+    expect(r.stdout).toBe('two')
+  })
+})
+
+describe('sstash ls and tree', () => {
+  it('draws the tutorial tree, names only', async () => {
+    const { env } = await stashWith({ 'a/b/c': 'hello', 'a/b/d': 'bye', 'a/e': 'chocolate' })
+    const r = await runBin('sstash', ['tree'], { env })
+    expect(r).toMatchObject({ code: 0, stderr: '' })
+    expect(r.stdout).toBe('a\n|--b\n| |--c\n| |--d\n|\n|--e\n')
+    expect(r.stdout).not.toContain('hello')
+    const sub = await runBin('sstash', ['tree', 'a/b', '--values'], { env })
+    expect(sub.stdout).toBe('a/b\n|--c : "hello"\n|--d : "bye"\n')
+  })
+
+  it('lists children as full key paths, with / after those that have children', async () => {
+    const { env } = await stashWith({ 'a/b/c': 'hello', 'a/e': 'chocolate' })
+    expect((await runBin('sstash', ['ls'], { env })).stdout).toBe('a/\n')
+    expect((await runBin('sstash', ['ls', 'a'], { env })).stdout).toBe('a/b/\na/e\n')
+    expect((await runBin('sstash', ['ls', 'a', '--values'], { env })).stdout).toBe('a/b/\na/e : "chocolate"\n')
+    expect((await runBin('sstash', ['ls', 'a/e'], { env })).stdout).toBe('a/e\n')
+    const missing = await runBin('sstash', ['ls', 'nope'], { env })
+    expect(missing.code).toBe(3)
+  })
+
+  it('prints JSON for programs, values only with --values', async () => {
+    const { env } = await stashWith({ 'a/b': 'x', 'a/bin': new Uint8Array([0xff, 0]) })
+    const ls = JSON.parse((await runBin('sstash', ['ls', 'a', '--json'], { env })).stdout)
+    expect(ls).toEqual([
+      { name: 'b', key: ['a', 'b'], path: 'a/b', hasValue: true, childCount: 0 },
+      { name: 'bin', key: ['a', 'bin'], path: 'a/bin', hasValue: true, childCount: 0 },
+    ])
+    const tree = JSON.parse((await runBin('sstash', ['tree', '--json', '--values'], { env })).stdout)
+    expect(tree.path).toBe('/')
+    expect(tree.children[0].children[0]).toMatchObject({ name: 'b', value: 'x', valueBase64: 'eA==' })
+    expect(tree.children[0].children[1]).toEqual({ name: 'bin', key: ['a', 'bin'], path: 'a/bin', hasValue: true, valueBase64: '/wA=', children: [] })
+  })
+
+  it('prints names with /, \\, empty, control and unicode segments so they paste back', async () => {
+    const values: Record<string, string> = {
+      'with/slash': 'v1',
+      'back\\slash': 'v2',
+      'tab\there': 'v4',
+      'unicodé 密码 🔑': 'v5',
+      'dash-r': 'v6',
+      '007': 'v7',
+    }
+    const { path, env } = fresh()
+    const stash = await makeStash(path, PASSWORD)
+    await stash.update((tree) => {
+      for (const [name, value] of Object.entries(values)) tree.write(['top', name], new TextEncoder().encode(value))
+      tree.write(['top', '', 'deep'], new TextEncoder().encode('v3'))
+    })
+    const found: Record<string, string> = {}
+    const walk = async (keypath: string): Promise<void> => {
+      const r = await runBin('sstash', ['ls', keypath], { env })
+      expect(r.code, keypath).toBe(0)
+      for (const line of r.stdout.split('\n').filter(Boolean)) {
+        if (line.endsWith('/')) await walk(line)
+        else found[line] = (await runBin('sstash', ['get', line], { env })).stdout
+      }
+    }
+    await walk('top')
+    expect(found).toEqual({
+      'top/with\\/slash': 'v1',
+      'top/back\\\\slash': 'v2',
+      'top/\\e/deep': 'v3',
+      'top/tab\\x09here': 'v4',
+      'top/unicodé 密码 🔑': 'v5',
+      'top/dash-r': 'v6',
+      'top/007': 'v7',
+    })
+    expect((await runBin('sstash', ['tree', 'top'], { env })).stdout).toBe(
+      'top\n|--with\\/slash\n|--back\\\\slash\n|--tab\\x09here\n|--unicodé 密码 🔑\n|--dash-r\n|--007\n|--\\e\n  |--deep\n',
+    )
+  })
+
+  it('prints nothing for an empty stash', async () => {
+    const { env } = await stashWith({})
+    expect(await runBin('sstash', ['tree'], { env })).toMatchObject({ code: 0, stdout: '', stderr: '' })
+    expect(await runBin('sstash', ['ls'], { env })).toMatchObject({ code: 0, stdout: '', stderr: '' })
+  })
+})
+
+describe('sstash rm and mv', () => {
+  it('needs -r to remove a key that has children', async () => {
+    const { path, env } = await stashWith({ 'a/b': '1', 'a/c': '2', d: '3' })
+    const before = readFileSync(path)
+    const r = await runBin('sstash', ['rm', 'a'], { env })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe('sstash: error: key ["a"] has children\nsstash: hint: `sstash rm -r a` removes it with everything below it\n')
+    expect(readFileSync(path)).toEqual(before)
+    expect(await runBin('sstash', ['rm', '-r', 'a'], { env })).toMatchObject({ code: 0, stdout: '', stderr: '' })
+    expect(await runBin('sstash', ['rm', 'd'], { env })).toMatchObject({ code: 0, stdout: '', stderr: '' })
+    expect((await runBin('sstash', ['ls'], { env })).stdout).toBe('')
+    expect((await runBin('sstash', ['rm', 'd'], { env })).code).toBe(3)
+  })
+
+  it('reads a number-like key after -r as the key it is', async () => {
+    const { env } = await stashWith({ '007/x': '1', '7/x': '2' })
+    expect((await runBin('sstash', ['rm', '-r', '007'], { env })).code).toBe(0)
+    expect((await runBin('sstash', ['ls'], { env })).stdout).toBe('7/\n')
+  })
+
+  it('moves a subtree, and refuses to overwrite', async () => {
+    const { env } = await stashWith({ 'a/b': '1', 'c/d': '2' })
+    expect(await runBin('sstash', ['mv', 'a', 'x\\/y'], { env })).toMatchObject({ code: 0, stdout: '', stderr: '' })
+    expect((await runBin('sstash', ['get', 'x\\/y/b'], { env })).stdout).toBe('1')
+    const exists = await runBin('sstash', ['mv', 'x\\/y', 'c'], { env })
+    expect(exists.code).toBe(1)
+    expect(exists.stderr).toBe('sstash: error: key ["c"] already exists\n')
+    expect((await runBin('sstash', ['mv', 'nope', 'z'], { env })).code).toBe(3)
+  })
+})
+
+describe('sstash passwd and migrate', () => {
+  it('changes the password and the key derivation, keeping the values', async () => {
+    const { path, env } = await stashWith({ 'a/b': 'kept' })
+    const newFile = join(dir, 'new-password')
+    writeFileSync(newFile, 'a new password')
+    const r = await runBin('sstash', ['passwd', '--kdf', 'scrypt:N=2048,r=8,p=1'], { env: { ...env, SSTASH_NEW_PASSWORD_FILE: newFile } })
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: `sstash: changed the password of ${path}\n` })
+    expect((await runBin('sstash', ['get', 'a/b'], { env })).code).toBe(4)
+    expect((await runBin('sstash', ['get', 'a/b'], { env: { SSTASH_FILE: path, SSTASH_PASSWORD: 'a new password' } })).stdout).toBe('kept')
+    expect((await runBin('sstash', ['doctor'], { env })).stdout).toContain('key derivation scrypt:N=2048,r=8,p=1')
+  })
+
+  it('refuses an empty new password and changes nothing', async () => {
+    const { path, env } = await stashWith({ a: '1' })
+    const before = readFileSync(path)
+    const r = await runBin('sstash', ['passwd'], { env: { ...env, SSTASH_NEW_PASSWORD_FILE: join(dir, 'empty-new') } })
+    expect(r.code).toBe(5)
+    writeFileSync(join(dir, 'empty-new'), '')
+    const empty = await runBin('sstash', ['passwd'], { env: { ...env, SSTASH_NEW_PASSWORD_FILE: join(dir, 'empty-new') } })
+    expect(empty.code).toBe(1)
+    expect(empty.stderr).toBe('sstash: error: the password is empty; nothing was changed\n')
+    expect(readFileSync(path)).toEqual(before)
+  })
+
+  it('migrates a Python-format stash to the native format, keeping every value and the password', async () => {
+    const path = join(dir, 'python.sstash')
+    copyFileSync(join(ROOT, 'test/fixtures/python-sstash/tutorial-tree.sstash'), path)
+    chmodSync(path, 0o600)
+    const env = { SSTASH_FILE: path, SSTASH_PASSWORD: PASSWORD }
+    const before = await runBin('sstash', ['tree', '--json', '--values'], { env })
+    expect(before.code).toBe(0)
+    const doctorBefore = await runBin('sstash', ['doctor'], { env })
+    expect(doctorBefore.stdout).toContain('Python sstash 0.17 format')
+    expect(doctorBefore.stdout).toContain('  fix: sstash migrate')
+    const r = await runBin('sstash', ['migrate', '--kdf', TEST_KDF_SPEC], { env })
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: `sstash: migrated ${path} to the native format; the password is unchanged\n` })
+    expect((await runBin('sstash', ['tree', '--json', '--values'], { env })).stdout).toBe(before.stdout)
+    expect((await runBin('sstash', ['doctor'], { env })).stdout).toContain(`ok: native format, key derivation ${TEST_KDF_SPEC}`)
+    const again = await runBin('sstash', ['migrate'], { env })
+    expect(again).toMatchObject({ code: 0, stderr: `sstash: ${path} is already in the native format; nothing to do\n` })
+  })
+
+  it('refuses to migrate to a key derivation that is not scrypt', async () => {
+    const { env } = await stashWith({})
+    const r = await runBin('sstash', ['migrate', '--kdf', 'pbkdf2-sha512'], { env })
+    expect(r.code).toBe(2)
+  })
+})
+
+describe('sstash doctor', () => {
+  it('reports loose permissions, a weak key derivation and a stale lock, and says how to fix them', async () => {
+    const { path } = await stashWith({ a: 'secret-value' })
+    chmodSync(path, 0o644)
+    // A process id that cannot be running, on this host: the lock's writer is gone.
+    writeFileSync(`${path}.lock`, `2147483646\n${hostname()}\nabc\n`)
+    const r = await runBin('sstash', ['--stash', path, 'doctor'], { env: { PATH: process.env.PATH ?? '' } })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toContain(`stash: ${path}\n`)
+    expect(r.stdout).toContain(`problem: ${path} has mode 0644: other users can read the encrypted stash and try passwords offline\n  fix: chmod 600 ${path}\n`)
+    expect(r.stdout).toContain(`warning: the key derivation ${TEST_KDF_SPEC} is weak`)
+    expect(r.stdout).toContain('  fix: sstash passwd --kdf scrypt\n')
+    expect(r.stdout).toContain(`warning: stale lock ${path}.lock left by process 2147483646`)
+    expect(r.stdout).toContain(`  fix: rm ${path}.lock\n`)
+    expect(r.stdout).not.toContain('secret-value')
+  })
+
+  it('finds the three binaries on PATH, or says how to get them', async () => {
+    const { path } = await stashWith({})
+    const bin = join(dir, 'fake-bin')
+    mkdirSync(bin)
+    for (const name of ['sstash', 'git-credential-sstash']) writeFileSync(join(bin, name), '#!/bin/sh\n', { mode: 0o755 })
+    const r = await runBin('sstash', ['--stash', path, 'doctor'], { env: { PATH: bin } })
+    expect(r.stdout).toContain(`ok: sstash is on PATH (${join(bin, 'sstash')})`)
+    expect(r.stdout).toContain(`ok: git-credential-sstash is on PATH (${join(bin, 'git-credential-sstash')})`)
+    expect(r.stdout).toContain("warning: sstash-run is not on PATH\n  fix: npm install -g sstash (or add the package's bin directory to PATH)")
+  })
+
+  it('says to run sstash init when there is no stash', async () => {
+    const path = join(dir, 'nothing-here.sstash')
+    const r = await runBin('sstash', ['--stash', path, 'doctor'])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain(`problem: no stash at ${path}\n  fix: sstash init (or pass --stash <path>, or set SSTASH_FILE)\n`)
+  })
+
+  it('passes a healthy stash', async () => {
+    const { path } = await stashWith({})
+    const bin = join(dir, 'all-bin')
+    mkdirSync(bin)
+    for (const name of ['sstash', 'git-credential-sstash', 'sstash-run']) writeFileSync(join(bin, name), '#!/bin/sh\n', { mode: 0o755 })
+    // Only a strong key derivation passes, so this stash is re-keyed at the default cost once.
+    const strong = join(dir, 'strong-password')
+    writeFileSync(strong, PASSWORD)
+    expect((await runBin('sstash', ['--stash', path, 'passwd', '--kdf', 'scrypt'], { env: { SSTASH_PASSWORD_FILE: passwordFile, SSTASH_NEW_PASSWORD_FILE: strong } })).code).toBe(0)
+    const r = await runBin('sstash', ['--stash', path, 'doctor'], { env: { PATH: bin } })
+    expect(r.stdout).not.toMatch(/^(warning|problem):/m)
+    expect(r.code).toBe(0)
+  })
+})
