@@ -13,10 +13,13 @@
  *                                    `"` and newlines are literal);
  *   3. double quotes  `NAME="value"` with line feed written `\n` and carriage return `\r`, when
  *                                    it has no `"`, no `\n` or `\r` of its own and does not end in `\`;
- *   4. backquotes     `` NAME=`value` `` under the same conditions as single quotes, for `` ` ``.
+ *   4. backquotes     `` NAME=`value` `` under the same conditions as single quotes, for `` ` ``;
+ *   5. wrapped        a one-line value without `#` that holds all three quote kinds, in the first
+ *                     pair of quotes that dotenv's fallback (the whole line, outer quotes stripped)
+ *                     reads back, checked by parsing.
  * A value none of these fits (one that needs quotes and ends in a backslash; one with a carriage
- * return and a `"` or a literal `\n`; one with all three quote kinds and a carriage return)
- * cannot be written so that dotenv reads it back: the export fails naming its key path. The
+ * return and a `"` or a literal `\n`; some values with all three quote kinds and a `#` or a
+ * line break) cannot be written so that dotenv reads it back: the export fails naming its key path. The
  * whole output is parsed again before it is returned, so a file that would not read back
  * exactly is never produced.
  *
@@ -78,6 +81,18 @@ export function dotenvQuote(value: string): string | undefined {
   if (literalQuoteAllowed(value, "'")) return `'${value}'`
   if (double !== undefined) return double
   if (literalQuoteAllowed(value, '`')) return `\`${value}\``
+  return wrapped(value)
+}
+
+// The last resort, for a one-line value holding every kind of quote: dotenv's quoted patterns
+// fail on it, its bare pattern takes the whole line and strips one pair of outer quotes. That
+// depends on where the inner quotes fall, so each candidate is checked by parsing it.
+function wrapped(value: string): string | undefined {
+  if (value.includes('#') || LINE_BREAK.test(value) || value.endsWith('\\')) return undefined
+  for (const quote of QUOTES) {
+    const spelled = `${quote}${value}${quote}`
+    if (dotenv.parse(`N=${spelled}\n`).N === value) return spelled
+  }
   return undefined
 }
 
