@@ -11,3 +11,5 @@ export {
   type Pbkdf2Params,
 } from './kdf.js'
 export { parseKeyPath, formatKeyPath } from './keypath.js'
+export { parseCredential, formatCredential, parseCredentialUrl, type Credential } from './credential-protocol.js'
+export { credentialKey, findCredentials, storeCredential, eraseCredentials, importGitCredentials, parseMappingRules, type StoredCredential, type MappingRule } from './credential-map.js'
