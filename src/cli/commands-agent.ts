@@ -75,16 +75,16 @@ export async function agentCommand(action: string | undefined, options: { json?:
 /** Registers `sstash unlock`, `sstash lock` and `sstash agent status`. */
 export function registerAgentCommands(cli: CAC): void {
   cli
-    .command('unlock', 'Unlock the stash in the sstash agent for a while (default 15m, from now)')
-    .option('--timeout <duration>', 'How long it stays unlocked: 90s, 15m, 2h (default: $SSTASH_AGENT_TIMEOUT or 15m)')
+    .command('unlock', 'unlock the stash in the sstash agent for a while (default 15m, counted from now)')
+    .option('--timeout <duration>', 'how long it stays unlocked: 90s, 15m, 2h (default: $SSTASH_AGENT_TIMEOUT, else 15m)')
     .action((options: GlobalOptions & { timeout?: unknown }) => unlockCommand(options))
   cli
-    .command('lock', 'Make the agent forget the stash')
-    .option('--all', 'Forget every stash (the agent then exits)')
+    .command('lock', 'make the agent forget the stash')
+    .option('--all', 'forget every stash (the agent then exits)')
     .action((options: GlobalOptions & { all?: boolean }) => lockCommand(options))
   cli
-    .command('agent [action]', 'Agent commands: `sstash agent status` lists what is unlocked and until when')
-    .option('--json', 'Print the status as JSON')
+    .command('agent [action]', '`sstash agent status`: what is unlocked, and until when (no secrets)')
+    .option('--json', 'print the status as JSON')
     .action((action: string | undefined, options: { json?: boolean }) => agentCommand(action, options))
 }
 
