@@ -1,7 +1,7 @@
 // `npm run demo`: sstash's main job end to end, on a throwaway stash, with no input and no
 // network. Every step runs the real binaries (and real git) the way a user would.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -52,13 +52,14 @@ try {
   say('Create an encrypted stash. The password comes from a file, so nothing asks for input.')
   writeFileSync(passwordFile, 'demo password, never reuse\n', { mode: 0o600 })
   sstash('init', '--kdf', 'scrypt:N=1024,r=8,p=1')
-  show(`sstash init --kdf scrypt:N=1024,r=8,p=1   -> ${stash} (mode 0600)`)
+  show(`sstash init --kdf scrypt:N=1024,r=8,p=1   -> ${stash} (mode ${(statSync(stash).mode & 0o777).toString(8)})`)
 
   say('git stores a credential through `git credential approve`, as it does after a successful push.')
   const token = 'ghp_demoToken0123456789abcdef'
   git(['credential', 'approve'], `protocol=https\nhost=git.example.com\nusername=alice\npassword=${token}\n\n`)
   show('git -c credential.helper=\'!git-credential-sstash --stash ...\' credential approve')
-  show('nothing was written in plain text: the token is inside the encrypted stash, here:')
+  if (readFileSync(stash).includes(token)) throw new Error('the token is readable in the stash file')
+  show('the stash file does not contain the token in plain text; it is encrypted, stored here:')
   show(sstash('tree'))
 
   say('git asks for it again through `git credential fill`, as it does before a fetch.')
@@ -98,7 +99,7 @@ try {
   show(`sstash-run -k demo/myapp --mask -- node -e '...'`)
   show(output)
 
-  console.log('\nDone: git and the program got their secrets; none was left on disk in plain text.')
+  console.log('\nDone: git and the program got their secrets; neither the token nor the .env values were left on disk in plain text.')
 } catch (error) {
   console.error(`\nsstash demo: error: ${error.message}`)
   process.exitCode = 1
