@@ -1,0 +1,327 @@
+/**
+ * `sstash-run` as a user runs it: the built binary in front of small fixture programs that
+ * print their environment, exit with a code, die of a signal, wait for one, or echo stdin.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { BIN, ROOT, makeStash, runBin, tempDir, type RunResult } from '../helpers.js'
+
+const dir = tempDir()
+const PASSWORD = 'run test password'
+const passwordFile = join(dir, 'password')
+writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 })
+const fixture = (name: string): string => join(ROOT, 'test/fixtures/run', name)
+const NODE = process.execPath
+let counter = 0
+
+/** A stash holding `values`, and the environment that unlocks it. */
+async function stashWith(values: Record<string, string | Uint8Array>): Promise<Record<string, string>> {
+  const path = join(dir, `s${++counter}.sstash`)
+  await makeStash(path, PASSWORD, values)
+  return { SSTASH_FILE: path, SSTASH_PASSWORD_FILE: passwordFile }
+}
+
+const APP = {
+  'project/myapp/db/host': 'db.internal',
+  'project/myapp/api-key': 'k-123',
+  'project/myapp/s3.bucket': 'my bucket',
+  'project/myapp/multi': 'line 1\nline 2 "quoted" $HOME',
+  'project/shared/region': 'eu-west-1',
+  'project/shared/api-key': 'shared key',
+  'project/other/secret': 'not selected',
+}
+
+async function envOf(args: string[], env: Record<string, string | undefined>): Promise<Record<string, string>> {
+  const result = await runBin('run', [...args, '--', NODE, fixture('print-env.mjs')], { env })
+  expect(result.stderr).toBe('')
+  expect(result.code).toBe(0)
+  return JSON.parse(result.stdout) as Record<string, string>
+}
+
+/** Starts sstash-run and resolves once the child has printed `ready <pid>`. */
+function startWaiting(args: string[], env: Record<string, string>): Promise<{ pid: number; childPid: number; done: Promise<RunResult> }> {
+  const child = spawn(NODE, [BIN.run, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  const done = new Promise<RunResult>((resolve) => {
+    child.on('close', (code, signal) => resolve({ stdout, stderr, code, signal }))
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+  void done.then(() => clearTimeout(timer))
+  return new Promise((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      const ready = /ready (\d+)/.exec(stdout)
+      if (ready) resolve({ pid: child.pid as number, childPid: Number(ready[1]), done })
+    })
+    void done.then((r) => reject(new Error(`sstash-run ended before the child was ready: ${r.stderr}`)))
+  })
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('the variables a command gets', () => {
+  it('names each value by its key path below the subtree, upper-cased, with _ for other characters', async () => {
+    const env = await envOf(['-k', 'project/myapp'], await stashWith(APP))
+    expect(env).toMatchObject({ DB_HOST: 'db.internal', API_KEY: 'k-123', S3_BUCKET: 'my bucket', MULTI: 'line 1\nline 2 "quoted" $HOME' })
+    expect(env.SECRET).toBeUndefined()
+    expect(env.REGION).toBeUndefined()
+  })
+
+  it('loads several subtrees, the later one winning on the same name', async () => {
+    const unlock = await stashWith(APP)
+    expect(await envOf(['-k', 'project/myapp', '--key', 'project/shared'], unlock)).toMatchObject({ API_KEY: 'shared key', REGION: 'eu-west-1', DB_HOST: 'db.internal' })
+    expect(await envOf(['--key=project/shared', '-kproject/myapp'], unlock)).toMatchObject({ API_KEY: 'k-123', REGION: 'eu-west-1' })
+  })
+
+  it('prepends --prefix to every name', async () => {
+    const env = await envOf(['-k', 'project/myapp', '--prefix', 'APP_'], await stashWith(APP))
+    expect(env).toMatchObject({ APP_DB_HOST: 'db.internal', APP_API_KEY: 'k-123' })
+    expect(env.DB_HOST).toBeUndefined()
+  })
+
+  it('lets the existing environment win, and the stash win with --override', async () => {
+    const unlock = await stashWith(APP)
+    expect((await envOf(['-k', 'project/myapp'], { ...unlock, DB_HOST: 'from the shell' })).DB_HOST).toBe('from the shell')
+    expect((await envOf(['-k', 'project/myapp', '--override'], { ...unlock, DB_HOST: 'from the shell' })).DB_HOST).toBe('db.internal')
+  })
+
+  it('removes the variables that carry the stash password', async () => {
+    const unlock = await stashWith(APP)
+    const env = await envOf(['-k', 'project/myapp'], { ...unlock, SSTASH_PASSWORD: PASSWORD, SSTASH_ASKPASS: '/bin/false', KEEP_ME: 'yes' })
+    expect(env.SSTASH_PASSWORD).toBeUndefined()
+    expect(env.SSTASH_PASSWORD_FILE).toBeUndefined()
+    expect(env.SSTASH_ASKPASS).toBeUndefined()
+    expect(env.KEEP_ME).toBe('yes')
+    expect(env.SSTASH_FILE).toBe(unlock.SSTASH_FILE)
+  })
+
+  it('passes the arguments after -- untouched', async () => {
+    const args = ['-k', 'x', '--mask', '--', '$HOME', 'a b', '']
+    const result = await runBin('run', ['-k', 'project/myapp', '--', NODE, fixture('print-args.mjs'), ...args], { env: await stashWith(APP) })
+    expect(JSON.parse(result.stdout)).toEqual(args)
+  })
+
+  it('passes stdin through to the command', async () => {
+    const input = 'line one\nsecond line\u00e9\n'
+    const result = await runBin('run', ['-k', 'project/myapp', '--', NODE, fixture('echo-stdin.mjs')], { env: await stashWith(APP), input })
+    expect(result.stdout).toBe(input)
+    expect(result.code).toBe(0)
+  })
+})
+
+describe('refusals, before the command starts', () => {
+  it('refuses two key paths that give one name, naming both, and does not run the command', async () => {
+    const unlock = await stashWith({ 'p/db/host': 'a-value', 'p/db-host': 'b-value' })
+    const result = await runBin('run', ['-k', 'p', '--', NODE, fixture('print-env.mjs')], { env: unlock })
+    expect(result.code).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toBe('sstash: error: keys p/db/host and p/db-host both give the variable DB_HOST\n')
+  })
+
+  it('names the key path of a value that cannot be a variable, never the value', async () => {
+    const unlock = await stashWith({ 'p/bin': new Uint8Array([0x68, 0x75, 0x6e, 0x74, 0x65, 0x72, 0x32, 0x00]), 'p2/9lives': 'hunter3' })
+    const nul = await runBin('run', ['-k', 'p', '--', NODE, fixture('print-env.mjs')], { env: unlock })
+    expect(nul.code).toBe(1)
+    expect(nul.stderr).toContain('p/bin')
+    expect(nul.stderr).not.toContain('hunter2')
+    const digit = await runBin('run', ['-k', 'p2', '--', NODE, fixture('print-env.mjs')], { env: unlock })
+    expect(digit.code).toBe(1)
+    expect(digit.stderr).toContain('p2/9lives')
+    expect(digit.stderr).not.toContain('hunter3')
+  })
+
+  it('refuses LD_PRELOAD and NODE_OPTIONS unless allowed by name', async () => {
+    const unlock = await stashWith({ 'p/ld_preload': '/tmp/evil.so', 'q/node-options': '--require /tmp/evil.js' })
+    const refused = await runBin('run', ['-k', 'p', '--', NODE, fixture('print-env.mjs')], { env: unlock })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/^sstash: error: key p\/ld_preload gives the variable LD_PRELOAD, .*--allow LD_PRELOAD/)
+    expect(refused.stderr).not.toContain('evil')
+    const node = await runBin('run', ['-k', 'q', '--', NODE, fixture('print-env.mjs')], { env: unlock })
+    expect(node.stderr).toContain('NODE_OPTIONS')
+    expect(node.code).toBe(1)
+    const allowed = await runBin('run', ['-k', 'p', '--allow', 'LD_PRELOAD', '--', 'sh', '-c', 'printf %s "$LD_PRELOAD"'], { env: unlock })
+    expect(allowed.stdout).toBe('/tmp/evil.so')
+  })
+
+  it('fails with exit 3 for a key path that is not in the stash', async () => {
+    const result = await runBin('run', ['-k', 'project/nope', '--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP) })
+    expect(result.code).toBe(3)
+    expect(result.stderr).toMatch(/^sstash: error: key .*nope.* was not found/)
+  })
+
+  it('fails with exit 4 for a wrong password, and exit 5 with no password source', async () => {
+    const unlock = await stashWith(APP)
+    const wrongFile = join(dir, 'wrong')
+    writeFileSync(wrongFile, 'wrong', { mode: 0o600 })
+    const wrong = await runBin('run', ['-k', 'project/myapp', '--', NODE, fixture('print-env.mjs')], { env: { ...unlock, SSTASH_PASSWORD_FILE: wrongFile } })
+    expect(wrong.code).toBe(4)
+    expect(wrong.stdout).toBe('')
+    const none = await runBin('run', ['-k', 'project/myapp', '--', NODE, fixture('print-env.mjs')], { env: { SSTASH_FILE: unlock.SSTASH_FILE } })
+    expect(none.code).toBe(5)
+    expect(none.stderr).toMatch(/^sstash: error: no password/)
+  })
+
+  it('says so when the stash does not exist', async () => {
+    const result = await runBin('run', ['-k', 'a', '--stash', join(dir, 'missing.sstash'), '--', 'true'], { env: { SSTASH_PASSWORD_FILE: passwordFile } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(`no stash at ${join(dir, 'missing.sstash')}`)
+  })
+})
+
+describe('usage errors', () => {
+  it.each([
+    ['no arguments', []],
+    ['a command without --', ['-k', 'project/myapp', 'node', 'server.js']],
+    ['-- without a command', ['-k', 'project/myapp', '--']],
+    ['an unknown option', ['--nope', '--', 'true']],
+    ['-k without a value', ['-k']],
+  ])('prints a usage hint and exits 2 for %s', async (_what, args) => {
+    const result = await runBin('run', args, { env: await stashWith(APP) })
+    expect(result.code).toBe(2)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toMatch(/^sstash: error: .*\nsstash: hint: usage: sstash-run /)
+  })
+
+  it('asks for -k or a package.json selection when there is neither', async () => {
+    const empty = join(dir, 'no-project')
+    mkdirSync(empty)
+    const result = await runBin('run', ['--', 'true'], { env: await stashWith(APP), cwd: empty })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('pass -k <keypath>')
+  })
+
+  it('prints help with --help', async () => {
+    const result = await runBin('run', ['--help'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('usage: sstash-run')
+  })
+})
+
+describe('the selection in package.json', () => {
+  it('comes from the nearest package.json with an "sstash" field, walking up from the working directory', async () => {
+    const project = join(dir, 'project')
+    mkdirSync(join(project, 'src/deep'), { recursive: true })
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'p', sstash: { keys: ['project/myapp', 'project/shared'], prefix: 'CFG_' } }))
+    // A package.json without the field, nearer to the working directory, is passed over.
+    writeFileSync(join(project, 'src/package.json'), JSON.stringify({ name: 'inner' }))
+    const result = await runBin('run', ['--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP), cwd: join(project, 'src/deep') })
+    expect(result.stderr).toBe('')
+    expect(JSON.parse(result.stdout)).toMatchObject({ CFG_DB_HOST: 'db.internal', CFG_API_KEY: 'shared key', CFG_REGION: 'eu-west-1' })
+  })
+
+  it('takes a stash path relative to the package.json', async () => {
+    const project = join(dir, 'project-with-stash')
+    mkdirSync(project)
+    await makeStash(join(project, 'local.sstash'), PASSWORD, { 'a/token': 't' })
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ sstash: { keys: 'a', stash: 'local.sstash' } }))
+    const env = await runBin('run', ['--', NODE, fixture('print-env.mjs')], { env: { SSTASH_PASSWORD_FILE: passwordFile }, cwd: project })
+    expect(JSON.parse(env.stdout)).toMatchObject({ TOKEN: 't' })
+  })
+
+  it('is not read when -k is given', async () => {
+    const project = join(dir, 'project-ignored')
+    mkdirSync(project)
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ sstash: { keys: ['project/other'] } }))
+    const env = await runBin('run', ['-k', 'project/shared', '--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP), cwd: project })
+    expect(JSON.parse(env.stdout)).toMatchObject({ REGION: 'eu-west-1' })
+    expect(JSON.parse(env.stdout).SECRET).toBeUndefined()
+  })
+
+  it('reports a malformed "sstash" field, naming the file', async () => {
+    const project = join(dir, 'project-bad')
+    mkdirSync(project)
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ sstash: { keys: [1] } }))
+    const result = await runBin('run', ['--', 'true'], { env: await stashWith(APP), cwd: project })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe(`sstash: error: the "sstash" field of ${join(project, 'package.json')} has "keys" that is not a string or a list of strings\n`)
+  })
+})
+
+describe('exit codes and signals', () => {
+  it.each([0, 1, 3, 42, 255])('exits with the command’s exit code %i', async (code) => {
+    const result = await runBin('run', ['-k', 'project/myapp', '--', NODE, fixture('exit-with.mjs'), String(code)], { env: await stashWith(APP) })
+    expect(result.code).toBe(code)
+    expect(result.stderr).toBe('')
+  })
+
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL'] as const)('dies of %s when the command does', async (signal) => {
+    const result = await runBin('run', ['-k', 'project/myapp', '--', NODE, fixture('kill-self.mjs'), signal], { env: await stashWith(APP) })
+    expect(result.signal).toBe(signal)
+    expect(result.code).toBeNull()
+  })
+
+  it.each([
+    ['SIGSEGV', 139],
+    ['SIGABRT', 134],
+    ['SIGUSR1', 138],
+  ])('exits 128+n instead of re-raising %s (no core dump of our memory, no inspector)', async (signal, code) => {
+    // sh, not node: a node child would start its own inspector on SIGUSR1.
+    const result = await runBin('run', ['-k', 'project/myapp', '--', 'sh', '-c', `kill -s ${signal.slice(3)} $$`], { env: await stashWith(APP) })
+    expect(result.signal).toBeNull()
+    expect(result.code).toBe(code)
+  })
+
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('forwards %s to the command and exits as it does', async (signal) => {
+    const run = await startWaiting(['-k', 'project/myapp', '--', NODE, fixture('wait-signal.mjs'), 'handle'], await stashWith(APP))
+    process.kill(run.pid, signal)
+    const result = await run.done
+    expect(result.stdout).toContain(`got ${signal}`)
+    expect(result.code).toBe(42)
+  })
+
+  it('leaves no orphan when it is killed with SIGTERM', async () => {
+    const run = await startWaiting(['-k', 'project/myapp', '--', NODE, fixture('wait-signal.mjs')], await stashWith(APP))
+    expect(isAlive(run.childPid)).toBe(true)
+    process.kill(run.pid, 'SIGTERM')
+    const result = await run.done
+    expect(result.signal).toBe('SIGTERM')
+    expect(isAlive(run.childPid)).toBe(false)
+  })
+
+  it('exits 127 naming a command that does not exist', async () => {
+    const result = await runBin('run', ['-k', 'project/myapp', '--', 'sstash-no-such-command', 'arg'], { env: await stashWith(APP) })
+    expect(result.code).toBe(127)
+    expect(result.stderr).toBe('sstash: error: command not found: sstash-no-such-command\n')
+  })
+
+  it('exits 126 for a file that is not executable', async () => {
+    const file = join(dir, 'not-executable')
+    writeFileSync(file, 'echo hi\n', { mode: 0o644 })
+    const result = await runBin('run', ['-k', 'project/myapp', '--', file], { env: await stashWith(APP) })
+    expect(result.code).toBe(126)
+    expect(result.stderr).toMatch(/^sstash: error: cannot execute /)
+  })
+})
+
+describe('--mask', () => {
+  it('replaces the injected values with ***** on stdout and stderr, even split across writes', async () => {
+    const unlock = await stashWith({ 'p/token': 'sk-live-abcdef123456', 'p/other': 'zzz-unused' })
+    const result = await runBin('run', ['-k', 'p', '--mask', '--', NODE, fixture('print-slowly.mjs'), 'TOKEN'], { env: unlock })
+    expect(result.stdout).toBe('out: ***** end\n')
+    expect(result.stderr).toBe('err: ***** end\n')
+    expect(result.code).toBe(0)
+  })
+
+  it('keeps the exit code and the signal of the command', async () => {
+    const unlock = await stashWith(APP)
+    expect((await runBin('run', ['-k', 'project/myapp', '--mask', '--', NODE, fixture('exit-with.mjs'), '9'], { env: unlock })).code).toBe(9)
+    expect((await runBin('run', ['-k', 'project/myapp', '--mask', '--', NODE, fixture('kill-self.mjs'), 'SIGTERM'], { env: unlock })).signal).toBe('SIGTERM')
+  })
+
+  it('does not mask a value the command did not get from the stash', async () => {
+    const unlock = await stashWith({ 'p/home': 'stash-home-value' })
+    const result = await runBin('run', ['-k', 'p', '--mask', '--', 'sh', '-c', 'printf %s "$HOME"'], { env: { ...unlock, HOME: '/home/visible' } })
+    expect(result.stdout).toBe('/home/visible')
+  })
+})
