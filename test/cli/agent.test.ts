@@ -277,6 +277,10 @@ describe('sstash unlock, lock and agent status', () => {
     const bad = await sstash(['unlock', '--timeout', 'soon'], withPassword)
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/^sstash: error: --timeout: bad duration 'soon'/)
+    // A missing stash is reported before any password is asked for.
+    const missing = await sstash(['unlock', '--stash', join(root, 'missing.sstash')], env)
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/^sstash: error: no stash at /)
     const agent = await sstash(['agent', 'stop'], env)
     expect(agent.code).toBe(2)
     expect(agent.stderr).toMatch(/^sstash: error: unknown agent command 'stop'/)
