@@ -10,7 +10,7 @@ import { SSCryptoError, SSError, SecureStash, Tree, TreeNode } from '../../src/i
 import { parseStash, createStash } from '../../src/format.js'
 import { encodeTree as encodeNativeTree } from '../../src/format-native.js'
 import { mac, seal, subkey, randomBytes } from '../../src/box.js'
-import { deriveKey, type ScryptParams } from '../../src/kdf.js'
+import { deriveKey, type Pbkdf2Params, type ScryptParams } from '../../src/kdf.js'
 import { MAX_DEPTH } from '../../src/tree.js'
 import { PYTHON_TEST_KDF, TEST_KDF, makeStash, tempDir } from '../helpers.js'
 
@@ -54,7 +54,7 @@ async function craftNative(options: { header?: (recipient: Record<string, unknow
 async function craftPython(plain: Uint8Array, outer: Record<string, unknown> = {}): Promise<Uint8Array> {
   const salt = randomBytes(32)
   const key = await deriveKey(PYTHON_TEST_KDF, PASSWORD, salt)
-  const fields = { hash: 'sha512', salt: Buffer.from(salt).toString('hex'), iterations: PYTHON_TEST_KDF.iterations, enc_blob: Buffer.from(seal(key, plain)).toString('hex'), ...outer }
+  const fields = { hash: 'sha512', salt: Buffer.from(salt).toString('hex'), iterations: (PYTHON_TEST_KDF as Pbkdf2Params).iterations, enc_blob: Buffer.from(seal(key, plain)).toString('hex'), ...outer }
   return enc(JSON.stringify(fields))
 }
 
