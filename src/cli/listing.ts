@@ -8,6 +8,15 @@ import type { TreeNode } from '../tree.js'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/**
+ * A key path as typed on the command line. A leading `-` is written `\x2d`, or the argument
+ * parser would take the pasted path for an option.
+ */
+export function argumentOf(key: readonly string[]): string {
+  const path = formatKeyPath(key)
+  return path.startsWith('-') ? `\\x2d${path.slice(1)}` : path
+}
+
 function asText(value: Uint8Array): string | undefined {
   try {
     return utf8.decode(value)
@@ -44,7 +53,7 @@ export interface JsonNode {
 }
 
 function jsonOf(key: string[], node: TreeNode, withValues: boolean): JsonNode {
-  const out: JsonNode = { name: key.at(-1) ?? '', key, path: formatKeyPath(key), hasValue: node.value !== undefined }
+  const out: JsonNode = { name: key.at(-1) ?? '', key, path: argumentOf(key), hasValue: node.value !== undefined }
   if (withValues && node.value !== undefined) {
     const text = asText(node.value)
     if (text !== undefined) out.value = text
@@ -60,7 +69,7 @@ function jsonOf(key: string[], node: TreeNode, withValues: boolean): JsonNode {
  */
 export function listLines(key: readonly string[], node: TreeNode, withValues: boolean): string[] {
   const line = (path: string[], child: TreeNode): string =>
-    formatKeyPath(path) +
+    argumentOf(path) +
     (child.children.size > 0 ? '/' : '') +
     (withValues && child.value !== undefined ? ` : ${showValue(child.value)}` : '')
   if (node.children.size === 0 && node.value !== undefined && key.length > 0) return [line([...key], node)]
@@ -104,11 +113,11 @@ export function treeLines(key: readonly string[], node: TreeNode, withValues: bo
     })
   }
   if (key.length > 0) {
-    lines.push(label(formatKeyPath(key), node))
+    lines.push(label(argumentOf(key), node))
     walk(node, '')
   } else {
     for (const [name, child] of node.children) {
-      lines.push(label(formatSegment(name), child))
+      lines.push(label(argumentOf([name]), child))
       walk(child, '')
     }
   }

@@ -308,6 +308,13 @@ describe('sstash ls and tree', () => {
     )
   })
 
+  it('prints a top-level name that starts with - so that it pastes back as a key, not an option', async () => {
+    const { env } = await stashWith({ '-r': 'dash' })
+    const ls = await runBin('sstash', ['ls'], { env })
+    expect(ls.stdout).toBe('\\x2dr\n')
+    expect((await runBin('sstash', ['get', ls.stdout.trim()], { env })).stdout).toBe('dash')
+  })
+
   it('prints nothing for an empty stash', async () => {
     const { env } = await stashWith({})
     expect(await runBin('sstash', ['tree'], { env })).toMatchObject({ code: 0, stdout: '', stderr: '' })

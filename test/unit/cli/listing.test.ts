@@ -34,6 +34,16 @@ describe('treeLines', () => {
   })
 })
 
+describe('a leading dash', () => {
+  it('is written \\x2d so that a pasted path is not taken for an option', () => {
+    const tree = treeOf(['-r/x', 'a/-b'])
+    expect(listLines([], tree.root, false)).toEqual(['\\x2dr/', 'a/'])
+    expect(listLines(['a'], tree.node(['a']), false)).toEqual(['a/-b'])
+    expect(treeLines([], tree.root, false)).toEqual(['\\x2dr', '|--x', 'a', '|---b'])
+    expect(parseKeyPath('\\x2dr')).toEqual(['-r'])
+  })
+})
+
 describe('showValue', () => {
   it('shows text as a JSON string and other bytes as hex, always on one line', () => {
     expect(showValue(bytes('two\nlines "q"'))).toBe('"two\\nlines \\"q\\""')
