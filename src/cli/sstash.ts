@@ -295,6 +295,10 @@ export async function main(argv: string[]): Promise<void> {
     if (cli.options.help === true || (cli.options.version === true && !cli.matchedCommand)) return EXIT.OK
     if (!cli.matchedCommand) {
       const name = cli.args[0]
+      if (name === 'help') {
+        cli.outputHelp()
+        return EXIT.OK
+      }
       if (name !== undefined) throw unknownCommand(cli, String(name))
       cli.outputHelp()
       return EXIT.USAGE

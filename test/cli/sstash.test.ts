@@ -57,6 +57,12 @@ describe('help and usage', () => {
     expect(r.stdout).toMatch(/Examples:\n {2}\$ /)
   })
 
+  it('takes sstash help for sstash --help', async () => {
+    const r = await runBin('sstash', ['help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('For more info, run any command with the `--help` flag')
+  })
+
   it('prints the usage and exits 2 without a command', async () => {
     const r = await runBin('sstash', [])
     expect(r.code).toBe(2)
