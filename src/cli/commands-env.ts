@@ -42,7 +42,10 @@ async function readInput(file: string): Promise<string> {
   }
 }
 
-async function importAction(file: string, options: Options): Promise<void> {
+async function importAction(fileArg: string | undefined, options: Options): Promise<void> {
+  // The argument parser swallows a lone `-`, so a missing file means stdin too; never a terminal.
+  const file = fileArg ?? '-'
+  if (file === '-' && process.stdin.isTTY) throw new UsageError('import needs a file, or - with the file on stdin', 'e.g. `sstash import .env --into project/myapp`')
   const format = text(options.format) ?? 'dotenv'
   const into = text(options.into)
   if (format !== 'dotenv' && format !== 'git-credentials')
@@ -88,12 +91,12 @@ async function exportAction(keypath: string, options: Options): Promise<void> {
 
 /** Registers `sstash import` and `sstash export`. */
 export function registerEnvCommands(cli: CAC): void {
-  cli.command('import <file>', 'store the variables of a .env file (or - for stdin) below a key path, in one write')
+  cli.command('import [file]', 'store the variables of a .env file (or - for stdin) below a key path, in one write')
     .option('--into <keypath>', 'where to store them (each variable becomes <keypath>/<NAME>)')
     .option('--format <format>', 'dotenv (the default) or git-credentials (a ~/.git-credentials file; --into defaults to git)')
     .example('  $ sstash import .env --into project/myapp')
     .example('  $ sstash import ~/.git-credentials --format git-credentials')
-    .action((file: string, options: Options) => importAction(file, options))
+    .action((file: string | undefined, options: Options) => importAction(file, options))
 
   cli.command('export <keypath>', 'print a subtree as variables, named as sstash-run names them')
     .option('--format <format>', 'dotenv (the default), json, or shell (export NAME=\'...\' lines for eval)')
