@@ -8,6 +8,7 @@
  * prints one `sstash: hint:` line and exits 0 with no output, so git moves on to its next
  * helper or its own prompt. This file imports only what `get` needs: no argument parser.
  */
+import { stat } from 'node:fs/promises'
 import { formatCredential, parseCredential, type Credential } from '../credential-protocol.js'
 import {
   eraseCredentials,
@@ -90,6 +91,11 @@ type Outcome = { tree: true; stash: SecureStash } | { tree: false; code: number 
 /** Opens the stash, or says in one hint line why not (exit 0: git falls back). */
 async function unlock(options: Options): Promise<Outcome> {
   const path = stashPath(options.stash)
+  // Checked before any password source, so nobody types a password for a stash that is not there.
+  if (!(await stat(path).then(() => true, () => false))) {
+    printHint(`no stash at ${path}: create one with \`sstash init\`, or pass --stash <path>`)
+    return { tree: false, code: 0 }
+  }
   try {
     const stash = await openStash(path, { stashPath: path, prompt: process.env.GIT_TERMINAL_PROMPT !== '0', create: false })
     return { tree: true, stash }
