@@ -279,6 +279,16 @@ process.stdout.write(new TextDecoder().decode(await stash.readValue(['svc', 'tok
     for (const key of keys) expect(key).toBeInstanceOf(Uint8Array)
   })
 
+  it('ends with one agent when several clients start one at the same time', async () => {
+    const { env, dir, stash } = await setup()
+    const others = await Promise.all([1, 2, 3, 4].map((n) => makeStash(join(dir, `s${n}.sstash`), 'pw', { k: `v${n}` })))
+    const all = [stash, ...others]
+    await Promise.all(all.map(async (s) => agentUnlock(s.path, await s.exportKey(), 60_000, env)))
+    const status = await agentStatus(env)
+    agentPids.add(status!.pid)
+    expect(status!.entries.map((e) => e.path).sort()).toEqual(all.map((s) => s.path).sort())
+  })
+
   it('survives clients killed mid-request and rejects malformed or oversized requests', async () => {
     const { env, path, stash, runtime } = await setup()
     await unlockInAgent(stash, env)
