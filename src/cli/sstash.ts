@@ -48,8 +48,9 @@ async function open(options: Options): Promise<SecureStash> {
 }
 
 /**
- * A new password: from SSTASH_PASSWORD_FILE / SSTASH_PASSWORD / SSTASH_ASKPASS (for `init`)
- * or their SSTASH_NEW_* twins (for `passwd`), else typed twice on the terminal.
+ * A new password: from the sources in `env` (SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS
+ * for `init`; `passwd` maps SSTASH_NEW_PASSWORD_FILE and SSTASH_NEW_PASSWORD onto the first two),
+ * else typed twice on the terminal. An empty password is refused before it is asked again.
  */
 async function newPassword(path: string, env: Record<string, string | undefined>, command: string): Promise<string> {
   let password = await passwordFromEnvironment(path, env)
