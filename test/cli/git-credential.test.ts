@@ -409,6 +409,33 @@ describe('unlocking and options', () => {
     expect(result.stderr.split('\n').filter((l) => l.startsWith('sstash:'))).toHaveLength(1)
   })
 
+  const hasScript = existsSync('/usr/bin/script')
+
+  it.skipIf(!hasScript)('prompts for the stash password on the terminal, never on stdin', async () => {
+    await helper('store', lines('protocol=https', 'host=tty.example.com', 'username=user', 'password=typed-unlock'))
+    const request = join(dir, 'tty-request')
+    writeFileSync(request, lines('protocol=https', 'host=tty.example.com'))
+    const command = `"${process.execPath}" "${BIN.git}" --stash "${stash}" get < "${request}"`
+    const result = await runCommand('sh', ['-c', '(sleep 1; printf "%s\\r" "$PW") | script -qec "$CMD" /dev/null'], {
+      env: { ...baseEnv, SSTASH_PASSWORD_FILE: undefined, GIT_TERMINAL_PROMPT: undefined, PW: PASSWORD, CMD: command },
+    })
+    expect(result.stdout).toContain(`Password for ${stash}:`)
+    expect(result.stdout).toContain('username=user\r\npassword=typed-unlock\r\n')
+  })
+
+  it.skipIf(!hasScript)('does not prompt on the terminal when GIT_TERMINAL_PROMPT=0', async () => {
+    const request = join(dir, 'request')
+    writeFileSync(request, lines('protocol=https', 'host=victim.example.com'))
+    const command = `"${process.execPath}" "${BIN.git}" --stash "${stash}" get < "${request}"`
+    const result = await runCommand('script', ['-qec', command, '/dev/null'], {
+      env: { ...baseEnv, SSTASH_PASSWORD_FILE: undefined, GIT_TERMINAL_PROMPT: '0' },
+      timeoutMs: 15_000,
+    })
+    expect(result.signal).toBeNull()
+    expect(result.stdout).not.toContain('Password for')
+    expect(result.stdout).toMatch(/^sstash: hint: no password for [^\n]+\n$/)
+  })
+
   it('takes the password from SSTASH_PASSWORD too', async () => {
     const result = await helper('get', lines('protocol=https', 'host=victim.example.com'), { SSTASH_PASSWORD_FILE: undefined, SSTASH_PASSWORD: PASSWORD })
     expect(result.stdout).toBe(lines('username=user', 'password=to-be-stolen'))
@@ -433,6 +460,11 @@ describe('unlocking and options', () => {
       expect(result).toMatchObject({ code: 0, stdout: '' })
       expect(result.stderr).toMatch(/^sstash: hint: no stash at [^\n]+`sstash init`[^\n]*\n$/)
     }
+    const noPassword = await runBin('git', ['--stash', missing, 'get'], {
+      input: lines('protocol=https', 'host=h'),
+      env: { ...baseEnv, SSTASH_PASSWORD_FILE: undefined },
+    })
+    expect(noPassword.stderr).toMatch(/^sstash: hint: no stash at [^\n]+\n$/)
     expect(existsSync(missing)).toBe(false)
   })
 
