@@ -416,8 +416,11 @@ export function ruleMatches(rule: MappingRule, request: Partial<Credential>): bo
   return rule.path === undefined || request.path === rule.path
 }
 
+// A token saved with `echo token | sstash set` ends in a newline that is not part of it.
+const dropNewline = (value: string): string => (value.endsWith('\r\n') ? value.slice(0, -2) : value.endsWith('\n') ? value.slice(0, -1) : value)
+
 /**
- * The credential the first matching rule serves, read from its subtree. A rule whose
+ * The credential the first matching rule serves (one trailing newline of each value dropped), read from its subtree. A rule whose
  * password child is missing, or whose username differs from the request's, is skipped.
  * @param tree - the stash tree
  * @param request - the parsed request
@@ -434,9 +437,9 @@ export function findByRules(tree: Tree, request: Partial<Credential>, rules: rea
       key: [...rule.key],
       protocol: request.protocol as string,
       host: request.host as string,
-      password: decodeBytes(password),
+      password: dropNewline(decodeBytes(password)),
     }
-    if (username !== undefined) found.username = decodeBytes(username)
+    if (username !== undefined) found.username = dropNewline(decodeBytes(username))
     if (request.username !== undefined && found.username !== undefined && found.username !== request.username) continue
     return found
   }

@@ -518,6 +518,15 @@ describe('mapping rules', () => {
     }
   })
 
+  it('refuses to print a served value that holds a newline, in one error line', async () => {
+    const opened = await SecureStash.open(rulesStash, PASSWORD, { create: false })
+    await opened.writeValue(['project', 'SomeService', 'token'], new TextEncoder().encode('tok\nhost=victim\n'))
+    const result = await runBin('git', ['--stash', rulesStash, 'get'], { input: lines('protocol=https', 'host=git.example.com'), env: { ...baseEnv, ...env } })
+    expect(result).toMatchObject({ code: 1, stdout: '' })
+    expect(result.stderr).toMatch(/^sstash: error: [^\n]*control character\n$/)
+    expect(result.stderr).not.toContain('victim')
+  })
+
   it('reports a broken rules file in one error line', async () => {
     const brokenHome = join(dir, 'broken-config')
     mkdirSync(join(brokenHome, 'sstash'), { recursive: true })

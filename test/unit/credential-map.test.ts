@@ -169,6 +169,12 @@ describe('mapping rules', () => {
     expect(ruleMatches(rules[0]!, req({ protocol, host }))).toBe(expected)
   })
 
+  it('drops one trailing newline from a value a rule serves', () => {
+    const withNewline = new Tree()
+    withNewline.write(['project', 'SomeService', 'token'], new TextEncoder().encode('tok-123\n'))
+    expect(findByRules(withNewline, req({ protocol: 'https', host: 'git.example.com' }), rules)?.password).toBe('tok-123')
+  })
+
   it('serves the subtree with its named fields', () => {
     expect(findByRules(tree, req({ protocol: 'https', host: 'git.example.com' }), rules)).toMatchObject({
       key: ['project', 'SomeService'],
