@@ -86,27 +86,27 @@ async function readRequest(): Promise<Uint8Array> {
   return Buffer.concat(chunks)
 }
 
-type Outcome = { tree: true; stash: SecureStash } | { tree: false; code: number }
+type Unlocked = { ok: true; stash: SecureStash } | { ok: false; code: number }
 
 /** Opens the stash, or says in one hint line why not (exit 0: git falls back). */
-async function unlock(options: Options): Promise<Outcome> {
+async function unlock(options: Options): Promise<Unlocked> {
   const path = stashPath(options.stash)
   // Checked before any password source, so nobody types a password for a stash that is not there.
   if (!(await stat(path).then(() => true, () => false))) {
     printHint(`no stash at ${path}: create one with \`sstash init\`, or pass --stash <path>`)
-    return { tree: false, code: 0 }
+    return { ok: false, code: 0 }
   }
   try {
     const stash = await openStash(path, { stashPath: path, prompt: process.env.GIT_TERMINAL_PROMPT !== '0', create: false })
-    return { tree: true, stash }
+    return { ok: true, stash }
   } catch (error) {
     if (error instanceof SSError && error.code === 'STASH_NOT_FOUND') {
       printHint(`no stash at ${path}: create one with \`sstash init\`, or pass --stash <path>`)
-      return { tree: false, code: 0 }
+      return { ok: false, code: 0 }
     }
     if (error instanceof SSError && (error.code === 'NO_PASSWORD' || error.code === 'CANCELLED')) {
       printHint(`no password for ${path}: set SSTASH_PASSWORD_FILE, or run \`sstash unlock\` first`)
-      return { tree: false, code: 0 }
+      return { ok: false, code: 0 }
     }
     throw error
   }
@@ -134,7 +134,7 @@ function response(found: StoredCredential, request: Credential): Partial<Credent
 async function get(options: Options, request: Credential, rules: readonly MappingRule[]): Promise<number> {
   if (request.protocol === undefined || request.host === undefined) return 0
   const opened = await unlock(options)
-  if (!opened.tree) return opened.code
+  if (!opened.ok) return opened.code
   const authtype = request.capability.includes('authtype')
   const found = await opened.stash.view((tree) => {
     for (const stored of findCredentials(tree, request, options)) {
@@ -152,7 +152,7 @@ async function store(options: Options, request: Credential, rules: readonly Mapp
   // A credential this helper just served comes back unchanged: no need to unlock again.
   if (request.capability.includes('state') && request.state.includes(SERVED_STATE)) return 0
   const opened = await unlock(options)
-  if (!opened.tree) return opened.code
+  if (!opened.ok) return opened.code
   const stash = opened.stash
   // A dry run on a snapshot first: an unchanged credential costs no write.
   const needed = await stash.view((tree) => {
@@ -168,7 +168,7 @@ async function store(options: Options, request: Credential, rules: readonly Mapp
 async function erase(options: Options, request: Credential): Promise<number> {
   if (request.protocol === undefined || request.host === undefined) return 0
   const opened = await unlock(options)
-  if (!opened.tree) return opened.code
+  if (!opened.ok) return opened.code
   const stash = opened.stash
   // A dry run on a snapshot first: nothing to erase costs no write.
   const count = await stash.view((tree) => eraseCredentials(tree, request, options))
