@@ -105,9 +105,12 @@ export function exitLikeChild(exit: ChildExit): number {
   if (exit.signal === undefined) return exit.code
   const signal = exit.signal
   if (RERAISED.has(signal)) {
-    // Our own handlers would swallow it; without listeners Node restores the default action.
-    process.removeAllListeners(signal)
+    // Our own handlers would swallow it. Node ignores SIGPIPE from the start; adding a listener
+    // and removing the last one makes libuv restore the default action for any signal.
     try {
+      // SIGKILL cannot have a listener (and needs none).
+      if (signal !== 'SIGKILL') process.on(signal, () => {})
+      process.removeAllListeners(signal)
       process.kill(process.pid, signal)
     } catch {
       // Fall through to the exit code.

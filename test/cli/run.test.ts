@@ -276,6 +276,11 @@ describe('exit codes and signals', () => {
     expect(result.stderr).toBe('')
   })
 
+  it('dies of SIGPIPE when the command does, although Node ignores SIGPIPE', async () => {
+    const result = await runBin('run', ['-k', 'project/myapp', '--', 'sh', '-c', 'kill -s PIPE $$'], { env: await stashWith(APP) })
+    expect(result.signal).toBe('SIGPIPE')
+  })
+
   it.each(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL'] as const)('dies of %s when the command does', async (signal) => {
     const result = await runBin('run', ['-k', 'project/myapp', '--', NODE, fixture('kill-self.mjs'), signal], { env: await stashWith(APP) })
     expect(result.signal).toBe(signal)
