@@ -203,7 +203,9 @@ export async function agentGetKey(realPath: string, keyId: string, env: Env = pr
   const socketPath = await agentSocket(env)
   if (!socketPath) return undefined
   try {
-    const answer = await agentRequest(socketPath, { v: PROTOCOL_VERSION, op: 'get', path: realPath, keyId }, 1_000)
+    // A dead agent is known at once (ENOENT, ECONNREFUSED); this bound is only for a live
+    // agent that does not answer, and is generous because a loaded machine can starve it.
+    const answer = await agentRequest(socketPath, { v: PROTOCOL_VERSION, op: 'get', path: realPath, keyId }, 3_000)
     if (!answer?.ok || !answer.found || typeof answer.key !== 'string') return undefined
     return new Uint8Array(Buffer.from(answer.key, 'base64'))
   } catch {

@@ -255,8 +255,8 @@ describe('sstash unlock, lock and agent status', () => {
       ...Array.from({ length: 10 }, () => gitCredential('fill', REQUEST, env)),
       ...Array.from({ length: 10 }, () => sstashRun(printToken, env)),
     ])
-    for (const run of runs.slice(0, 10)) expect(run.stdout).toContain('password=hunter2\n')
-    for (const run of runs.slice(10)) expect({ out: run.stdout, code: run.code }).toEqual({ out: 'api-456', code: 0 })
+    for (const run of runs.slice(0, 10)) expect({ out: run.stdout, err: run.stderr }).toEqual({ out: expect.stringContaining('password=hunter2\n'), err: '' })
+    for (const run of runs.slice(10)) expect({ out: run.stdout, err: run.stderr, code: run.code }).toEqual({ out: 'api-456', err: '', code: 0 })
   })
 
   it('SSTASH_AGENT_TIMEOUT makes a password from SSTASH_ASKPASS unlock the agent too', async () => {
