@@ -279,6 +279,24 @@ process.stdout.write(new TextDecoder().decode(await stash.readValue(['svc', 'tok
     for (const key of keys) expect(key).toBeInstanceOf(Uint8Array)
   })
 
+  it('is given up on after a bounded wait when it is alive but does not answer (SIGSTOP)', async () => {
+    const { env, path, stash } = await setup()
+    await unlockInAgent(stash, env)
+    const pid = (await agentStatus(env))!.pid
+    process.kill(pid, 'SIGSTOP')
+    try {
+      const started = Date.now()
+      const opened = await openStash(path, { stashPath: path, env: { ...env, SSTASH_PASSWORD: 'correct horse' }, prompt: false })
+      expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
+      expect(Date.now() - started).toBeLessThan(6_000)
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    // Once it runs again it serves as before.
+    const again = await openStash(path, { stashPath: path, env, prompt: false })
+    expect(text(await again.readValue(['svc', 'token']))).toBe('tok-123')
+  })
+
   it('ends with one agent when several clients start one at the same time', async () => {
     const { env, dir, stash } = await setup()
     const others = await Promise.all([1, 2, 3, 4].map((n) => makeStash(join(dir, `s${n}.sstash`), 'pw', { k: `v${n}` })))
