@@ -13,3 +13,5 @@ export {
 export { parseKeyPath, formatKeyPath } from './keypath.js'
 export { parseCredential, formatCredential, parseCredentialUrl, type Credential } from './credential-protocol.js'
 export { credentialKey, findCredentials, storeCredential, eraseCredentials, importGitCredentials, parseMappingRules, type StoredCredential, type MappingRule } from './credential-map.js'
+export { openStash, openWithAgent, getPassword, PASSWORD_ENV_VARS, type PasswordOptions } from './unlock.js'
+export { agentUnlock, agentLock, agentStatus, agentDir, parseDuration, DEFAULT_AGENT_TIMEOUT_MS, type AgentEntry, type AgentStatus } from './agent-client.js'
