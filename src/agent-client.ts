@@ -234,7 +234,7 @@ export async function startAgent(env: Env = process.env, waitMs = 5_000): Promis
   // The agent never needs a password: keep password variables out of its environment.
   const childEnv: Record<string, string> = {}
   for (const [name, value] of Object.entries(env))
-    if (value !== undefined && !/^SSTASH_(PASSWORD|PASSWORD_FILE|ASKPASS)$/.test(name)) childEnv[name] = value
+    if (value !== undefined && !/^SSTASH_((NEW_)?PASSWORD(_FILE)?|ASKPASS)$/.test(name)) childEnv[name] = value
   const child = spawn(process.execPath, [agentEntry(), dir], { detached: true, stdio: 'ignore', cwd: '/', env: childEnv })
   let exited = false
   child.on('exit', () => (exited = true))

@@ -3,7 +3,7 @@
  * and real unix sockets. Every test has its own XDG_RUNTIME_DIR, so no test ever talks to
  * a real user's agent, and every agent started here is killed in afterAll.
  */
-import { chmodSync, chownSync, lstatSync, mkdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs'
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -145,6 +145,20 @@ describe('the agent', () => {
     await opened.writeValue(['svc', 'other'], new TextEncoder().encode('v2'))
     const check = await SecureStash.open(path, 'correct horse')
     expect(text(await check.readValue(['svc', 'other']))).toBe('v2')
+  })
+
+  it('is started without the password variables in its environment, detached from the caller', async () => {
+    const { env, stash } = await setup()
+    const secrets = { SSTASH_PASSWORD: 'pw-in-env-1', SSTASH_PASSWORD_FILE: '/pw-in-env-2', SSTASH_ASKPASS: '/pw-in-env-3', SSTASH_NEW_PASSWORD: 'pw-in-env-4' }
+    await unlockInAgent(stash, { ...env, ...secrets })
+    const pid = (await agentStatus(env))!.pid
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8')
+    for (const value of Object.values(secrets)) expect(environ).not.toContain(value)
+    expect(environ).toContain(`XDG_RUNTIME_DIR=${env.XDG_RUNTIME_DIR}`)
+    // Its own session, so closing the terminal that started it does not hang it up.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    expect(Number(stat[3])).toBe(pid)
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).not.toContain(secrets.SSTASH_PASSWORD)
   })
 
   it('serves a stash through a symlink by its real path', async () => {
