@@ -202,7 +202,7 @@ describe('sstash unlock, lock and agent status', () => {
 
   it('a short --timeout expires and the agent exits', async () => {
     const { env, withPassword } = await setup()
-    const pid = await unlock(withPassword, ['--timeout', '2s'])
+    const pid = await unlock(withPassword, ['--timeout', '4s'])
     expect((await sstash(['get', 'svc/token'], env)).stdout).toBe('tok-123')
     await waitFor(() => !alive(pid))
     const get = await sstash(['get', 'svc/token'], env)
