@@ -18,7 +18,7 @@
  * node_modules. The cheap KDF is used except where a row says "default KDF".
  */
 import { spawnSync, execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, realpathSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, realpathSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -36,17 +36,24 @@ const MID_KDF = { N: 2 ** 14, r: 8, p: 1 }
 const PASSWORD = 'bench password'
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
 
+// Other work may rebuild dist/ while we measure: run a private copy of what was built.
+const SNAP = mkdtempSync(join(tmpdir(), 'sstash-bench-build-'))
+for (const part of ['dist', 'bin', 'package.json']) if (existsSync(join(ROOT, part))) cpSync(join(ROOT, part), join(SNAP, part), { recursive: true })
+symlinkSync(join(ROOT, 'node_modules'), join(SNAP, 'node_modules'))
+// The single-file bundles are measured next to bin/ (see the "bundle" group).
+execFileSync(NODE, [join(ROOT, 'scripts/bundle.mjs'), SNAP], { stdio: 'inherit' })
 const shimDir = mkdtempSync(join(tmpdir(), 'sstash-bench-bin-'))
 // With BENCH_BIN=bundle, each binary is the two-line shim bin/ would become over the bundle.
-function binPath(name) {
-  if (!BUNDLE) return join(ROOT, 'bin', `${name}.js`)
-  const bundle = join(ROOT, 'dist/bundle', `${name}.js`)
+function binPath(name, bundled = BUNDLE) {
+  if (!bundled) return join(SNAP, 'bin', `${name}.js`)
+  const bundle = join(SNAP, 'dist/bundle', `${name}.js`)
   if (!existsSync(bundle)) throw new Error(`bench: ${bundle} is missing; run npm run build && node scripts/bundle.mjs`)
   const shim = join(shimDir, `${name}.mjs`)
   writeFileSync(shim, `#!/usr/bin/env node\nimport { main } from ${JSON.stringify(bundle)}\nawait main(process.argv.slice(2))\n`, { mode: 0o755 })
   return shim
 }
 const BIN = { sstash: binPath('sstash'), run: binPath('sstash-run'), git: binPath('git-credential-sstash') }
+const BUNDLED = { sstash: binPath('sstash', true), run: binPath('sstash-run', true), git: binPath('git-credential-sstash', true) }
 for (const [name, path] of Object.entries(BIN)) if (!existsSync(path)) throw new Error(`bench: ${path} is missing (${name}); run npm run build`)
 
 const peerBin = (pkg, bin) => {
@@ -89,7 +96,7 @@ const stashFile = (name) => join(dir, `${name}.sstash`)
 
 /** Creates a stash through the library (fast) and unlocks it in the agent through the CLI. */
 async function makeStash(name, values, kdfSpec = CHEAP_KDF) {
-  const { SecureStash, parseKdfSpec } = await import(join(ROOT, 'dist/index.js'))
+  const { SecureStash, parseKdfSpec } = await import(join(SNAP, 'dist/index.js'))
   const stash = await SecureStash.create(stashFile(name), PASSWORD, { kdf: parseKdfSpec(kdfSpec) })
   await stash.update((tree) => {
     for (const [key, value] of values) tree.write(key, value)
@@ -282,13 +289,42 @@ async function groups() {
     })
   }
 
+  if (want('bundle')) {
+    // The same hot paths from bin/ (tsc output, one file per module) and from the esbuild bundle.
+    const path = await makeStash('bundle', [
+      ...ten.map(([name, value]) => [['app', name], new TextEncoder().encode(value)]),
+      [['project1', 'service1', 'key1'], new TextEncoder().encode('v')],
+    ])
+    exec('git', ['-c', 'credential.helper=sstash', 'credential', 'approve'], {
+      env: { SSTASH_FILE: path, SSTASH_PASSWORD: PASSWORD },
+      input: 'protocol=https\nhost=example.com\nusername=bob\npassword=s3cret\n\n',
+    })
+    unlock(path)
+    const env = { SSTASH_FILE: path }
+    const commands = [nodeZero]
+    for (const [variant, bins] of [['bin/', { sstash: join(SNAP, 'bin/sstash.js'), run: join(SNAP, 'bin/sstash-run.js'), git: join(SNAP, 'bin/git-credential-sstash.js') }], ['bundle', BUNDLED]]) {
+      commands.push({ label: `git-credential-sstash get (${variant})`, file: NODE, args: [bins.git, 'get'], env, input: gitFill, check: 'target' })
+      commands.push({ label: `\`sstash-run -k app -- true\` (${variant})`, file: NODE, args: [bins.run, '-k', 'app', '--', 'true'], env, check: 'target' })
+      commands.push({ label: `\`sstash get\`, 11 keys (${variant})`, file: NODE, args: [bins.sstash, 'get', 'project1/service1/key1'], env, check: 'get' })
+      commands.push({ label: `\`sstash set\`, 11 keys (${variant})`, file: NODE, args: [bins.sstash, 'set', 'project1/service1/key1'], env, input: 'new', check: 'set' })
+    }
+    out.push({
+      id: 'bundle',
+      title: 'bin/ as built by tsc vs the same binaries bundled by esbuild (scripts/bundle.mjs), unlocked in the agent',
+      target: 'helper and sstash-run 1.3x, get 1.5x, set 2x `node -e 0`',
+      commands,
+      limit: 1.3,
+      limits: { get: 1.5, set: 2 },
+    })
+  }
+
   if (want('profile')) {
     // What start-up is made of: node itself, then loading each binary's modules without running it.
-    const importOnly = (file) => ({ label: `import ${file.replace(`${ROOT}/`, '')} (load only, no main)`, file: NODE, args: ['--input-type=module', '-e', `await import(${JSON.stringify(file)})`] })
+    const importOnly = (file) => ({ label: `import ${file.replace(`${SNAP}/`, '')} (load only, no main)`, file: NODE, args: ['--input-type=module', '-e', `await import(${JSON.stringify(file)})`] })
     const entries = [
       ...['dist/cli/sstash.js', 'dist/cli/run.js', 'dist/cli/git-credential.js'],
       ...['dist/bundle/sstash.js', 'dist/bundle/sstash-run.js', 'dist/bundle/git-credential-sstash.js'],
-    ].map((f) => join(ROOT, f)).filter(existsSync)
+    ].map((f) => join(SNAP, f)).filter(existsSync)
     out.push({
       id: 'profile',
       title: 'profile: node start-up vs loading each binary\'s modules (tsc output, and the esbuild bundle when built)',
@@ -360,6 +396,7 @@ async function main() {
     exec('git', ['credential-cache', 'exit'], { allowFail: true })
     rmSync(dir, { recursive: true, force: true })
     rmSync(shimDir, { recursive: true, force: true })
+    rmSync(SNAP, { recursive: true, force: true })
   }
   info.seconds = Math.round((Date.now() - started) / 1000)
   info.loadAtEnd = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')

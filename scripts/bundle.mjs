@@ -17,7 +17,8 @@
 import { build } from 'esbuild'
 import { resolve } from 'node:path'
 
-const ROOT = resolve(import.meta.dirname, '..')
+// The package root to bundle (default this one; bench/run.mjs passes its private copy).
+const ROOT = resolve(process.argv[2] ?? resolve(import.meta.dirname, '..'))
 const entries = {
   sstash: 'dist/cli/sstash.js',
   'sstash-run': 'dist/cli/run.js',
