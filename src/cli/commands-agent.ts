@@ -81,14 +81,19 @@ export function registerAgentCommands(cli: CAC): void {
   cli
     .command('unlock', 'unlock the stash in the sstash agent for a while (default 15m, counted from now)')
     .option('--timeout <duration>', 'how long it stays unlocked: 90s, 15m, 2h (default: $SSTASH_AGENT_TIMEOUT, else 15m)')
+    .example('  $ sstash unlock')
+    .example('  $ sstash unlock --timeout 2h --stash ~/work.sstash')
     .action((options: GlobalOptions & { timeout?: unknown }) => unlockCommand(options))
   cli
     .command('lock', 'make the agent forget the stash')
     .option('--all', 'forget every stash (the agent then exits)')
+    .example('  $ sstash lock')
+    .example('  $ sstash lock --all')
     .action((options: GlobalOptions & { all?: boolean }) => lockCommand(options))
   cli
     .command('agent [action]', '`sstash agent status`: what is unlocked, and until when (no secrets)')
     .option('--json', 'print the status as JSON')
+    .example('  $ sstash agent status')
     .action((action: string | undefined, options: { json?: boolean }) => agentCommand(action, options))
 }
 
