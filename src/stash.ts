@@ -1,8 +1,8 @@
-import { readFile as fsReadFile, readdir, lstat, mkdtemp, mkdir, rename, rm, writeFile as fsWriteFile } from 'node:fs/promises'
+import { readFile as fsReadFile, readdir, lstat, mkdtemp, mkdir, rename, rm, stat, writeFile as fsWriteFile } from 'node:fs/promises'
 import { dirname, join, basename } from 'node:path'
 import { SSCryptoError, SSError, SSKeyError, SSValueError, showKey } from './errors.js'
 import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from './kdf.js'
-import { createStash, parseStash, type FormatName, type LockedStash } from './format.js'
+import { createStash, parseStash, type FormatName, type LockedStash, type UnlockedStash } from './format.js'
 import { readIfExists, resolveStashPath, withLock, writeAtomic } from './file-io.js'
 import { Tree, checkKey, checkValue, type Entry } from './tree.js'
 
@@ -42,6 +42,9 @@ export class SecureStash {
   #password: string | undefined
   readonly #keys = new Map<string, Uint8Array>()
   #info: StashInfo
+  // What open() decrypted, for the first view() to reuse while the file is still the same one
+  // (every write renames a new file in, so its identity changes): one decryption per command.
+  #primed: { identity: string; unlocked: UnlockedStash } | undefined
 
   private constructor(path: string, password: string | undefined, info: StashInfo) {
     this.path = path
@@ -59,13 +62,14 @@ export class SecureStash {
   static async open(path: string, password: string, options: OpenOptions = {}): Promise<SecureStash> {
     if (typeof password !== 'string') throw new SSValueError('the password must be a string')
     const real = await resolveStashPath(path)
+    const identity = await identityOf(real)
     const bytes = await readIfExists(real)
     if (bytes === undefined) {
       if (options.create === false) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
       return SecureStash.#create(real, password, options.kdf ?? DEFAULT_SCRYPT, false)
     }
     const stash = new SecureStash(real, password, SecureStash.#describe(real, parseStash(bytes, path)))
-    await stash.#unlock(bytes)
+    stash.#prime(identity, await stash.#unlock(bytes))
     return stash
   }
 
@@ -86,11 +90,12 @@ export class SecureStash {
    */
   static async openWithKey(path: string, key: StashKey): Promise<SecureStash> {
     const real = await resolveStashPath(path)
+    const identity = await identityOf(real)
     const bytes = await readIfExists(real)
     if (bytes === undefined) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
     const stash = new SecureStash(real, undefined, SecureStash.#describe(real, parseStash(bytes, path)))
     stash.#keys.set(key.keyId, key.key)
-    await stash.#unlock(bytes)
+    stash.#prime(identity, await stash.#unlock(bytes))
     return stash
   }
 
@@ -157,7 +162,14 @@ export class SecureStash {
    * @returns what `fn` returns
    */
   async view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
+    const primed = this.#primed
+    this.#primed = undefined
+    if (primed && primed.identity !== '' && primed.identity === (await identityOf(this.path))) return fn(primed.unlocked.tree)
     return fn((await this.#unlock()).tree)
+  }
+
+  #prime(identity: string, unlocked: UnlockedStash): void {
+    this.#primed = { identity, unlocked }
   }
 
   /**
@@ -310,6 +322,17 @@ export class SecureStash {
       await rm(tmp, { recursive: true, force: true })
       throw error instanceof SSError ? error : new SSError(`cannot write ${destDir}: ${(error as NodeJS.ErrnoException).code}`, 'IO_ERROR', { cause: error })
     }
+  }
+}
+
+// Device, inode, size and modification time to the nanosecond; '' when the file cannot be
+// stat'ed (then nothing is reused).
+async function identityOf(path: string): Promise<string> {
+  try {
+    const info = await stat(path, { bigint: true })
+    return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`
+  } catch {
+    return ''
   }
 }
 

@@ -162,3 +162,17 @@ catch (error) { console.log(error.code, error.message) }`
     expect(readdirSync(dir).filter((name) => name.startsWith('.fsize.sstash'))).toEqual([])
   })
 })
+
+describe('a stash replaced between open and the first read', () => {
+  it('is read again: what open decrypted is reused only while the file is the same one', async () => {
+    const path = join(dir, 'replaced.sstash')
+    await makeStash(path, PASSWORD, { a: 'old' })
+    const reader = await SecureStash.open(path, PASSWORD)
+    await (await SecureStash.open(path, PASSWORD)).writeValue(['a'], enc('new'))
+    expect(dec(await reader.readValue(['a']))).toBe('new')
+    const again = await SecureStash.open(path, PASSWORD)
+    expect(dec(await again.readValue(['a']))).toBe('new')
+    writeFileSync(path, readFileSync(join(dir, 'loose.sstash')))
+    await expect(again.readValue(['a'])).resolves.toEqual(enc('2'))
+  })
+})
