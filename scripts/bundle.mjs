@@ -2,7 +2,7 @@
 /**
  * `npm run build:bundle` (after `npm run build`): bundles each binary's compiled entry into one
  * file under dist/bundle/, so that start-up reads and compiles one file instead of ~30 modules
- * (module resolution and loading is most of the binaries' start-up cost; see bench/README.md).
+ * (module resolution and loading is most of the binaries' start-up cost; see the README's Speed section).
  *
  *   dist/cli/sstash.js          -> dist/bundle/sstash.js                 (exports main)
  *   dist/cli/run.js             -> dist/bundle/sstash-run.js             (exports main)
