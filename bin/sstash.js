@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/sstash.js'
+import { main } from '../dist/bundle/sstash.js'
 await main(process.argv.slice(2))

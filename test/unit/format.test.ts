@@ -171,7 +171,7 @@ describe('a damaged file on disk', () => {
     const ss = await SecureStash.open(path, 'pw', { kdf: TEST_KDF })
     await ss.writeValue(['a'], new Uint8Array([1]))
     const bytes = readFileSync(path)
-    bytes[bytes.length - 1] ^= 1
+    bytes.writeUInt8((bytes.at(-1) as number) ^ 1, bytes.length - 1)
     writeFileSync(path, bytes)
     await expect(SecureStash.open(path, 'pw')).rejects.toThrow(SSCryptoError)
     await expect(ss.writeValue(['b'], new Uint8Array([2]))).rejects.toThrow(SSCryptoError)
