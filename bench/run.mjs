@@ -12,7 +12,6 @@
  *   BENCH_QUICK=1   fewer rounds (a smoke run)
  *   BENCH_ROUNDS=n  exactly n rounds per group
  *   BENCH_ONLY=a,b  only the groups whose id starts with one of these
- *   BENCH_BIN=bundle  run dist/bundle/*.js instead of bin/*.js (see scripts/bundle.mjs)
  *
  * Nothing here is a mock: real git, real agent socket, real files, real peers from
  * node_modules. The cheap KDF is used except where a row says "default KDF".
@@ -29,7 +28,6 @@ const QUICK = process.env.BENCH_QUICK === '1'
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 5 : 11))
 const WARMUP = QUICK ? 1 : 2
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
-const BUNDLE = process.env.BENCH_BIN === 'bundle'
 const NODE = process.execPath
 const CHEAP_KDF = 'scrypt:N=1024,r=8,p=1'
 const MID_KDF = { N: 2 ** 14, r: 8, p: 1 }
@@ -40,20 +38,16 @@ const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
 const SNAP = mkdtempSync(join(tmpdir(), 'sstash-bench-build-'))
 for (const part of ['dist', 'bin', 'package.json']) if (existsSync(join(ROOT, part))) cpSync(join(ROOT, part), join(SNAP, part), { recursive: true })
 symlinkSync(join(ROOT, 'node_modules'), join(SNAP, 'node_modules'))
-// The single-file bundles are measured next to bin/ (see the "bundle" group).
-execFileSync(NODE, [join(ROOT, 'scripts/bundle.mjs'), SNAP], { stdio: 'inherit' })
 const shimDir = mkdtempSync(join(tmpdir(), 'sstash-bench-bin-'))
-// With BENCH_BIN=bundle, each binary is the two-line shim bin/ would become over the bundle.
-function binPath(name, bundled = BUNDLE) {
-  if (!bundled) return join(SNAP, 'bin', `${name}.js`)
-  const bundle = join(SNAP, 'dist/bundle', `${name}.js`)
-  if (!existsSync(bundle)) throw new Error(`bench: ${bundle} is missing; run npm run build && node scripts/bundle.mjs`)
+// bin/ runs the CommonJS bundles (scripts/bundle.mjs). For comparison, the "bundle" group also
+// runs tsc's output unbundled (dist/cli/*.js, ES modules) through a two-line ES module shim.
+function unbundled(name, entry) {
   const shim = join(shimDir, `${name}.mjs`)
-  writeFileSync(shim, `#!/usr/bin/env node\nimport { main } from ${JSON.stringify(bundle)}\nawait main(process.argv.slice(2))\n`, { mode: 0o755 })
+  writeFileSync(shim, `#!/usr/bin/env node\nimport { main } from ${JSON.stringify(join(SNAP, 'dist/cli', entry))}\nawait main(process.argv.slice(2))\n`, { mode: 0o755 })
   return shim
 }
-const BIN = { sstash: binPath('sstash'), run: binPath('sstash-run'), git: binPath('git-credential-sstash') }
-const BUNDLED = { sstash: binPath('sstash', true), run: binPath('sstash-run', true), git: binPath('git-credential-sstash', true) }
+const BIN = { sstash: join(SNAP, 'bin/sstash.cjs'), run: join(SNAP, 'bin/sstash-run.cjs'), git: join(SNAP, 'bin/git-credential-sstash.cjs') }
+const UNBUNDLED = { sstash: unbundled('sstash', 'sstash.js'), run: unbundled('sstash-run', 'run.js'), git: unbundled('git-credential-sstash', 'git-credential.js') }
 for (const [name, path] of Object.entries(BIN)) if (!existsSync(path)) throw new Error(`bench: ${path} is missing (${name}); run npm run build`)
 
 const peerBin = (pkg, bin) => {
@@ -311,7 +305,7 @@ async function groups() {
     unlock(path)
     const env = { SSTASH_FILE: path }
     const commands = [nodeZero]
-    for (const [variant, bins] of [['bin/', { sstash: join(SNAP, 'bin/sstash.js'), run: join(SNAP, 'bin/sstash-run.js'), git: join(SNAP, 'bin/git-credential-sstash.js') }], ['bundle', BUNDLED]]) {
+    for (const [variant, bins] of [['unbundled', UNBUNDLED], ['bin/, bundled', BIN]]) {
       commands.push({ label: `git-credential-sstash get (${variant})`, file: NODE, args: [bins.git, 'get'], env, input: gitFill, check: 'target' })
       commands.push({ label: `\`sstash-run -k app -- true\` (${variant})`, file: NODE, args: [bins.run, '-k', 'app', '--', 'true'], env, check: 'target' })
       commands.push({ label: `\`sstash get\`, 11 keys (${variant})`, file: NODE, args: [bins.sstash, 'get', 'project1/service1/key1'], env, check: 'get' })
@@ -319,7 +313,7 @@ async function groups() {
     }
     out.push({
       id: 'bundle',
-      title: 'bin/ as built by tsc vs the same binaries bundled by esbuild (scripts/bundle.mjs), unlocked in the agent',
+      title: 'tsc output unbundled (ES modules) vs bin/ (one CommonJS bundle per binary, scripts/bundle.mjs), unlocked in the agent',
       target: 'helper and sstash-run 1.3x, get 1.5x, set 2x `node -e 0`',
       commands,
       limit: 1.3,
@@ -329,16 +323,17 @@ async function groups() {
 
   if (want('profile')) {
     // What start-up is made of: node itself, then loading each binary's modules without running it.
-    const importOnly = (file) => ({ label: `import ${file.replace(`${SNAP}/`, '')} (load only, no main)`, file: NODE, args: ['--input-type=module', '-e', `await import(${JSON.stringify(file)})`] })
+    const importOnly = (file) => ({ label: `load ${file.replace(`${SNAP}/`, '')} (no main)`, file: NODE, args: ['--input-type=module', '-e', `await import(${JSON.stringify(file)})`] })
+    const requireOnly = (file) => ({ label: `load ${file.replace(`${SNAP}/`, '')} (no main)`, file: NODE, args: ['-e', `require(${JSON.stringify(file)})`] })
     const entries = [
-      ...['dist/cli/sstash.js', 'dist/cli/run.js', 'dist/cli/git-credential.js'],
-      ...['dist/bundle/sstash.js', 'dist/bundle/sstash-run.js', 'dist/bundle/git-credential-sstash.js'],
-    ].map((f) => join(SNAP, f)).filter(existsSync)
+      ...['dist/cli/sstash.js', 'dist/cli/run.js', 'dist/cli/git-credential.js'].map((f) => importOnly(join(SNAP, f))),
+      ...['dist/bundle/sstash.cjs', 'dist/bundle/sstash-run.cjs', 'dist/bundle/git-credential-sstash.cjs'].map((f) => requireOnly(join(SNAP, f))),
+    ]
     out.push({
       id: 'profile',
       title: 'profile: node start-up vs loading each binary\'s modules (tsc output, and the esbuild bundle when built)',
       target: 'what dominates',
-      commands: [nodeZero, ...entries.map(importOnly)],
+      commands: [nodeZero, ...entries],
     })
   }
   return out
@@ -382,7 +377,7 @@ function machine() {
     git: execFileSync('git', ['--version']).toString().trim(),
     load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
     commit,
-    bins: BUNDLE ? 'dist/bundle' : 'bin (dist/cli)',
+    bins: 'bin/ (dist/bundle/*.cjs)',
     rounds: ROUNDS,
     warmup: WARMUP,
   }
@@ -413,7 +408,7 @@ async function main() {
   process.stdout.write(markdown)
   const outDir = join(ROOT, 'bench/results')
   mkdirSync(outDir, { recursive: true })
-  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${info.commit}${BUNDLE ? '-bundle' : ''}${QUICK ? '-quick' : ''}.json`)
+  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${info.commit}${QUICK ? '-quick' : ''}.json`)
   writeFileSync(file, `${JSON.stringify({ machine: info, results }, null, 2)}\n`)
   process.stderr.write(`bench: wrote ${file.replace(`${ROOT}/`, '')}\n`)
 }

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
-const bin = (name) => join(root, 'bin', `${name}.js`)
+const bin = (name) => join(root, 'bin', `${name}.cjs`)
 const node = process.execPath
 const dir = mkdtempSync(join(tmpdir(), 'sstash-demo-'))
 const stash = join(dir, 'demo.sstash')

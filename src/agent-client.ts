@@ -15,15 +15,17 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SSError } from './errors.js'
 import type { StashKey } from './stash.js'
+import type { Tree } from './tree.js'
+import { decodeTree } from './tree-codec.js'
 
 type Env = Record<string, string | undefined>
 
 /** The protocol version every request carries; an agent refuses any other. */
 export const PROTOCOL_VERSION = 1
-/** Requests larger than this are refused by the agent: real ones are a few hundred bytes. */
-export const MAX_REQUEST_BYTES = 16 * 1024
-/** Answers larger than this are refused by the client (a status with thousands of stashes fits). */
-export const MAX_RESPONSE_BYTES = 1024 * 1024
+/** Requests larger than this are refused by the agent; a larger `write` is done by the client itself. */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024
+/** Answers larger than this are refused by the client: a `read` answer carries (part of) a stash. */
+export const MAX_RESPONSE_BYTES = 512 * 1024 * 1024
 /** How long a stash stays unlocked by default, counted from `sstash unlock`: git credential-cache's 15 minutes. */
 export const DEFAULT_AGENT_TIMEOUT_MS = 15 * 60_000
 /** The longest timeout accepted: 30 days. */
@@ -34,6 +36,8 @@ export const SOCKET_NAME = 'agent.sock'
 /** A request to the agent. Paths are real paths (symlinks resolved). */
 export type AgentRequest =
   | { v: number; op: 'get'; path: string; keyId: string }
+  | { v: number; op: 'read'; path: string; keys: string[][] }
+  | { v: number; op: 'write'; path: string; values: [string[], string][] }
   | { v: number; op: 'unlock'; path: string; keyId: string; key: string; timeoutMs: number }
   | { v: number; op: 'lock'; path: string }
   | { v: number; op: 'lock-all' }
@@ -52,10 +56,14 @@ export interface AgentEntry {
 export interface AgentResponse {
   ok: boolean
   error?: string
+  /** With `ok: false` from a `write`: the SSError code of the failure. */
+  code?: string
   /** `get`: whether the agent holds a key for that path and key id. */
   found?: boolean
   /** `get`: the key, base64. */
   key?: string
+  /** `read`: the selected subtrees, in the tree's binary encoding (src/tree-codec.ts), base64. */
+  tree?: string
   /** `unlock`: when the entry expires. */
   expiresAt?: number
   /** `lock`, `lock-all`: how many entries were forgotten. */
@@ -213,11 +221,53 @@ export async function agentGetKey(realPath: string, keyId: string, env: Env = pr
   }
 }
 
+/**
+ * Asks the agent to decrypt the stash at `realPath` and send the subtrees at `keys` (`[[]]`
+ * for all of it): a read that needs neither a key derivation nor a cipher in this process.
+ * Never throws for a missing, dead or broken agent: every other password source remains.
+ * @returns the selected tree, or undefined when the agent does not hold the stash as it is now
+ * @throws {SSError} AGENT_UNSAFE when the agent directory is not safe
+ */
+export async function agentReadTree(realPath: string, keys: string[][], env: Env = process.env): Promise<Tree | undefined> {
+  const socketPath = await agentSocket(env)
+  if (!socketPath) return undefined
+  let answer: AgentResponse | undefined
+  try {
+    answer = await agentRequest(socketPath, { v: PROTOCOL_VERSION, op: 'read', path: realPath, keys }, 3_000)
+  } catch {
+    return undefined
+  }
+  if (!answer?.ok || !answer.found || typeof answer.tree !== 'string') return undefined
+  return decodeTree(new Uint8Array(Buffer.from(answer.tree, 'base64')))
+}
+
+/**
+ * Asks the agent to write `values` into the stash at `realPath`, through the stash's lock and
+ * an atomic replace, as any write goes.
+ * @returns false when the agent does not hold the stash as it is now (nothing was written)
+ * @throws {SSError} the write's own error (with its code); AGENT_FAILED when the agent did not
+ *   answer, since the write may or may not have happened
+ */
+export async function agentWriteValues(realPath: string, values: [string[], Uint8Array][], env: Env = process.env): Promise<boolean> {
+  const socketPath = await agentSocket(env)
+  if (!socketPath) return false
+  const encoded = values.map(([key, value]): [string[], string] => [key, Buffer.from(value).toString('base64')])
+  const request: AgentRequest = { v: PROTOCOL_VERSION, op: 'write', path: realPath, values: encoded }
+  if (Buffer.byteLength(JSON.stringify(request)) >= MAX_REQUEST_BYTES) return false
+  const answer = await agentRequest(socketPath, request, 10_000)
+  // No agent, or one that cannot serve (exiting, another protocol version): nothing was written.
+  if (!answer || (!answer.ok && answer.code === undefined)) return false
+  if (!answer.ok) throw new SSError(answer.error ?? `the sstash agent could not write ${realPath}`, answer.code)
+  return answer.found === true
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The compiled agent entry: next to this file in dist/, or in dist/ when running from src/ (tests). */
 function agentEntry(): string {
-  const relative = import.meta.url.endsWith('.ts') ? '../dist/cli/agent.js' : './cli/agent.js'
+  const here = import.meta.url
+  // From src/ (tests), the compiled agent; from dist/ or a bundle (.cjs), the agent beside us.
+  const relative = here.endsWith('.ts') ? '../dist/cli/agent.js' : here.endsWith('.cjs') ? './cli/agent.cjs' : './cli/agent.js'
   return fileURLToPath(new URL(relative, import.meta.url))
 }
 

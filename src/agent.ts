@@ -27,7 +27,11 @@ import {
   type AgentResponse,
 } from './agent-client.js'
 import { parseStash } from './format.js'
-import { readIfExists } from './file-io.js'
+import { encodeTree } from './tree-codec.js'
+import { MAX_DEPTH, type Tree } from './tree.js'
+import { fileIdentity, readIfExists } from './file-io.js'
+import { SSError } from './errors.js'
+import { SecureStash } from './stash.js'
 
 /** Options of {@link runAgent}. */
 export interface AgentOptions {
@@ -42,6 +46,8 @@ export interface AgentOptions {
 interface Held extends AgentEntry {
   keyId: string
   key: Buffer
+  /** The last tree read, and the identity of the file it was read from (see fileIdentity). */
+  cache?: { identity: string; tree: Tree }
 }
 
 /** How long one connection may take to send its request before it is dropped. */
@@ -51,6 +57,40 @@ const KEY_ID = /^[0-9a-f]{16,128}$/
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 
 const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
+
+/** The key id of a stash file's bytes, or undefined when it is missing or unreadable. */
+function currentKeyId(bytes: Uint8Array | undefined, path: string): string | undefined {
+  try {
+    return bytes && parseStash(bytes, path).keyId
+  } catch {
+    return undefined
+  }
+}
+
+const MAX_READ_KEYS = 64
+
+function isKeyList(value: unknown): value is string[][] {
+  return (
+    Array.isArray(value) &&
+    value.length <= MAX_READ_KEYS &&
+    value.every((key) => Array.isArray(key) && key.length <= MAX_DEPTH && key.every((segment) => typeof segment === 'string'))
+  )
+}
+
+function isValueList(value: unknown): value is [string[], string][] {
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every(
+      (pair) =>
+        Array.isArray(pair) &&
+        pair.length === 2 &&
+        isKeyList([pair[0]]) &&
+        typeof pair[1] === 'string' &&
+        (pair[1] === '' || BASE64.test(pair[1])),
+    )
+  )
+}
 
 function isPath(value: unknown): value is string {
   return typeof value === 'string' && value.startsWith('/') && value.length <= MAX_PATH_LENGTH && !value.includes('\0')
@@ -76,6 +116,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     if (!entry) return false
     // Best effort: the bytes are overwritten before the buffer is dropped.
     entry.key.fill(0)
+    entry.cache = undefined
     held.delete(path)
     return true
   }
@@ -99,6 +140,12 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
       // Connections still open are given a moment, then dropped.
       setTimeout(() => resolveDone(true), 2_000).unref()
     })()
+  }
+
+  const dropStale = (entry: Held): void => {
+    if (held.get(entry.path) !== entry) return
+    forget(entry.path)
+    setImmediate(exitIfEmpty)
   }
 
   const exitIfEmpty = (): void => {
@@ -129,18 +176,58 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
         if (entry.keyId === request.keyId) return { ok: true, found: true, key: entry.key.toString('base64') }
         // The caller saw another key id: if the file on disk no longer matches ours, the
         // password changed and our key is useless; drop it.
-        const bytes = await readIfExists(request.path).catch(() => undefined)
-        let current: string | undefined
-        try {
-          current = bytes && parseStash(bytes, request.path).keyId
-        } catch {
-          current = undefined
-        }
-        if (current !== entry.keyId && held.get(request.path) === entry) {
-          forget(request.path)
-          setImmediate(exitIfEmpty)
-        }
+        if (currentKeyId(await readIfExists(request.path).catch(() => undefined), request.path) !== entry.keyId) dropStale(entry)
         return { ok: true, found: false }
+      }
+      case 'read': {
+        // Decrypts for the caller, so that a read-only command (a git fetch, sstash-run) loads
+        // no cipher and derives nothing. Only the subtrees asked for are sent.
+        const { path, keys } = request
+        if (!isPath(path) || !isKeyList(keys)) return { ok: false, error: 'malformed request' }
+        const entry = held.get(path)
+        if (!entry || entry.expiresAt <= now) return { ok: true, found: false }
+        // Taken before the read: if the file changes in between, the next read sees a new identity.
+        const identity = await fileIdentity(path)
+        let tree = identity !== '' && entry.cache?.identity === identity ? entry.cache.tree : undefined
+        if (!tree) {
+          const bytes = await readIfExists(path).catch(() => undefined)
+          if (bytes === undefined || currentKeyId(bytes, path) !== entry.keyId) {
+            dropStale(entry)
+            return { ok: true, found: false }
+          }
+          try {
+            tree = parseStash(bytes, path).unlock(entry.key).tree
+          } catch {
+            // A damaged file gets its error from the ordinary path, with the ordinary message.
+            return { ok: true, found: false }
+          }
+          entry.cache = { identity, tree }
+        }
+        return { ok: true, found: true, tree: Buffer.from(encodeTree(tree.select(keys))).toString('base64') }
+      }
+      case 'write': {
+        // Writes for the caller through the ordinary path (the stash's lock, an atomic replace),
+        // in this warm process: a cold one would spend most of its time starting the cipher.
+        const { path, values } = request
+        if (!isPath(path) || !isValueList(values)) return { ok: false, error: 'malformed request' }
+        const entry = held.get(path)
+        if (!entry || entry.expiresAt <= now) return { ok: true, found: false }
+        let stash: SecureStash
+        try {
+          stash = await SecureStash.openWithKey(path, { keyId: entry.keyId, key: entry.key })
+        } catch {
+          // A password change, a damaged or missing file: the ordinary path says which.
+          return { ok: true, found: false }
+        }
+        try {
+          await stash.update((tree) => {
+            for (const [key, value] of values) tree.write(key, new Uint8Array(Buffer.from(value, 'base64')))
+          })
+        } catch (error) {
+          const code = error instanceof SSError ? error.code : 'WRITE_FAILED'
+          return { ok: false, code, error: error instanceof SSError ? error.message : `cannot write ${path}` }
+        }
+        return { ok: true, found: true }
       }
       case 'unlock': {
         const { path, keyId, key, timeoutMs } = request
@@ -195,13 +282,13 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
       size += chunk.length
       if (size > MAX_REQUEST_BYTES) return reply({ ok: false, error: 'request too large' })
       chunks.push(chunk)
-      const text = Buffer.concat(chunks).toString('utf8')
-      const newline = text.indexOf('\n')
-      if (newline < 0) return
+      // Only the new chunk is searched: a large request arrives in many chunks.
+      if (!chunk.includes(0x0a)) return
       answered = true
+      const text = Buffer.concat(chunks).toString('utf8')
       let request: unknown
       try {
-        request = JSON.parse(text.slice(0, newline))
+        request = JSON.parse(text.slice(0, text.indexOf('\n')))
       } catch {
         return reply({ ok: false, error: 'malformed request' })
       }

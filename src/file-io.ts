@@ -7,7 +7,6 @@
 import { open, readFile, readdir, rename, link, unlink, stat, readlink, mkdir, realpath, chmod } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { SSError } from './errors.js'
 
 /** How long a writer waits for another writer's lock before giving up. */
@@ -55,6 +54,28 @@ export async function readIfExists(path: string): Promise<Uint8Array | undefined
   }
 }
 
+/** A file's bytes. @throws {SSError} IO_ERROR naming the file and the reason */
+export async function readLocalFile(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path))
+  } catch (error) {
+    throw ioError('read', path, error)
+  }
+}
+
+/**
+ * Device, inode, size and change times to the nanosecond: equal identities mean the file was
+ * not replaced or written in between. '' when the file cannot be stat'ed (then nothing is reused).
+ */
+export async function fileIdentity(path: string): Promise<string> {
+  try {
+    const info = await stat(path, { bigint: true })
+    return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`
+  } catch {
+    return ''
+  }
+}
+
 /** Creates a directory (and its parents) that only the user can enter. */
 export async function makePrivateDir(path: string): Promise<void> {
   try {
@@ -64,7 +85,14 @@ export async function makePrivateDir(path: string): Promise<void> {
   }
 }
 
-const tempName = (path: string): string => `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+// Names only need to be unique (O_EXCL catches a clash), not secret: no need to load node:crypto.
+const randomHex = (digits: number): string => {
+  let out = ''
+  while (out.length < digits) out += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0')
+  return out.slice(0, digits)
+}
+
+const tempName = (path: string): string => `.${basename(path)}.${process.pid}.${randomHex(12)}.tmp`
 
 /** Removes temp files that dead writers left beside `path`. */
 async function sweepTempFiles(path: string): Promise<void> {
@@ -202,7 +230,7 @@ export const lockPathOf = (stashPath: string): string => `${stashPath}.lock`
  */
 export async function withLock<T>(stashPath: string, fn: () => Promise<T>, timeoutMs = LOCK_TIMEOUT_MS): Promise<T> {
   const lockPath = lockPathOf(stashPath)
-  const mine = `${process.pid}\n${hostname()}\n${randomBytes(8).toString('hex')}\n`
+  const mine = `${process.pid}\n${hostname()}\n${randomHex(16)}\n`
   const deadline = Date.now() + timeoutMs
   let brokeStale = false
   for (let attempt = 0; ; attempt++) {

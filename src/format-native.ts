@@ -10,7 +10,8 @@
 import { SSCryptoError, SSError } from './errors.js'
 import { checkKdf, deriveKey, keyIdOf, type ScryptParams } from './kdf.js'
 import { open, seal, randomBytes, subkey, mac, sameMac, KEY_BYTES, NONCE_BYTES, TAG_BYTES } from './box.js'
-import { Tree, TreeNode, MAX_DEPTH } from './tree.js'
+import type { Tree } from './tree.js'
+import { decodeTree, encodeTree } from './tree-codec.js'
 import type { LockedStash, NewStash } from './format.js'
 
 const MAGIC = new Uint8Array(Buffer.from('sstash/1\n', 'latin1'))
@@ -125,128 +126,4 @@ function writeFile(headerBytes: Uint8Array, fileKey: Uint8Array, tree: Tree): Ui
   const headerMac = mac(subkey(fileKey, 'sstash/1 header'), headerBytes)
   const body = seal(subkey(fileKey, 'sstash/1 body'), encodeTree(tree))
   return new Uint8Array(Buffer.concat([headerBytes, headerMac, body]))
-}
-
-/* The body: node := flags (u8, bit 0 = has value) [uvarint length, value bytes]
- * uvarint child count, then per child: uvarint name length, UTF-8 name, node. */
-
-const varintSize = (n: number): number => {
-  let size = 1
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80)
-    size++
-  }
-  return size
-}
-
-/**
- * Encodes a tree into the body's binary form. Two passes (measure, then write into one
- * buffer) rather than many small chunks: at 10,000 keys the chunks and their concatenation
- * cost more in garbage collection than the encoding itself (see bench/).
- */
-export function encodeTree(tree: Tree): Uint8Array {
-  const names = new Map<TreeNode, Buffer[]>()
-  const measure = (node: TreeNode): number => {
-    let size = 1 + varintSize(node.children.size)
-    if (node.value !== undefined) size += varintSize(node.value.length) + node.value.length
-    const encoded: Buffer[] = []
-    for (const [name, child] of node.children) {
-      const bytes = Buffer.from(name, 'utf8')
-      encoded.push(bytes)
-      size += varintSize(bytes.length) + bytes.length + measure(child)
-    }
-    names.set(node, encoded)
-    return size
-  }
-  // Zero-filled, not allocUnsafe: this buffer holds secrets, and the pool may hold others.
-  const out = Buffer.alloc(measure(tree.root))
-  let at = 0
-  const varint = (n: number): void => {
-    while (n >= 0x80) {
-      out[at++] = (n % 0x80) | 0x80
-      n = Math.floor(n / 0x80)
-    }
-    out[at++] = n
-  }
-  const walk = (node: TreeNode): void => {
-    if (node.value === undefined) out[at++] = 0
-    else {
-      out[at++] = 1
-      varint(node.value.length)
-      out.set(node.value, at)
-      at += node.value.length
-    }
-    varint(node.children.size)
-    const encoded = names.get(node) as Buffer[]
-    let i = 0
-    for (const child of node.children.values()) {
-      const bytes = encoded[i++] as Buffer
-      varint(bytes.length)
-      out.set(bytes, at)
-      at += bytes.length
-      walk(child)
-    }
-  }
-  walk(tree.root)
-  if (at !== out.length) throw new SSError('internal: the tree changed while it was encoded', 'CORRUPT_CONTENT')
-  return new Uint8Array(out.buffer, out.byteOffset, out.length)
-}
-
-/** Decodes the body's binary form. @throws {SSError} CORRUPT_CONTENT */
-export function decodeTree(bytes: Uint8Array): Tree {
-  const corrupt = (why: string): never => {
-    throw new SSError(`the stash's decrypted content is not a valid tree: ${why}`, 'CORRUPT_CONTENT')
-  }
-  const decoder = new TextDecoder('utf-8', { fatal: true })
-  let at = 0
-  const varint = (): number => {
-    let n = 0
-    let scale = 1
-    for (let i = 0; i < 8; i++) {
-      if (at >= bytes.length) corrupt('it ends early')
-      const b = bytes[at++] as number
-      if (i > 0 && b === 0) corrupt('a number is not minimally encoded')
-      n += (b & 0x7f) * scale
-      if (b < 0x80) {
-        if (n > Number.MAX_SAFE_INTEGER) break
-        return n
-      }
-      scale *= 0x80
-    }
-    return corrupt('a number is too large')
-  }
-  const take = (length: number): Uint8Array => {
-    if (length > bytes.length - at) corrupt('it ends early')
-    const out = bytes.subarray(at, at + length)
-    at += length
-    return out
-  }
-  const read = (node: TreeNode, depth: number): void => {
-    if (depth > MAX_DEPTH) corrupt(`it is nested deeper than ${MAX_DEPTH}`)
-    const flags = take(1)[0]
-    if (flags !== 0 && flags !== 1) corrupt('unknown node flags')
-    if (flags === 1) {
-      if (depth === 0) corrupt('the root holds a value')
-      // A view into the decrypted body, not a copy: one allocation instead of one per value.
-      node.value = take(varint())
-    }
-    const count = varint()
-    for (let i = 0; i < count; i++) {
-      let name: string
-      try {
-        name = decoder.decode(take(varint()))
-      } catch (error) {
-        if (error instanceof SSError) throw error
-        return corrupt('a name is not UTF-8')
-      }
-      if (node.children.has(name)) corrupt('a name appears twice')
-      const child = new TreeNode()
-      node.children.set(name, child)
-      read(child, depth + 1)
-    }
-  }
-  const root = new TreeNode()
-  read(root, 0)
-  if (at !== bytes.length) corrupt('it has trailing bytes')
-  return new Tree(root)
 }

@@ -1,9 +1,9 @@
-import { readFile as fsReadFile, readdir, lstat, mkdtemp, mkdir, rename, rm, stat, writeFile as fsWriteFile } from 'node:fs/promises'
+import { readdir, lstat, mkdtemp, mkdir, rename, rm, writeFile as fsWriteFile } from 'node:fs/promises'
 import { dirname, join, basename } from 'node:path'
 import { SSCryptoError, SSError, SSKeyError, SSValueError, showKey } from './errors.js'
 import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from './kdf.js'
 import { createStash, parseStash, type FormatName, type LockedStash, type UnlockedStash } from './format.js'
-import { readIfExists, resolveStashPath, withLock, writeAtomic } from './file-io.js'
+import { fileIdentity, readIfExists, readLocalFile, resolveStashPath, withLock, writeAtomic } from './file-io.js'
 import { Tree, checkKey, checkValue, type Entry } from './tree.js'
 
 /** Options of {@link SecureStash.open}. */
@@ -62,7 +62,7 @@ export class SecureStash {
   static async open(path: string, password: string, options: OpenOptions = {}): Promise<SecureStash> {
     if (typeof password !== 'string') throw new SSValueError('the password must be a string')
     const real = await resolveStashPath(path)
-    const identity = await identityOf(real)
+    const identity = await fileIdentity(real)
     const bytes = await readIfExists(real)
     if (bytes === undefined) {
       if (options.create === false) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
@@ -90,7 +90,7 @@ export class SecureStash {
    */
   static async openWithKey(path: string, key: StashKey): Promise<SecureStash> {
     const real = await resolveStashPath(path)
-    const identity = await identityOf(real)
+    const identity = await fileIdentity(real)
     const bytes = await readIfExists(real)
     if (bytes === undefined) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
     const stash = new SecureStash(real, undefined, SecureStash.#describe(real, parseStash(bytes, path)))
@@ -164,7 +164,7 @@ export class SecureStash {
   async view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
     const primed = this.#primed
     this.#primed = undefined
-    if (primed && primed.identity !== '' && primed.identity === (await identityOf(this.path))) return fn(primed.unlocked.tree)
+    if (primed && primed.identity !== '' && primed.identity === (await fileIdentity(this.path))) return fn(primed.unlocked.tree)
     return fn((await this.#unlock()).tree)
   }
 
@@ -253,7 +253,7 @@ export class SecureStash {
   /** Stores the bytes of the file at `srcPath` at `key`. */
   async writeFile(key: readonly string[], srcPath: string): Promise<void> {
     checkKey(key)
-    await this.writeValue(key, await readLocal(srcPath))
+    await this.writeValue(key, await readLocalFile(srcPath))
   }
 
   /** Writes the value at `key` to `destPath` (created 0600, replaced atomically). */
@@ -273,7 +273,7 @@ export class SecureStash {
         const path = join(dir, name)
         const info = await lstat(path)
         if (info.isDirectory()) await walk(path, [...rel, name])
-        else if (info.isFile()) files.push({ key: [...key, ...rel, name], value: await readLocal(path) })
+        else if (info.isFile()) files.push({ key: [...key, ...rel, name], value: await readLocalFile(path) })
         else throw new SSValueError(`${path} is not a regular file or directory`)
       }
     }
@@ -322,24 +322,5 @@ export class SecureStash {
       await rm(tmp, { recursive: true, force: true })
       throw error instanceof SSError ? error : new SSError(`cannot write ${destDir}: ${(error as NodeJS.ErrnoException).code}`, 'IO_ERROR', { cause: error })
     }
-  }
-}
-
-// Device, inode, size and modification time to the nanosecond; '' when the file cannot be
-// stat'ed (then nothing is reused).
-async function identityOf(path: string): Promise<string> {
-  try {
-    const info = await stat(path, { bigint: true })
-    return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`
-  } catch {
-    return ''
-  }
-}
-
-async function readLocal(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await fsReadFile(path))
-  } catch (error) {
-    throw new SSError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`, 'IO_ERROR', { cause: error })
   }
 }

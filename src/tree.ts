@@ -127,6 +127,30 @@ export class Tree {
     return out
   }
 
+  /**
+   * A tree holding only the subtrees at `keys`, shared with this one, not copied; the nodes on
+   * the way to them hold no values. Keys that do not exist are left out; `[]` selects everything.
+   */
+  select(keys: readonly (readonly string[])[]): Tree {
+    if (keys.some((key) => key.length === 0)) return this
+    const out = new Tree()
+    for (const key of keys) {
+      const node = this.find(key)
+      if (!node) continue
+      let parent = out.root
+      for (const segment of key.slice(0, -1)) {
+        let next = parent.children.get(segment)
+        if (!next) {
+          next = new TreeNode()
+          parent.children.set(segment, next)
+        }
+        parent = next
+      }
+      parent.children.set(key[key.length - 1] as string, node)
+    }
+    return out
+  }
+
   /** Moves the subtree at `from` to `to`. @throws {SSKeyError} when `from` is missing, `to` exists, or `to` is inside `from` */
   move(from: readonly string[], to: readonly string[]): void {
     checkKey(from)

@@ -3,7 +3,6 @@
  * belong to git or to a child program. Without a terminal there is no prompt at all.
  */
 import { closeSync, openSync, writeSync } from 'node:fs'
-import { ReadStream } from 'node:tty'
 import { SSError } from './errors.js'
 
 /**
@@ -25,6 +24,8 @@ export async function promptHidden(message: string): Promise<string | undefined>
     closeSync(readFd)
     return undefined
   }
+  // Loaded here, not at start-up: most runs never prompt.
+  const { ReadStream } = await import('node:tty')
   const input = new ReadStream(readFd)
   try {
     writeSync(writeFd, message)

@@ -12,16 +12,17 @@
  * SSTASH_ASKPASS also unlocks the stash in the agent for that long, as git's
  * `credential.helper cache` does.
  *
- * This module is on every binary's fast path: it loads no CLI library and no child_process
- * until a source needs it.
+ * This module is on every binary's fast path: it loads no CLI library, no child_process, and
+ * no cipher or key derivation (stash.js, format.js) until a source needs them. A read through
+ * the agent ({@link readStash}) needs none of them at all.
  */
 import { readFile } from 'node:fs/promises'
 import { SSCryptoError, SSError } from './errors.js'
-import { SecureStash, type OpenOptions } from './stash.js'
+import type { SecureStash, OpenOptions } from './stash.js'
+import { checkKey, checkValue, type Tree } from './tree.js'
 import { promptHidden } from './tty.js'
-import { parseStash } from './format.js'
 import { readIfExists, resolveStashPath } from './file-io.js'
-import { agentGetKey, agentUnlock, parseDuration } from './agent-client.js'
+import { agentGetKey, agentReadTree, agentUnlock, agentWriteValues, parseDuration } from './agent-client.js'
 
 type Env = Record<string, string | undefined>
 
@@ -108,6 +109,7 @@ export async function openWithAgent(stashPath: string, env: Env = process.env): 
   const real = await resolveStashPath(stashPath)
   const bytes = await readIfExists(real)
   if (bytes === undefined) return undefined
+  const [{ parseStash }, { SecureStash }] = await Promise.all([import('./format.js'), import('./stash.js')])
   let keyId: string
   try {
     keyId = parseStash(bytes, stashPath).keyId
@@ -156,6 +158,7 @@ export async function openStash(stashPath: string, options: PasswordOptions & Op
   // Checked before any prompt, so a typo does not cost the user a typed password.
   const cacheFor = agentTimeoutFromEnv(env)
   const { password, source } = await sourcedPassword({ ...options, stashPath })
+  const { SecureStash } = await import('./stash.js')
   const stash = await SecureStash.open(stashPath, password, { create: false, ...options })
   if (cacheFor !== undefined && (source === 'prompt' || source === 'askpass')) {
     try {
@@ -165,4 +168,40 @@ export async function openStash(stashPath: string, options: PasswordOptions & Op
     }
   }
   return stash
+}
+
+/**
+ * Reads the subtrees at `keys` (`[[]]` for everything) for a command that only reads. When
+ * the agent holds the stash, it decrypts and sends just those subtrees: this process derives
+ * nothing and loads no cipher. Otherwise the stash is opened as {@link openStash} does.
+ * @returns a tree holding at least the subtrees asked for
+ * @throws as {@link openStash}
+ */
+export async function readStash(stashPath: string, keys: string[][], options: PasswordOptions & OpenOptions): Promise<Tree> {
+  if (options.agent !== false) {
+    const tree = await agentReadTree(await resolveStashPath(stashPath), keys, options.env ?? process.env)
+    if (tree) return tree
+  }
+  // The agent may still hold the key (a file it could not read for us gets its error here).
+  const stash = await openStash(stashPath, options)
+  return stash.view((tree) => tree)
+}
+
+/**
+ * Stores `values` in one write. When the agent holds the stash, it writes them (through the
+ * stash's lock and an atomic replace, like any write) and this process loads no cipher.
+ * Otherwise the stash is opened as {@link openStash} does.
+ * @throws as {@link openStash}, and as {@link SecureStash.update}
+ */
+export async function writeValues(stashPath: string, values: [string[], Uint8Array][], options: PasswordOptions & OpenOptions): Promise<void> {
+  for (const [key, value] of values) {
+    checkKey(key)
+    checkValue(value)
+  }
+  if (options.agent !== false && (await agentWriteValues(await resolveStashPath(stashPath), values, options.env ?? process.env))) return
+  // A write too large for one request still uses the key the agent holds.
+  const stash = await openStash(stashPath, options)
+  await stash.update((tree) => {
+    for (const [key, value] of values) tree.write(key, value)
+  })
 }

@@ -8,9 +8,9 @@ import { SecureStash, parseKdfSpec } from '../src/index.js'
 
 export const ROOT = resolve(import.meta.dirname, '..')
 export const BIN = {
-  sstash: join(ROOT, 'bin/sstash.js'),
-  git: join(ROOT, 'bin/git-credential-sstash.js'),
-  run: join(ROOT, 'bin/sstash-run.js'),
+  sstash: join(ROOT, 'bin/sstash.cjs'),
+  git: join(ROOT, 'bin/git-credential-sstash.cjs'),
+  run: join(ROOT, 'bin/sstash-run.cjs'),
 } as const
 
 /**

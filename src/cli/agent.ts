@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<void> {
 
 // This file is both a module and the script clients spawn; only the spawned one runs.
 const script = process.argv[1]
-if (script !== undefined && import.meta.url === pathToFileURL(realpathSafe(script)).href) await main(process.argv.slice(2))
+if (script !== undefined && import.meta.url === pathToFileURL(realpathSafe(script)).href) void main(process.argv.slice(2))
 
 function realpathSafe(path: string): string {
   try {

@@ -2,27 +2,19 @@
  * `sstash import` and `sstash export`: `.env` files (and git-credentials) in and out of the stash.
  * The format code is loaded only when one of these commands runs.
  */
-import { readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import type { CAC } from 'cac'
 import { SSError } from '../errors.js'
 import { formatKeyPath, parseKeyPath } from '../keypath.js'
-import { stashPath } from '../locations.js'
-import type { SecureStash } from '../stash.js'
-import { UsageError, openFromOptions, type GlobalOptions } from './common.js'
+import { UsageError, openFromOptions, optionText, readFromOptions, type GlobalOptions } from './common.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
-// mri turns values that look like numbers into numbers, and repeated options into arrays.
-const text = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value))
+const text = optionText
+// mri turns repeated options into arrays.
 const list = (value: unknown): string[] =>
   value === undefined ? [] : (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','))
 
-/** Opens the chosen stash; a missing file fails before any password is asked. */
-async function open(options: Options): Promise<SecureStash> {
-  const path = stashPath(text(options.stash))
-  if (!(await stat(path).then(() => true, () => false))) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
-  return openFromOptions({ stash: path })
-}
 
 async function readInput(file: string): Promise<string> {
   let bytes: Buffer
@@ -58,14 +50,14 @@ async function importAction(fileArg: string | undefined, options: Options): Prom
     const { parseDotenv } = await import('../dotenv.js')
     const vars = parseDotenv(input)
     const encoder = new TextEncoder()
-    const stash = await open(options)
+    const stash = await openFromOptions(options)
     await stash.update((tree) => {
       for (const [name, value] of vars) tree.write([...(base as string[]), name], encoder.encode(value))
     })
     count = vars.size
   } else {
     const { importGitCredentials } = await import('../credential-map.js')
-    const stash = await open(options)
+    const stash = await openFromOptions(options)
     count = await stash.update((tree) => importGitCredentials(tree, input, base === undefined ? {} : { prefix: base }))
   }
   const where = base === undefined ? 'the git layout' : formatKeyPath(base)
@@ -78,8 +70,7 @@ async function exportAction(keypath: string, options: Options): Promise<void> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(format))
     throw new UsageError(`unknown export format ${JSON.stringify(format)}`, `use --format ${EXPORT_FORMATS.join(', --format ')}`)
   const base = parseKeyPath(keypath)
-  const stash = await open(options)
-  const entries = await stash.view((tree) => tree.entries(base))
+  const entries = (await readFromOptions(options, [base])).entries(base)
   const vars = envFromEntries(base, entries, { prefix: text(options.prefix), allow: list(options.allow) })
   const output = formatEnv(vars, format)
   await new Promise<void>((resolve) => {

@@ -8,8 +8,10 @@
  */
 import { SSCryptoError, SSError, SSKeyError } from '../errors.js'
 import { stashPath } from '../locations.js'
+import { stat } from 'node:fs/promises'
 import type { SecureStash } from '../stash.js'
-import { openStash } from '../unlock.js'
+import type { Tree } from '../tree.js'
+import { openStash, readStash } from '../unlock.js'
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -108,18 +110,39 @@ export async function runMain(body: () => Promise<number | void>): Promise<void>
   }
 }
 
-/** Options every sstash command accepts. */
+/** Options every sstash command accepts. cac may hand `--stash` over as a number or `true`. */
 export interface GlobalOptions {
   /** `--stash <path>`; else SSTASH_FILE; else the default location. */
-  stash?: string
+  stash?: unknown
+}
+
+/** A cac option value as text: cac turns number-like values into numbers, and a bare flag into true. */
+export const optionText = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value))
+
+/** The stash the options name; a missing file fails here, before any password is asked. */
+export async function existingStash(options: GlobalOptions): Promise<string> {
+  const path = stashPath(optionText(options.stash))
+  if (!(await stat(path).then(() => true, () => false))) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
+  return path
 }
 
 /**
- * Opens the stash the options name, with the password from the usual sources (the agent,
- * SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS, a /dev/tty prompt).
+ * Opens the stash the options name, with the key or password from the usual sources (the
+ * agent, SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS, a /dev/tty prompt).
  * @throws {SSError} STASH_NOT_FOUND (with a hint to run `sstash init`), NO_PASSWORD; SSCryptoError
  */
 export async function openFromOptions(options: GlobalOptions): Promise<SecureStash> {
-  const path = stashPath(options.stash)
+  const path = await existingStash(options)
   return openStash(path, { stashPath: path })
 }
+
+/**
+ * Reads the subtrees at `keys` of the stash the options name, for a command that only reads:
+ * through the agent when it holds the stash, with no cipher loaded (see readStash).
+ * @throws as {@link openFromOptions}
+ */
+export async function readFromOptions(options: GlobalOptions, keys: string[][]): Promise<Tree> {
+  const path = await existingStash(options)
+  return readStash(path, keys, { stashPath: path })
+}
+

@@ -25,8 +25,9 @@ import {
 import { SSError } from '../errors.js'
 import { parseKeyPath } from '../keypath.js'
 import { stashPath } from '../locations.js'
-import type { SecureStash } from '../stash.js'
-import { openStash } from '../unlock.js'
+import type { OpenOptions, SecureStash } from '../stash.js'
+import type { Tree } from '../tree.js'
+import { openStash, readStash, type PasswordOptions } from '../unlock.js'
 import { printHint, reportError, runMain, UsageError } from './common.js'
 
 /** The most request bytes read from stdin; a real request is a few hundred. */
@@ -86,10 +87,13 @@ async function readRequest(): Promise<Uint8Array> {
   return Buffer.concat(chunks)
 }
 
-type Unlocked = { ok: true; stash: SecureStash } | { ok: false; code: number }
+type Unlocked<T> = { ok: true; stash: T } | { ok: false; code: number }
+type Opener<T> = (path: string, how: PasswordOptions & OpenOptions) => Promise<T>
 
-/** Opens the stash, or says in one hint line why not (exit 0: git falls back). */
-async function unlock(options: Options): Promise<Unlocked> {
+const openForWriting: Opener<SecureStash> = (path, how) => openStash(path, how)
+
+/** Opens the stash with `open`, or says in one hint line why not (exit 0: git falls back). */
+async function unlock<T>(options: Options, open: Opener<T>): Promise<Unlocked<T>> {
   const path = stashPath(options.stash)
   // Checked before any password source, so nobody types a password for a stash that is not there.
   if (!(await stat(path).then(() => true, () => false))) {
@@ -97,7 +101,7 @@ async function unlock(options: Options): Promise<Unlocked> {
     return { ok: false, code: 0 }
   }
   try {
-    const stash = await openStash(path, { stashPath: path, prompt: process.env.GIT_TERMINAL_PROMPT !== '0', create: false })
+    const stash = await open(path, { stashPath: path, prompt: process.env.GIT_TERMINAL_PROMPT !== '0', create: false })
     return { ok: true, stash }
   } catch (error) {
     if (error instanceof SSError && error.code === 'STASH_NOT_FOUND') {
@@ -133,16 +137,16 @@ function response(found: StoredCredential, request: Credential): Partial<Credent
 
 async function get(options: Options, request: Credential, rules: readonly MappingRule[]): Promise<number> {
   if (request.protocol === undefined || request.host === undefined) return 0
-  const opened = await unlock(options)
+  // Only the subtrees get can look at: the helper's prefix and the rules' keys.
+  const keys = [[...options.prefix], ...rules.map((rule) => rule.key)]
+  const opened = await unlock<Tree>(options, (path, how) => readStash(path, keys, how))
   if (!opened.ok) return opened.code
   const authtype = request.capability.includes('authtype')
-  const found = await opened.stash.view((tree) => {
-    for (const stored of findCredentials(tree, request, options)) {
-      const usable = usableCredential(stored, { authtype })
-      if (usable) return usable
-    }
-    return findByRules(tree, request, rules)
-  })
+  const tree = opened.stash
+  const found =
+    findCredentials(tree, request, options)
+      .map((stored) => usableCredential(stored, { authtype }))
+      .find((usable) => usable !== undefined) ?? findByRules(tree, request, rules)
   if (found) process.stdout.write(formatCredential(response(found, request)))
   return 0
 }
@@ -151,7 +155,7 @@ async function store(options: Options, request: Credential, rules: readonly Mapp
   if (!fieldsToStore(request)) return 0
   // A credential this helper just served comes back unchanged: no need to unlock again.
   if (request.capability.includes('state') && request.state.includes(SERVED_STATE)) return 0
-  const opened = await unlock(options)
+  const opened = await unlock(options, openForWriting)
   if (!opened.ok) return opened.code
   const stash = opened.stash
   // A dry run on a snapshot first: an unchanged credential costs no write.
@@ -167,7 +171,7 @@ async function store(options: Options, request: Credential, rules: readonly Mapp
 
 async function erase(options: Options, request: Credential): Promise<number> {
   if (request.protocol === undefined || request.host === undefined) return 0
-  const opened = await unlock(options)
+  const opened = await unlock(options, openForWriting)
   if (!opened.ok) return opened.code
   const stash = opened.stash
   // A dry run on a snapshot first: nothing to erase costs no write.

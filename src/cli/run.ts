@@ -10,7 +10,7 @@ import { childEnv, checkPrefix, envFromSelections, type Selection } from '../env
 import { parseKeyPath } from '../keypath.js'
 import { stashPath } from '../locations.js'
 import { exitLikeChild, runCommand, type ChildExit } from '../runner.js'
-import { PASSWORD_ENV_VARS, openStash } from '../unlock.js'
+import { PASSWORD_ENV_VARS, readStash } from '../unlock.js'
 import { EXIT, UsageError, printError, runMain } from './common.js'
 
 const USAGE = 'usage: sstash-run [-k <keypath>]... [--prefix P] [--override] [--mask] [--allow NAME]... [--stash PATH] -- <command> [args...]'
@@ -164,8 +164,8 @@ async function loadSelections(path: string, keys: readonly string[][]): Promise<
   // Checked first so that a wrong path is reported as such, not as a missing password.
   const exists = await stat(path).then(() => true, () => false)
   if (!exists) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
-  const stash = await openStash(path, { stashPath: path })
-  return stash.view((tree) => keys.map((base) => ({ base, entries: tree.entries(base) })))
+  const tree = await readStash(path, [...keys], { stashPath: path })
+  return keys.map((base) => ({ base, entries: tree.entries(base) }))
 }
 
 /** Entry point of the binary. */

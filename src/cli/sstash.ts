@@ -12,12 +12,12 @@ import { SSError, showKey } from '../errors.js'
 import { DEFAULT_SCRYPT, parseKdfSpec, type KdfParams } from '../kdf.js'
 import { formatKeyPath, parseKeyPath } from '../keypath.js'
 import { stashPath } from '../locations.js'
-import { makePrivateDir } from '../file-io.js'
+import { makePrivateDir, readLocalFile } from '../file-io.js'
 import { SecureStash } from '../stash.js'
 import { promptHidden } from '../tty.js'
-import { getPassword, passwordFromEnvironment } from '../unlock.js'
+import { getPassword, passwordFromEnvironment, writeValues } from '../unlock.js'
 import { diagnose } from '../doctor.js'
-import { EXIT, HintedError, UsageError, openFromOptions, printWarning, runMain, type GlobalOptions } from './common.js'
+import { EXIT, HintedError, UsageError, existingStash, openFromOptions, optionText, readFromOptions, printWarning, runMain, type GlobalOptions } from './common.js'
 import { listJson, listLines, treeJson, treeLines } from './listing.js'
 import { registerEnvCommands } from './commands-env.js'
 import { registerAgentCommands } from './commands-agent.js'
@@ -27,7 +27,7 @@ type Options = GlobalOptions & Record<string, unknown>
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 // mri turns option values that look like numbers into numbers (`--stash 007` is 7).
-const text = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value))
+const text = optionText
 
 const exists = (path: string): Promise<boolean> => lstat(path).then(() => true, () => false)
 
@@ -40,12 +40,7 @@ function kdfOption(options: Options, fallback: KdfParams): KdfParams {
   return spec === undefined ? fallback : parseKdfSpec(spec)
 }
 
-/** Opens the stash the options name; a missing file fails before any password is asked. */
-async function open(options: Options): Promise<SecureStash> {
-  const path = stashPath(text(options.stash))
-  if (!(await exists(path))) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
-  return openFromOptions({ stash: path })
-}
+
 
 /**
  * A new password: from the sources in `env` (SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS
@@ -99,23 +94,27 @@ async function init(options: Options): Promise<void> {
 async function set(keypath: string, options: Options): Promise<void> {
   const key = parseKeyPath(keypath)
   if (key.length === 0) throw new UsageError('the root of the stash cannot hold a value', 'give a key path such as project/api/token')
-  const stash = await open(options)
+  // Checked first, so that nobody types a value for a stash that is not there.
+  const path = await existingStash(options)
   const file = text(options.file)
-  if (file !== undefined) return stash.writeFile(key, file)
   let value: Uint8Array
-  if (isatty(0)) {
+  if (file === undefined && isatty(0)) {
+    // On a terminal, unlock before asking for the value: a wrong password should not cost a typed secret.
+    const stash = await openFromOptions(options)
     const typed = await promptHidden(`Value for ${formatKeyPath(key)}: `)
     if (typed === undefined) throw new UsageError('no terminal to ask for the value', 'pipe the value in, or pass --file <path>')
     value = new TextEncoder().encode(typed)
+    await stash.writeValue(key, value)
   } else {
-    value = await readStdin()
+    value = file === undefined ? await readStdin() : await readLocalFile(file)
+    await writeValues(path, [[key, value]], { stashPath: path })
   }
   if (value.length === 0) printWarning(`stored an empty value at ${formatKeyPath(key)}`)
-  await stash.writeValue(key, value)
 }
 
 async function get(keypath: string, options: Options): Promise<void> {
-  const value = await (await open(options)).readValue(parseKeyPath(keypath))
+  const key = parseKeyPath(keypath)
+  const value = (await readFromOptions(options, [key])).read(key)
   await writeOut(value)
   // On a terminal only, so the shell prompt does not run into the value; pipes get the bytes as stored.
   if (isatty(1) && value.at(-1) !== 0x0a) await writeOut('\n')
@@ -123,7 +122,7 @@ async function get(keypath: string, options: Options): Promise<void> {
 
 async function show(keypath: string | undefined, options: Options, kind: 'ls' | 'tree'): Promise<void> {
   const key = parseKeyPath(keypath ?? '')
-  const node = await (await open(options)).view((tree) => tree.node(key))
+  const node = (await readFromOptions(options, [key])).node(key)
   const values = options.values === true
   if (options.json === true) {
     const json = kind === 'ls' ? listJson(key, node, values) : treeJson(key, node, values)
@@ -135,7 +134,7 @@ async function show(keypath: string | undefined, options: Options, kind: 'ls' | 
 
 async function rm(keypath: string, options: Options): Promise<void> {
   const key = parseKeyPath(keypath)
-  await (await open(options)).update((tree) => {
+  await (await openFromOptions(options)).update((tree) => {
     if (tree.node(key).children.size > 0 && options.recursive !== true)
       throw new HintedError(`key ${showKey(key)} has children`, 'HAS_CHILDREN', `\`sstash rm -r ${keypath}\` removes it with everything below it`)
     tree.remove(key)
@@ -143,11 +142,11 @@ async function rm(keypath: string, options: Options): Promise<void> {
 }
 
 async function mv(from: string, to: string, options: Options): Promise<void> {
-  await (await open(options)).move(parseKeyPath(from), parseKeyPath(to))
+  await (await openFromOptions(options)).move(parseKeyPath(from), parseKeyPath(to))
 }
 
 async function passwd(options: Options): Promise<void> {
-  const stash = await open(options)
+  const stash = await openFromOptions(options)
   const kdf = kdfOption(options, stash.info.kdf)
   const env = process.env
   const password = await newPassword(stash.path, { SSTASH_PASSWORD_FILE: env.SSTASH_NEW_PASSWORD_FILE, SSTASH_PASSWORD: env.SSTASH_NEW_PASSWORD }, 'passwd')

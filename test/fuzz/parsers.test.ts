@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { SSError, Tree } from '../../src/index.js'
 import { formatKeyPath, parseKeyPath } from '../../src/keypath.js'
 import { parseStash, createStash } from '../../src/format.js'
-import { decodeTree as decodeNative, encodeTree as encodeNative } from '../../src/format-native.js'
+import { decodeTree as decodeNative, encodeTree as encodeNative } from '../../src/tree-codec.js'
 import { decodeTree as decodePython, encodeTree as encodePython } from '../../src/format-python.js'
 import { formatCredential, parseCredential, parseCredentialUrl } from '../../src/credential-protocol.js'
 import { formatDotenv, formatShell, parseDotenv } from '../../src/dotenv.js'
@@ -118,7 +118,9 @@ describe('both file formats', () => {
         const tree = new Tree()
         for (const [key, value] of entries) tree.write(key, value)
         expect(decodeNative(encodeNative(tree)).entries([])).toEqual(tree.entries([]))
-        expect(decodePython(encodePython(tree)).entries([])).toEqual(tree.entries([]))
+        // JSON objects put integer-like names first, so the Python format keeps every entry, not their order.
+        const sorted = (t: Tree) => t.entries([]).sort((a, b) => (JSON.stringify(a.key) < JSON.stringify(b.key) ? -1 : 1))
+        expect(sorted(decodePython(encodePython(tree)))).toEqual(sorted(tree))
       }),
       { ...BOUNDED, interruptAfterTimeLimit: FUZZ_MS / 2 },
     )

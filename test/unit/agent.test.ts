@@ -17,8 +17,11 @@ import {
   formatDuration,
   parseDuration,
   SOCKET_NAME,
+  MAX_REQUEST_BYTES,
+  agentReadTree,
+  agentWriteValues,
 } from '../../src/agent-client.js'
-import { openStash } from '../../src/unlock.js'
+import { openStash, readStash, writeValues } from '../../src/unlock.js'
 import { ROOT, makeStash, runCommand, tempDir } from '../helpers.js'
 
 const root = tempDir()
@@ -341,7 +344,7 @@ process.stdout.write(new TextDecoder().decode(await stash.readValue(['svc', 'tok
     expect(
       JSON.parse(await rawRequest(socketPath, `{"v":1,"op":"unlock","path":"/x","keyId":"${'a'.repeat(32)}","key":"!!","timeoutMs":1000}\n`)),
     ).toMatchObject({ ok: false })
-    expect(JSON.parse(await rawRequest(socketPath, Buffer.alloc(20_000, 'a')))).toEqual({ ok: false, error: 'request too large' })
+    expect(JSON.parse(await rawRequest(socketPath, Buffer.alloc(MAX_REQUEST_BYTES + 1, 'a')))).toEqual({ ok: false, error: 'request too large' })
 
     const opened = await openStash(path, { stashPath: path, env, prompt: false })
     expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
@@ -406,3 +409,55 @@ describe('the agent directory', () => {
   })
 })
 
+
+describe('reads and writes done by the agent', () => {
+  it('decrypts for a reader and sends only the subtrees asked for', async () => {
+    const { env, stash } = await setup()
+    await stash.update((tree) => {
+      tree.write(['other', 'secret'], new TextEncoder().encode('not sent'))
+      tree.write(['svc', 'nested', 'x'], new TextEncoder().encode('y'))
+    })
+    await unlockInAgent(stash, env)
+    const tree = await agentReadTree(stash.path, [['svc'], ['missing', 'key']], env)
+    expect(tree?.entries([]).map((e) => [e.key.join('/'), text(e.value)])).toEqual([
+      ['svc/token', 'tok-123'],
+      ['svc/nested/x', 'y'],
+    ])
+    expect(tree?.find(['other'])).toBeUndefined()
+  })
+
+  it('sees a write made behind its back, and forgets a stash whose password changed', async () => {
+    const { env, stash } = await setup()
+    await unlockInAgent(stash, env)
+    expect(text((await agentReadTree(stash.path, [[]], env))?.read(['svc', 'token']) as Uint8Array)).toBe('tok-123')
+    await stash.writeValue(['svc', 'token'], new TextEncoder().encode('tok-456'))
+    expect(text((await agentReadTree(stash.path, [[]], env))?.read(['svc', 'token']) as Uint8Array)).toBe('tok-456')
+    await stash.changePassword('another password')
+    expect(await agentReadTree(stash.path, [[]], env)).toBeUndefined()
+    expect(await agentWriteValues(stash.path, [[['a'], new Uint8Array([1])]], env)).toBe(false)
+  })
+
+  it('writes through the stash lock, losing nothing among concurrent writers', async () => {
+    const { env, stash, path } = await setup()
+    await unlockInAgent(stash, env)
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => writeValues(path, [[['agent', `k${i}`], new TextEncoder().encode(String(i))]], { stashPath: path, env })),
+      ...Array.from({ length: 3 }, (_, i) => stash.writeValue(['direct', `k${i}`], new TextEncoder().encode(String(i)))),
+    ])
+    const reopened = await SecureStash.open(path, 'correct horse')
+    expect((await reopened.getChildren(['agent'])).length).toBe(10)
+    expect((await reopened.getChildren(['direct'])).length).toBe(3)
+    expect(text(await reopened.readValue(['svc', 'token']))).toBe('tok-123')
+  })
+
+  it('reports a refused write as the write\'s own error, and leaves values too large for a request to the caller', async () => {
+    const { env, stash, path } = await setup()
+    await unlockInAgent(stash, env)
+    await expect(agentWriteValues(stash.path, [[[], new Uint8Array([1])]], env)).rejects.toMatchObject({ code: 'BAD_KEY' })
+    const big = new Uint8Array(MAX_REQUEST_BYTES).fill(7)
+    expect(await agentWriteValues(stash.path, [[['big'], big]], env)).toBe(false)
+    // writeValues then writes it itself, with the key the agent holds.
+    await writeValues(path, [[['big'], big]], { stashPath: path, env })
+    expect((await readStash(path, [['big']], { stashPath: path, env })).read(['big']).length).toBe(MAX_REQUEST_BYTES)
+  })
+})

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { SecureStash, SSCryptoError, SSError } from '../../src/index.js'
 import { parseStash } from '../../src/format.js'
 import { deriveKey } from '../../src/kdf.js'
-import { decodeTree as decodeNative } from '../../src/format-native.js'
+import { decodeTree as decodeNative } from '../../src/tree-codec.js'
 import { decodeTree as decodePython } from '../../src/format-python.js'
 import { ROOT, tempDir } from '../helpers.js'
 

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createStash, parseStash } from '../../dist/format.js'
 import { deriveKey } from '../../dist/kdf.js'
 import { open, subkey } from '../../dist/box.js'
-import { encodeTree } from '../../dist/format-native.js'
+import { encodeTree } from '../../dist/tree-codec.js'
 import { encodeTree as encodePythonTree } from '../../dist/format-python.js'
 import { Tree } from '../../dist/tree.js'
 
