@@ -12,7 +12,7 @@
  * The agent keeps the relative place it has next to the client code (`./cli/agent.js` from the
  * bundle, as from dist/agent-client.js), and dist/bundle/x.js is as deep as dist/cli/x.js, so
  * `new URL(..., import.meta.url)` finds package.json and the agent from either layout.
- * Dependencies (tweetnacl, cac, dotenv) are bundled too; execa is not used by the binaries.
+ * Dependencies (tweetnacl, cac, dotenv) are bundled too.
  */
 import { build } from 'esbuild'
 import { rmSync } from 'node:fs'

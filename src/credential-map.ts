@@ -39,18 +39,12 @@ export type CredentialField = (typeof CREDENTIAL_FIELDS)[number]
 export const ABSENT = '-'
 
 /** A credential found in the stash, with the key path it came from. */
-export interface StoredCredential {
+export interface StoredCredential
+  extends Pick<Credential, 'path' | 'username' | 'password' | 'password_expiry_utc' | 'oauth_refresh_token' | 'authtype' | 'credential'> {
   /** The key path of the credential's node (its fields are children), or of the mapping rule's subtree. */
   key: string[]
   protocol: string
   host: string
-  path?: string
-  username?: string
-  password?: string
-  password_expiry_utc?: string
-  oauth_refresh_token?: string
-  authtype?: string
-  credential?: string
 }
 
 /** Options shared by the layout functions. */

@@ -25,9 +25,6 @@ function corrupt(why: string): never {
 /** Parses and checks the outer JSON; rejects anything the Python package would not have written. */
 export function parsePython(bytes: Uint8Array, what: string): LockedStash {
   if (bytes.length === 0) notAStash(what, 'the file is empty')
-  // A native magic line with another version: say so, rather than "not JSON".
-  const version = /^sstash\/([0-9]{1,6})\n/.exec(Buffer.from(bytes.subarray(0, 16)).toString('latin1'))
-  if (version) throw new SSError(`${what} is in format sstash/${version[1]}, which this version of sstash cannot read`, 'UNSUPPORTED_FORMAT')
   for (const b of bytes) if (b > 0x7e || (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)) notAStash(what, 'it is not ASCII JSON')
   let outer: unknown
   try {

@@ -43,7 +43,11 @@ export interface NewStash {
  * @throws {SSError} NOT_A_STASH, UNSUPPORTED_FORMAT or BAD_PARAMETERS
  */
 export function parseStash(bytes: Uint8Array, what: string): LockedStash {
-  return isNativeStash(bytes) ? parseNative(bytes, what) : parsePython(bytes, what)
+  if (isNativeStash(bytes)) return parseNative(bytes, what)
+  // A native magic line with another version: say so, rather than "not JSON".
+  const version = /^sstash\/([0-9]{1,6})\n/.exec(Buffer.from(bytes.subarray(0, 16)).toString('latin1'))
+  if (version) throw new SSError(`${what} is in format sstash/${version[1]}, which this version of sstash cannot read`, 'UNSUPPORTED_FORMAT')
+  return parsePython(bytes, what)
 }
 
 /**

@@ -40,6 +40,20 @@ export function checkValue(value: unknown): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new SSValueError('a value must be a Uint8Array')
 }
 
+/** The node at `segments` below `from`, creating the missing nodes on the way. */
+function makePath(from: TreeNode, segments: readonly string[]): TreeNode {
+  let node = from
+  for (const segment of segments) {
+    let next = node.children.get(segment)
+    if (!next) {
+      next = new TreeNode()
+      node.children.set(segment, next)
+    }
+    node = next
+  }
+  return node
+}
+
 /** Pure operations on a tree rooted at a {@link TreeNode} whose own value is unused. */
 export class Tree {
   constructor(readonly root: TreeNode = new TreeNode()) {}
@@ -80,16 +94,7 @@ export class Tree {
     checkKey(key)
     checkValue(value)
     if (key.length === 0) throw new SSKeyError('the empty key path cannot hold a value', key, 'BAD_KEY')
-    let node = this.root
-    for (const segment of key) {
-      let next = node.children.get(segment)
-      if (!next) {
-        next = new TreeNode()
-        node.children.set(segment, next)
-      }
-      node = next
-    }
-    node.value = new Uint8Array(value)
+    makePath(this.root, key).value = new Uint8Array(value)
   }
 
   /**
@@ -136,17 +141,7 @@ export class Tree {
     const out = new Tree()
     for (const key of keys) {
       const node = this.find(key)
-      if (!node) continue
-      let parent = out.root
-      for (const segment of key.slice(0, -1)) {
-        let next = parent.children.get(segment)
-        if (!next) {
-          next = new TreeNode()
-          parent.children.set(segment, next)
-        }
-        parent = next
-      }
-      parent.children.set(key[key.length - 1] as string, node)
+      if (node) makePath(out.root, key.slice(0, -1)).children.set(key[key.length - 1] as string, node)
     }
     return out
   }
@@ -161,15 +156,6 @@ export class Tree {
     if (this.find(to)) throw new SSKeyError(`key ${showKey(to)} already exists`, to, 'KEY_EXISTS')
     const node = this.node(from)
     this.remove(from)
-    let parent = this.root
-    for (const segment of to.slice(0, -1)) {
-      let next = parent.children.get(segment)
-      if (!next) {
-        next = new TreeNode()
-        parent.children.set(segment, next)
-      }
-      parent = next
-    }
-    parent.children.set(to[to.length - 1] as string, node)
+    makePath(this.root, to.slice(0, -1)).children.set(to[to.length - 1] as string, node)
   }
 }
