@@ -84,3 +84,22 @@ export function runCommand(command: string, args: string[], options: RunOptions 
 export function runBin(bin: keyof typeof BIN, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return runCommand(process.execPath, [BIN[bin], ...args], options)
 }
+
+/** True while a process with this pid exists. */
+export const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Polls `condition` every 25 ms until it holds; fails after `ms`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, ms = 8_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time')
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}

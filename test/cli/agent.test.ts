@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SecureStash } from '../../src/index.js'
 import { agentStatus } from '../../src/agent-client.js'
-import { BIN, makeStash, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
+import { BIN, makeStash, runBin, runCommand, tempDir, type RunResult, alive, waitFor } from '../helpers.js'
 
 const PASSWORD = 'correct horse'
 const root = tempDir()
@@ -75,23 +75,6 @@ afterAll(async () => {
     }
   }
 })
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, ms = 8_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
 
 interface Timed extends RunResult {
   ms: number

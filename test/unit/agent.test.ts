@@ -22,7 +22,7 @@ import {
   agentWriteValues,
 } from '../../src/agent-client.js'
 import { openStash, readStash, writeValues } from '../../src/unlock.js'
-import { ROOT, makeStash, runCommand, tempDir } from '../helpers.js'
+import { ROOT, makeStash, runCommand, tempDir, alive, waitFor } from '../helpers.js'
 
 const root = tempDir()
 const agentPids = new Set<number>()
@@ -49,23 +49,6 @@ async function unlockInAgent(stash: SecureStash, env: Env, timeoutMs = 60_000): 
   const status = await agentStatus(env)
   if (status) agentPids.add(status.pid)
   return expiresAt
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, ms = 8_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
 }
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
