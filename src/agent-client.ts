@@ -254,7 +254,9 @@ export async function agentWriteValues(realPath: string, values: [string[], Uint
   const encoded = values.map(([key, value]): [string[], string] => [key, Buffer.from(value).toString('base64')])
   const request: AgentRequest = { v: PROTOCOL_VERSION, op: 'write', path: realPath, values: encoded }
   if (Buffer.byteLength(JSON.stringify(request)) >= MAX_REQUEST_BYTES) return false
-  const answer = await agentRequest(socketPath, request, 10_000)
+  // Longer than a writer may wait for the stash's lock (LOCK_TIMEOUT_MS), so that a slow write
+  // is reported as its own error, not as a silent agent.
+  const answer = await agentRequest(socketPath, request, 20_000)
   // No agent, or one that cannot serve (exiting, another protocol version): nothing was written.
   if (!answer || (!answer.ok && answer.code === undefined)) return false
   if (!answer.ok) throw new SSError(answer.error ?? `the sstash agent could not write ${realPath}`, answer.code)
