@@ -244,9 +244,10 @@ export async function agentReadTree(realPath: string, keys: string[][], env: Env
 /**
  * Asks the agent to write `values` into the stash at `realPath`, through the stash's lock and
  * an atomic replace, as any write goes.
- * @returns false when the agent does not hold the stash as it is now (nothing was written)
- * @throws {SSError} the write's own error (with its code); AGENT_FAILED when the agent did not
- *   answer, since the write may or may not have happened
+ * @returns false when the agent cannot do it (none runs, it does not hold the stash as it is
+ *   now, it is shutting down or does not answer): the caller then writes itself. Setting the same
+ *   values twice changes nothing, so this is safe even if a slow agent wrote after all.
+ * @throws {SSError} the write's own error, with its code (a bad key, a full disk, a held lock)
  */
 export async function agentWriteValues(realPath: string, values: [string[], Uint8Array][], env: Env = process.env): Promise<boolean> {
   const socketPath = await agentSocket(env)
@@ -254,10 +255,9 @@ export async function agentWriteValues(realPath: string, values: [string[], Uint
   const encoded = values.map(([key, value]): [string[], string] => [key, Buffer.from(value).toString('base64')])
   const request: AgentRequest = { v: PROTOCOL_VERSION, op: 'write', path: realPath, values: encoded }
   if (Buffer.byteLength(JSON.stringify(request)) >= MAX_REQUEST_BYTES) return false
-  // Longer than a writer may wait for the stash's lock (LOCK_TIMEOUT_MS), so that a slow write
-  // is reported as its own error, not as a silent agent.
-  const answer = await agentRequest(socketPath, request, 20_000)
-  // No agent, or one that cannot serve (exiting, another protocol version): nothing was written.
+  // Longer than a writer may wait for the stash's lock (LOCK_TIMEOUT_MS), so that a held lock
+  // is reported as such.
+  const answer = await agentRequest(socketPath, request, 20_000).catch(() => undefined)
   if (!answer || (!answer.ok && answer.code === undefined)) return false
   if (!answer.ok) throw new SSError(answer.error ?? `the sstash agent could not write ${realPath}`, answer.code)
   return answer.found === true
