@@ -4,7 +4,7 @@
  * serialise on `<stash>.lock`, created with O_EXCL; a lock left by a dead process is
  * broken at once, any lock older than a minute is broken too.
  */
-import { open, readFile, readdir, rename, link, unlink, stat, readlink, mkdir, realpath, chmod } from 'node:fs/promises'
+import { open, readFile, readdir, rename, link, unlink, stat, readlink, mkdir, realpath } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { SSError } from './errors.js'
@@ -176,11 +176,6 @@ async function syncDir(dir: string): Promise<void> {
   } catch {
     // Some filesystems refuse fsync on a directory; the rename itself has happened.
   }
-}
-
-/** Tightens a file to 0600 (used on a file we are about to rewrite anyway). */
-export async function makePrivate(path: string): Promise<void> {
-  await chmod(path, 0o600).catch(() => {})
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
