@@ -16,7 +16,7 @@
  * no cipher or key derivation (stash.js, format.js) until a source needs them. A read through
  * the agent ({@link readStash}) needs none of them at all.
  */
-import { readFile } from 'node:fs/promises'
+import { lstat, readFile } from 'node:fs/promises'
 import { SSCryptoError, SSError } from './errors.js'
 import type { SecureStash, OpenOptions } from './stash.js'
 import { checkKey, checkValue, type Tree } from './tree.js'
@@ -143,6 +143,16 @@ export function agentTimeoutFromEnv(env: Env = process.env): number | undefined 
 }
 
 /**
+ * Fails when no stash is at `stashPath`: every command checks this before asking for a
+ * password, so nobody types one for a stash that is not there.
+ * @throws {SSError} STASH_NOT_FOUND
+ */
+export async function requireStash(stashPath: string): Promise<void> {
+  // lstat: a dangling symlink exists, and gets its own error when it is opened.
+  if (!(await lstat(stashPath).then(() => true, () => false))) throw new SSError(`no stash at ${stashPath}`, 'STASH_NOT_FOUND')
+}
+
+/**
  * Opens a stash with the key or password from the first source that has one: the agent
  * (unless `options.agent` is false), then the password sources of {@link getPassword}.
  * With SSTASH_AGENT_TIMEOUT set, a password typed at the prompt or given by SSTASH_ASKPASS
@@ -151,6 +161,7 @@ export function agentTimeoutFromEnv(env: Env = process.env): number | undefined 
  */
 export async function openStash(stashPath: string, options: PasswordOptions & OpenOptions = { stashPath: '' }): Promise<SecureStash> {
   const env = options.env ?? process.env
+  if (options.create !== true) await requireStash(stashPath)
   if (options.agent !== false) {
     const unlocked = await openWithAgent(stashPath, env)
     if (unlocked) return unlocked

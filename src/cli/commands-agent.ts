@@ -1,11 +1,9 @@
-import { lstat } from 'node:fs/promises'
 import type { CAC } from 'cac'
 import { agentLock, agentStatus, agentUnlock, formatDuration, parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../agent-client.js'
-import { SSError } from '../errors.js'
 import { resolveStashPath } from '../file-io.js'
 import { stashPath } from '../locations.js'
 import { SecureStash } from '../stash.js'
-import { agentTimeoutFromEnv, getPassword } from '../unlock.js'
+import { agentTimeoutFromEnv, getPassword, requireStash } from '../unlock.js'
 import { UsageError, type GlobalOptions } from './common.js'
 
 /** The `--timeout` value: the option, else SSTASH_AGENT_TIMEOUT, else 15 minutes. */
@@ -35,8 +33,7 @@ const when = (ms: number): string => `${new Date(ms).toISOString()} (in ${format
 export async function unlockCommand(options: GlobalOptions & { timeout?: unknown }): Promise<void> {
   const timeoutMs = timeoutOf(options.timeout)
   const path = stashPath(pathOption(options.stash))
-  // A missing stash fails before the user types a password for nothing.
-  if (!(await lstat(path).then(() => true, () => false))) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
+  await requireStash(path)
   const password = await getPassword({ stashPath: path })
   const stash = await SecureStash.open(path, password, { create: false })
   const expiresAt = await agentUnlock(stash.path, await stash.exportKey(), timeoutMs)

@@ -8,10 +8,9 @@
  */
 import { SSCryptoError, SSError, SSKeyError } from '../errors.js'
 import { stashPath } from '../locations.js'
-import { stat } from 'node:fs/promises'
 import type { SecureStash } from '../stash.js'
 import type { Tree } from '../tree.js'
-import { openStash, readStash } from '../unlock.js'
+import { openStash, readStash, requireStash } from '../unlock.js'
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -122,7 +121,7 @@ export const optionText = (value: unknown): string | undefined => (value === und
 /** The stash the options name; a missing file fails here, before any password is asked. */
 export async function existingStash(options: GlobalOptions): Promise<string> {
   const path = stashPath(optionText(options.stash))
-  if (!(await stat(path).then(() => true, () => false))) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
+  await requireStash(path)
   return path
 }
 

@@ -8,7 +8,6 @@
  * prints one `sstash: hint:` line and exits 0 with no output, so git moves on to its next
  * helper or its own prompt. This file imports only what `get` needs: no argument parser.
  */
-import { stat } from 'node:fs/promises'
 import { formatCredential, parseCredential, type Credential } from '../credential-protocol.js'
 import {
   eraseCredentials,
@@ -95,12 +94,8 @@ const openForWriting: Opener<SecureStash> = (path, how) => openStash(path, how)
 /** Opens the stash with `open`, or says in one hint line why not (exit 0: git falls back). */
 async function unlock<T>(options: Options, open: Opener<T>): Promise<Unlocked<T>> {
   const path = stashPath(options.stash)
-  // Checked before any password source, so nobody types a password for a stash that is not there.
-  if (!(await stat(path).then(() => true, () => false))) {
-    printHint(`no stash at ${path}: create one with \`sstash init\`, or pass --stash <path>`)
-    return { ok: false, code: 0 }
-  }
   try {
+    // A missing stash is reported (STASH_NOT_FOUND) before any password source is asked.
     const stash = await open(path, { stashPath: path, prompt: process.env.GIT_TERMINAL_PROMPT !== '0', create: false })
     return { ok: true, stash }
   } catch (error) {

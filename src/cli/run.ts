@@ -3,7 +3,7 @@
  * environment variables. Start-up matters here (it sits in front of `npm start`), so argv is
  * parsed by hand and nothing is imported that the common path does not use.
  */
-import { readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { SSError } from '../errors.js'
 import { childEnv, checkPrefix, envFromSelections, type Selection } from '../env.js'
@@ -161,9 +161,6 @@ async function withProjectConfig(args: RunArgs, cwd: string): Promise<RunArgs> {
 
 /** Reads the selected subtrees: the only time the stash is open. */
 async function loadSelections(path: string, keys: readonly string[][]): Promise<Selection[]> {
-  // Checked first so that a wrong path is reported as such, not as a missing password.
-  const exists = await stat(path).then(() => true, () => false)
-  if (!exists) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
   const tree = await readStash(path, [...keys], { stashPath: path })
   return keys.map((base) => ({ base, entries: tree.entries(base) }))
 }

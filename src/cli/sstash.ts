@@ -155,8 +155,7 @@ async function passwd(options: Options): Promise<void> {
 }
 
 async function migrate(options: Options): Promise<void> {
-  const path = stashPath(text(options.stash))
-  if (!(await exists(path))) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
+  const path = await existingStash(options)
   const kdf = kdfOption(options, DEFAULT_SCRYPT)
   if (kdf.name !== 'scrypt') throw new UsageError('the native format uses scrypt', 'pass --kdf scrypt, or leave --kdf out')
   // The same password must unlock the migrated file, so it is asked for here rather than taken from the agent.
