@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// The binary is one CommonJS bundle (scripts/bundle.mjs): Node starts it faster than ES modules.
-require('../dist/bundle/git-credential-sstash.cjs').main(process.argv.slice(2))
+// The binary is one CommonJS bundle (scripts/bundle.mjs) run with a V8 code cache (run-bundle.cjs).
+require('./run-bundle.cjs').loadBundle('git-credential-sstash').main(process.argv.slice(2))

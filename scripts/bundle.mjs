@@ -1,21 +1,25 @@
 #!/usr/bin/env node
 /**
- * `npm run build:bundle` (after `npm run build`): bundles each binary's compiled entry into one
+ * The second half of `npm run build` (after tsc): bundles each binary's compiled entry into one
  * file under dist/bundle/, so that start-up reads and compiles one file instead of ~30 modules
  * (module resolution and loading is most of the binaries' start-up cost; see the README's Speed section).
  *
- *   dist/cli/sstash.js          -> dist/bundle/sstash.js                 (exports main)
- *   dist/cli/run.js             -> dist/bundle/sstash-run.js             (exports main)
- *   dist/cli/git-credential.js  -> dist/bundle/git-credential-sstash.js  (exports main)
- *   dist/cli/agent.js           -> dist/bundle/cli/agent.js              (the agent process)
+ *   dist/cli/sstash.js          -> dist/bundle/sstash.cjs                 (exports main)
+ *   dist/cli/run.js             -> dist/bundle/sstash-run.cjs             (exports main)
+ *   dist/cli/git-credential.js  -> dist/bundle/git-credential-sstash.cjs  (exports main)
+ *   dist/cli/agent.js           -> dist/bundle/cli/agent.cjs              (the agent process)
  *
  * The agent keeps the relative place it has next to the client code (`./cli/agent.js` from the
  * bundle, as from dist/agent-client.js), and dist/bundle/x.js is as deep as dist/cli/x.js, so
  * `new URL(..., import.meta.url)` finds package.json and the agent from either layout.
  * Dependencies (tweetnacl, cac, dotenv) are bundled too.
+ *
+ * Each bundle ends with `//# sstash-build=<sha256 of the bundle>`: bin/run-bundle.cjs names its
+ * V8 code cache after it, so a cache is never used for other code.
  */
 import { build } from 'esbuild'
-import { rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { appendFileSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 // The package root to bundle (default this one; bench/run.mjs passes its private copy).
@@ -41,6 +45,9 @@ await build({
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   target: 'node20',
+  // import() of a Node built-in becomes a lazy require() too: no ES module loader is started,
+  // and bin/run-bundle.cjs can run the bundle as a plain script.
+  supported: { 'dynamic-import': false },
   define: { 'import.meta.url': '__sstashModuleUrl' },
   banner: { js: "const __sstashModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   minifySyntax: true,
@@ -48,3 +55,8 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 })
+
+for (const out of Object.keys(entries)) {
+  const file = join(ROOT, 'dist/bundle', `${out}.cjs`)
+  appendFileSync(file, `\n//# sstash-build=${createHash('sha256').update(readFileSync(file)).digest('hex')}\n`)
+}

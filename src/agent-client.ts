@@ -3,13 +3,14 @@
  * sends one small JSON request per connection and reads one JSON answer.
  *
  * This module is on the path of every git fetch and every `sstash-run`, so it stays tiny:
- * only node:fs and node:net are loaded up front, nothing derives a key, and "no agent
- * runs" is learnt from one lstat or one refused connect, never from a timeout.
+ * only node:fs (synchronous calls: no thread pool) and node:net are loaded up front, nothing
+ * derives a key, and "no agent runs" is learnt from one lstat or one refused connect, never
+ * from a timeout.
  *
  * Protocol (version 1): the client writes one line of JSON, at most {@link MAX_REQUEST_BYTES};
  * the agent answers with one line of JSON and closes the connection.
  */
-import { lstat, mkdir, chmod } from 'node:fs/promises'
+import { chmodSync, lstatSync, mkdirSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -98,10 +99,10 @@ export function agentDir(env: Env = process.env): string {
  * @returns false when the directory does not exist, true when it is safe
  * @throws {SSError} AGENT_UNSAFE when it exists but is not safe
  */
-export async function checkAgentDir(dir: string): Promise<boolean> {
+export function checkAgentDir(dir: string): boolean {
   let info
   try {
-    info = await lstat(dir)
+    info = lstatSync(dir)
   } catch (error) {
     if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return false
     throw new SSError(`cannot check the agent directory ${dir}: ${errno(error) ?? 'error'}`, 'AGENT_UNSAFE', { cause: error })
@@ -121,17 +122,17 @@ export async function checkAgentDir(dir: string): Promise<boolean> {
  * Creates the agent directory (0700) when missing, then checks it.
  * @throws {SSError} AGENT_UNSAFE; IO_ERROR when it cannot be created
  */
-export async function ensureAgentDir(dir: string): Promise<void> {
-  if (await checkAgentDir(dir)) return
+export function ensureAgentDir(dir: string): void {
+  if (checkAgentDir(dir)) return
   try {
-    await mkdir(dir, { mode: 0o700 })
+    mkdirSync(dir, { mode: 0o700 })
     // The umask may have taken bits away; the mode must be exactly 0700 for the check.
-    await chmod(dir, 0o700)
+    chmodSync(dir, 0o700)
   } catch (error) {
     if (errno(error) !== 'EEXIST')
       throw new SSError(`cannot create the agent directory ${dir}: ${errno(error) ?? 'error'}`, 'IO_ERROR', { cause: error })
   }
-  if (!(await checkAgentDir(dir))) throw new SSError(`the agent directory ${dir} disappeared`, 'IO_ERROR')
+  if (!checkAgentDir(dir)) throw new SSError(`the agent directory ${dir} disappeared`, 'IO_ERROR')
 }
 
 /**
@@ -139,9 +140,9 @@ export async function ensureAgentDir(dir: string): Promise<void> {
  * @returns undefined when there is no agent directory (so no agent)
  * @throws {SSError} AGENT_UNSAFE
  */
-export async function agentSocket(env: Env = process.env): Promise<string | undefined> {
+export function agentSocket(env: Env = process.env): string | undefined {
   const dir = agentDir(env)
-  return (await checkAgentDir(dir)) ? join(dir, SOCKET_NAME) : undefined
+  return checkAgentDir(dir) ? join(dir, SOCKET_NAME) : undefined
 }
 
 /**
@@ -208,7 +209,7 @@ export function agentRequest(socketPath: string, request: AgentRequest, timeoutM
  * @throws {SSError} AGENT_UNSAFE when the agent directory is not safe
  */
 export async function agentGetKey(realPath: string, keyId: string, env: Env = process.env): Promise<Uint8Array | undefined> {
-  const socketPath = await agentSocket(env)
+  const socketPath = agentSocket(env)
   if (!socketPath) return undefined
   try {
     // A dead agent is known at once (ENOENT, ECONNREFUSED); this bound is only for a live
@@ -229,7 +230,7 @@ export async function agentGetKey(realPath: string, keyId: string, env: Env = pr
  * @throws {SSError} AGENT_UNSAFE when the agent directory is not safe
  */
 export async function agentReadTree(realPath: string, keys: string[][], env: Env = process.env): Promise<Tree | undefined> {
-  const socketPath = await agentSocket(env)
+  const socketPath = agentSocket(env)
   if (!socketPath) return undefined
   let answer: AgentResponse | undefined
   try {
@@ -250,7 +251,7 @@ export async function agentReadTree(realPath: string, keys: string[][], env: Env
  * @throws {SSError} the write's own error, with its code (a bad key, a full disk, a held lock)
  */
 export async function agentWriteValues(realPath: string, values: [string[], Uint8Array][], env: Env = process.env): Promise<boolean> {
-  const socketPath = await agentSocket(env)
+  const socketPath = agentSocket(env)
   if (!socketPath) return false
   const encoded = values.map(([key, value]): [string[], string] => [key, Buffer.from(value).toString('base64')])
   const request: AgentRequest = { v: PROTOCOL_VERSION, op: 'write', path: realPath, values: encoded }
@@ -280,7 +281,7 @@ function agentEntry(): string {
  */
 export async function startAgent(env: Env = process.env, waitMs = 5_000): Promise<string> {
   const dir = agentDir(env)
-  await ensureAgentDir(dir)
+  ensureAgentDir(dir)
   const socketPath = join(dir, SOCKET_NAME)
   const { spawn } = await import('node:child_process')
   // The agent never needs a password: keep password variables out of its environment.
@@ -324,7 +325,7 @@ export async function agentUnlock(realPath: string, key: StashKey, timeoutMs: nu
     timeoutMs,
   }
   for (let attempt = 0; attempt < 3; attempt++) {
-    const socketPath = (await agentSocket(env)) ?? (await startAgent(env))
+    const socketPath = (agentSocket(env)) ?? (await startAgent(env))
     let answer = await agentRequest(socketPath, request, 3_000)
     if (!answer) answer = await agentRequest(await startAgent(env), request, 3_000)
     if (answer?.ok && typeof answer.expiresAt === 'number') return answer.expiresAt
@@ -341,7 +342,7 @@ export async function agentUnlock(realPath: string, key: StashKey, timeoutMs: nu
  * @throws {SSError} AGENT_UNSAFE, AGENT_FAILED
  */
 export async function agentLock(realPath: string | undefined, env: Env = process.env): Promise<number> {
-  const socketPath = await agentSocket(env)
+  const socketPath = agentSocket(env)
   if (!socketPath) return 0
   const request: AgentRequest =
     realPath === undefined ? { v: PROTOCOL_VERSION, op: 'lock-all' } : { v: PROTOCOL_VERSION, op: 'lock', path: realPath }
@@ -357,7 +358,7 @@ export async function agentLock(realPath: string | undefined, env: Env = process
  * @throws {SSError} AGENT_UNSAFE, AGENT_FAILED
  */
 export async function agentStatus(env: Env = process.env): Promise<AgentStatus | undefined> {
-  const socketPath = await agentSocket(env)
+  const socketPath = agentSocket(env)
   if (!socketPath) return undefined
   const answer = await agentRequest(socketPath, { v: PROTOCOL_VERSION, op: 'status' }, 3_000)
   if (!answer) return undefined

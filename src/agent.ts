@@ -102,7 +102,7 @@ function isPath(value: unknown): value is string {
  * @throws {SSError} AGENT_UNSAFE when the directory is not safe; IO_ERROR when it cannot listen
  */
 export async function runAgent(options: AgentOptions): Promise<boolean> {
-  await ensureAgentDir(options.dir)
+  ensureAgentDir(options.dir)
   const socketPath = join(options.dir, SOCKET_NAME)
   const held = new Map<string, Held>()
   let exiting = false

@@ -18,7 +18,7 @@
  *
  * Mapping rules (see {@link parseMappingRules}) let an existing subtree serve a host.
  */
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SSError } from './errors.js'
 import { configDir } from './locations.js'
@@ -370,11 +370,11 @@ export function parseMappingRules(json: string, source: string): MappingRule[] {
  * @returns the rules
  * @throws {SSError} BAD_CONFIG; IO_ERROR when the file exists but cannot be read
  */
-export async function loadMappingRules(env: Record<string, string | undefined> = process.env): Promise<MappingRule[]> {
+export function loadMappingRules(env: Record<string, string | undefined> = process.env): MappingRule[] {
   const file = mappingRulesPath(env)
   let json: string
   try {
-    json = await readFile(file, 'utf8')
+    json = readFileSync(file, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw new SSError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`, 'IO_ERROR', { cause: error })

@@ -8,7 +8,8 @@ import { access, lstat, readFile, readdir, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, delimiter, dirname, join } from 'node:path'
 import { SSError } from './errors.js'
-import { checkDirectory, isStale, lockPathOf, readIfExists, resolveStashPath } from './file-io.js'
+import { checkDirectory, isStale, lockPathOf, readIfExists } from './file-io.js'
+import { resolveStashPath } from './locations.js'
 import { parseStash } from './format.js'
 import { KDF_WEAK, formatKdfSpec } from './kdf.js'
 
@@ -143,7 +144,7 @@ export async function diagnose(path: string, env: Env = process.env): Promise<Fi
   const findings: Finding[] = []
   let real: string | undefined
   try {
-    real = await resolveStashPath(path)
+    real = resolveStashPath(path)
   } catch (error) {
     if (!(error instanceof SSError)) throw error
     findings.push({ severity: 'problem', what: error.message })

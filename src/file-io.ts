@@ -3,8 +3,11 @@
  * temp file (0600) in the same directory, fsync, rename, fsync the directory. Writers
  * serialise on `<stash>.lock`, created with O_EXCL; a lock left by a dead process is
  * broken at once, any lock older than a minute is broken too.
+ *
+ * Only writers, the agent and the cipher path load this module (and node:fs/promises with it);
+ * what a read through the agent needs lives in locations.ts and uses synchronous calls.
  */
-import { open, readFile, readdir, rename, link, unlink, stat, readlink, mkdir, realpath } from 'node:fs/promises'
+import { open, readFile, readdir, rename, link, unlink, stat, mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { SSError } from './errors.js'
@@ -19,29 +22,6 @@ const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoExce
 function ioError(action: string, path: string, error: unknown, code = 'IO_ERROR'): SSError {
   const detail = errno(error) ?? (error as Error).message
   return new SSError(`cannot ${action} ${path}: ${detail}`, code, { cause: error })
-}
-
-/**
- * The real path a stash lives at: symlinks are followed, so writes replace the target
- * and keep the link. A missing file resolves through its directory.
- */
-export async function resolveStashPath(path: string): Promise<string> {
-  try {
-    return await realpath(path)
-  } catch (error) {
-    if (errno(error) !== 'ENOENT') throw ioError('resolve', path, error)
-  }
-  // A dangling link: writing "through" it would replace the link itself (or, with create,
-  // loop forever between "missing" and "exists"); refuse rather than guess.
-  const target = await readlink(path).catch(() => undefined)
-  if (target !== undefined)
-    throw new SSError(`${path} is a symbolic link to ${target}, which does not exist`, 'DANGLING_LINK')
-  try {
-    return join(await realpath(dirname(path)), basename(path))
-  } catch (error) {
-    if (errno(error) === 'ENOENT') return path
-    throw ioError('resolve', path, error)
-  }
 }
 
 /** The file's bytes, or undefined when it does not exist. @throws {SSError} IO_ERROR */

@@ -3,7 +3,8 @@ import { dirname, join, basename } from 'node:path'
 import { SSCryptoError, SSError, SSKeyError, SSValueError, showKey } from './errors.js'
 import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from './kdf.js'
 import { createStash, parseStash, type FormatName, type LockedStash, type UnlockedStash } from './format.js'
-import { fileIdentity, readIfExists, readLocalFile, resolveStashPath, withLock, writeAtomic } from './file-io.js'
+import { fileIdentity, readIfExists, readLocalFile, withLock, writeAtomic } from './file-io.js'
+import { resolveStashPath } from './locations.js'
 import { Tree, checkKey, checkValue, type Entry } from './tree.js'
 
 /** Options of {@link SecureStash.open}. */
@@ -61,7 +62,7 @@ export class SecureStash {
    */
   static async open(path: string, password: string, options: OpenOptions = {}): Promise<SecureStash> {
     if (typeof password !== 'string') throw new SSValueError('the password must be a string')
-    const real = await resolveStashPath(path)
+    const real = resolveStashPath(path)
     const identity = await fileIdentity(real)
     const bytes = await readIfExists(real)
     if (bytes === undefined) {
@@ -79,7 +80,7 @@ export class SecureStash {
    */
   static async create(path: string, password: string, options: Pick<OpenOptions, 'kdf'> = {}): Promise<SecureStash> {
     if (typeof password !== 'string') throw new SSValueError('the password must be a string')
-    return SecureStash.#create(await resolveStashPath(path), password, options.kdf ?? DEFAULT_SCRYPT, true)
+    return SecureStash.#create(resolveStashPath(path), password, options.kdf ?? DEFAULT_SCRYPT, true)
   }
 
   /**
@@ -89,7 +90,7 @@ export class SecureStash {
    * @throws {SSCryptoError} KEY_CHANGED when the file no longer matches the key; DECRYPT_FAILED
    */
   static async openWithKey(path: string, key: StashKey): Promise<SecureStash> {
-    const real = await resolveStashPath(path)
+    const real = resolveStashPath(path)
     const identity = await fileIdentity(real)
     const bytes = await readIfExists(real)
     if (bytes === undefined) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')

@@ -16,12 +16,12 @@
  * no cipher or key derivation (stash.js, format.js) until a source needs them. A read through
  * the agent ({@link readStash}) needs none of them at all.
  */
-import { lstat, readFile } from 'node:fs/promises'
+import { lstatSync, readFileSync } from 'node:fs'
 import { SSCryptoError, SSError } from './errors.js'
 import type { SecureStash, OpenOptions } from './stash.js'
 import { checkKey, checkValue, type Tree } from './tree.js'
 import { promptHidden } from './tty.js'
-import { readIfExists, resolveStashPath } from './file-io.js'
+import { resolveStashPath } from './locations.js'
 import { agentGetKey, agentReadTree, agentUnlock, agentWriteValues, parseDuration } from './agent-client.js'
 
 type Env = Record<string, string | undefined>
@@ -58,7 +58,7 @@ async function sourcedFromEnvironment(stashPath: string, env: Env): Promise<{ pa
   const file = env.SSTASH_PASSWORD_FILE
   if (file) {
     try {
-      return { password: dropNewline(await readFile(file, 'utf8')), source: 'file' }
+      return { password: dropNewline(readFileSync(file, 'utf8')), source: 'file' }
     } catch (error) {
       throw new SSError(`cannot read SSTASH_PASSWORD_FILE ${file}: ${(error as NodeJS.ErrnoException).code}`, 'NO_PASSWORD', { cause: error })
     }
@@ -106,10 +106,10 @@ async function sourcedPassword(options: PasswordOptions): Promise<{ password: st
  * @throws {SSError} AGENT_UNSAFE when the agent directory is not safe
  */
 export async function openWithAgent(stashPath: string, env: Env = process.env): Promise<SecureStash | undefined> {
-  const real = await resolveStashPath(stashPath)
+  const real = resolveStashPath(stashPath)
+  const [{ readIfExists }, { parseStash }, { SecureStash }] = await Promise.all([import('./file-io.js'), import('./format.js'), import('./stash.js')])
   const bytes = await readIfExists(real)
   if (bytes === undefined) return undefined
-  const [{ parseStash }, { SecureStash }] = await Promise.all([import('./format.js'), import('./stash.js')])
   let keyId: string
   try {
     keyId = parseStash(bytes, stashPath).keyId
@@ -147,9 +147,13 @@ export function agentTimeoutFromEnv(env: Env = process.env): number | undefined 
  * password, so nobody types one for a stash that is not there.
  * @throws {SSError} STASH_NOT_FOUND
  */
-export async function requireStash(stashPath: string): Promise<void> {
+export function requireStash(stashPath: string): void {
   // lstat: a dangling symlink exists, and gets its own error when it is opened.
-  if (!(await lstat(stashPath).then(() => true, () => false))) throw new SSError(`no stash at ${stashPath}`, 'STASH_NOT_FOUND')
+  try {
+    lstatSync(stashPath)
+  } catch {
+    throw new SSError(`no stash at ${stashPath}`, 'STASH_NOT_FOUND')
+  }
 }
 
 /**
@@ -161,7 +165,7 @@ export async function requireStash(stashPath: string): Promise<void> {
  */
 export async function openStash(stashPath: string, options: PasswordOptions & OpenOptions = { stashPath: '' }): Promise<SecureStash> {
   const env = options.env ?? process.env
-  if (options.create !== true) await requireStash(stashPath)
+  if (options.create !== true) requireStash(stashPath)
   if (options.agent !== false) {
     const unlocked = await openWithAgent(stashPath, env)
     if (unlocked) return unlocked
@@ -190,7 +194,7 @@ export async function openStash(stashPath: string, options: PasswordOptions & Op
  */
 export async function readStash(stashPath: string, keys: string[][], options: PasswordOptions & OpenOptions): Promise<Tree> {
   if (options.agent !== false) {
-    const tree = await agentReadTree(await resolveStashPath(stashPath), keys, options.env ?? process.env)
+    const tree = await agentReadTree(resolveStashPath(stashPath), keys, options.env ?? process.env)
     if (tree) return tree
   }
   // The agent may still hold the key (a file it could not read for us gets its error here).
@@ -209,7 +213,7 @@ export async function writeValues(stashPath: string, values: [string[], Uint8Arr
     checkKey(key)
     checkValue(value)
   }
-  if (options.agent !== false && (await agentWriteValues(await resolveStashPath(stashPath), values, options.env ?? process.env))) return
+  if (options.agent !== false && (await agentWriteValues(resolveStashPath(stashPath), values, options.env ?? process.env))) return
   // A write too large for one request still uses the key the agent holds.
   const stash = await openStash(stashPath, options)
   await stash.update((tree) => {

@@ -1,8 +1,6 @@
 import type { CAC } from 'cac'
 import { agentLock, agentStatus, agentUnlock, formatDuration, parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../agent-client.js'
-import { resolveStashPath } from '../file-io.js'
-import { stashPath } from '../locations.js'
-import { SecureStash } from '../stash.js'
+import { resolveStashPath, stashPath } from '../locations.js'
 import { agentTimeoutFromEnv, getPassword, requireStash } from '../unlock.js'
 import { UsageError, type GlobalOptions } from './common.js'
 
@@ -33,8 +31,9 @@ const when = (ms: number): string => `${new Date(ms).toISOString()} (in ${format
 export async function unlockCommand(options: GlobalOptions & { timeout?: unknown }): Promise<void> {
   const timeoutMs = timeoutOf(options.timeout)
   const path = stashPath(pathOption(options.stash))
-  await requireStash(path)
+  requireStash(path)
   const password = await getPassword({ stashPath: path })
+  const { SecureStash } = await import('../stash.js')
   const stash = await SecureStash.open(path, password, { create: false })
   const expiresAt = await agentUnlock(stash.path, await stash.exportKey(), timeoutMs)
   note(`unlocked ${stash.path} until ${when(expiresAt)}`)
@@ -47,7 +46,7 @@ export async function lockCommand(options: GlobalOptions & { all?: boolean }): P
     if (count > 0) note(`locked ${count} ${count === 1 ? 'stash' : 'stashes'}`)
     return
   }
-  const path = await resolveStashPath(stashPath(pathOption(options.stash)))
+  const path = resolveStashPath(stashPath(pathOption(options.stash)))
   if ((await agentLock(path)) > 0) note(`locked ${path}`)
 }
 

@@ -2,11 +2,11 @@
  * `sstash import` and `sstash export`: `.env` files (and git-credentials) in and out of the stash.
  * The format code is loaded only when one of these commands runs.
  */
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import type { CAC } from 'cac'
 import { SSError } from '../errors.js'
 import { formatKeyPath, parseKeyPath } from '../keypath.js'
-import { UsageError, openFromOptions, optionText, readFromOptions, type GlobalOptions } from './common.js'
+import { UsageError, openFromOptions, optionText, readFromOptions, readStdin, type GlobalOptions } from './common.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
@@ -19,11 +19,7 @@ const list = (value: unknown): string[] =>
 async function readInput(file: string): Promise<string> {
   let bytes: Buffer
   try {
-    if (file === '-') {
-      const chunks: Buffer[] = []
-      for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-      bytes = Buffer.concat(chunks)
-    } else bytes = await readFile(file)
+    bytes = file === '-' ? Buffer.from(await readStdin()) : readFileSync(file)
   } catch (error) {
     throw new SSError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, 'IO_ERROR', { cause: error })
   }

@@ -6,6 +6,7 @@
  *   - prompts go to /dev/tty (see ../tty.ts), never to stdin/stdout.
  *   - a user error exits non-zero with one line; a stack trace only with SSTASH_DEBUG=1.
  */
+import { readFileSync } from 'node:fs'
 import { SSCryptoError, SSError, SSKeyError } from '../errors.js'
 import { stashPath } from '../locations.js'
 import type { SecureStash } from '../stash.js'
@@ -119,9 +120,9 @@ export interface GlobalOptions {
 export const optionText = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value))
 
 /** The stash the options name; a missing file fails here, before any password is asked. */
-export async function existingStash(options: GlobalOptions): Promise<string> {
+export function existingStash(options: GlobalOptions): string {
   const path = stashPath(optionText(options.stash))
-  await requireStash(path)
+  requireStash(path)
   return path
 }
 
@@ -131,7 +132,7 @@ export async function existingStash(options: GlobalOptions): Promise<string> {
  * @throws {SSError} STASH_NOT_FOUND (with a hint to run `sstash init`), NO_PASSWORD; SSCryptoError
  */
 export async function openFromOptions(options: GlobalOptions): Promise<SecureStash> {
-  const path = await existingStash(options)
+  const path = existingStash(options)
   return openStash(path, { stashPath: path })
 }
 
@@ -141,7 +142,22 @@ export async function openFromOptions(options: GlobalOptions): Promise<SecureSta
  * @throws as {@link openFromOptions}
  */
 export async function readFromOptions(options: GlobalOptions, keys: string[][]): Promise<Tree> {
-  const path = await existingStash(options)
+  const path = existingStash(options)
   return readStash(path, keys, { stashPath: path })
 }
 
+
+/**
+ * All of stdin (a piped value, an `import -`). One blocking read to EOF, with no stream
+ * machinery; a non-blocking stdin (EAGAIN) is read through process.stdin instead.
+ */
+export async function readStdin(): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(readFileSync(0))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
+  }
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return new Uint8Array(Buffer.concat(chunks))
+}

@@ -8,6 +8,7 @@
  * prints one `sstash: hint:` line and exits 0 with no output, so git moves on to its next
  * helper or its own prompt. This file imports only what `get` needs: no argument parser.
  */
+import { readSync } from 'node:fs'
 import { formatCredential, parseCredential, type Credential } from '../credential-protocol.js'
 import {
   eraseCredentials,
@@ -62,26 +63,44 @@ function parseArgs(argv: string[]): Options {
   return options
 }
 
-/** Reads stdin up to a blank line, EOF or {@link MAX_INPUT_BYTES}, without splitting anything. */
+/**
+ * Reads stdin up to a blank line, EOF or {@link MAX_INPUT_BYTES}, without splitting anything.
+ * Blocking reads of fd 0, as git's own helpers do: no stream machinery on the hot path. A
+ * non-blocking stdin (EAGAIN) is read through process.stdin instead.
+ */
 async function readRequest(): Promise<Uint8Array> {
   const chunks: Buffer[] = []
   let total = 0
   let previousLf = true
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+  /** Keeps `chunk`; true once the request is complete. */
+  const take = (chunk: Buffer): boolean => {
     chunks.push(chunk)
     total += chunk.length
     if (total > MAX_INPUT_BYTES) throw new SSError(`the credential request is larger than ${MAX_INPUT_BYTES} bytes`, 'BAD_INPUT')
     // Stop at the blank line (LF LF or LF CR LF) so a caller that keeps stdin open never hangs us.
-    let done = false
-    for (let i = 0; i < chunk.length && !done; i++) {
+    for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]
       if (byte === 0x0a) {
-        if (previousLf) done = true
+        if (previousLf) return true
         previousLf = true
       } else if (byte === 0x0d && previousLf && chunk[i + 1] === 0x0a) continue
       else previousLf = false
     }
-    if (done) break
+    return false
+  }
+  const buffer = Buffer.allocUnsafe(64 * 1024)
+  for (;;) {
+    let read: number
+    try {
+      read = readSync(0, buffer)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EOF' || code === 'EBADF') break
+      if (code !== 'EAGAIN') throw error
+      for await (const chunk of process.stdin as AsyncIterable<Buffer>) if (take(chunk)) break
+      break
+    }
+    if (read === 0 || take(Buffer.from(buffer.subarray(0, read)))) break
   }
   return Buffer.concat(chunks)
 }
@@ -205,7 +224,7 @@ export async function main(argv: string[]): Promise<void> {
     } catch (error) {
       return reportError(error)
     }
-    const rules = options.action === 'erase' ? [] : await loadMappingRules()
+    const rules = options.action === 'erase' ? [] : loadMappingRules()
     if (options.action === 'get') return get(options, request, rules)
     if (options.action === 'store') return store(options, request, rules)
     return erase(options, request)

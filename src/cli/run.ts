@@ -3,7 +3,7 @@
  * environment variables. Start-up matters here (it sits in front of `npm start`), so argv is
  * parsed by hand and nothing is imported that the common path does not use.
  */
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { SSError } from '../errors.js'
 import { childEnv, checkPrefix, envFromSelections, type Selection } from '../env.js'
@@ -96,12 +96,12 @@ interface ProjectConfig {
  * @returns the field and the directory holding the file, or undefined
  * @throws {SSError} BAD_PROJECT_CONFIG for a file that is not JSON or a field of the wrong shape
  */
-export async function findProjectConfig(cwd: string): Promise<{ config: ProjectConfig; dir: string; file: string } | undefined> {
+export function findProjectConfig(cwd: string): { config: ProjectConfig; dir: string; file: string } | undefined {
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const file = join(dir, 'package.json')
     let text: string | undefined
     try {
-      text = await readFile(file, 'utf8')
+      text = readFileSync(file, 'utf8')
     } catch {
       text = undefined
     }
@@ -137,9 +137,9 @@ function checkConfig(field: unknown, file: string): ProjectConfig {
  * Completes the command line with the project's selection when no `-k` was given.
  * @throws {UsageError} when neither gives a key path
  */
-async function withProjectConfig(args: RunArgs, cwd: string): Promise<RunArgs> {
+function withProjectConfig(args: RunArgs, cwd: string): RunArgs {
   if (args.keys.length > 0) return args
-  const found = await findProjectConfig(cwd)
+  const found = findProjectConfig(cwd)
   const keys = found?.config.keys
   if (!found || keys === undefined || keys.length === 0)
     throw new UsageError(
@@ -173,7 +173,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(HELP)
       return EXIT.OK
     }
-    args = await withProjectConfig(args, process.cwd())
+    args = withProjectConfig(args, process.cwd())
     if (args.prefix !== undefined) checkPrefix(args.prefix)
     const keys = args.keys.map(parseKeyPath)
     const selections = await loadSelections(stashPath(args.stash), keys)

@@ -3,21 +3,17 @@
  * stdin, a file or a hidden prompt, never argv (anyone can read argv in `ps`); values leave
  * through stdout only for `get` and when `--values` is asked for.
  */
-import { readFileSync } from 'node:fs'
-import { lstat } from 'node:fs/promises'
+import { lstatSync, readFileSync } from 'node:fs'
 import { isatty } from 'node:tty'
 import { dirname } from 'node:path'
 import { cac, type CAC, type Command } from 'cac'
 import { SSError, showKey } from '../errors.js'
-import { DEFAULT_SCRYPT, parseKdfSpec, type KdfParams } from '../kdf.js'
+import type { KdfParams } from '../kdf.js'
 import { formatKeyPath, parseKeyPath } from '../keypath.js'
 import { stashPath } from '../locations.js'
-import { makePrivateDir, readLocalFile } from '../file-io.js'
-import { SecureStash } from '../stash.js'
 import { promptHidden } from '../tty.js'
 import { getPassword, passwordFromEnvironment, writeValues } from '../unlock.js'
-import { diagnose } from '../doctor.js'
-import { EXIT, HintedError, UsageError, existingStash, openFromOptions, optionText, readFromOptions, printWarning, runMain, type GlobalOptions } from './common.js'
+import { EXIT, HintedError, UsageError, existingStash, openFromOptions, optionText, readFromOptions, readStdin, printWarning, runMain, type GlobalOptions } from './common.js'
 import { listJson, listLines, treeJson, treeLines } from './listing.js'
 import { registerEnvCommands } from './commands-env.js'
 import { registerAgentCommands } from './commands-agent.js'
@@ -29,15 +25,24 @@ const version = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 // mri turns option values that look like numbers into numbers (`--stash 007` is 7).
 const text = optionText
 
-const exists = (path: string): Promise<boolean> => lstat(path).then(() => true, () => false)
+const exists = (path: string): boolean => {
+  try {
+    lstatSync(path)
+    return true
+  } catch {
+    return false
+  }
+}
 
 const status = (message: string): void => {
   process.stderr.write(`sstash: ${message}\n`)
 }
 
-function kdfOption(options: Options, fallback: KdfParams): KdfParams {
+/** The KDF `--kdf` asks for, else `fallback`, else the default. */
+async function kdfOption(options: Options, fallback?: KdfParams): Promise<KdfParams> {
+  const { DEFAULT_SCRYPT, parseKdfSpec } = await import('../kdf.js')
   const spec = text(options.kdf)
-  return spec === undefined ? fallback : parseKdfSpec(spec)
+  return spec === undefined ? (fallback ?? DEFAULT_SCRYPT) : parseKdfSpec(spec)
 }
 
 
@@ -64,12 +69,6 @@ async function newPassword(path: string, env: Record<string, string | undefined>
   return password
 }
 
-async function readStdin(): Promise<Uint8Array> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return new Uint8Array(Buffer.concat(chunks))
-}
-
 function writeOut(data: string | Uint8Array): Promise<void> {
   return new Promise((resolve) => {
     // A reader that went away (`| head -c1`) is not an error.
@@ -81,11 +80,12 @@ function writeOut(data: string | Uint8Array): Promise<void> {
 async function init(options: Options): Promise<void> {
   const chosen = text(options.stash)
   const path = stashPath(chosen)
-  const kdf = kdfOption(options, DEFAULT_SCRYPT)
-  if (await exists(path))
+  const kdf = await kdfOption(options)
+  if (exists(path))
     throw new HintedError(`${path} already exists`, 'STASH_EXISTS', 'use `sstash passwd` to change its password, or pass --stash <path> for another stash')
   const password = await newPassword(path, process.env, 'init')
   // Only the default location gets its directories made for it: a typo in --stash should fail, not create a tree.
+  const [{ makePrivateDir }, { SecureStash }] = await Promise.all([import('../file-io.js'), import('../stash.js')])
   if (chosen === undefined && !process.env.SSTASH_FILE) await makePrivateDir(dirname(path))
   await SecureStash.create(path, password, { kdf })
   status(`created ${path}`)
@@ -95,7 +95,7 @@ async function set(keypath: string, options: Options): Promise<void> {
   const key = parseKeyPath(keypath)
   if (key.length === 0) throw new UsageError('the root of the stash cannot hold a value', 'give a key path such as project/api/token')
   // Checked first, so that nobody types a value for a stash that is not there.
-  const path = await existingStash(options)
+  const path = existingStash(options)
   const file = text(options.file)
   let value: Uint8Array
   if (file === undefined && isatty(0)) {
@@ -106,7 +106,7 @@ async function set(keypath: string, options: Options): Promise<void> {
     value = new TextEncoder().encode(typed)
     await stash.writeValue(key, value)
   } else {
-    value = file === undefined ? await readStdin() : await readLocalFile(file)
+    value = file === undefined ? await readStdin() : await (await import('../file-io.js')).readLocalFile(file)
     await writeValues(path, [[key, value]], { stashPath: path })
   }
   if (value.length === 0) printWarning(`stored an empty value at ${formatKeyPath(key)}`)
@@ -147,7 +147,7 @@ async function mv(from: string, to: string, options: Options): Promise<void> {
 
 async function passwd(options: Options): Promise<void> {
   const stash = await openFromOptions(options)
-  const kdf = kdfOption(options, stash.info.kdf)
+  const kdf = await kdfOption(options, stash.info.kdf)
   const env = process.env
   const password = await newPassword(stash.path, { SSTASH_PASSWORD_FILE: env.SSTASH_NEW_PASSWORD_FILE, SSTASH_PASSWORD: env.SSTASH_NEW_PASSWORD }, 'passwd')
   await stash.changePassword(password, { kdf })
@@ -155,11 +155,12 @@ async function passwd(options: Options): Promise<void> {
 }
 
 async function migrate(options: Options): Promise<void> {
-  const path = await existingStash(options)
-  const kdf = kdfOption(options, DEFAULT_SCRYPT)
+  const path = existingStash(options)
+  const kdf = await kdfOption(options)
   if (kdf.name !== 'scrypt') throw new UsageError('the native format uses scrypt', 'pass --kdf scrypt, or leave --kdf out')
   // The same password must unlock the migrated file, so it is asked for here rather than taken from the agent.
   const password = await getPassword({ stashPath: path })
+  const { SecureStash } = await import('../stash.js')
   const stash = await SecureStash.open(path, password, { create: false })
   if (stash.info.format === 'native') return status(`${stash.path} is already in the native format; nothing to do`)
   await stash.changePassword(password, { kdf })
@@ -168,6 +169,7 @@ async function migrate(options: Options): Promise<void> {
 
 async function doctor(options: Options): Promise<number> {
   const path = stashPath(text(options.stash))
+  const { diagnose } = await import('../doctor.js')
   const findings = await diagnose(path)
   const lines = [`stash: ${path}`]
   for (const finding of findings) {

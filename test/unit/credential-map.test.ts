@@ -200,10 +200,10 @@ describe('mapping rules', () => {
     const dir = tempDir()
     const env = { XDG_CONFIG_HOME: dir }
     expect(mappingRulesPath(env)).toBe(join(dir, 'sstash', 'git.json'))
-    expect(await loadMappingRules(env)).toEqual([])
+    expect(loadMappingRules(env)).toEqual([])
     mkdirSync(join(dir, 'sstash'))
     writeFileSync(join(dir, 'sstash', 'git.json'), '{"rules":[{"url":"https://h/r.git","key":"k"}]}')
-    expect(await loadMappingRules(env)).toMatchObject([{ protocol: 'https', host: 'h', path: 'r.git', key: ['k'], password: ['password'] }])
+    expect(loadMappingRules(env)).toMatchObject([{ protocol: 'https', host: 'h', path: 'r.git', key: ['k'], password: ['password'] }])
   })
 })
 
