@@ -180,7 +180,10 @@ async function groups() {
         nodeZero,
         { label: 'git credential fill, helper `sstash`', file: 'git', args: ['-c', 'credential.helper=sstash', 'credential', 'fill'], env: helperEnv, input: gitFill, check: 'target' },
         { label: 'git-credential-sstash get (helper alone)', file: NODE, args: [BIN.git, 'get'], env: helperEnv, input: gitFill, check: 'target' },
+        { label: 'the same without the code cache (NODE_DISABLE_COMPILE_CACHE=1)', file: NODE, args: [BIN.git, 'get'], env: { ...helperEnv, NODE_DISABLE_COMPILE_CACHE: '1' }, input: gitFill },
         { label: 'git credential fill, helper `store`', file: 'git', args: ['-c', `credential.helper=store --file=${storeFile}`, 'credential', 'fill'], input: gitFill },
+        // The floor for any helper written for Node: git's own work plus one Node start-up.
+        { label: 'git credential fill, a helper that is only `node -e` printing the answer (floor)', file: 'git', args: ['-c', `credential.helper=!${NODE} -e "process.stdout.write('username=bob\\npassword=s3cret\\n')"`, 'credential', 'fill'], input: gitFill },
         { label: 'git credential fill, helper `cache`', file: 'git', args: ['-c', 'credential.helper=cache', 'credential', 'fill'], input: gitFill },
       ],
       limit: 1.3,
@@ -228,6 +231,8 @@ async function groups() {
         { label: `\`dotenvx run -- true\` (@dotenvx/dotenvx ${dotenvx.version})`, file: NODE, args: [dotenvx.path, 'run', '-q', '-f', envFile, '--', 'true'], peer: true },
         { label: `\`dotenv -e .env -- true\` (dotenv-cli ${dotenvCli.version})`, file: NODE, args: [dotenvCli.path, '-e', envFile, '--', 'true'], peer: true },
         { label: `\`env-cmd -f .env true\` (env-cmd ${envCmd.version})`, file: NODE, args: [envCmd.path, '-f', envFile, 'true'], peer: true },
+        // The floor for any runner written for Node: one Node start-up plus spawning the child.
+        { label: '`node -e "spawn(\'true\')"` (floor: Node plus one child)', file: NODE, args: ['-e', "require('node:child_process').spawn('true', { stdio: 'inherit' })"] },
         { label: '`node --env-file=.env -e 0` (no child)', file: NODE, args: [`--env-file=${envFile}`, '-e', '0'] },
         { label: '`node -r dotenv/config -e 0` (no child)', file: NODE, args: ['-r', 'dotenv/config', '-e', '0'], env: { DOTENV_CONFIG_PATH: envFile, DOTENV_CONFIG_QUIET: 'true' }, cwd: ROOT },
       ],

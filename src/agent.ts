@@ -227,6 +227,11 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
           const code = error instanceof SSError ? error.code : 'WRITE_FAILED'
           return { ok: false, code, error: error instanceof SSError ? error.message : `cannot write ${path}` }
         }
+        // The next read is served from the tree just written, without decrypting it again. The
+        // identity is taken first, as in 'read': a file replaced meanwhile never matches it.
+        const identity = await fileIdentity(path)
+        const tree = await stash.view((tree) => tree).catch(() => undefined)
+        entry.cache = tree && { identity, tree }
         return { ok: true, found: true }
       }
       case 'unlock': {

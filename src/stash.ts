@@ -43,8 +43,9 @@ export class SecureStash {
   #password: string | undefined
   readonly #keys = new Map<string, Uint8Array>()
   #info: StashInfo
-  // What open() decrypted, for the first view() to reuse while the file is still the same one
-  // (every write renames a new file in, so its identity changes): one decryption per command.
+  // What open() decrypted or update() wrote, for the next view() or update() to reuse while the
+  // file is still that one (every write renames a new file in, so its identity changes): one
+  // decryption per command, and none after this process's own write.
   #primed: { identity: string; unlocked: UnlockedStash } | undefined
 
   private constructor(path: string, password: string | undefined, info: StashInfo) {
@@ -163,10 +164,16 @@ export class SecureStash {
    * @returns what `fn` returns
    */
   async view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
+    return fn((await this.#current()).tree)
+  }
+
+  /** The primed snapshot when the file is still the one it came from, else a fresh decryption. */
+  async #current(): Promise<UnlockedStash> {
+    // Taken once: `fn` may change the tree it is given, so a snapshot is never handed out twice.
     const primed = this.#primed
     this.#primed = undefined
-    if (primed && primed.identity !== '' && primed.identity === (await fileIdentity(this.path))) return fn(primed.unlocked.tree)
-    return fn((await this.#unlock()).tree)
+    if (primed && primed.identity !== '' && primed.identity === (await fileIdentity(this.path))) return primed.unlocked
+    return this.#unlock()
   }
 
   #prime(identity: string, unlocked: UnlockedStash): void {
@@ -180,9 +187,11 @@ export class SecureStash {
    */
   async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
     return withLock(this.path, async () => {
-      const unlocked = await this.#unlock()
+      const unlocked = await this.#current()
       const result = await fn(unlocked.tree)
       await writeAtomic(this.path, unlocked.seal(unlocked.tree))
+      // Still under the lock, so no other sstash writer can have replaced the file since.
+      this.#prime(await fileIdentity(this.path), unlocked)
       return result
     })
   }

@@ -90,6 +90,25 @@ describe('SecureStash', () => {
     expect(await ss.has(['p', 'z'])).toBe(false)
   })
 
+  it('sees another writer\'s change after its own write, and keeps nothing a failed update touched', async () => {
+    const path = fresh()
+    const mine = await SecureStash.open(path, 'pw', { kdf: TEST_KDF })
+    const theirs = await SecureStash.open(path, 'pw')
+    await mine.writeValue(['k'], b('mine'))
+    expect(await mine.readValue(['k'])).toEqual(b('mine'))
+    await mine.writeValue(['k'], b('mine again'))
+    await theirs.writeValue(['k'], b('theirs'))
+    expect(await mine.readValue(['k'])).toEqual(b('theirs'))
+    await mine.writeValue(['k'], b('mine'))
+    await expect(
+      mine.update((tree) => {
+        tree.write(['k'], b('half-done'))
+        throw new Error('changed my mind')
+      }),
+    ).rejects.toThrow('changed my mind')
+    expect(await mine.readValue(['k'])).toEqual(b('mine'))
+  })
+
   it('writes nothing when an update throws', async () => {
     const path = fresh()
     const ss = await SecureStash.open(path, 'pw', { kdf: TEST_KDF })
