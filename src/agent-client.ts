@@ -185,7 +185,8 @@ export function agentRequest(socketPath: string, request: AgentRequest, timeoutM
         return finish(failed('sent a malformed answer'))
       finish(undefined, parsed as AgentResponse)
     })
-    socket.on('close', () => finish(failed('closed the connection')))
+    // After a complete answer this is the normal end: no error is built for it.
+    socket.on('close', () => settled || finish(failed('closed the connection')))
     socket.on('error', (error) => {
       const code = errno(error)
       // No socket file, or a socket left by a dead agent: no agent runs. Learnt at once.
