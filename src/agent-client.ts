@@ -326,7 +326,7 @@ export async function agentUnlock(realPath: string, key: StashKey, timeoutMs: nu
     timeoutMs,
   }
   for (let attempt = 0; attempt < 3; attempt++) {
-    const socketPath = (agentSocket(env)) ?? (await startAgent(env))
+    const socketPath = agentSocket(env) ?? (await startAgent(env))
     let answer = await agentRequest(socketPath, request, 3_000)
     if (!answer) answer = await agentRequest(await startAgent(env), request, 3_000)
     if (answer?.ok && typeof answer.expiresAt === 'number') return answer.expiresAt

@@ -17,6 +17,8 @@ import { EXIT, HintedError, UsageError, existingStash, openFromOptions, optionTe
 import { listJson, listLines, treeJson, treeLines } from './listing.js'
 import { registerEnvCommands } from './commands-env.js'
 import { registerAgentCommands } from './commands-agent.js'
+// The cipher and stash (stash.js), the KDF (kdf.js, node:crypto), file-io.js and the doctor are
+// imported by the commands that need them: `get`, `ls` and `set` through the agent load none.
 
 type Options = GlobalOptions & Record<string, unknown>
 
@@ -84,8 +86,8 @@ async function init(options: Options): Promise<void> {
   if (exists(path))
     throw new HintedError(`${path} already exists`, 'STASH_EXISTS', 'use `sstash passwd` to change its password, or pass --stash <path> for another stash')
   const password = await newPassword(path, process.env, 'init')
-  // Only the default location gets its directories made for it: a typo in --stash should fail, not create a tree.
   const [{ makePrivateDir }, { SecureStash }] = await Promise.all([import('../file-io.js'), import('../stash.js')])
+  // Only the default location gets its directories made for it: a typo in --stash should fail, not create a tree.
   if (chosen === undefined && !process.env.SSTASH_FILE) await makePrivateDir(dirname(path))
   await SecureStash.create(path, password, { kdf })
   status(`created ${path}`)
