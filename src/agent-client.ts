@@ -3,15 +3,14 @@
  * sends one small JSON request per connection and reads one JSON answer.
  *
  * This module is on the path of every git fetch and every `sstash-run`, so it stays tiny:
- * only node:fs (synchronous calls: no thread pool) and node:net are loaded up front, nothing
- * derives a key, and "no agent runs" is learnt from one lstat or one refused connect, never
- * from a timeout.
+ * only node:fs is loaded up front (synchronous calls: no thread pool), node:net only when a
+ * socket is there to connect to, nothing derives a key, and "no agent runs" is learnt from an
+ * lstat or one refused connect, never from a timeout.
  *
  * Protocol (version 1): the client writes one line of JSON, at most {@link MAX_REQUEST_BYTES};
  * the agent answers with one line of JSON and closes the connection.
  */
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs'
-import { connect } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SSError } from './errors.js'
@@ -136,13 +135,20 @@ export function ensureAgentDir(dir: string): void {
 }
 
 /**
- * The agent's socket path when its directory exists and is safe.
- * @returns undefined when there is no agent directory (so no agent)
+ * The agent's socket path when its directory exists and is safe, and the socket is in it.
+ * @returns undefined when there is no agent directory or no socket (so no agent)
  * @throws {SSError} AGENT_UNSAFE
  */
 export function agentSocket(env: Env = process.env): string | undefined {
   const dir = agentDir(env)
-  return checkAgentDir(dir) ? join(dir, SOCKET_NAME) : undefined
+  if (!checkAgentDir(dir)) return undefined
+  const socketPath = join(dir, SOCKET_NAME)
+  try {
+    lstatSync(socketPath)
+  } catch {
+    return undefined
+  }
+  return socketPath
 }
 
 /**
@@ -150,7 +156,8 @@ export function agentSocket(env: Env = process.env): string | undefined {
  * @returns undefined when no agent listens (no socket file, or a stale one)
  * @throws {SSError} AGENT_FAILED when the agent does not answer in time or answers garbage
  */
-export function agentRequest(socketPath: string, request: AgentRequest, timeoutMs = 2_000): Promise<AgentResponse | undefined> {
+export async function agentRequest(socketPath: string, request: AgentRequest, timeoutMs = 2_000): Promise<AgentResponse | undefined> {
+  const { connect } = await import('node:net')
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath)
     const chunks: Buffer[] = []

@@ -28,8 +28,8 @@ import {
 } from './agent-client.js'
 import { parseStash } from './format.js'
 import { encodeTree } from './tree-codec.js'
-import { MAX_DEPTH, type Tree } from './tree.js'
-import { fileIdentity, readIfExists } from './file-io.js'
+import { MAX_DEPTH } from './tree.js'
+import { readIfExists } from './file-io.js'
 import { SSError } from './errors.js'
 import { SecureStash } from './stash.js'
 
@@ -46,8 +46,11 @@ export interface AgentOptions {
 interface Held extends AgentEntry {
   keyId: string
   key: Buffer
-  /** The last tree read, and the identity of the file it was read from (see fileIdentity). */
-  cache?: { identity: string; tree: Tree }
+  /**
+   * The stash opened with this key on first use. Its snapshot (the tree last decrypted or
+   * written, and the identity of that file) serves reads and writes while the file is unchanged.
+   */
+  stash?: SecureStash
 }
 
 /** How long one connection may take to send its request before it is dropped. */
@@ -116,7 +119,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     if (!entry) return false
     // Best effort: the bytes are overwritten before the buffer is dropped.
     entry.key.fill(0)
-    entry.cache = undefined
+    entry.stash = undefined
     held.delete(path)
     return true
   }
@@ -146,6 +149,21 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     if (held.get(entry.path) !== entry) return
     forget(entry.path)
     setImmediate(exitIfEmpty)
+  }
+
+  /** The entry's stash, opened with its key on first use. @throws as SecureStash.openWithKey */
+  const opened = async (entry: Held): Promise<SecureStash> => {
+    entry.stash ??= await SecureStash.openWithKey(entry.path, { keyId: entry.keyId, key: entry.key })
+    return entry.stash
+  }
+
+  /**
+   * The answer when the agent cannot serve a stash it holds. A file that is gone, or that has
+   * a new password, makes the key useless: it is dropped. A damaged file keeps it.
+   */
+  const notServed = (entry: Held, error: unknown): AgentResponse => {
+    if (error instanceof SSError && (error.code === 'STASH_NOT_FOUND' || error.code === 'KEY_CHANGED')) dropStale(entry)
+    return { ok: true, found: false }
   }
 
   const exitIfEmpty = (): void => {
@@ -186,38 +204,31 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
         if (!isPath(path) || !isKeyList(keys)) return { ok: false, error: 'malformed request' }
         const entry = held.get(path)
         if (!entry || entry.expiresAt <= now) return { ok: true, found: false }
-        // Taken before the read: if the file changes in between, the next read sees a new identity.
-        const identity = await fileIdentity(path)
-        let tree = identity !== '' && entry.cache?.identity === identity ? entry.cache.tree : undefined
-        if (!tree) {
-          const bytes = await readIfExists(path).catch(() => undefined)
-          if (bytes === undefined || currentKeyId(bytes, path) !== entry.keyId) {
-            dropStale(entry)
-            return { ok: true, found: false }
-          }
-          try {
-            tree = parseStash(bytes, path).unlock(entry.key).tree
-          } catch {
-            // A damaged file gets its error from the ordinary path, with the ordinary message.
-            return { ok: true, found: false }
-          }
-          entry.cache = { identity, tree }
+        try {
+          const stash = await opened(entry)
+          const tree = await stash.peek((tree) => encodeTree(tree.select(keys)))
+          return { ok: true, found: true, tree: Buffer.from(tree).toString('base64') }
+        } catch (error) {
+          // A damaged file gets its error from the ordinary path, with the ordinary message.
+          return notServed(entry, error)
         }
-        return { ok: true, found: true, tree: Buffer.from(encodeTree(tree.select(keys))).toString('base64') }
       }
       case 'write': {
         // Writes for the caller through the ordinary path (the stash's lock, an atomic replace),
-        // in this warm process: a cold one would spend most of its time starting the cipher.
+        // in this warm process, from the tree it holds when the file is unchanged: a cold
+        // process would spend most of its time starting the cipher and decrypting.
         const { path, values } = request
         if (!isPath(path) || !isValueList(values)) return { ok: false, error: 'malformed request' }
         const entry = held.get(path)
         if (!entry || entry.expiresAt <= now) return { ok: true, found: false }
         let stash: SecureStash
         try {
-          stash = await SecureStash.openWithKey(path, { keyId: entry.keyId, key: entry.key })
-        } catch {
-          // A password change, a damaged or missing file: the ordinary path says which.
-          return { ok: true, found: false }
+          stash = await opened(entry)
+          // Checks the file as it is now: a password change, a damaged or missing file is left
+          // to the ordinary path, which says which.
+          await stash.peek(() => undefined)
+        } catch (error) {
+          return notServed(entry, error)
         }
         try {
           await stash.update((tree) => {
@@ -227,11 +238,6 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
           const code = error instanceof SSError ? error.code : 'WRITE_FAILED'
           return { ok: false, code, error: error instanceof SSError ? error.message : `cannot write ${path}` }
         }
-        // The next read is served from the tree just written, without decrypting it again. The
-        // identity is taken first, as in 'read': a file replaced meanwhile never matches it.
-        const identity = await fileIdentity(path)
-        const tree = await stash.view((tree) => tree).catch(() => undefined)
-        entry.cache = tree && { identity, tree }
         return { ok: true, found: true }
       }
       case 'unlock': {

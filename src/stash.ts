@@ -167,6 +167,23 @@ export class SecureStash {
     return fn((await this.#current()).tree)
   }
 
+  /**
+   * Passes the tree to `fn`, which only reads it, synchronously: for a long-lived reader such
+   * as the agent. Unlike {@link view}, the snapshot is kept for the next call while the file is
+   * unchanged, so reading again decrypts nothing. `fn` must not change the tree or keep it.
+   * @returns what `fn` returns
+   */
+  async peek<T>(fn: (tree: Tree) => T): Promise<T> {
+    // Taken before any read: a file replaced after this never matches it.
+    const identity = await fileIdentity(this.path)
+    const primed = this.#primed
+    if (primed && identity !== '' && primed.identity === identity) return fn(primed.unlocked.tree)
+    const unlocked = await this.#unlock()
+    // Kept unless a view() or update() took the snapshot meanwhile (and may be changing it).
+    if (this.#primed === primed) this.#prime(identity, unlocked)
+    return fn(unlocked.tree)
+  }
+
   /** The primed snapshot when the file is still the one it came from, else a fresh decryption. */
   async #current(): Promise<UnlockedStash> {
     // Taken once: `fn` may change the tree it is given, so a snapshot is never handed out twice.

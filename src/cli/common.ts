@@ -6,7 +6,7 @@
  *   - prompts go to /dev/tty (see ../tty.ts), never to stdin/stdout.
  *   - a user error exits non-zero with one line; a stack trace only with SSTASH_DEBUG=1.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeSync } from 'node:fs'
 import { SSCryptoError, SSError, SSKeyError } from '../errors.js'
 import { stashPath } from '../locations.js'
 import type { SecureStash } from '../stash.js'
@@ -160,4 +160,21 @@ export async function readStdin(): Promise<Uint8Array> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return new Uint8Array(Buffer.concat(chunks))
+}
+
+/**
+ * Writes `data` to stdout with blocking writes, as git's own helpers do: no stream machinery
+ * (and no node:net for a pipe) on the hot path. A reader that went away (EPIPE) is not an error;
+ * a non-blocking stdout that is full (EAGAIN) gets the rest through process.stdout.
+ */
+export function writeStdout(data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data
+  let offset = 0
+  try {
+    while (offset < bytes.length) offset += writeSync(1, bytes, offset)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EAGAIN') process.stdout.write(bytes.subarray(offset))
+    else if (code !== 'EPIPE') throw error
+  }
 }

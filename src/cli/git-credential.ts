@@ -28,7 +28,7 @@ import { stashPath } from '../locations.js'
 import type { OpenOptions, SecureStash } from '../stash.js'
 import type { Tree } from '../tree.js'
 import { openStash, readStash, type PasswordOptions } from '../unlock.js'
-import { printHint, reportError, runMain, UsageError } from './common.js'
+import { printHint, reportError, runMain, UsageError, writeStdout } from './common.js'
 
 /** The most request bytes read from stdin; a real request is a few hundred. */
 const MAX_INPUT_BYTES = 1 << 20
@@ -161,7 +161,7 @@ async function get(options: Options, request: Credential, rules: readonly Mappin
     findCredentials(tree, request, options)
       .map((stored) => usableCredential(stored, { authtype }))
       .find((usable) => usable !== undefined) ?? findByRules(tree, request, rules)
-  if (found) process.stdout.write(formatCredential(response(found, request)))
+  if (found) writeStdout(formatCredential(response(found, request)))
   return 0
 }
 
@@ -205,10 +205,10 @@ export async function main(argv: string[]): Promise<void> {
       case undefined:
         throw new UsageError('no action given', USAGE)
       case 'help':
-        process.stdout.write(`${USAGE}\n`)
+        writeStdout(`${USAGE}\n`)
         return 0
       case 'capability':
-        process.stdout.write('version 0\ncapability authtype\ncapability state\n')
+        writeStdout('version 0\ncapability authtype\ncapability state\n')
         return 0
       case 'get':
       case 'store':

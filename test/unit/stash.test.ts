@@ -109,6 +109,23 @@ describe('SecureStash', () => {
     expect(await mine.readValue(['k'])).toEqual(b('mine'))
   })
 
+  it('peeks at the file as it is now, and never at a tree a view() changed', async () => {
+    const path = fresh()
+    const mine = await SecureStash.open(path, 'pw', { kdf: TEST_KDF })
+    const theirs = await SecureStash.open(path, 'pw')
+    await mine.writeValue(['k'], b('one'))
+    const peek = (): Promise<Uint8Array> => mine.peek((tree) => tree.read(['k']))
+    expect(await peek()).toEqual(b('one'))
+    expect(await peek()).toEqual(b('one'))
+    await theirs.writeValue(['k'], b('two'))
+    expect(await peek()).toEqual(b('two'))
+    await mine.view((tree) => tree.write(['k'], b('never written')))
+    expect(await peek()).toEqual(b('two'))
+    await mine.writeValue(['k'], b('three'))
+    expect(await peek()).toEqual(b('three'))
+    expect(await theirs.peek((tree) => tree.read(['k']))).toEqual(b('three'))
+  })
+
   it('writes nothing when an update throws', async () => {
     const path = fresh()
     const ss = await SecureStash.open(path, 'pw', { kdf: TEST_KDF })
