@@ -22,7 +22,7 @@ import type { SecureStash, OpenOptions } from './stash.js'
 import { checkKey, checkValue, type Tree } from './tree.js'
 import { promptHidden } from './tty.js'
 import { resolveStashPath } from './locations.js'
-import { agentGetKey, agentReadTree, agentUnlock, agentWriteValues, parseDuration } from './agent-client.js'
+import { agentGetKey, agentReadTree, agentSocket, agentUnlock, agentWriteValues, parseDuration } from './agent-client.js'
 
 type Env = Record<string, string | undefined>
 
@@ -106,6 +106,8 @@ async function sourcedPassword(options: PasswordOptions): Promise<{ password: st
  * @throws {SSError} AGENT_UNSAFE when the agent directory is not safe
  */
 export async function openWithAgent(stashPath: string, env: Env = process.env): Promise<SecureStash | undefined> {
+  // No agent runs: nothing to ask, and no need to read the file for its key id.
+  if (!agentSocket(env)) return undefined
   const real = resolveStashPath(stashPath)
   const [{ readIfExists }, { parseStash }, { SecureStash }] = await Promise.all([import('./file-io.js'), import('./format.js'), import('./stash.js')])
   const bytes = await readIfExists(real)
