@@ -29,7 +29,7 @@ import {
 import { parseStash } from './format.js'
 import { encodeTree } from './tree-codec.js'
 import { MAX_DEPTH } from './tree.js'
-import { readIfExists } from './file-io.js'
+import { readIfExists } from './file-read.js'
 import { SSError } from './errors.js'
 import { SecureStash } from './stash.js'
 
@@ -194,7 +194,13 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
         if (entry.keyId === request.keyId) return { ok: true, found: true, key: entry.key.toString('base64') }
         // The caller saw another key id: if the file on disk no longer matches ours, the
         // password changed and our key is useless; drop it.
-        if (currentKeyId(await readIfExists(request.path).catch(() => undefined), request.path) !== entry.keyId) dropStale(entry)
+        let bytes: Uint8Array | undefined
+        try {
+          bytes = readIfExists(request.path)
+        } catch {
+          bytes = undefined
+        }
+        if (currentKeyId(bytes, request.path) !== entry.keyId) dropStale(entry)
         return { ok: true, found: false }
       }
       case 'read': {

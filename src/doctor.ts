@@ -8,8 +8,8 @@ import { access, lstat, readFile, readdir, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, delimiter, dirname, join } from 'node:path'
 import { SSError } from './errors.js'
-import { checkDirectory, isStale, lockPathOf, readIfExists } from './file-io.js'
-import { resolveStashPath } from './locations.js'
+import { checkDirectory, isStale, lockPathOf } from './file-io.js'
+import { readIfExists, resolveStashPath } from './file-read.js'
 import { parseStash } from './format.js'
 import { KDF_WEAK, formatKdfSpec } from './kdf.js'
 
@@ -149,10 +149,12 @@ export async function diagnose(path: string, env: Env = process.env): Promise<Fi
     if (!(error instanceof SSError)) throw error
     findings.push({ severity: 'problem', what: error.message })
   }
-  const bytes = real === undefined ? undefined : await readIfExists(real).catch((error: unknown) => {
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = real === undefined ? undefined : readIfExists(real)
+  } catch (error) {
     findings.push({ severity: 'problem', what: (error as Error).message })
-    return undefined
-  })
+  }
   if (real !== undefined && bytes === undefined && findings.length === 0)
     findings.push({ severity: 'problem', what: `no stash at ${path}`, fix: 'sstash init (or pass --stash <path>, or set SSTASH_FILE)' })
   if (real !== undefined && bytes !== undefined) {

@@ -4,57 +4,18 @@
  * serialise on `<stash>.lock`, created with O_EXCL; a lock left by a dead process is
  * broken at once, any lock older than a minute is broken too.
  *
- * Only writers, the agent and the cipher path load this module (and node:fs/promises with it);
- * what a read through the agent needs lives in locations.ts and uses synchronous calls.
+ * Only writers load this module (and node:fs/promises with it); reads live in file-read.ts.
  */
 import { open, readFile, readdir, rename, link, unlink, stat, mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { SSError } from './errors.js'
+import { errno, ioError } from './file-read.js'
 
 /** How long a writer waits for another writer's lock before giving up. */
 export const LOCK_TIMEOUT_MS = 15_000
 /** A lock older than this is stale even when its process seems alive (pid reuse). */
 export const LOCK_STALE_MS = 60_000
-
-const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
-
-function ioError(action: string, path: string, error: unknown, code = 'IO_ERROR'): SSError {
-  const detail = errno(error) ?? (error as Error).message
-  return new SSError(`cannot ${action} ${path}: ${detail}`, code, { cause: error })
-}
-
-/** The file's bytes, or undefined when it does not exist. @throws {SSError} IO_ERROR */
-export async function readIfExists(path: string): Promise<Uint8Array | undefined> {
-  try {
-    return new Uint8Array(await readFile(path))
-  } catch (error) {
-    if (errno(error) === 'ENOENT') return undefined
-    throw ioError('read', path, error)
-  }
-}
-
-/** A file's bytes. @throws {SSError} IO_ERROR naming the file and the reason */
-export async function readLocalFile(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path))
-  } catch (error) {
-    throw ioError('read', path, error)
-  }
-}
-
-/**
- * Device, inode, size and change times to the nanosecond: equal identities mean the file was
- * not replaced or written in between. '' when the file cannot be stat'ed (then nothing is reused).
- */
-export async function fileIdentity(path: string): Promise<string> {
-  try {
-    const info = await stat(path, { bigint: true })
-    return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`
-  } catch {
-    return ''
-  }
-}
 
 /** Creates a directory (and its parents) that only the user can enter. */
 export async function makePrivateDir(path: string): Promise<void> {

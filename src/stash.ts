@@ -1,10 +1,8 @@
-import { readdir, lstat, mkdtemp, mkdir, rename, rm, writeFile as fsWriteFile } from 'node:fs/promises'
 import { dirname, join, basename } from 'node:path'
 import { SSCryptoError, SSError, SSKeyError, SSValueError, showKey } from './errors.js'
 import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from './kdf.js'
 import { createStash, parseStash, type FormatName, type LockedStash, type UnlockedStash } from './format.js'
-import { fileIdentity, readIfExists, readLocalFile, withLock, writeAtomic } from './file-io.js'
-import { resolveStashPath } from './locations.js'
+import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from './file-read.js'
 import { Tree, checkKey, checkValue, type Entry } from './tree.js'
 
 /** Options of {@link SecureStash.open}. */
@@ -18,6 +16,13 @@ export interface OpenOptions {
   /** Create the file when it is missing (default true, as the Python package does). */
   create?: boolean
 }
+
+/**
+ * Writing and the lock (file-io.ts, and node:fs/promises with it) are loaded by the first
+ * write: a command that only reads the stash loads neither.
+ */
+const fileIo = (): Promise<typeof import('./file-io.js')> => import('./file-io.js')
+const fsPromises = (): Promise<typeof import('node:fs/promises')> => import('node:fs/promises')
 
 /** A derived key with the identity of what it was derived from: what the agent caches. */
 export interface StashKey {
@@ -64,8 +69,8 @@ export class SecureStash {
   static async open(path: string, password: string, options: OpenOptions = {}): Promise<SecureStash> {
     if (typeof password !== 'string') throw new SSValueError('the password must be a string')
     const real = resolveStashPath(path)
-    const identity = await fileIdentity(real)
-    const bytes = await readIfExists(real)
+    const identity = fileIdentity(real)
+    const bytes = readIfExists(real)
     if (bytes === undefined) {
       if (options.create === false) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
       return SecureStash.#create(real, password, options.kdf ?? DEFAULT_SCRYPT, false)
@@ -92,8 +97,8 @@ export class SecureStash {
    */
   static async openWithKey(path: string, key: StashKey): Promise<SecureStash> {
     const real = resolveStashPath(path)
-    const identity = await fileIdentity(real)
-    const bytes = await readIfExists(real)
+    const identity = fileIdentity(real)
+    const bytes = readIfExists(real)
     if (bytes === undefined) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
     const stash = new SecureStash(real, undefined, SecureStash.#describe(real, parseStash(bytes, path)))
     stash.#keys.set(key.keyId, key.key)
@@ -106,6 +111,7 @@ export class SecureStash {
     const format: FormatName = kdf.name === 'scrypt' ? 'native' : 'python'
     const stash = new SecureStash(real, password, { path: real, format, kdf })
     stash.#keys.set(fresh.keyId, fresh.key)
+    const { withLock, writeAtomic } = await fileIo()
     try {
       await withLock(real, () => writeAtomic(real, fresh.seal(new Tree()), true))
     } catch (error) {
@@ -136,7 +142,7 @@ export class SecureStash {
   }
 
   async #read(): Promise<LockedStash> {
-    const bytes = await readIfExists(this.path)
+    const bytes = readIfExists(this.path)
     if (bytes === undefined) throw new SSError(`${this.path} does not exist any more`, 'STASH_NOT_FOUND')
     const locked = parseStash(bytes, this.path)
     this.#info = SecureStash.#describe(this.path, locked)
@@ -175,7 +181,7 @@ export class SecureStash {
    */
   async peek<T>(fn: (tree: Tree) => T): Promise<T> {
     // Taken before any read: a file replaced after this never matches it.
-    const identity = await fileIdentity(this.path)
+    const identity = fileIdentity(this.path)
     const primed = this.#primed
     if (primed && identity !== '' && primed.identity === identity) return fn(primed.unlocked.tree)
     const unlocked = await this.#unlock()
@@ -189,7 +195,7 @@ export class SecureStash {
     // Taken once: `fn` may change the tree it is given, so a snapshot is never handed out twice.
     const primed = this.#primed
     this.#primed = undefined
-    if (primed && primed.identity !== '' && primed.identity === (await fileIdentity(this.path))) return primed.unlocked
+    if (primed && primed.identity !== '' && primed.identity === fileIdentity(this.path)) return primed.unlocked
     return this.#unlock()
   }
 
@@ -203,12 +209,13 @@ export class SecureStash {
    * @returns what `fn` returns
    */
   async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
+    const { withLock, writeAtomic } = await fileIo()
     return withLock(this.path, async () => {
       const unlocked = await this.#current()
       const result = await fn(unlocked.tree)
       await writeAtomic(this.path, unlocked.seal(unlocked.tree))
       // Still under the lock, so no other sstash writer can have replaced the file since.
-      this.#prime(await fileIdentity(this.path), unlocked)
+      this.#prime(fileIdentity(this.path), unlocked)
       return result
     })
   }
@@ -267,6 +274,7 @@ export class SecureStash {
     if (typeof newPassword !== 'string') throw new SSValueError('the password must be a string')
     const kdf = options.kdf ?? this.#info.kdf
     const fresh = await createStash(kdf, newPassword)
+    const { withLock, writeAtomic } = await fileIo()
     await withLock(this.path, async () => {
       const { tree } = await this.#unlock()
       await writeAtomic(this.path, fresh.seal(tree))
@@ -280,11 +288,12 @@ export class SecureStash {
   /** Stores the bytes of the file at `srcPath` at `key`. */
   async writeFile(key: readonly string[], srcPath: string): Promise<void> {
     checkKey(key)
-    await this.writeValue(key, await readLocalFile(srcPath))
+    await this.writeValue(key, readLocalFile(srcPath))
   }
 
   /** Writes the value at `key` to `destPath` (created 0600, replaced atomically). */
   async readFile(key: readonly string[], destPath: string): Promise<void> {
+    const { writeAtomic } = await fileIo()
     await writeAtomic(destPath, await this.readValue(key))
   }
 
@@ -294,13 +303,14 @@ export class SecureStash {
    */
   async writeDir(key: readonly string[], srcDir: string): Promise<void> {
     checkKey(key)
+    const { readdir, lstat } = await fsPromises()
     const files: Entry[] = []
     const walk = async (dir: string, rel: string[]): Promise<void> => {
       for (const name of (await readdir(dir)).sort()) {
         const path = join(dir, name)
         const info = await lstat(path)
         if (info.isDirectory()) await walk(path, [...rel, name])
-        else if (info.isFile()) files.push({ key: [...key, ...rel, name], value: await readLocalFile(path) })
+        else if (info.isFile()) files.push({ key: [...key, ...rel, name], value: readLocalFile(path) })
         else throw new SSValueError(`${path} is not a regular file or directory`)
       }
     }
@@ -321,6 +331,7 @@ export class SecureStash {
    */
   async readDir(key: readonly string[], destDir: string): Promise<void> {
     checkKey(key)
+    const { lstat, mkdtemp, mkdir, rename, rm, writeFile: fsWriteFile } = await fsPromises()
     if (await lstat(destDir).then(() => true, () => false)) throw new SSError(`${destDir} already exists`, 'DEST_EXISTS')
     const entries = await this.view((tree) => {
       tree.node(key)

@@ -21,7 +21,7 @@ import { SSCryptoError, SSError } from './errors.js'
 import type { SecureStash, OpenOptions } from './stash.js'
 import { checkKey, checkValue, type Tree } from './tree.js'
 import { promptHidden } from './tty.js'
-import { resolveStashPath } from './locations.js'
+import { readIfExists, resolveStashPath } from './file-read.js'
 import { agentGetKey, agentReadTree, agentSocket, agentUnlock, agentWriteValues, parseDuration } from './agent-client.js'
 
 type Env = Record<string, string | undefined>
@@ -109,8 +109,8 @@ export async function openWithAgent(stashPath: string, env: Env = process.env): 
   // No agent runs: nothing to ask, and no need to read the file for its key id.
   if (!agentSocket(env)) return undefined
   const real = resolveStashPath(stashPath)
-  const [{ readIfExists }, { parseStash }, { SecureStash }] = await Promise.all([import('./file-io.js'), import('./format.js'), import('./stash.js')])
-  const bytes = await readIfExists(real)
+  const [{ parseStash }, { SecureStash }] = await Promise.all([import('./format.js'), import('./stash.js')])
+  const bytes = readIfExists(real)
   if (bytes === undefined) return undefined
   let keyId: string
   try {

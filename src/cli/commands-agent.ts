@@ -1,6 +1,7 @@
 import type { CAC } from 'cac'
 import { agentLock, agentStatus, agentUnlock, formatDuration, parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../agent-client.js'
-import { resolveStashPath, stashPath } from '../locations.js'
+import { resolveStashPath } from '../file-read.js'
+import { stashPath } from '../locations.js'
 import { agentTimeoutFromEnv, getPassword, requireStash } from '../unlock.js'
 import { UsageError, type GlobalOptions } from './common.js'
 

@@ -10,6 +10,7 @@ import { cac, type CAC, type Command } from 'cac'
 import { SSError, showKey } from '../errors.js'
 import type { KdfParams } from '../kdf.js'
 import { formatKeyPath, parseKeyPath } from '../keypath.js'
+import { readLocalFile } from '../file-read.js'
 import { stashPath } from '../locations.js'
 import { promptHidden } from '../tty.js'
 import { getPassword, passwordFromEnvironment, writeValues } from '../unlock.js'
@@ -108,7 +109,7 @@ async function set(keypath: string, options: Options): Promise<void> {
     value = new TextEncoder().encode(typed)
     await stash.writeValue(key, value)
   } else {
-    value = file === undefined ? await readStdin() : await (await import('../file-io.js')).readLocalFile(file)
+    value = file === undefined ? await readStdin() : readLocalFile(file)
     await writeValues(path, [[key, value]], { stashPath: path })
   }
   if (value.length === 0) printWarning(`stored an empty value at ${formatKeyPath(key)}`)
