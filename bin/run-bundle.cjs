@@ -7,9 +7,9 @@
  * The cache is code, so it is read only from a directory that only this user can write:
  * $XDG_CACHE_HOME/sstash (else ~/.cache/sstash, ~/Library/Caches/sstash on macOS), made 0700
  * and checked with lstat (a real directory, ours, no group or world bits); files are 0600,
- * written to a temp name and renamed. A cache file is named by the bundle's content hash
- * (appended to the bundle by scripts/bundle.mjs), Node's version and the architecture, so a
- * new build or Node never reads an old one, and V8 itself rejects a cache it cannot use.
+ * written to a temp name and renamed. A cache file is named by the command, the bundle's content
+ * hash (appended to the bundle by scripts/bundle.mjs), Node's version and the architecture, so
+ * a new build or Node never reads an old one, and V8 itself rejects a cache it cannot use.
  * NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does for Node's own cache. Any failure just
  * means compiling as usual: the cache can make a run faster, never fail it.
  */
@@ -41,7 +41,10 @@ function loadBundle(name) {
   const source = readFileSync(file, 'utf8')
   const build = /\/\/# sstash-build=([0-9a-f]{16,64})\s*$/.exec(source.slice(-100))
   const dir = build ? cacheDir() : undefined
-  const cacheFile = dir && join(dir, `${name}-${build[1]}-${process.version}-${process.arch}.v8`)
+  // One cache per command (`get`, `store`, `set`...): V8 saves the functions the first run
+  // compiled, and a `get` should not have to live with what a `store` needed.
+  const command = /^[a-z][a-z-]{0,31}$/.test(process.argv[2] ?? '') ? `-${process.argv[2]}` : ''
+  const cacheFile = dir && join(dir, `${name}${command}-${build[1]}-${process.version}-${process.arch}.v8`)
   let cachedData
   if (cacheFile) {
     try {

@@ -38,6 +38,13 @@ describe('the code cache', () => {
     expect(cacheFiles(dir)).toEqual([name])
   })
 
+  it('keeps one cache per command, so that each holds what its command compiled', async () => {
+    const home = tempDir()
+    const result = await runBin('git', ['capability'], { env: { XDG_CACHE_HOME: home, NODE_DISABLE_COMPILE_CACHE: undefined } })
+    expect(result.code).toBe(0)
+    expect(readdirSync(join(home, 'sstash'))).toEqual([expect.stringMatching(/^git-credential-sstash-capability-[0-9a-f]{64}-v\d+\.\d+\.\d+-\w+\.v8$/)])
+  })
+
   it('ignores a damaged cache file and replaces it', async () => {
     const home = tempDir()
     await runWithCache(home)
