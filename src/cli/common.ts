@@ -6,7 +6,7 @@
  *   - prompts go to /dev/tty (see ../tty.ts), never to stdin/stdout.
  *   - a user error exits non-zero with one line; a stack trace only with SSTASH_DEBUG=1.
  */
-import { readFileSync, writeSync } from 'node:fs'
+import { readSync, writeSync } from 'node:fs'
 import { SSCryptoError, SSError, SSKeyError } from '../errors.js'
 import { stashPath } from '../locations.js'
 import type { SecureStash } from '../stash.js'
@@ -148,17 +148,30 @@ export async function readFromOptions(options: GlobalOptions, keys: string[][]):
 
 
 /**
- * All of stdin (a piped value, an `import -`). One blocking read to EOF, with no stream
- * machinery; a non-blocking stdin (EAGAIN) is read through process.stdin instead.
+ * Stdin (a piped value, an `import -`, git's request), to EOF or until `complete` says the
+ * chunk just read ends the input. Blocking reads of fd 0, as git's own helpers do: no stream
+ * machinery on the hot path. A non-blocking stdin (EAGAIN) is read through process.stdin instead.
  */
-export async function readStdin(): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(readFileSync(0))
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
-  }
+export async function readStdin(complete: (chunk: Buffer) => boolean = () => false): Promise<Uint8Array> {
   const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  const take = (chunk: Buffer): boolean => {
+    chunks.push(chunk)
+    return complete(chunk)
+  }
+  const buffer = Buffer.allocUnsafe(64 * 1024)
+  for (;;) {
+    let read: number
+    try {
+      read = readSync(0, buffer)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EOF') break
+      if (code !== 'EAGAIN') throw error
+      for await (const chunk of process.stdin as AsyncIterable<Buffer>) if (take(chunk)) break
+      break
+    }
+    if (read === 0 || take(Buffer.from(buffer.subarray(0, read)))) break
+  }
   return new Uint8Array(Buffer.concat(chunks))
 }
 

@@ -8,7 +8,6 @@
  * prints one `sstash: hint:` line and exits 0 with no output, so git moves on to its next
  * helper or its own prompt. This file imports only what `get` needs: no argument parser.
  */
-import { readSync } from 'node:fs'
 import { formatCredential, parseCredential, type Credential } from '../credential-protocol.js'
 import {
   eraseCredentials,
@@ -28,7 +27,7 @@ import { stashPath } from '../locations.js'
 import type { OpenOptions, SecureStash } from '../stash.js'
 import type { Tree } from '../tree.js'
 import { openStash, readStash, type PasswordOptions } from '../unlock.js'
-import { printHint, reportError, runMain, UsageError, writeStdout } from './common.js'
+import { printHint, readStdin, reportError, runMain, UsageError, writeStdout } from './common.js'
 
 /** The most request bytes read from stdin; a real request is a few hundred. */
 const MAX_INPUT_BYTES = 1 << 20
@@ -63,18 +62,11 @@ function parseArgs(argv: string[]): Options {
   return options
 }
 
-/**
- * Reads stdin up to a blank line, EOF or {@link MAX_INPUT_BYTES}, without splitting anything.
- * Blocking reads of fd 0, as git's own helpers do: no stream machinery on the hot path. A
- * non-blocking stdin (EAGAIN) is read through process.stdin instead.
- */
-async function readRequest(): Promise<Uint8Array> {
-  const chunks: Buffer[] = []
+/** Reads stdin up to a blank line, EOF or {@link MAX_INPUT_BYTES}, without splitting anything. */
+function readRequest(): Promise<Uint8Array> {
   let total = 0
   let previousLf = true
-  /** Keeps `chunk`; true once the request is complete. */
-  const take = (chunk: Buffer): boolean => {
-    chunks.push(chunk)
+  return readStdin((chunk) => {
     total += chunk.length
     if (total > MAX_INPUT_BYTES) throw new SSError(`the credential request is larger than ${MAX_INPUT_BYTES} bytes`, 'BAD_INPUT')
     // Stop at the blank line (LF LF or LF CR LF) so a caller that keeps stdin open never hangs us.
@@ -87,22 +79,7 @@ async function readRequest(): Promise<Uint8Array> {
       else previousLf = false
     }
     return false
-  }
-  const buffer = Buffer.allocUnsafe(64 * 1024)
-  for (;;) {
-    let read: number
-    try {
-      read = readSync(0, buffer)
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'EOF' || code === 'EBADF') break
-      if (code !== 'EAGAIN') throw error
-      for await (const chunk of process.stdin as AsyncIterable<Buffer>) if (take(chunk)) break
-      break
-    }
-    if (read === 0 || take(Buffer.from(buffer.subarray(0, read)))) break
-  }
-  return Buffer.concat(chunks)
+  })
 }
 
 type Unlocked<T> = { ok: true; stash: T } | { ok: false; code: number }
