@@ -170,6 +170,10 @@ async function groups() {
     const storeFile = join(dir, 'git-credentials')
     exec('git', ['-c', `credential.helper=store --file=${storeFile}`, 'credential', 'approve'], { input: approve })
     exec('git', ['-c', 'credential.helper=cache --timeout=3600', 'credential', 'approve'], { input: approve })
+    // The floor of each way to name a helper: a helper that only starts Node and prints the
+    // answer, by name on PATH (git runs `git credential-<name>`, one more git process) and by path.
+    const floor = join(pathDir, 'git-credential-floor')
+    writeFileSync(floor, `#!${NODE}\nprocess.stdout.write('username=bob\\npassword=s3cret\\n')\n`, { mode: 0o755 })
     const check = exec('git', ['-c', 'credential.helper=sstash', 'credential', 'fill'], { env: helperEnv, input: gitFill })
     if (!check.stdout.toString().includes('password=s3cret')) throw new Error('bench: git credential fill through sstash did not return the password')
     out.push({
@@ -178,12 +182,13 @@ async function groups() {
       target: 'sstash helper at most 1.3x `node -e 0`',
       commands: [
         nodeZero,
-        { label: 'git credential fill, helper `sstash`', file: 'git', args: ['-c', 'credential.helper=sstash', 'credential', 'fill'], env: helperEnv, input: gitFill, check: 'target' },
+        { label: 'git credential fill, helper `sstash` (by name)', file: 'git', args: ['-c', 'credential.helper=sstash', 'credential', 'fill'], env: helperEnv, input: gitFill, check: 'target' },
+        { label: 'git credential fill, helper by path (`.../git-credential-sstash`)', file: 'git', args: ['-c', `credential.helper=${join(pathDir, 'git-credential-sstash')}`, 'credential', 'fill'], env: helperEnv, input: gitFill, check: 'target' },
         { label: 'git-credential-sstash get (helper alone)', file: NODE, args: [BIN.git, 'get'], env: helperEnv, input: gitFill, check: 'target' },
         { label: 'the same without the code cache (NODE_DISABLE_COMPILE_CACHE=1)', file: NODE, args: [BIN.git, 'get'], env: { ...helperEnv, NODE_DISABLE_COMPILE_CACHE: '1' }, input: gitFill },
         { label: 'git credential fill, helper `store`', file: 'git', args: ['-c', `credential.helper=store --file=${storeFile}`, 'credential', 'fill'], input: gitFill },
-        // The floor for any helper written for Node: git's own work plus one Node start-up.
-        { label: 'git credential fill, a helper that is only `node -e` printing the answer (floor)', file: 'git', args: ['-c', `credential.helper=!${NODE} -e "process.stdout.write('username=bob\\npassword=s3cret\\n')"`, 'credential', 'fill'], input: gitFill },
+        { label: 'floor by name: git credential fill, helper `floor` (only starts Node and prints the answer)', file: 'git', args: ['-c', 'credential.helper=floor', 'credential', 'fill'], input: gitFill },
+        { label: 'floor by path: the same helper by its path', file: 'git', args: ['-c', `credential.helper=${floor}`, 'credential', 'fill'], input: gitFill },
         { label: 'git credential fill, helper `cache`', file: 'git', args: ['-c', 'credential.helper=cache', 'credential', 'fill'], input: gitFill },
       ],
       limit: 1.3,

@@ -227,6 +227,12 @@ describe("git's external-helper battery through git credential", () => {
     const result = await git(['-c', 'credential.helper=sstash', 'credential', 'fill'], lines('protocol=https', 'host=sso.tld'), { SSTASH_FILE: stash })
     expect(result.stdout).toBe(lines('protocol=https', 'host=sso.tld', 'username=', 'password='))
   })
+
+  it('works configured by path, as the README suggests for speed', async () => {
+    const byPath = `${BIN.git} --stash ${stash}`
+    const result = await git(['-c', `credential.helper=${byPath}`, 'credential', 'fill'], lines('protocol=https', 'host=sso.tld'))
+    expect(result.stdout).toBe(lines('protocol=https', 'host=sso.tld', 'username=', 'password='))
+  })
 })
 
 describe('attributes of newer git, sent to the helper directly', () => {
