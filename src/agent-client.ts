@@ -14,6 +14,7 @@ import { chmodSync, lstatSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SSError } from './errors.js'
+import { errno } from './file-read.js'
 import type { StashKey } from './stash.js'
 import type { Tree } from './tree.js'
 import { decodeTree } from './tree-codec.js'
@@ -79,8 +80,6 @@ export interface AgentStatus {
   socket: string
   entries: AgentEntry[]
 }
-
-const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
 
 /**
  * The directory holding the agent's socket: `$XDG_RUNTIME_DIR/sstash` when that variable

@@ -29,7 +29,7 @@ import {
 import { parseStash } from './format.js'
 import { encodeTree } from './tree-codec.js'
 import { MAX_DEPTH } from './tree.js'
-import { readIfExists } from './file-read.js'
+import { errno, readIfExists } from './file-read.js'
 import { SSError } from './errors.js'
 import { SecureStash } from './stash.js'
 
@@ -58,8 +58,6 @@ const REQUEST_TIMEOUT_MS = 5_000
 const MAX_PATH_LENGTH = 4_096
 const KEY_ID = /^[0-9a-f]{16,128}$/
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
-
-const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
 
 /** The key id of a stash file's bytes, or undefined when it is missing or unreadable. */
 function currentKeyId(bytes: Uint8Array | undefined, path: string): string | undefined {
