@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import type { CAC } from 'cac'
 import { SSError } from '../errors.js'
 import { formatKeyPath, parseKeyPath } from '../keypath.js'
-import { UsageError, openFromOptions, optionText, readFromOptions, readStdin, type GlobalOptions } from './common.js'
+import { UsageError, openFromOptions, optionText, readFromOptions, readStdin, writeOut, type GlobalOptions } from './common.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
@@ -69,11 +69,7 @@ async function exportAction(keypath: string, options: Options): Promise<void> {
   const entries = (await readFromOptions(options, [base])).entries(base)
   const vars = envFromEntries(base, entries, { prefix: text(options.prefix), allow: list(options.allow) })
   const output = formatEnv(vars, format)
-  await new Promise<void>((resolve) => {
-    // A reader that went away (`| head -1`) is not an error.
-    process.stdout.once('error', () => resolve())
-    process.stdout.write(output, () => resolve())
-  })
+  await writeOut(output)
 }
 
 /** Registers `sstash import` and `sstash export`. */

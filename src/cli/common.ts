@@ -175,6 +175,14 @@ export async function readStdin(complete: (chunk: Buffer) => boolean = () => fal
   return new Uint8Array(Buffer.concat(chunks))
 }
 
+/** Writes `data` to stdout and waits until it is written. A reader that went away (`| head -c1`) is not an error. */
+export function writeOut(data: string | Uint8Array): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdout.once('error', () => resolve())
+    process.stdout.write(data, () => resolve())
+  })
+}
+
 /**
  * Writes `data` to stdout with blocking writes, as git's own helpers do: no stream machinery
  * (and no node:net for a pipe) on the hot path. A reader that went away (EPIPE) is not an error;

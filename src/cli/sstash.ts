@@ -14,7 +14,7 @@ import { readLocalFile } from '../file-read.js'
 import { stashPath } from '../locations.js'
 import { promptHidden } from '../tty.js'
 import { getPassword, passwordFromEnvironment, writeValues } from '../unlock.js'
-import { EXIT, HintedError, UsageError, existingStash, openFromOptions, optionText, readFromOptions, readStdin, printWarning, runMain, type GlobalOptions } from './common.js'
+import { EXIT, HintedError, UsageError, existingStash, openFromOptions, optionText, readFromOptions, readStdin, printWarning, runMain, writeOut, type GlobalOptions } from './common.js'
 import { listJson, listLines, treeJson, treeLines } from './listing.js'
 import { registerEnvCommands } from './commands-env.js'
 import { registerAgentCommands } from './commands-agent.js'
@@ -70,14 +70,6 @@ async function newPassword(path: string, env: Record<string, string | undefined>
   }
   if (password === '') throw new SSError('the password is empty; nothing was changed', 'EMPTY_PASSWORD')
   return password
-}
-
-function writeOut(data: string | Uint8Array): Promise<void> {
-  return new Promise((resolve) => {
-    // A reader that went away (`| head -c1`) is not an error.
-    process.stdout.once('error', () => resolve())
-    process.stdout.write(data, () => resolve())
-  })
 }
 
 async function init(options: Options): Promise<void> {
