@@ -26,8 +26,12 @@ function cacheDir() {
   const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), process.platform === 'darwin' ? 'Library/Caches' : '.cache')
   const dir = join(base, 'sstash')
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
-    const info = lstatSync(dir)
+    // Made once; later runs only look at it.
+    let info = lstatSync(dir, { throwIfNoEntry: false })
+    if (!info) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      info = lstatSync(dir)
+    }
     const uid = process.getuid ? process.getuid() : info.uid
     return info.isDirectory() && info.uid === uid && (info.mode & 0o077) === 0 ? dir : undefined
   } catch {
