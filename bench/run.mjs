@@ -47,7 +47,7 @@ function unbundled(name, entry) {
   return shim
 }
 const BIN = { sstash: join(SNAP, 'bin/sstash.cjs'), run: join(SNAP, 'bin/sstash-run.cjs'), git: join(SNAP, 'bin/git-credential-sstash.cjs') }
-const UNBUNDLED = { sstash: unbundled('sstash', 'sstash.js'), run: unbundled('sstash-run', 'run.js'), git: unbundled('git-credential-sstash', 'git-credential.js') }
+const UNBUNDLED = { sstash: unbundled('sstash', 'sstash.js'), run: unbundled('sstash-run', 'sstash-run.js'), git: unbundled('git-credential-sstash', 'git-credential-sstash.js') }
 for (const [name, path] of Object.entries(BIN)) if (!existsSync(path)) throw new Error(`bench: ${path} is missing (${name}); run npm run build`)
 
 const peerBin = (pkg, bin) => {

@@ -5,12 +5,12 @@
  * (module resolution and loading is most of the binaries' start-up cost; see the README's Speed section).
  *
  *   dist/cli/sstash.js          -> dist/bundle/sstash.cjs                 (exports main)
- *   dist/cli/run.js             -> dist/bundle/sstash-run.cjs             (exports main)
- *   dist/cli/git-credential.js  -> dist/bundle/git-credential-sstash.cjs  (exports main)
+ *   dist/cli/sstash-run.js      -> dist/bundle/sstash-run.cjs             (exports main)
+ *   dist/cli/git-credential-sstash.js -> dist/bundle/git-credential-sstash.cjs (exports main)
  *   dist/cli/agent.js           -> dist/bundle/cli/agent.cjs              (the agent process)
  *
- * The agent keeps the relative place it has next to the client code (`./cli/agent.js` from the
- * bundle, as from dist/agent-client.js), and dist/bundle/x.js is as deep as dist/cli/x.js, so
+ * The agent keeps the relative place it has next to the client code (`./cli/agent.cjs` from the
+ * bundle, `../cli/agent.js` from dist/agent/client.js), and dist/bundle/x.js is as deep as dist/cli/x.js, so
  * `new URL(..., import.meta.url)` finds package.json and the agent from either layout.
  * Dependencies (tweetnacl, cac, dotenv) are bundled too.
  *
@@ -26,8 +26,8 @@ import { join, resolve } from 'node:path'
 const ROOT = resolve(process.argv[2] ?? resolve(import.meta.dirname, '..'))
 const entries = {
   sstash: 'dist/cli/sstash.js',
-  'sstash-run': 'dist/cli/run.js',
-  'git-credential-sstash': 'dist/cli/git-credential.js',
+  'sstash-run': 'dist/cli/sstash-run.js',
+  'git-credential-sstash': 'dist/cli/git-credential-sstash.js',
   'cli/agent': 'dist/cli/agent.js',
 }
 

@@ -1,6 +1,6 @@
-export { SecureStash, type OpenOptions, type StashKey, type StashInfo } from './stash.js'
+export { SecureStash, type OpenOptions, type StashKey, type StashInfo } from './store/secure-stash.js'
 export { SSError, SSKeyError, SSValueError, SSCryptoError, type SSErrorCode } from './errors.js'
-export { Tree, TreeNode, type Entry } from './tree.js'
+export { Tree, TreeNode, type Entry } from './tree/tree.js'
 export {
   parseKdfSpec,
   formatKdfSpec,
@@ -9,13 +9,15 @@ export {
   type KdfParams,
   type ScryptParams,
   type Pbkdf2Params,
-} from './kdf.js'
-export { parseKeyPath, formatKeyPath } from './keypath.js'
-export { parseCredential, formatCredential, parseCredentialUrl, type Credential } from './credential-protocol.js'
-export { credentialKey, findCredentials, storeCredential, eraseCredentials, importGitCredentials, parseMappingRules, type StoredCredential, type MappingRule } from './credential-map.js'
-export { openStash, openWithAgent, getPassword, PASSWORD_ENV_VARS, type PasswordOptions } from './unlock.js'
-export { agentUnlock, agentLock, agentStatus, agentDir, parseDuration, DEFAULT_AGENT_TIMEOUT_MS, type AgentEntry, type AgentStatus } from './agent-client.js'
-export { readStash, writeValues } from './unlock.js'
-export { envFromEntries, envFromSelections, childEnv, DANGEROUS_NAMES, type EnvVar, type EnvOptions, type Selection } from './env.js'
-export { parseDotenv, formatDotenv, formatEnv, EXPORT_FORMATS, type ExportFormat } from './dotenv.js'
-export { diagnose } from './doctor.js'
+} from './format/kdf.js'
+export { parseKeyPath, formatKeyPath } from './tree/key-path.js'
+export { parseCredential, formatCredential, parseCredentialUrl, type Credential } from './git/protocol.js'
+export { credentialKey, findCredentials, storeCredential, eraseCredentials, importGitCredentials, parseMappingRules, type StoredCredential, type MappingRule } from './git/mapping.js'
+export { openStash, openWithAgent, getPassword, type PasswordOptions } from './unlock/open.js'
+export { SECRET_ENV_VARS } from './unlock/secret-variables.js'
+export { agentUnlock, agentLock, agentStatus, parseDuration, DEFAULT_AGENT_TIMEOUT_MS, type AgentEntry, type AgentStatus } from './agent/client.js'
+export { readStash, writeValues } from './unlock/open.js'
+export { envFromEntries, envFromSelections, childEnv, DANGEROUS_NAMES, type EnvVar, type EnvOptions, type Selection } from './env/naming.js'
+export { parseDotenv, formatDotenv, formatEnv, EXPORT_FORMATS, type ExportFormat } from './env/dotenv.js'
+export { diagnose } from './store/doctor.js'
+export { stashPath, dataDir, configDir, agentDir } from './locations.js'

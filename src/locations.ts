@@ -4,6 +4,9 @@
  *
  *   stash:   $SSTASH_FILE, else $XDG_DATA_HOME/sstash/stash.sstash (~/.local/share/sstash/stash.sstash)
  *   config:  $XDG_CONFIG_HOME/sstash (~/.config/sstash)
+ *   agent:   $XDG_RUNTIME_DIR/sstash, else /tmp/sstash-<uid>
+ *
+ * Every default path sstash uses is resolved here, and only here.
  */
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -33,4 +36,14 @@ export function stashPath(option: string | undefined, env: Env = process.env): s
   if (option) return option
   if (env.SSTASH_FILE) return env.SSTASH_FILE
   return join(dataDir(env), 'stash.sstash')
+}
+
+/**
+ * The directory holding the agent's socket: `$XDG_RUNTIME_DIR/sstash` when that variable
+ * is an absolute path, else `/tmp/sstash-<uid>`.
+ */
+export function agentDir(env: Env = process.env): string {
+  const runtime = env.XDG_RUNTIME_DIR
+  if (runtime && runtime.startsWith('/')) return join(runtime, 'sstash')
+  return `/tmp/sstash-${process.getuid?.() ?? 'user'}`
 }

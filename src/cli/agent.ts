@@ -6,8 +6,8 @@
 import { realpathSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { agentDir } from '../agent-client.js'
-import { runAgent } from '../agent.js'
+import { agentDir } from '../locations.js'
+import { runAgent } from '../agent/server.js'
 
 /**
  * Runs the agent.

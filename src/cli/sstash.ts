@@ -8,16 +8,16 @@ import { isatty } from 'node:tty'
 import { dirname } from 'node:path'
 import { cac, type CAC, type Command } from 'cac'
 import { SSError, showKey } from '../errors.js'
-import type { KdfParams } from '../kdf.js'
-import { formatKeyPath, parseKeyPath } from '../keypath.js'
-import { readLocalFile } from '../file-read.js'
+import type { KdfParams } from '../format/kdf.js'
+import { formatKeyPath, parseKeyPath } from '../tree/key-path.js'
+import { readLocalFile } from '../store/read.js'
 import { stashPath } from '../locations.js'
-import { promptHidden } from '../tty.js'
-import { getPassword, passwordFromEnvironment, writeValues } from '../unlock.js'
-import { EXIT, HintedError, UsageError, existingStash, openFromOptions, optionText, readFromOptions, readStdin, printWarning, runMain, writeOut, type GlobalOptions } from './common.js'
-import { listJson, listLines, treeJson, treeLines } from './listing.js'
-import { registerEnvCommands } from './commands-env.js'
-import { registerAgentCommands } from './commands-agent.js'
+import { promptHidden } from '../unlock/tty.js'
+import { getPassword, passwordFromEnvironment, writeValues } from '../unlock/open.js'
+import { EXIT, UsageError, existingStash, openFromOptions, optionText, readFromOptions, readStdin, printWarning, runMain, writeOut, type GlobalOptions } from './output.js'
+import { listJson, listLines, treeJson, treeLines } from './commands/listing.js'
+import { registerEnvCommands } from './commands/env.js'
+import { registerAgentCommands } from './commands/agent.js'
 // The cipher and stash (stash.js), the KDF (kdf.js, node:crypto), file-io.js and the doctor are
 // imported by the commands that need them: `get`, `ls` and `set` through the agent load none.
 
@@ -43,7 +43,7 @@ const status = (message: string): void => {
 
 /** The KDF `--kdf` asks for, else `fallback`, else the default. */
 async function kdfOption(options: Options, fallback?: KdfParams): Promise<KdfParams> {
-  const { DEFAULT_SCRYPT, parseKdfSpec } = await import('../kdf.js')
+  const { DEFAULT_SCRYPT, parseKdfSpec } = await import('../format/kdf.js')
   const spec = text(options.kdf)
   return spec === undefined ? (fallback ?? DEFAULT_SCRYPT) : parseKdfSpec(spec)
 }
@@ -60,11 +60,9 @@ async function newPassword(path: string, env: Record<string, string | undefined>
   if (password === undefined) {
     password = await promptHidden(`New password for ${path}: `)
     if (password === undefined)
-      throw new HintedError(
-        `no terminal to ask for the new password of ${path}`,
-        'NO_PASSWORD',
-        `run \`sstash ${command}\` in a terminal, or set ${command === 'init' ? 'SSTASH_PASSWORD_FILE' : 'SSTASH_NEW_PASSWORD_FILE'} to a file holding the password`,
-      )
+      throw new SSError(`no terminal to ask for the new password of ${path}`, 'NO_PASSWORD', {
+        hint: `run \`sstash ${command}\` in a terminal, or set ${command === 'init' ? 'SSTASH_PASSWORD_FILE' : 'SSTASH_NEW_PASSWORD_FILE'} to a file holding the password`,
+      })
     if (password !== '' && (await promptHidden('Repeat the new password: ')) !== password)
       throw new SSError('the two passwords differ; nothing was changed', 'PASSWORD_MISMATCH')
   }
@@ -77,9 +75,9 @@ async function init(options: Options): Promise<void> {
   const path = stashPath(chosen)
   const kdf = await kdfOption(options)
   if (exists(path))
-    throw new HintedError(`${path} already exists`, 'STASH_EXISTS', 'use `sstash passwd` to change its password, or pass --stash <path> for another stash')
+    throw new SSError(`${path} already exists`, 'STASH_EXISTS', { hint: 'use `sstash passwd` to change its password, or pass --stash <path> for another stash' })
   const password = await newPassword(path, process.env, 'init')
-  const [{ makePrivateDir }, { SecureStash }] = await Promise.all([import('../file-io.js'), import('../stash.js')])
+  const [{ makePrivateDir }, { SecureStash }] = await Promise.all([import('../store/write.js'), import('../store/secure-stash.js')])
   // Only the default location gets its directories made for it: a typo in --stash should fail, not create a tree.
   if (chosen === undefined && !process.env.SSTASH_FILE) await makePrivateDir(dirname(path))
   await SecureStash.create(path, password, { kdf })
@@ -131,7 +129,7 @@ async function rm(keypath: string, options: Options): Promise<void> {
   const key = parseKeyPath(keypath)
   await (await openFromOptions(options)).update((tree) => {
     if (tree.node(key).children.size > 0 && options.recursive !== true)
-      throw new HintedError(`key ${showKey(key)} has children`, 'HAS_CHILDREN', `\`sstash rm -r ${keypath}\` removes it with everything below it`)
+      throw new SSError(`key ${showKey(key)} has children`, 'HAS_CHILDREN', { hint: `\`sstash rm -r ${keypath}\` removes it with everything below it` })
     tree.remove(key)
   })
 }
@@ -155,7 +153,7 @@ async function migrate(options: Options): Promise<void> {
   if (kdf.name !== 'scrypt') throw new UsageError('the native format uses scrypt', 'pass --kdf scrypt, or leave --kdf out')
   // The same password must unlock the migrated file, so it is asked for here rather than taken from the agent.
   const password = await getPassword({ stashPath: path })
-  const { SecureStash } = await import('../stash.js')
+  const { SecureStash } = await import('../store/secure-stash.js')
   const stash = await SecureStash.open(path, password, { create: false })
   if (stash.info.format === 'native') return status(`${stash.path} is already in the native format; nothing to do`)
   await stash.changePassword(password, { kdf })
@@ -164,7 +162,7 @@ async function migrate(options: Options): Promise<void> {
 
 async function doctor(options: Options): Promise<number> {
   const path = stashPath(text(options.stash))
-  const { diagnose } = await import('../doctor.js')
+  const { diagnose } = await import('../store/doctor.js')
   const findings = await diagnose(path)
   const lines = [`stash: ${path}`]
   for (const finding of findings) {

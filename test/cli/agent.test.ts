@@ -9,7 +9,7 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, writeFileSync } from 'node:
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SecureStash } from '../../src/index.js'
-import { agentStatus } from '../../src/agent-client.js'
+import { agentStatus } from '../../src/agent/client.js'
 import { BIN, makeStash, runBin, runCommand, tempDir, type RunResult, alive, waitFor } from '../helpers.js'
 
 const PASSWORD = 'correct horse'

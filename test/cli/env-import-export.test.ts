@@ -119,7 +119,7 @@ describe('import and export failures', () => {
     const unlock = await freshStash({ 'p/a': '1' })
     const result = await runBin('sstash', ['import', join(dir, 'missing.env'), '--into', 'p'], { env: unlock })
     expect(result.code).toBe(1)
-    expect(result.stderr).toBe(`sstash: error: cannot read ${join(dir, 'missing.env')}: ENOENT\n`)
+    expect(result.stderr).toBe(`sstash: error: cannot read ${join(dir, 'missing.env')}: no such file or directory\n`)
     expect((await runBin('sstash', ['export', 'p'], { env: unlock })).stdout).toBe('A=1\n')
   })
 

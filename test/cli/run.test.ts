@@ -119,9 +119,10 @@ describe('the variables a command gets', () => {
 
   it('removes the variables that carry the stash password', async () => {
     const unlock = await stashWith(APP)
-    const env = await envOf(['-k', 'project/myapp'], { ...unlock, SSTASH_PASSWORD: PASSWORD, SSTASH_ASKPASS: '/bin/false', KEEP_ME: 'yes' })
+    const env = await envOf(['-k', 'project/myapp'], { ...unlock, SSTASH_PASSWORD: PASSWORD, SSTASH_ASKPASS: '/bin/false', SSTASH_NEW_PASSWORD: 'new', SSTASH_NEW_PASSWORD_FILE: '/nowhere', SSTASH_IDENTITY: 'AGE-SECRET-KEY-1X', SSTASH_IDENTITY_FILE: '/nowhere', KEEP_ME: 'yes' })
     expect(env.SSTASH_PASSWORD).toBeUndefined()
     expect(env.SSTASH_PASSWORD_FILE).toBeUndefined()
+    for (const name of ['SSTASH_ASKPASS', 'SSTASH_NEW_PASSWORD', 'SSTASH_NEW_PASSWORD_FILE', 'SSTASH_IDENTITY', 'SSTASH_IDENTITY_FILE']) expect(env[name]).toBeUndefined()
     expect(env.SSTASH_ASKPASS).toBeUndefined()
     expect(env.KEEP_ME).toBe('yes')
     expect(env.SSTASH_FILE).toBe(unlock.SSTASH_FILE)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { listLines, showValue, treeLines } from '../../../src/cli/listing.js'
-import { parseKeyPath } from '../../../src/keypath.js'
-import { Tree } from '../../../src/tree.js'
+import { listLines, showValue, treeLines } from '../../../src/cli/commands/listing.js'
+import { parseKeyPath } from '../../../src/tree/key-path.js'
+import { Tree } from '../../../src/tree/tree.js'
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 

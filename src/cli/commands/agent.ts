@@ -1,0 +1,96 @@
+import type { CAC } from 'cac'
+import { agentLock, agentStatus, agentUnlock, formatDuration, parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../../agent/client.js'
+import { resolveStashPath } from '../../store/read.js'
+import { stashPath } from '../../locations.js'
+import { agentTimeoutFromEnv, getPassword, requireStash } from '../../unlock/open.js'
+import { UsageError, type GlobalOptions } from '../output.js'
+
+/** The `--timeout` value: the option, else SSTASH_AGENT_TIMEOUT, else 15 minutes. */
+function timeoutOf(option: unknown): number {
+  if (option === undefined) return agentTimeoutFromEnv() ?? DEFAULT_AGENT_TIMEOUT_MS
+  try {
+    return parseDuration(String(option))
+  } catch (error) {
+    throw new UsageError(`--timeout: ${(error as Error).message}`, 'durations look like 90s, 15m, 2h or 1h30m')
+  }
+}
+
+// mri turns option values that look like numbers into numbers (`--stash 007` is 7).
+const pathOption = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value))
+
+// Confirmations are diagnostics, not data: stderr, as the other commands' status lines.
+const note = (message: string): void => {
+  process.stderr.write(`sstash: ${message}\n`)
+}
+
+const when = (ms: number): string => `${new Date(ms).toISOString()} (in ${formatDuration(ms - Date.now())})`
+
+/**
+ * `sstash unlock`: asks the password (never from the agent), checks it by opening the stash,
+ * and hands the derived key to the agent, starting one when none runs.
+ */
+export async function unlockCommand(options: GlobalOptions & { timeout?: unknown }): Promise<void> {
+  const timeoutMs = timeoutOf(options.timeout)
+  const path = stashPath(pathOption(options.stash))
+  requireStash(path)
+  const password = await getPassword({ stashPath: path })
+  const { SecureStash } = await import('../../store/secure-stash.js')
+  const stash = await SecureStash.open(path, password, { create: false })
+  const expiresAt = await agentUnlock(stash.path, await stash.exportKey(), timeoutMs)
+  note(`unlocked ${stash.path} until ${when(expiresAt)}`)
+}
+
+/** `sstash lock [--all]`: makes the agent forget one stash, or all of them. */
+export async function lockCommand(options: GlobalOptions & { all?: boolean }): Promise<void> {
+  if (options.all) {
+    const count = await agentLock(undefined)
+    if (count > 0) note(`locked ${count} ${count === 1 ? 'stash' : 'stashes'}`)
+    return
+  }
+  const path = resolveStashPath(stashPath(pathOption(options.stash)))
+  if ((await agentLock(path)) > 0) note(`locked ${path}`)
+}
+
+/** `sstash agent status [--json]`: what is unlocked and until when; never a secret. */
+export async function agentCommand(action: string | undefined, options: { json?: boolean }): Promise<void> {
+  if (action !== 'status') throw new UsageError(`unknown agent command '${action ?? ''}'`, 'the only agent command is `sstash agent status`')
+  const status = await agentStatus()
+  if (options.json) {
+    const entries = (status?.entries ?? []).map((entry) => ({
+      path: entry.path,
+      unlockedAt: new Date(entry.unlockedAt).toISOString(),
+      expiresAt: new Date(entry.expiresAt).toISOString(),
+    }))
+    process.stdout.write(`${JSON.stringify(status ? { running: true, pid: status.pid, socket: status.socket, entries } : { running: false, entries })}\n`)
+    return
+  }
+  if (!status) {
+    process.stdout.write('agent: not running\n')
+    return
+  }
+  process.stdout.write(`agent: running, pid ${status.pid}, socket ${status.socket}\n`)
+  if (status.entries.length === 0) process.stdout.write('nothing unlocked\n')
+  for (const entry of status.entries) process.stdout.write(`${entry.path}\tunlocked until ${when(entry.expiresAt)}\n`)
+}
+
+/** Registers `sstash unlock`, `sstash lock` and `sstash agent status`. */
+export function registerAgentCommands(cli: CAC): void {
+  cli
+    .command('unlock', 'unlock the stash in the sstash agent for a while (default 15m, counted from now)')
+    .option('--timeout <duration>', 'how long it stays unlocked: 90s, 15m, 2h (default: $SSTASH_AGENT_TIMEOUT, else 15m)')
+    .example('  $ sstash unlock')
+    .example('  $ sstash unlock --timeout 2h --stash ~/work.sstash')
+    .action((options: GlobalOptions & { timeout?: unknown }) => unlockCommand(options))
+  cli
+    .command('lock', 'make the agent forget the stash')
+    .option('--all', 'forget every stash (the agent then exits)')
+    .example('  $ sstash lock')
+    .example('  $ sstash lock --all')
+    .action((options: GlobalOptions & { all?: boolean }) => lockCommand(options))
+  cli
+    .command('agent [action]', '`sstash agent status`: what is unlocked, and until when (no secrets)')
+    .option('--json', 'print the status as JSON')
+    .example('  $ sstash agent status')
+    .action((action: string | undefined, options: { json?: boolean }) => agentCommand(action, options))
+}
+

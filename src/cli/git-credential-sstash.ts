@@ -1,0 +1,209 @@
+/**
+ * git-credential-sstash: git's credential helper protocol over the stash.
+ *
+ *   git-credential-sstash [--stash <path>] [--prefix <keypath>] get|store|erase|capability
+ *
+ * stdin belongs to git: it carries the request and never the stash password. stdout carries
+ * protocol lines only. When the stash is missing or no password is available, the helper
+ * prints one `sstash: hint:` line and exits 0 with no output, so git moves on to its next
+ * helper or its own prompt. This file imports only what `get` needs: no argument parser.
+ */
+import { formatCredential, parseCredential, type Credential } from '../git/protocol.js'
+import {
+  eraseCredentials,
+  fieldsToStore,
+  findByRules,
+  findCredentials,
+  loadMappingRules,
+  storeCredential,
+  usableCredential,
+  DEFAULT_PREFIX,
+  type MappingRule,
+  type StoredCredential,
+} from '../git/mapping.js'
+import { SSError } from '../errors.js'
+import { parseKeyPath } from '../tree/key-path.js'
+import { stashPath } from '../locations.js'
+import type { OpenOptions, SecureStash } from '../store/secure-stash.js'
+import type { Tree } from '../tree/tree.js'
+import { openStash, readStash, type PasswordOptions } from '../unlock/open.js'
+import { printHint, readStdin, reportError, runMain, UsageError, writeStdout } from './output.js'
+
+/** The most request bytes read from stdin; a real request is a few hundred. */
+const MAX_INPUT_BYTES = 1 << 20
+
+/** The `state[]` value this helper hands git with a credential it served. */
+export const SERVED_STATE = 'sstash:served'
+
+const USAGE = 'usage: git-credential-sstash [--stash <path>] [--prefix <keypath>] get|store|erase|capability'
+
+interface Options {
+  stash?: string
+  prefix: readonly string[]
+  action?: string
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { prefix: DEFAULT_PREFIX }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const eq = arg.indexOf('=')
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg
+    if (name === '--stash' || name === '--prefix') {
+      const value = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i]
+      if (value === undefined || value === '') throw new UsageError(`${name} needs a value`, USAGE)
+      if (name === '--stash') options.stash = value
+      else options.prefix = parseKeyPath(value)
+    } else if (arg === '-h' || arg === '--help') options.action = 'help'
+    else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`, USAGE)
+    else if (options.action === undefined) options.action = arg
+    else throw new UsageError(`unexpected argument ${arg}`, USAGE)
+  }
+  return options
+}
+
+/** Reads stdin up to a blank line, EOF or {@link MAX_INPUT_BYTES}, without splitting anything. */
+function readRequest(): Promise<Uint8Array> {
+  let total = 0
+  let previousLf = true
+  return readStdin((chunk) => {
+    total += chunk.length
+    if (total > MAX_INPUT_BYTES) throw new SSError(`the credential request is larger than ${MAX_INPUT_BYTES} bytes`, 'BAD_INPUT')
+    // Stop at the blank line (LF LF or LF CR LF) so a caller that keeps stdin open never hangs us.
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]
+      if (byte === 0x0a) {
+        if (previousLf) return true
+        previousLf = true
+      } else if (byte === 0x0d && previousLf && chunk[i + 1] === 0x0a) continue
+      else previousLf = false
+    }
+    return false
+  })
+}
+
+type Unlocked<T> = { ok: true; stash: T } | { ok: false; code: number }
+type Opener<T> = (path: string, how: PasswordOptions & OpenOptions) => Promise<T>
+
+const openForWriting: Opener<SecureStash> = (path, how) => openStash(path, how)
+
+/** Opens the stash with `open`, or says in one hint line why not (exit 0: git falls back). */
+async function unlock<T>(options: Options, open: Opener<T>): Promise<Unlocked<T>> {
+  const path = stashPath(options.stash)
+  try {
+    // A missing stash is reported (STASH_NOT_FOUND) before any password source is asked.
+    const stash = await open(path, { stashPath: path, prompt: process.env.GIT_TERMINAL_PROMPT !== '0', create: false })
+    return { ok: true, stash }
+  } catch (error) {
+    if (error instanceof SSError && error.code === 'STASH_NOT_FOUND') {
+      printHint(`no stash at ${path}: create one with \`sstash init\`, or pass --stash <path>`)
+      return { ok: false, code: 0 }
+    }
+    if (error instanceof SSError && (error.code === 'NO_PASSWORD' || error.code === 'CANCELLED')) {
+      printHint(`no password for ${path}: set SSTASH_PASSWORD_FILE, or run \`sstash unlock\` first`)
+      return { ok: false, code: 0 }
+    }
+    throw error
+  }
+}
+
+/** What `get` prints for a found credential. */
+function response(found: StoredCredential, request: Credential): Partial<Credential> {
+  const out: Partial<Credential> = { capability: [], state: [] }
+  if (found.credential !== undefined) {
+    out.capability?.push('authtype')
+    out.authtype = found.authtype
+    out.credential = found.credential
+  }
+  if (request.capability.includes('state')) {
+    out.capability?.push('state')
+    out.state?.push(SERVED_STATE)
+  }
+  out.username = found.username
+  out.password = found.password
+  out.password_expiry_utc = found.password === undefined ? undefined : found.password_expiry_utc
+  out.oauth_refresh_token = found.password === undefined ? undefined : found.oauth_refresh_token
+  return out
+}
+
+async function get(options: Options, request: Credential, rules: readonly MappingRule[]): Promise<number> {
+  if (request.protocol === undefined || request.host === undefined) return 0
+  // Only the subtrees get can look at: the helper's prefix and the rules' keys.
+  const keys = [[...options.prefix], ...rules.map((rule) => rule.key)]
+  const opened = await unlock<Tree>(options, (path, how) => readStash(path, keys, how))
+  if (!opened.ok) return opened.code
+  const authtype = request.capability.includes('authtype')
+  const tree = opened.stash
+  const found =
+    findCredentials(tree, request, options)
+      .map((stored) => usableCredential(stored, { authtype }))
+      .find((usable) => usable !== undefined) ?? findByRules(tree, request, rules)
+  if (found) writeStdout(formatCredential(response(found, request)))
+  return 0
+}
+
+async function store(options: Options, request: Credential, rules: readonly MappingRule[]): Promise<number> {
+  if (!fieldsToStore(request)) return 0
+  // A credential this helper just served comes back unchanged: no need to unlock again.
+  if (request.capability.includes('state') && request.state.includes(SERVED_STATE)) return 0
+  const opened = await unlock(options, openForWriting)
+  if (!opened.ok) return opened.code
+  const stash = opened.stash
+  // A dry run on a snapshot first: an unchanged credential costs no write.
+  const needed = await stash.view((tree) => {
+    const ruled = findByRules(tree, request, rules)
+    // A token a mapping rule already serves needs no second copy.
+    if (ruled && ruled.password === request.password && (ruled.username ?? request.username) === request.username) return false
+    return storeCredential(tree, request, options)
+  })
+  if (needed) await stash.update((tree) => storeCredential(tree, request, options))
+  return 0
+}
+
+async function erase(options: Options, request: Credential): Promise<number> {
+  if (request.protocol === undefined || request.host === undefined) return 0
+  const opened = await unlock(options, openForWriting)
+  if (!opened.ok) return opened.code
+  const stash = opened.stash
+  // A dry run on a snapshot first: nothing to erase costs no write.
+  const count = await stash.view((tree) => eraseCredentials(tree, request, options))
+  if (count > 0) await stash.update((tree) => eraseCredentials(tree, request, options))
+  return 0
+}
+
+/**
+ * Runs git-credential-sstash.
+ * @param argv - the arguments after the program name
+ */
+export async function main(argv: string[]): Promise<void> {
+  await runMain(async () => {
+    const options = parseArgs(argv)
+    switch (options.action) {
+      case undefined:
+        throw new UsageError('no action given', USAGE)
+      case 'help':
+        writeStdout(`${USAGE}\n`)
+        return 0
+      case 'capability':
+        writeStdout('version 0\ncapability authtype\ncapability state\n')
+        return 0
+      case 'get':
+      case 'store':
+      case 'erase':
+        break
+      default:
+        // git's rule: a helper ignores actions it does not know.
+        return 0
+    }
+    let request: Credential
+    try {
+      request = parseCredential(await readRequest())
+    } catch (error) {
+      return reportError(error)
+    }
+    const rules = options.action === 'erase' ? [] : loadMappingRules()
+    if (options.action === 'get') return get(options, request, rules)
+    if (options.action === 'store') return store(options, request, rules)
+    return erase(options, request)
+  })
+}

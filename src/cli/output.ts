@@ -1,0 +1,188 @@
+/**
+ * Shared by the three binaries. The rules:
+ *   - stdout carries data only: values, listings, protocol lines.
+ *   - diagnostics go to stderr, one line each: `sstash: error: ...`, `sstash: hint: ...`,
+ *     lowercase, no final period, never a secret value.
+ *   - prompts go to /dev/tty (see ../tty.ts), never to stdin/stdout.
+ *   - a user error exits non-zero with one line; a stack trace only with SSTASH_DEBUG=1.
+ */
+import { readSync, writeSync } from 'node:fs'
+import { SSCryptoError, SSError, SSKeyError, type SSErrorCode } from '../errors.js'
+import { stashPath } from '../locations.js'
+import type { SecureStash } from '../store/secure-stash.js'
+import type { Tree } from '../tree/tree.js'
+import { openStash, readStash, requireStash } from '../unlock/open.js'
+
+/** Exit codes, documented in the README. */
+export const EXIT = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  KEY_NOT_FOUND: 3,
+  BAD_PASSWORD: 4,
+  NO_PASSWORD: 5,
+  COMMAND_NOT_FOUND: 127,
+} as const
+
+/** Writes `sstash: error: <message>` to stderr. */
+export function printError(message: string): void {
+  process.stderr.write(`sstash: error: ${message}\n`)
+}
+
+/** Writes `sstash: hint: <message>` to stderr. */
+export function printHint(message: string): void {
+  process.stderr.write(`sstash: hint: ${message}\n`)
+}
+
+/** Writes `sstash: warning: <message>` to stderr. */
+export function printWarning(message: string): void {
+  process.stderr.write(`sstash: warning: ${message}\n`)
+}
+
+/** A usage error: wrong arguments. Exits 2. */
+export class UsageError extends SSError {
+  override name = 'UsageError'
+  constructor(message: string, hint?: string) {
+    super(message, 'USAGE', hint === undefined ? undefined : { hint })
+  }
+}
+
+const HINTS: Partial<Record<SSErrorCode, string>> = {
+  STASH_NOT_FOUND: 'did you mean `sstash init`? (or pass --stash <path>, or set SSTASH_FILE)',
+  NO_PASSWORD: 'set SSTASH_PASSWORD_FILE, or run `sstash unlock` in a terminal first',
+  KEY_CHANGED: 'run `sstash unlock` again',
+  LOCK_TIMEOUT: 'another sstash process is writing; if none is, `sstash doctor` checks for a stale lock',
+  KEY_NOT_FOUND: '`sstash ls` lists the keys (`sstash tree` shows all of them)',
+  NO_VALUE: 'this key only has children: `sstash ls <keypath>` lists them',
+  BAD_KEYPATH_SYNTAX: 'segments are joined by /; write \\/ for a / inside a name, \\\\ for \\, \\e for an empty name',
+}
+
+/** The exit code for an error. */
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof UsageError) return EXIT.USAGE
+  if (error instanceof SSCryptoError) return EXIT.BAD_PASSWORD
+  if (error instanceof SSKeyError && (error.code === 'KEY_NOT_FOUND' || error.code === 'NO_VALUE')) return EXIT.KEY_NOT_FOUND
+  if (error instanceof SSError) {
+    if (error.code === 'NO_PASSWORD' || error.code === 'CANCELLED') return EXIT.NO_PASSWORD
+    if (error.code === 'BAD_KEYPATH_SYNTAX' || error.code === 'BAD_KDF_SPEC' || error.code === 'USAGE') return EXIT.USAGE
+  }
+  return EXIT.ERROR
+}
+
+/**
+ * Reports an error as one line (plus a hint where one helps) and returns its exit code.
+ * Errors that are not ours are bugs: they get a stack trace.
+ */
+export function reportError(error: unknown): number {
+  const debug = process.env.SSTASH_DEBUG === '1'
+  if (error instanceof SSError) {
+    printError(error.message)
+    const hint = error.hint ?? HINTS[error.code]
+    if (hint) printHint(hint)
+    if (debug) process.stderr.write(`${error.stack}\n`)
+  } else {
+    printError(`internal error: ${(error as Error)?.message ?? String(error)}`)
+    process.stderr.write(`${(error as Error)?.stack ?? ''}\n`)
+  }
+  return exitCodeOf(error)
+}
+
+/** Runs a binary's body, turning any error into one line on stderr and an exit code. */
+export async function runMain(body: () => Promise<number | void>): Promise<void> {
+  try {
+    const code = await body()
+    if (typeof code === 'number') process.exitCode = code
+  } catch (error) {
+    process.exitCode = reportError(error)
+  }
+}
+
+/** Options every sstash command accepts. cac may hand `--stash` over as a number or `true`. */
+export interface GlobalOptions {
+  /** `--stash <path>`; else SSTASH_FILE; else the default location. */
+  stash?: unknown
+}
+
+/** A cac option value as text: cac turns number-like values into numbers, and a bare flag into true. */
+export const optionText = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value))
+
+/** The stash the options name; a missing file fails here, before any password is asked. */
+export function existingStash(options: GlobalOptions): string {
+  const path = stashPath(optionText(options.stash))
+  requireStash(path)
+  return path
+}
+
+/**
+ * Opens the stash the options name, with the key or password from the usual sources (the
+ * agent, SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS, a /dev/tty prompt).
+ * @throws {SSError} STASH_NOT_FOUND (with a hint to run `sstash init`), NO_PASSWORD; SSCryptoError
+ */
+export async function openFromOptions(options: GlobalOptions): Promise<SecureStash> {
+  const path = existingStash(options)
+  return openStash(path, { stashPath: path })
+}
+
+/**
+ * Reads the subtrees at `keys` of the stash the options name, for a command that only reads:
+ * through the agent when it holds the stash, with no cipher loaded (see readStash).
+ * @throws as {@link openFromOptions}
+ */
+export async function readFromOptions(options: GlobalOptions, keys: string[][]): Promise<Tree> {
+  const path = existingStash(options)
+  return readStash(path, keys, { stashPath: path })
+}
+
+
+/**
+ * Stdin (a piped value, an `import -`, git's request), to EOF or until `complete` says the
+ * chunk just read ends the input. Blocking reads of fd 0, as git's own helpers do: no stream
+ * machinery on the hot path. A non-blocking stdin (EAGAIN) is read through process.stdin instead.
+ */
+export async function readStdin(complete: (chunk: Buffer) => boolean = () => false): Promise<Uint8Array> {
+  const chunks: Buffer[] = []
+  const take = (chunk: Buffer): boolean => {
+    chunks.push(chunk)
+    return complete(chunk)
+  }
+  const buffer = Buffer.allocUnsafe(64 * 1024)
+  for (;;) {
+    let read: number
+    try {
+      read = readSync(0, buffer)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EOF') break
+      if (code !== 'EAGAIN') throw error
+      for await (const chunk of process.stdin as AsyncIterable<Buffer>) if (take(chunk)) break
+      break
+    }
+    if (read === 0 || take(Buffer.from(buffer.subarray(0, read)))) break
+  }
+  return new Uint8Array(Buffer.concat(chunks))
+}
+
+/** Writes `data` to stdout and waits until it is written. A reader that went away (`| head -c1`) is not an error. */
+export function writeOut(data: string | Uint8Array): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdout.once('error', () => resolve())
+    process.stdout.write(data, () => resolve())
+  })
+}
+
+/**
+ * Writes `data` to stdout with blocking writes, as git's own helpers do: no stream machinery
+ * (and no node:net for a pipe) on the hot path. A reader that went away (EPIPE) is not an error;
+ * a non-blocking stdout that is full (EAGAIN) gets the rest through process.stdout.
+ */
+export function writeStdout(data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data
+  let offset = 0
+  try {
+    while (offset < bytes.length) offset += writeSync(1, bytes, offset)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EAGAIN') process.stdout.write(bytes.subarray(offset))
+    else if (code !== 'EPIPE') throw error
+  }
+}

@@ -1,0 +1,61 @@
+import { SSError } from '../errors.js'
+import type { KdfParams } from './kdf.js'
+import type { Tree } from '../tree/tree.js'
+import { isNativeStash, parseNative, createNative } from './native.js'
+import { parsePython, createPython } from './python.js'
+
+/** The two on-disk formats: sstash's own, and the Python package's. */
+export type FormatName = 'native' | 'python'
+
+/**
+ * A stash file read and checked, but not yet decrypted: everything needed to derive
+ * its key. No key derivation has run yet.
+ */
+export interface LockedStash {
+  format: FormatName
+  kdf: KdfParams
+  salt: Uint8Array
+  /** Names the (format, KDF, parameters, salt) a derived key belongs to; a password change changes it. */
+  keyId: string
+  /**
+   * Decrypts with a key derived by {@link deriveKey}.
+   * @throws {SSCryptoError} for a wrong key or a damaged file; {@link SSError} for content that is not a tree
+   */
+  unlock(key: Uint8Array): UnlockedStash
+}
+
+/** A decrypted stash: its tree, and a way to seal a new tree with the same keys and parameters. */
+export interface UnlockedStash {
+  tree: Tree
+  seal(tree: Tree): Uint8Array
+}
+
+/** A brand new stash's keys: `seal` encrypts a tree into a file's bytes. */
+export interface NewStash {
+  key: Uint8Array
+  keyId: string
+  seal(tree: Tree): Uint8Array
+}
+
+/**
+ * Reads a stash file's bytes into a {@link LockedStash}, checking every field first.
+ * @param what - the file's name, for messages
+ * @throws {SSError} NOT_A_STASH, UNSUPPORTED_FORMAT or BAD_PARAMETERS
+ */
+export function parseStash(bytes: Uint8Array, what: string): LockedStash {
+  if (isNativeStash(bytes)) return parseNative(bytes, what)
+  // A native magic line with another version: say so, rather than "not JSON".
+  const version = /^sstash\/([0-9]{1,6})\n/.exec(Buffer.from(bytes.subarray(0, 16)).toString('latin1'))
+  if (version) throw new SSError(`${what} is in format sstash/${version[1]}, which this version of sstash cannot read`, 'UNSUPPORTED_FORMAT')
+  return parsePython(bytes, what)
+}
+
+/**
+ * Derives keys for a new, empty stash; the KDF's name picks the format.
+ * @throws {SSError} BAD_PARAMETERS
+ */
+export function createStash(kdf: KdfParams, password: string): Promise<NewStash> {
+  if (kdf.name === 'scrypt') return createNative(kdf, password)
+  if (kdf.name === 'pbkdf2-sha512') return createPython(kdf, password)
+  throw new SSError('unknown key derivation', 'BAD_PARAMETERS')
+}

@@ -1,0 +1,73 @@
+/**
+ * The command-line spelling of key paths: segments joined by `/`.
+ *
+ *   project/SomeService/token1        ['project', 'SomeService', 'token1']
+ *   with\/slash/back\\slash           ['with/slash', 'back\\slash']
+ *   a/\e/b                            ['a', '', 'b']          (\e is an empty segment)
+ *   tab\x09name                       ['tab\tname']           (\xHH for control characters)
+ *   '' or '/'                         []                      (the root)
+ *
+ * A trailing `/` is ignored. {@link formatKeyPath} writes exactly what {@link parseKeyPath} reads,
+ * so anything `sstash ls` prints can be pasted back.
+ */
+import { SSError } from '../errors.js'
+
+function syntaxError(text: string, why: string): never {
+  throw new SSError(`invalid key path ${JSON.stringify(text)}: ${why}`, 'BAD_KEYPATH_SYNTAX')
+}
+
+/**
+ * Parses a key path written on the command line.
+ * @throws {SSError} BAD_KEYPATH_SYNTAX
+ */
+export function parseKeyPath(text: string): string[] {
+  if (text === '' || text === '/') return []
+  // Split on each `/` that is not escaped; pieces keep their escapes.
+  const pieces: string[] = []
+  let start = 0
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\') i++
+    else if (text[i] === '/') {
+      pieces.push(text.slice(start, i))
+      start = i + 1
+    }
+  }
+  if (start < text.length) pieces.push(text.slice(start))
+  return pieces.map((piece) => unescapeSegment(piece, text))
+}
+
+function unescapeSegment(piece: string, text: string): string {
+  if (piece === '\\e') return ''
+  if (piece === '') syntaxError(text, 'it has an empty segment (write \\e for an empty name)')
+  let out = ''
+  for (let i = 0; i < piece.length; i++) {
+    const c = piece[i] as string
+    if (c !== '\\') {
+      out += c
+      continue
+    }
+    const next = piece[++i]
+    if (next === '/' || next === '\\') out += next
+    else if (next === 'x' && /^[0-9a-fA-F]{2}$/.test(piece.slice(i + 1, i + 3))) {
+      out += String.fromCharCode(parseInt(piece.slice(i + 1, i + 3), 16))
+      i += 2
+    } else if (next === 'x') syntaxError(text, '\\x needs two hex digits')
+    else if (next === 'e') syntaxError(text, '\\e must be a whole segment')
+    else syntaxError(text, next === undefined ? 'it ends with a lone backslash' : `unknown escape \\${next}`)
+  }
+  return out
+}
+
+/** Writes one segment in the command-line spelling. */
+export function formatSegment(segment: string): string {
+  if (segment === '') return '\\e'
+  // eslint-disable-next-line no-control-regex
+  return segment.replace(/[\\/\x00-\x1f\x7f]/g, (c) =>
+    c === '\\' || c === '/' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  )
+}
+
+/** Writes a key path in the command-line spelling; `[]` is `/`. */
+export function formatKeyPath(key: readonly string[]): string {
+  return key.length === 0 ? '/' : key.map(formatSegment).join('/')
+}

@@ -1,0 +1,161 @@
+import { SSKeyError, SSValueError, showKey } from '../errors.js'
+
+/** The deepest key path a stash holds; deeper trees are refused as corrupt. */
+export const MAX_DEPTH = 256
+
+/**
+ * One node of the stash tree. A node may hold a value, children, or both.
+ * Children live in a `Map`, so names such as `__proto__` are plain data.
+ */
+export class TreeNode {
+  value: Uint8Array | undefined
+  readonly children = new Map<string, TreeNode>()
+}
+
+/** One value in a listing: its full key path and its bytes. */
+export interface Entry {
+  key: string[]
+  value: Uint8Array
+}
+
+/**
+ * Checks that `key` is an array of well-formed strings no deeper than {@link MAX_DEPTH}.
+ * @throws {SSKeyError} BAD_KEY otherwise
+ */
+export function checkKey(key: unknown): asserts key is readonly string[] {
+  if (!Array.isArray(key)) throw new SSKeyError('a key path must be an array of strings', [], 'BAD_KEY')
+  if (key.length > MAX_DEPTH) throw new SSKeyError(`a key path may have at most ${MAX_DEPTH} segments`, [], 'BAD_KEY')
+  for (const segment of key) {
+    if (typeof segment !== 'string') throw new SSKeyError('a key path must be an array of strings', [], 'BAD_KEY')
+    // A lone surrogate cannot be stored as UTF-8 without changing it.
+    if (!segment.isWellFormed()) throw new SSKeyError('a key segment is not well-formed unicode', key as string[], 'BAD_KEY')
+  }
+}
+
+/**
+ * Checks that `value` is bytes.
+ * @throws {SSValueError} BAD_VALUE otherwise
+ */
+export function checkValue(value: unknown): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new SSValueError('a value must be a Uint8Array')
+}
+
+/** The node at `segments` below `from`, creating the missing nodes on the way. */
+function makePath(from: TreeNode, segments: readonly string[]): TreeNode {
+  let node = from
+  for (const segment of segments) {
+    let next = node.children.get(segment)
+    if (!next) {
+      next = new TreeNode()
+      node.children.set(segment, next)
+    }
+    node = next
+  }
+  return node
+}
+
+/** Pure operations on a tree rooted at a {@link TreeNode} whose own value is unused. */
+export class Tree {
+  constructor(readonly root: TreeNode = new TreeNode()) {}
+
+  /** The node at `key`, or undefined. */
+  find(key: readonly string[]): TreeNode | undefined {
+    checkKey(key)
+    let node: TreeNode | undefined = this.root
+    for (const segment of key) {
+      node = node.children.get(segment)
+      if (!node) return undefined
+    }
+    return node
+  }
+
+  /** The node at `key`. @throws {SSKeyError} KEY_NOT_FOUND naming the first missing prefix */
+  node(key: readonly string[]): TreeNode {
+    checkKey(key)
+    let node = this.root
+    for (let i = 0; i < key.length; i++) {
+      const next = node.children.get(key[i] as string)
+      if (!next) throw new SSKeyError(`key ${showKey(key.slice(0, i + 1))} was not found in the stash`, key)
+      node = next
+    }
+    return node
+  }
+
+  /** @throws {SSKeyError} KEY_NOT_FOUND or NO_VALUE */
+  read(key: readonly string[]): Uint8Array {
+    if (key.length === 0) throw new SSKeyError('the empty key path holds no value', key, 'NO_VALUE')
+    const node = this.node(key)
+    if (node.value === undefined) throw new SSKeyError(`key ${showKey(key)} holds no value`, key, 'NO_VALUE')
+    return node.value
+  }
+
+  /** Stores `value` at `key`, creating the nodes on the way. */
+  write(key: readonly string[], value: Uint8Array): void {
+    checkKey(key)
+    checkValue(value)
+    if (key.length === 0) throw new SSKeyError('the empty key path cannot hold a value', key, 'BAD_KEY')
+    makePath(this.root, key).value = new Uint8Array(value)
+  }
+
+  /**
+   * Removes the node at `key` with everything below it; `[]` empties the tree.
+   * @returns the removed node's own value, or undefined when it had none
+   * @throws {SSKeyError} KEY_NOT_FOUND
+   */
+  remove(key: readonly string[]): Uint8Array | undefined {
+    checkKey(key)
+    if (key.length === 0) {
+      this.root.children.clear()
+      return undefined
+    }
+    const parent = this.node(key.slice(0, -1))
+    const last = key[key.length - 1] as string
+    const node = parent.children.get(last)
+    if (!node) throw new SSKeyError(`key ${showKey(key)} was not found in the stash`, key)
+    parent.children.delete(last)
+    return node.value
+  }
+
+  /** Names of the children of `key`, in insertion order. @throws {SSKeyError} */
+  children(key: readonly string[]): string[] {
+    return [...this.node(key).children.keys()]
+  }
+
+  /** Every value at or below `key`, depth first, parents before children. @throws {SSKeyError} */
+  entries(key: readonly string[]): Entry[] {
+    const out: Entry[] = []
+    const walk = (node: TreeNode, path: string[]): void => {
+      if (node.value !== undefined && path.length > 0) out.push({ key: path, value: node.value })
+      for (const [name, child] of node.children) walk(child, [...path, name])
+    }
+    walk(this.node(key), [...key])
+    return out
+  }
+
+  /**
+   * A tree holding only the subtrees at `keys`, shared with this one, not copied; the nodes on
+   * the way to them hold no values. Keys that do not exist are left out; `[]` selects everything.
+   */
+  select(keys: readonly (readonly string[])[]): Tree {
+    if (keys.some((key) => key.length === 0)) return this
+    const out = new Tree()
+    for (const key of keys) {
+      const node = this.find(key)
+      if (node) makePath(out.root, key.slice(0, -1)).children.set(key[key.length - 1] as string, node)
+    }
+    return out
+  }
+
+  /** Moves the subtree at `from` to `to`. @throws {SSKeyError} when `from` is missing, `to` exists, or `to` is inside `from` */
+  move(from: readonly string[], to: readonly string[]): void {
+    checkKey(from)
+    checkKey(to)
+    if (from.length === 0 || to.length === 0) throw new SSKeyError('cannot move the root of the stash', from, 'BAD_KEY')
+    if (to.length >= from.length && from.every((s, i) => to[i] === s))
+      throw new SSKeyError(`cannot move ${showKey(from)} inside itself`, from, 'BAD_KEY')
+    if (this.find(to)) throw new SSKeyError(`key ${showKey(to)} already exists`, to, 'KEY_EXISTS')
+    const node = this.node(from)
+    this.remove(from)
+    makePath(this.root, to.slice(0, -1)).children.set(to[to.length - 1] as string, node)
+  }
+}

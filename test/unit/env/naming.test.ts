@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import {
+  childEnv,
+  envFromEntries,
+  envFromSelections,
+  envValue,
+  isDangerousName,
+  relativeName,
+  segmentToName,
+} from '../../../src/env/naming.js'
+import { SSError, SSKeyError } from '../../../src/errors.js'
+import { Tree } from '../../../src/tree/tree.js'
+
+const b = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+function entriesOf(values: Record<string, string | Uint8Array>, base: string[]): ReturnType<Tree['entries']> {
+  const tree = new Tree()
+  for (const [k, v] of Object.entries(values)) tree.write(k.split('/'), typeof v === 'string' ? b(v) : v)
+  return tree.entries(base)
+}
+
+function thrown(fn: () => unknown): SSError {
+  try {
+    fn()
+  } catch (error) {
+    if (error instanceof SSError) return error
+    throw error
+  }
+  throw new Error('expected an error')
+}
+
+describe('the naming rule', () => {
+  it.each([
+    ['host', 'HOST'],
+    ['DB_HOST', 'DB_HOST'],
+    ['api-key', 'API_KEY'],
+    ['s3.bucket', 'S3_BUCKET'],
+    ['with space', 'WITH_SPACE'],
+    ['café', 'CAF_'],
+    ['😀x', '_X'],
+    ['ß', '_'],
+    ['', ''],
+    ['a/b', 'A_B'],
+  ])('maps the segment %j to %j', (segment, name) => {
+    expect(segmentToName(segment)).toBe(name)
+  })
+
+  it('joins the segments below the selected key path with _', () => {
+    expect(relativeName(['project', 'myapp'], ['project', 'myapp', 'db', 'host'])).toBe('DB_HOST')
+  })
+
+  it('names a value stored at the selected key path itself by its last segment', () => {
+    expect(relativeName(['project', 'myapp', 'token'], ['project', 'myapp', 'token'])).toBe('TOKEN')
+  })
+
+  it('only ever produces ASCII letters, digits and _', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'grapheme' }), { minLength: 1, maxLength: 4 }), (segments) => {
+        expect(relativeName([], segments)).toMatch(/^[A-Z0-9_]*$/)
+      }),
+    )
+  })
+})
+
+describe('variables from one subtree', () => {
+  it('turns every value below the subtree into a variable, with the prefix', () => {
+    const entries = entriesOf({ 'p/app/db/host': 'localhost', 'p/app/api-key': 'k', 'p/other/x': 'no' }, ['p', 'app'])
+    const vars = envFromEntries(['p', 'app'], entries, { prefix: 'APP_' })
+    expect(vars.map((v) => [v.name, v.value])).toEqual([
+      ['APP_DB_HOST', 'localhost'],
+      ['APP_API_KEY', 'k'],
+    ])
+    expect(vars[0]?.key).toEqual(['p', 'app', 'db', 'host'])
+  })
+
+  it('refuses two key paths that give one name, naming both paths', () => {
+    const entries = entriesOf({ 'p/db/host': '1', 'p/db-host': '2' }, ['p'])
+    const error = thrown(() => envFromEntries(['p'], entries))
+    expect(error).toBeInstanceOf(SSKeyError)
+    expect(error.code).toBe('ENV_NAME_COLLISION')
+    expect(error.message).toContain('p/db/host')
+    expect(error.message).toContain('p/db-host')
+    expect(error.message).toContain('DB_HOST')
+  })
+
+  it('refuses a name that starts with a digit, naming the key path and not the value', () => {
+    const entries = entriesOf({ 'p/1password': 'hunter2' }, ['p'])
+    const error = thrown(() => envFromEntries(['p'], entries))
+    expect(error.code).toBe('BAD_ENV_NAME')
+    expect(error.message).toContain('p/1password')
+    expect(error.message).not.toContain('hunter2')
+    expect(envFromEntries(['p'], entries, { prefix: 'X_' })[0]?.name).toBe('X_1PASSWORD')
+  })
+
+  it('refuses an empty name', () => {
+    const tree = new Tree()
+    tree.write(['p', ''], b('v'))
+    const error = thrown(() => envFromEntries(['p'], tree.entries(['p'])))
+    expect(error.code).toBe('BAD_ENV_NAME')
+    expect(error.message).toContain('p/\\e')
+  })
+
+  it('refuses a prefix with characters a name cannot hold, such as =', () => {
+    const entries = entriesOf({ 'p/x': 'v' }, ['p'])
+    for (const prefix of ['A=', 'A-', 'é', ' ']) expect(thrown(() => envFromEntries(['p'], entries, { prefix })).code).toBe('BAD_ENV_PREFIX')
+  })
+
+  it('refuses values with NUL or invalid UTF-8, naming the key path and not the value', () => {
+    const nul = thrown(() => envValue(['p', 'x'], b('secret\0value')))
+    expect(nul.code).toBe('BAD_ENV_VALUE')
+    expect(nul.message).toContain('p/x')
+    expect(nul.message).not.toContain('secret')
+    const bad = thrown(() => envValue(['p', 'y'], new Uint8Array([0x73, 0xff, 0xfe])))
+    expect(bad.code).toBe('BAD_ENV_VALUE')
+    expect(bad.message).toContain('p/y')
+  })
+
+  it('keeps a leading byte order mark, which is part of the value', () => {
+    expect(envValue(['k'], b('\ufeffv'))).toBe('\ufeffv')
+  })
+
+  it('refuses names that inject code unless they are allowed by name', () => {
+    for (const key of ['ld_preload', 'LD_LIBRARY_PATH', 'dyld_insert_libraries', 'node-options', 'BASH_ENV', 'PYTHONSTARTUP', 'SSTASH_PASSWORD']) {
+      const entries = entriesOf({ [`p/${key}`]: 'evil.so' }, ['p'])
+      const error = thrown(() => envFromEntries(['p'], entries))
+      expect(error.code).toBe('DANGEROUS_ENV_NAME')
+      expect(error.message).toContain('--allow')
+      expect(error.message).not.toContain('evil.so')
+    }
+    const entries = entriesOf({ 'p/ld_preload': 'ok.so' }, ['p'])
+    expect(envFromEntries(['p'], entries, { allow: ['LD_PRELOAD'] })[0]?.name).toBe('LD_PRELOAD')
+  })
+
+  it('treats dangerous names case-insensitively and leaves ordinary ones alone', () => {
+    expect(isDangerousName('node_options')).toBe(true)
+    expect(isDangerousName('LD_ANYTHING')).toBe(true)
+    expect(isDangerousName('DATABASE_URL')).toBe(false)
+    expect(isDangerousName('OLD_PATH')).toBe(false)
+  })
+})
+
+describe('several selections and the environment', () => {
+  it('lets a later selection win on the same name', () => {
+    const tree = new Tree()
+    tree.write(['a', 'x'], b('from a'))
+    tree.write(['a', 'y'], b('only a'))
+    tree.write(['b', 'x'], b('from b'))
+    const vars = envFromSelections([
+      { base: ['a'], entries: tree.entries(['a']) },
+      { base: ['b'], entries: tree.entries(['b']) },
+    ])
+    expect(vars.get('X')?.value).toBe('from b')
+    expect(vars.get('Y')?.value).toBe('only a')
+  })
+
+  it('lets the existing environment win unless override is asked for', () => {
+    const vars = envFromSelections([{ base: ['p'], entries: entriesOf({ 'p/home': 'stash', 'p/new': 'n' }, ['p']) }])
+    const kept = childEnv({ HOME: '/home/me' }, vars)
+    expect(kept.env.HOME).toBe('/home/me')
+    expect(kept.env.NEW).toBe('n')
+    expect(kept.injected.map((v) => v.name)).toEqual(['NEW'])
+    const over = childEnv({ HOME: '/home/me' }, vars, { override: true })
+    expect(over.env.HOME).toBe('stash')
+  })
+
+  it('removes the password variables from the child environment', () => {
+    const { env } = childEnv({ SSTASH_PASSWORD: 'pw', SSTASH_PASSWORD_FILE: '/f', KEEP: '1' }, new Map(), {
+      remove: ['SSTASH_PASSWORD', 'SSTASH_PASSWORD_FILE', 'SSTASH_ASKPASS'],
+    })
+    expect({ ...env }).toEqual({ KEEP: '1' })
+  })
+})
