@@ -1,5 +1,5 @@
 /** Shared test helpers: temporary directories, the built binaries, cheap stashes. */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, realpathSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -50,6 +50,8 @@ export interface RunOptions {
   input?: string | Uint8Array
   cwd?: string
   timeoutMs?: number
+  /** Run as this user (see {@link otherUser}); needs root. */
+  user?: TestUser
 }
 
 /**
@@ -64,7 +66,7 @@ export function runCommand(command: string, args: string[], options: RunOptions 
     else env[k] = v
   }
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'], uid: options.user?.uid, gid: options.user?.gid })
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (d: Buffer) => out.push(d))
@@ -102,4 +104,35 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, ms = 
     if (Date.now() > deadline) throw new Error('condition not reached in time')
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
+}
+
+/** A second Unix user, for tests of what another user on the machine can do to us. */
+export interface TestUser {
+  name: string
+  uid: number
+  gid: number
+}
+
+const OTHER_USER_NAME = 'sstash-test-other'
+let other: TestUser | null | undefined
+
+/**
+ * A second Unix user (`sstash-test-other`, created with useradd when the tests run as root, as
+ * in CI), or undefined where there is none: tests that need one skip with `it.skipIf(!otherUser())`.
+ */
+export function otherUser(): TestUser | undefined {
+  if (other !== undefined) return other ?? undefined
+  const lookup = (): TestUser | null => {
+    const uid = spawnSync('id', ['-u', OTHER_USER_NAME], { encoding: 'utf8' })
+    const gid = spawnSync('id', ['-g', OTHER_USER_NAME], { encoding: 'utf8' })
+    if (uid.status !== 0 || gid.status !== 0) return null
+    return { name: OTHER_USER_NAME, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) }
+  }
+  other = lookup()
+  if (other === null && process.getuid?.() === 0) {
+    // Several test files may ask at once: a lost race ("already exists") is fine.
+    spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', OTHER_USER_NAME], { stdio: 'ignore' })
+    other = lookup()
+  }
+  return other ?? undefined
 }
