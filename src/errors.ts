@@ -29,6 +29,8 @@ export type SSErrorCode =
   | 'STASH_EXISTS'
   | 'DEST_EXISTS'
   | 'DANGLING_LINK'
+  | 'NOT_A_FILE'
+  | 'FILE_TOO_LARGE'
   | 'UNSAFE_DIRECTORY'
   | 'LOCK_TIMEOUT'
   | 'WRITE_FAILED'

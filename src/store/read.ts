@@ -4,7 +4,7 @@
  * libuv's thread pool, which the commands that only read never need. Writing and the lock
  * live in file-io.ts.
  */
-import { readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, readlinkSync, realpathSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { SSError, errno, ioError } from '../errors.js'
 
@@ -36,14 +36,51 @@ export function resolveStashPath(path: string): string {
   }
 }
 
-/** The file's bytes, or undefined when it does not exist. @throws {SSError} IO_ERROR */
-export function readIfExists(path: string): Uint8Array | undefined {
+/** The largest file sstash reads as a stash, a lock or a configuration file: 1 GiB. */
+export const MAX_FILE_BYTES = 1024 ** 3
+
+/**
+ * Reads a regular file without ever blocking: it is opened non-blocking (a FIFO with no writer
+ * opens at once), checked with fstat to be a regular file (not a FIFO, a device such as
+ * /dev/zero, a socket or a directory), and read up to `maxBytes`. Symlinks are followed.
+ * @returns the bytes, or undefined when the file does not exist
+ * @throws {SSError} NOT_A_FILE, FILE_TOO_LARGE, IO_ERROR naming the file and the reason
+ */
+export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array | undefined {
+  let fd: number
   try {
-    return new Uint8Array(readFileSync(path))
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
   } catch (error) {
     if (errno(error) === 'ENOENT') return undefined
     throw ioError('read', path, error)
   }
+  try {
+    const info = fstatSync(fd)
+    if (!info.isFile()) throw new SSError(`${path} is not a regular file`, 'NOT_A_FILE')
+    if (info.size > maxBytes) throw new SSError(`${path} is too large (${info.size} bytes, at most ${maxBytes})`, 'FILE_TOO_LARGE')
+    // Read to the end, which may be past the size fstat saw if the file grew; never past the cap.
+    const chunks: Buffer[] = []
+    let total = 0
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.max(Math.min(info.size - total, maxBytes - total + 1), 64 * 1024))
+      const read = readSync(fd, chunk, 0, chunk.length, null)
+      if (read === 0) break
+      total += read
+      if (total > maxBytes) throw new SSError(`${path} is too large (more than ${maxBytes} bytes)`, 'FILE_TOO_LARGE')
+      chunks.push(chunk.subarray(0, read))
+    }
+    return new Uint8Array(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total))
+  } catch (error) {
+    if (error instanceof SSError) throw error
+    throw ioError('read', path, error)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** A stash file's bytes, or undefined when it does not exist. @throws as {@link readRegularFile} */
+export function readIfExists(path: string): Uint8Array | undefined {
+  return readRegularFile(path)
 }
 
 /** A file's bytes. @throws {SSError} IO_ERROR naming the file and the reason */

@@ -54,6 +54,16 @@ function makePath(from: TreeNode, segments: readonly string[]): TreeNode {
   return node
 }
 
+/**
+ * The error for a key path that is not in the stash. Every "not found" is built here, also
+ * for a tree the agent sent, so the message is the same with or without the agent.
+ * @param key - the whole key path asked for
+ * @param found - how many of its first segments exist (the nearest existing parent)
+ */
+export function keyNotFound(key: readonly string[], found: number): SSKeyError {
+  return new SSKeyError(`key ${showKey(key.slice(0, found + 1))} was not found in the stash`, key)
+}
+
 /** Pure operations on a tree rooted at a {@link TreeNode} whose own value is unused. */
 export class Tree {
   constructor(readonly root: TreeNode = new TreeNode()) {}
@@ -75,7 +85,7 @@ export class Tree {
     let node = this.root
     for (let i = 0; i < key.length; i++) {
       const next = node.children.get(key[i] as string)
-      if (!next) throw new SSKeyError(`key ${showKey(key.slice(0, i + 1))} was not found in the stash`, key)
+      if (!next) throw keyNotFound(key, i)
       node = next
     }
     return node
