@@ -24,6 +24,7 @@ export type SSErrorCode =
   | 'BAD_VALUE'
   | 'BAD_KEYPATH_SYNTAX'
   | 'NOT_REPRESENTABLE'
+  | 'UNRESOLVED_REFERENCE'
   // Files on disk
   | 'STASH_NOT_FOUND'
   | 'STASH_EXISTS'
@@ -32,6 +33,7 @@ export type SSErrorCode =
   | 'NOT_A_FILE'
   | 'FILE_TOO_LARGE'
   | 'UNSAFE_DIRECTORY'
+  | 'UNSAFE_FILE'
   | 'LOCK_TIMEOUT'
   | 'WRITE_FAILED'
   | 'IO_ERROR'
@@ -48,6 +50,8 @@ export type SSErrorCode =
   | 'BAD_INPUT'
   | 'BAD_CONFIG'
   | 'BAD_PROJECT_CONFIG'
+  | 'BAD_REFERENCE'
+  | 'BAD_TEMPLATE'
   | 'USAGE'
   // Environment variables and the command sstash-run starts
   | 'BAD_ENV_NAME'

@@ -24,9 +24,9 @@ export const EXIT = {
   COMMAND_NOT_FOUND: 127,
 } as const
 
-/** Writes `sstash: error: <message>` to stderr. */
+/** Writes `sstash: error: <message>` to stderr; a message listing several problems gets one such line each. */
 export function printError(message: string): void {
-  process.stderr.write(`sstash: error: ${message}\n`)
+  process.stderr.write(message.split('\n').map((line) => `sstash: error: ${line}\n`).join(''))
 }
 
 /** Writes `sstash: hint: <message>` to stderr. */
@@ -62,6 +62,7 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT.USAGE
   if (error instanceof SSCryptoError) return EXIT.BAD_PASSWORD
   if (error instanceof SSKeyError && (error.code === 'KEY_NOT_FOUND' || error.code === 'NO_VALUE')) return EXIT.KEY_NOT_FOUND
+  if (error instanceof SSError && error.code === 'UNRESOLVED_REFERENCE') return EXIT.KEY_NOT_FOUND
   if (error instanceof SSError) {
     if (error.code === 'NO_PASSWORD' || error.code === 'CANCELLED') return EXIT.NO_PASSWORD
     if (error.code === 'BAD_KEYPATH_SYNTAX' || error.code === 'BAD_KDF_SPEC' || error.code === 'USAGE') return EXIT.USAGE

@@ -4,7 +4,7 @@
  * libuv's thread pool, which the commands that only read never need. Writing and the lock
  * live in file-io.ts.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, readlinkSync, realpathSync, statSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { SSError, errno, ioError } from '../errors.js'
 
@@ -43,10 +43,11 @@ export const MAX_FILE_BYTES = 1024 ** 3
  * Reads a regular file without ever blocking: it is opened non-blocking (a FIFO with no writer
  * opens at once), checked with fstat to be a regular file (not a FIFO, a device such as
  * /dev/zero, a socket or a directory), and read up to `maxBytes`. Symlinks are followed.
+ * @param check - also run on the open file's fstat (so on the very file read), to refuse it by throwing
  * @returns the bytes, or undefined when the file does not exist
  * @throws {SSError} NOT_A_FILE, FILE_TOO_LARGE, IO_ERROR naming the file and the reason
  */
-export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array | undefined {
+export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES, check?: (info: Stats) => void): Uint8Array | undefined {
   let fd: number
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
@@ -57,6 +58,7 @@ export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): Uint8A
   try {
     const info = fstatSync(fd)
     if (!info.isFile()) throw new SSError(`${path} is not a regular file`, 'NOT_A_FILE')
+    check?.(info)
     if (info.size > maxBytes) throw new SSError(`${path} is too large (${info.size} bytes, at most ${maxBytes})`, 'FILE_TOO_LARGE')
     // Read to the end, which may be past the size fstat saw if the file grew; never past the cap.
     const chunks: Buffer[] = []
@@ -76,6 +78,24 @@ export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): Uint8A
   } finally {
     closeSync(fd)
   }
+}
+
+/**
+ * A file the user chose that decides what we do (a reference file, a template): a regular
+ * file, owned by the user or root, that nobody else can write. Whoever else can write it could
+ * choose which secrets go where.
+ * @throws {SSError} UNSAFE_FILE; as {@link readRegularFile}; IO_ERROR when it does not exist
+ */
+export function readOwnFile(path: string): Uint8Array {
+  const uid = process.getuid?.()
+  const bytes = readRegularFile(path, MAX_FILE_BYTES, (info) => {
+    if (uid !== undefined && info.uid !== uid && info.uid !== 0)
+      throw new SSError(`refusing to read ${path}: it belongs to another user (uid ${info.uid})`, 'UNSAFE_FILE', { hint: 'copy it to a file of your own, or have it given to you with chown' })
+    if ((info.mode & 0o002) !== 0)
+      throw new SSError(`refusing to read ${path}: anyone can write it (mode ${(info.mode & 0o777).toString(8)})`, 'UNSAFE_FILE', { hint: `chmod o-w ${path}` })
+  })
+  if (bytes === undefined) throw new SSError(`cannot read ${path}: no such file or directory`, 'IO_ERROR')
+  return bytes
 }
 
 /** A stash file's bytes, or undefined when it does not exist. @throws as {@link readRegularFile} */
