@@ -330,9 +330,13 @@ export function secretValues(vars: Iterable<EnvVar>): string[] {
   return out
 }
 
-// In a written reference, `#` and whitespace at the end are spelled \xHH, so the value can stay
-// bare (unquoted) in most cases, and always reads back as the same key path.
-function spellReference(key: readonly string[]): string {
+/**
+ * Writes a reference: `sstash://` and the key path in the command line's spelling, with `#` and
+ * whitespace at the end spelled `\xHH` too, so that the value can stay bare (unquoted) in a
+ * file and reads back as the same key path. A key path whose last character is whitespace
+ * above U+00FF has no such spelling; its reference ends in that character and is refused on reading.
+ */
+export function formatReference(key: readonly string[]): string {
   let text = formatKeyPath(key).replace(/#/g, '\\x23')
   let tail = ''
   while (text.length > 0 && WHITESPACE.test(text.at(-1) as string)) {
@@ -358,7 +362,7 @@ export function formatReferenceFile(entries: readonly EntryToWrite[], options: R
   const problems: ReferenceProblem[] = []
   let out = ''
   for (const entry of entries) {
-    const raw = 'key' in entry ? spellReference(entry.key) : LOOKS_LIKE_REFERENCE.test(entry.value) || ESCAPED_REFERENCE.test(entry.value) ? `\\${entry.value}` : entry.value
+    const raw = 'key' in entry ? formatReference(entry.key) : LOOKS_LIKE_REFERENCE.test(entry.value) || ESCAPED_REFERENCE.test(entry.value) ? `\\${entry.value}` : entry.value
     const spelled = dotenvQuote(raw)
     if (spelled === undefined) problems.push({ where: entry.name, code: 'NOT_REPRESENTABLE', reason: 'has a value that dotenv cannot read back exactly' })
     else out += `${entry.name}=${spelled}\n`
