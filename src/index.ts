@@ -21,3 +21,20 @@ export { envFromEntries, envFromSelections, childEnv, DANGEROUS_NAMES, type EnvV
 export { parseDotenv, formatDotenv, formatEnv, EXPORT_FORMATS, type ExportFormat } from './env/dotenv.js'
 export { diagnose } from './store/doctor.js'
 export { stashPath, dataDir, configDir, agentDir } from './locations.js'
+export {
+  parseReferenceFile,
+  parseReferenceFiles,
+  mergeReferenceFiles,
+  referenceKeys,
+  resolveReferences,
+  formatReferenceFile,
+  formatReference,
+  SSReferenceError,
+  type FileEntry,
+  type ReferenceFile,
+  type ReferenceProblem,
+  type ResolvedVar,
+  type KeyReader,
+} from './env/references.js'
+export { readReferenceFiles } from './env/reference-files.js'
+export { parseTemplate, renderTemplate, templateKeys, type Template, type Placeholder } from './env/template.js'
