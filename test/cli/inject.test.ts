@@ -145,6 +145,19 @@ describe('sstash inject', () => {
       'sstash: error: refusing to read open.tpl: anyone can write it (mode 666)\nsstash: hint: chmod o-w open.tpl\n',
     )
   })
+
+  it.skipIf(!otherUser())('refuses to write the output into a directory that another user owns', async () => {
+    const { cwd, env } = await fresh()
+    const user = otherUser()!
+    const theirs = join(cwd, 'theirs')
+    mkdirSync(theirs, { mode: 0o755 })
+    chownSync(theirs, user.uid, user.gid)
+    writeFileSync(join(cwd, 'config.tpl'), TEMPLATE)
+    const run = await runBin('sstash', ['inject', '-i', 'config.tpl', '-o', join(theirs, 'config.json')], { cwd, env })
+    expect(run).toMatchObject({ code: 1, stdout: '' })
+    expect(run.stderr).toBe(`sstash: error: refusing to write in ${theirs}: it belongs to another user (uid ${user.uid})\n`)
+    expect(readdirSync(theirs)).toEqual([])
+  })
 })
 
 describe('sstash inject through the agent', () => {
