@@ -104,7 +104,13 @@ export class SSReferenceError extends SSError {
   }
 }
 
-const BAD_REFERENCE_HINT = 'a reference is sstash:// and a key path, e.g. sstash://project/db/URL; write \\sstash: for a plain value that starts with sstash:'
+/** The error for the problems of reference files; the hint on references only when one is about a reference. */
+function badFiles(problems: readonly ReferenceProblem[]): SSReferenceError {
+  const hint = problems.some((p) => p.code === 'BAD_REFERENCE')
+    ? 'a reference is sstash:// and a key path, e.g. sstash://project/db/URL; write \\sstash: for a plain value that starts with sstash:'
+    : undefined
+  return new SSReferenceError(problems, 'BAD_REFERENCE', hint)
+}
 
 /** What a value of a reference file is. */
 export type ValueKind = { kind: 'plain'; value: string } | { kind: 'reference'; key: string[] } | { kind: 'bad'; reason: string }
@@ -183,7 +189,7 @@ export function parseReferenceFile(text: string | Uint8Array, file: string, opti
     const entry = entryOf(file, name, value, allowed, problems)
     if (entry) entries.push(entry)
   }
-  if (problems.length > 0) throw new SSReferenceError(problems, 'BAD_REFERENCE', BAD_REFERENCE_HINT)
+  if (problems.length > 0) throw badFiles(problems)
   return { file, entries }
 }
 
@@ -203,7 +209,7 @@ export function parseReferenceFiles(files: readonly { file: string; text: string
       problems.push(...error.problems)
     }
   }
-  if (problems.length > 0) throw new SSReferenceError(problems, 'BAD_REFERENCE', BAD_REFERENCE_HINT)
+  if (problems.length > 0) throw badFiles(problems)
   return parsed
 }
 
@@ -348,6 +354,11 @@ export function formatReference(key: readonly string[]): string {
   return `${REFERENCE_SCHEME}${text}${tail}`
 }
 
+/** A plain value as a reference file spells it: with the escape when it would look like a reference. */
+function escapePlain(value: string): string {
+  return LOOKS_LIKE_REFERENCE.test(value) || ESCAPED_REFERENCE.test(value) ? `\\${value}` : value
+}
+
 /** A variable to write into a reference file: a plain value or a key path. */
 export type EntryToWrite = { name: string; value: string } | { name: string; key: readonly string[] }
 
@@ -362,12 +373,11 @@ export function formatReferenceFile(entries: readonly EntryToWrite[], options: R
   const problems: ReferenceProblem[] = []
   let out = ''
   for (const entry of entries) {
-    const raw = 'key' in entry ? formatReference(entry.key) : LOOKS_LIKE_REFERENCE.test(entry.value) || ESCAPED_REFERENCE.test(entry.value) ? `\\${entry.value}` : entry.value
-    const spelled = dotenvQuote(raw)
+    const spelled = dotenvQuote('key' in entry ? formatReference(entry.key) : escapePlain(entry.value))
     if (spelled === undefined) problems.push({ where: entry.name, code: 'NOT_REPRESENTABLE', reason: 'has a value that dotenv cannot read back exactly' })
     else out += `${entry.name}=${spelled}\n`
   }
-  if (problems.length > 0) throw new SSReferenceError(problems, 'BAD_REFERENCE')
+  if (problems.length > 0) throw badFiles(problems)
   // As formatDotenv does: the file is read back before it is returned, so a file that would
   // not mean the same is never written.
   const back = parseReferenceFile(out, 'the reference file', options).entries

@@ -119,6 +119,8 @@ describe('the reference file syntax', () => {
     const error = thrown(() => parseReferenceFile(line, 'f')) as SSReferenceError
     expect(error.problems.map((p) => p.code)).toEqual([code])
     expect(error.problems[0]?.where).toBe(`f: ${line.split('=')[0]}`)
+    // The hint about writing references is for reference problems only.
+    expect(error.hint).toBeUndefined()
   })
 
   it('refuses every name that naming.ts calls dangerous, plain or reference', () => {
