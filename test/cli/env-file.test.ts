@@ -71,7 +71,8 @@ describe.skipIf(!runHasEnvFile)('sstash-run --env-file (skipped until sstash-run
   it('refuses a dangerous name in the file unless it is allowed by name', async () => {
     const { cwd, env } = await fresh()
     writeFileSync(join(cwd, '.env.sstash'), 'NODE_OPTIONS=--require ./evil.js\n')
-    const refused = await runBin('run', ['--env-file', '.env.sstash', '--', process.execPath, '-e', ''], { cwd, env })
+    // Through the #! line, as installed: node must not read the file itself (test/security/node-env-file.test.ts).
+    const refused = await runCommand(BIN.run, ['--env-file', '.env.sstash', '--', process.execPath, '-e', ''], { cwd, env })
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain('sstash: error: .env.sstash: NODE_OPTIONS: can make programs run other code')
     writeFileSync(join(cwd, '.env.sstash'), 'NODE_OPTIONS=--max-old-space-size=256\n')
