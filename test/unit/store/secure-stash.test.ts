@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lstatSync, readdirSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
-import { SecureStash, SSCryptoError, SSError, SSKeyError, SSValueError, parseKdfSpec } from '../../../src/index.js'
+import { SecureStash, SSCryptoError, SSError, SSKeyError, SSValueError, extractDirectory, extractFile, parseKdfSpec, storeDirectory, storeFile } from '../../../src/index.js'
 import { PYTHON_TEST_KDF, TEST_KDF, tempDir } from '../../helpers.js'
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -54,7 +54,7 @@ describe('SecureStash, as the Python package tests it', () => {
   it('names the missing key path in the error', async () => {
     const ss = await SecureStash.open(fresh(), 'pw', { kdf: TEST_KDF })
     await ss.writeValue(['project', 'SomeService', 'token2'], b('x'))
-    await expect(ss.readValue(['project', 'SomeService', 'token1'])).rejects.toThrow('["project","SomeService","token1"] was not found')
+    await expect(ss.readValue(['project', 'SomeService', 'token1'])).rejects.toThrow('key project/SomeService/token1 was not found')
     await expect(ss.removeKey(['nope'])).rejects.toThrow(SSKeyError)
     await expect(ss.writeValue(['k'], 'text' as never)).rejects.toThrow(SSValueError)
   })
@@ -222,9 +222,9 @@ describe('files and directories', () => {
     const src = join(dir, 'src.bin')
     const bytes = new Uint8Array(4096).map((_, i) => i % 256)
     writeFileSync(src, bytes)
-    await ss.writeFile(['files', 'src.bin'], src)
+    await storeFile(ss, ['files', 'src.bin'], src)
     const dest = join(dir, 'dest.bin')
-    await ss.readFile(['files', 'src.bin'], dest)
+    await extractFile(ss, ['files', 'src.bin'], dest)
     expect(new Uint8Array(readFileSync(dest))).toEqual(bytes)
     expect(statSync(dest).mode & 0o777).toBe(0o600)
   })
@@ -236,23 +236,23 @@ describe('files and directories', () => {
     writeFileSync(join(src, 'a.txt'), 'A')
     writeFileSync(join(src, 'sub', 'b.txt'), 'B')
     writeFileSync(join(src, 'sub', 'deeper', 'c.txt'), '')
-    await ss.writeDir(['certs'], src)
+    await storeDirectory(ss, ['certs'], src)
     expect(await ss.readValue(['certs', 'sub', 'deeper', 'c.txt'])).toEqual(b(''))
     const dest = join(dir, 'tree-dest')
-    await ss.readDir(['certs'], dest)
+    await extractDirectory(ss, ['certs'], dest)
     expect(readFileSync(join(dest, 'a.txt'), 'utf8')).toBe('A')
     expect(readFileSync(join(dest, 'sub', 'b.txt'), 'utf8')).toBe('B')
     expect(readFileSync(join(dest, 'sub', 'deeper', 'c.txt'), 'utf8')).toBe('')
     expect(statSync(dest).mode & 0o777).toBe(0o700)
     expect(statSync(join(dest, 'a.txt')).mode & 0o777).toBe(0o600)
-    await expect(ss.readDir(['certs'], dest)).rejects.toMatchObject({ code: 'DEST_EXISTS' })
+    await expect(extractDirectory(ss, ['certs'], dest)).rejects.toMatchObject({ code: 'DEST_EXISTS' })
   })
 
   it('refuses to write a directory whose names cannot be files, writing nothing', async () => {
     const ss = await SecureStash.open(fresh(), 'pw', { kdf: TEST_KDF })
     await ss.writeValue(['d', '..'], b('escape'))
     const dest = join(dir, 'never')
-    await expect(ss.readDir(['d'], dest)).rejects.toThrow(SSKeyError)
+    await expect(extractDirectory(ss, ['d'], dest)).rejects.toThrow(SSKeyError)
     expect(() => statSync(dest)).toThrow()
   })
 })
