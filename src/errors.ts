@@ -33,6 +33,7 @@ export type SSErrorCode =
   | 'FILE_TOO_LARGE'
   | 'UNSAFE_DIRECTORY'
   | 'LOCK_TIMEOUT'
+  | 'LOCK_LOST'
   | 'WRITE_FAILED'
   | 'IO_ERROR'
   // Passwords and the agent

@@ -21,3 +21,4 @@ export { envFromEntries, envFromSelections, childEnv, DANGEROUS_NAMES, type EnvV
 export { parseDotenv, formatDotenv, formatEnv, EXPORT_FORMATS, type ExportFormat } from './env/dotenv.js'
 export { diagnose } from './store/doctor.js'
 export { stashPath, dataDir, configDir, agentDir } from './locations.js'
+export { storeFile, extractFile, storeDirectory, extractDirectory } from './store/files.js'
