@@ -269,14 +269,19 @@ async function breakLock(lockPath: string, judged: LockFile, state: 'abandoned' 
     if (errno(error) !== 'EEXIST') throw ioError('create the lock', guard, error, 'WRITE_FAILED')
     // A breaker holds the guard for microseconds: an old guard was left by a killed one.
     const info = await lstat(guard).catch(() => undefined)
-    if (info && Date.now() - info.mtimeMs > 5_000) await remove(guard, 'a lock guard')
+    if (info && Date.now() - info.mtimeMs > 5_000) await remove(guard, `the lock guard ${guard}`)
     await sleep(5)
     return false
   }
   try {
     const now = readLock(lockPath)
     if (now?.raw !== judged.raw || now.identity !== judged.identity) return false
-    await remove(lockPath, state === 'foreign' ? `a lock file of uid ${judged.uid}` : `the lock of process ${judged.owner?.pid ?? '?'}, which is gone,`)
+    await remove(
+      lockPath,
+      state === 'foreign'
+        ? `the lock file ${lockPath} of another user (uid ${judged.uid})`
+        : `the stale lock ${lockPath}${judged.owner ? ` (process ${judged.owner.pid} is gone)` : ''}`,
+    )
     return true
   } finally {
     await unlink(guard).catch(() => {})
@@ -291,7 +296,7 @@ async function remove(path: string, what: string): Promise<void> {
   } catch (error) {
     if (errno(error) === 'ENOENT') return
     if (errno(error) === 'EPERM' || errno(error) === 'EACCES')
-      throw new SSError(`cannot remove ${path}, ${what}: ${reasonOf(error)}`, 'UNSAFE_DIRECTORY', {
+      throw new SSError(`cannot remove ${what}: ${reasonOf(error)}`, 'UNSAFE_DIRECTORY', {
         hint: `another user can create files in ${dirname(path)}; ask them or root to remove it, or keep the stash in a directory of your own`,
       })
     throw ioError('remove', path, error, 'WRITE_FAILED')
