@@ -1,7 +1,10 @@
 /**
- * The one directory-safety rule, with its policy as a parameter. Pure (it looks at stats the
- * caller took), so the agent, the stash's writes and doctor share it without loading anything.
+ * The one directory-safety rule, with its policy as a parameter. {@link directoryProblem} is
+ * pure (it looks at stats the caller took), so the agent, the stash's writes and doctor share
+ * it without loading anything.
  */
+import { statSync } from 'node:fs'
+import { SSError, ioError } from '../errors.js'
 
 /** How strict {@link directoryProblem} is. */
 export interface DirectoryPolicy {
@@ -49,4 +52,20 @@ export function directoryProblem(info: DirectoryStats, policy: DirectoryPolicy, 
     return `anyone can write there (mode ${octal(info.mode)})`
   }
   return undefined
+}
+
+/**
+ * Refuses a directory that another user could write to (the rule of {@link STASH_DIRECTORY}):
+ * whoever can rename files in it can swap the stash for an older copy or take its lock.
+ * @throws {SSError} UNSAFE_DIRECTORY; WRITE_FAILED when it cannot be looked at
+ */
+export function checkStashDirectory(dir: string): void {
+  let info
+  try {
+    info = statSync(dir)
+  } catch (error) {
+    throw ioError('write in', dir, error, 'WRITE_FAILED')
+  }
+  const problem = directoryProblem(info, STASH_DIRECTORY)
+  if (problem !== undefined) throw new SSError(`refusing to write in ${dir}: ${problem}`, 'UNSAFE_DIRECTORY')
 }

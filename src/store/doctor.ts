@@ -8,7 +8,7 @@ import { access, lstat, readdir, stat } from 'node:fs/promises'
 import { delimiter, dirname, join } from 'node:path'
 import { SSError } from '../errors.js'
 import { STASH_DIRECTORY, directoryProblem } from './directory.js'
-import { isAlive, judgeLock, lockPathOf, readLock, type LockFile } from './lock.js'
+import { isAlive, judgeLock, lockOwners, lockPathOf, readLock, type LockFile } from './lock.js'
 import { tempFileOwner } from './write.js'
 import { readIfExists, resolveStashPath } from './read.js'
 import { parseStash } from '../format/stash-file.js'
@@ -101,10 +101,10 @@ function formatFindings(real: string, bytes: Uint8Array): Finding[] {
 }
 
 // What the lock module's rules (lock.ts) would do with the lock found, said to the user.
-function lockFinding(lockPath: string, lock: LockFile): Finding {
+function lockFinding(real: string, lockPath: string, lock: LockFile): Finding {
   const owner = lock.owner
   const who = owner ? `process ${owner.pid} on ${owner.host}` : 'a writer that wrote no owner'
-  switch (judgeLock(lock)) {
+  switch (judgeLock(lock, lockOwners(real))) {
     case 'held':
       return { severity: 'note', what: `process ${owner?.pid ?? '?'} is writing the stash right now (${lockPath})` }
     case 'starting':
@@ -135,7 +135,7 @@ function lockFindings(real: string): Finding[] {
     if (error instanceof SSError) return [{ severity: 'problem', what: `${error.message}: it is not a lock sstash made, and blocks every write`, fix: `rm ${lockPath}` }]
     throw error
   }
-  return [lock === undefined ? { severity: 'ok', what: 'no lock held' } : lockFinding(lockPath, lock)]
+  return [lock === undefined ? { severity: 'ok', what: 'no lock held' } : lockFinding(real, lockPath, lock)]
 }
 
 async function leftoverFindings(real: string): Promise<Finding[]> {

@@ -19,11 +19,12 @@
  * Only writers load this module (and node:fs/promises with it); doctor reads locks with it too.
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { lstat, open, unlink } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { SSError, errno, ioError, reasonOf } from '../errors.js'
+import { checkStashDirectory } from './directory.js'
 import { identityOf, readFileChecked } from './read.js'
 
 /** How long a writer waits for another writer's lock before giving up. */
@@ -125,11 +126,28 @@ function ownerRuns(owner: LockOwner): boolean {
 }
 
 /**
- * Judges a lock found on disk (see {@link LockState}).
- * @param uid - this user (default: the process's)
+ * The users whose lock files are locks of this stash: the writers it can have. This user,
+ * root, and the stash file's owner (root writing a user's stash must respect the user's lock).
+ * Empty where there are no uids (Windows): then no lock file counts as foreign.
  */
-export function judgeLock(lock: LockFile, uid = process.getuid?.()): LockState {
-  if (uid !== undefined && lock.uid !== uid && lock.uid !== 0) return 'foreign'
+export function lockOwners(stashPath: string): number[] {
+  const uid = process.getuid?.()
+  if (uid === undefined) return []
+  const owners = [uid, 0]
+  try {
+    owners.push(statSync(stashPath).uid)
+  } catch {
+    // No stash yet (init): only this user and root can be writing it.
+  }
+  return owners
+}
+
+/**
+ * Judges a lock found on disk (see {@link LockState}).
+ * @param owners - the users whose lock files count (see {@link lockOwners}); [] trusts every file
+ */
+export function judgeLock(lock: LockFile, owners: readonly number[]): LockState {
+  if (owners.length > 0 && !owners.includes(lock.uid)) return 'foreign'
   if (lock.owner === undefined) return lock.ageMs > INCOMPLETE_MS ? 'abandoned' : 'starting'
   if (lock.owner.host !== hostname()) return 'remote'
   return ownerRuns(lock.owner) ? 'held' : 'abandoned'
@@ -191,11 +209,14 @@ export async function withLock<T>(stashPath: string, fn: (lock: HeldLock) => Pro
 
 /** Takes the lock by the deadline. @returns true when an abandoned lock was broken on the way */
 async function acquire(stashPath: string, lockPath: string, mine: string, deadline: number): Promise<boolean> {
+  // First, so that no lock is taken, or judged, in a directory sstash will not write in.
+  checkStashDirectory(dirname(stashPath))
+  const owners = lockOwners(stashPath)
   let recovered = false
   for (let attempt = 0; ; attempt++) {
     if (await create(lockPath, mine)) return recovered
     const lock = readLockOrFail(lockPath)
-    const state = lock && judgeLock(lock)
+    const state = lock && judgeLock(lock, owners)
     // Before anything else: no state, and no way around the loop, waits past the deadline.
     if (Date.now() >= deadline) throw lockTimeout(stashPath, lockPath, lock, state)
     if (lock && (state === 'abandoned' || state === 'foreign')) {

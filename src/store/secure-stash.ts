@@ -52,7 +52,8 @@ const formatOf = (kdf: KdfParams): FormatName => (kdf.name === 'scrypt' ? 'nativ
  *
  * Several processes can share one stash: a read decrypts the file as it is on disk at that
  * moment (reusing the last decryption while the file is unchanged), and every change is a
- * read-modify-write under the stash's lock that replaces the file atomically.
+ * read-modify-write under the stash's lock that replaces the file atomically. Every method
+ * returns a promise and reports a bad argument by rejecting it, never by throwing.
  */
 export class SecureStash {
   /**
@@ -95,7 +96,7 @@ export class SecureStash {
    * @throws {SSCryptoError} KEY_CHANGED when the file no longer matches the key; DECRYPT_FAILED
    * @throws {SSError} STASH_NOT_FOUND
    */
-  static async openWithKey(path: string, key: StashKey): Promise<SecureStash> {
+  static openWithKey(path: string, key: StashKey): Promise<SecureStash> {
     return SecureStash.#open(path, { key }, { create: false })
   }
 
@@ -208,11 +209,11 @@ export class SecureStash {
   }
 
   /** The primed snapshot when the file is still the one it came from, else a fresh decryption. */
-  async #current(): Promise<UnlockedStash> {
+  #current(): Promise<UnlockedStash> {
     // Taken once: `fn` may change the tree it is given, so a snapshot is never handed out twice.
     const primed = this.#primed
     this.#primed = undefined
-    if (primed && primed.identity === fileIdentity(this.path)) return primed.unlocked
+    if (primed && primed.identity === fileIdentity(this.path)) return Promise.resolve(primed.unlocked)
     return this.#unlock()
   }
 

@@ -6,10 +6,10 @@
  * Only writers load this module (and node:fs/promises with it); reads live in read.ts.
  */
 import { randomBytes } from 'node:crypto'
-import { open, readdir, rename, link, unlink, stat, mkdir } from 'node:fs/promises'
+import { open, readdir, rename, link, unlink, mkdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { SSError, errno, ioError } from '../errors.js'
-import { STASH_DIRECTORY, directoryProblem } from './directory.js'
+import { checkStashDirectory } from './directory.js'
 import { isAlive, type HeldLock } from './lock.js'
 
 /** Creates a directory (and its parents) that only the user can enter. */
@@ -57,7 +57,7 @@ export interface WriteOptions {
  */
 export async function writeAtomic(path: string, bytes: Uint8Array, options: WriteOptions = {}): Promise<void> {
   const dir = dirname(path)
-  await checkDirectory(dir)
+  checkStashDirectory(dir)
   // A writer that died holding the lock may have left its temp file.
   if (options.lock?.recovered) await sweepTempFiles(path)
   const tmp = join(dir, tempName(path))
@@ -92,23 +92,6 @@ export async function writeAtomic(path: string, bytes: Uint8Array, options: Writ
     throw ioError('write', path, error, 'WRITE_FAILED')
   }
   await syncDir(dir)
-}
-
-/**
- * Refuses a directory that another user could write to (the rule of
- * {@link STASH_DIRECTORY}): whoever can rename files in it can swap the stash for an older
- * copy or take its lock.
- * @throws {SSError} UNSAFE_DIRECTORY; WRITE_FAILED when it cannot be looked at
- */
-export async function checkDirectory(dir: string): Promise<void> {
-  let info
-  try {
-    info = await stat(dir)
-  } catch (error) {
-    throw ioError('write in', dir, error, 'WRITE_FAILED')
-  }
-  const problem = directoryProblem(info, STASH_DIRECTORY)
-  if (problem !== undefined) throw new SSError(`refusing to write in ${dir}: ${problem}`, 'UNSAFE_DIRECTORY')
 }
 
 async function syncDir(dir: string): Promise<void> {

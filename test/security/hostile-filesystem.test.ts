@@ -3,7 +3,7 @@
  * a full disk and a file-size limit in the middle of a write. Real files, real mounts, real
  * resource limits; the old stash must always survive intact.
  */
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, statfsSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -326,6 +326,31 @@ describe.skipIf(!other)('another user and the lock, in a shared sticky directory
     expect(Date.now() - started).toBeLessThan(8_000)
     expect(dec(await (await SecureStash.open(path, PASSWORD)).readValue(['a']))).toBe('2')
     expect(existsSync(`${path}.lock`)).toBe(false)
+  }, 40_000)
+
+  it('respects the live lock of the stash\'s owner when root writes the stash', async () => {
+    const path = await theirStash()
+    const holder = spawn(process.execPath, [join(ROOT, 'test/fixtures/stash/hold-lock.mjs'), path, PASSWORD, 'fromOwner', 'o'], {
+      uid: (other as TestUser).uid,
+      gid: (other as TestUser).gid,
+      env: { ...process.env, HOME: '/nonexistent', NODE_DISABLE_COMPILE_CACHE: '1' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    try {
+      await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()))
+      const set = runBin('sstash', ['--stash', path, 'set', 'fromRoot'], { env: { SSTASH_PASSWORD: PASSWORD }, input: 'r', timeoutMs: 30_000 })
+      let done = false
+      void set.then(() => (done = true))
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      expect(done).toBe(false)
+      expect(statSync(`${path}.lock`).uid).toBe((other as TestUser).uid)
+      holder.stdin.write('go\n')
+      expect(await set).toMatchObject({ code: 0, stderr: '' })
+    } finally {
+      holder.kill()
+    }
+    const stash = await SecureStash.open(path, PASSWORD)
+    expect((await stash.getChildren([])).sort()).toEqual(['a', 'fromOwner', 'fromRoot'])
   }, 40_000)
 
   it('ends set at once, without spinning, when a stale lock may not be removed (the unlink fails in a sticky directory)', async () => {
