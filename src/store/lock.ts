@@ -19,7 +19,7 @@
  * Only writers load this module (and node:fs/promises with it); doctor reads locks with it too.
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync, type Stats } from 'node:fs'
 import { lstat, open, unlink } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
@@ -175,16 +175,19 @@ export async function withLock<T>(stashPath: string, fn: (lock: HeldLock) => Pro
   const lockPath = lockPathOf(stashPath)
   const mine = `${process.pid}\n${hostname()}\n${randomBytes(12).toString('hex')}\n${startTimeOf(process.pid)}\n`
   const recovered = await acquire(stashPath, lockPath, mine, Date.now() + timeoutMs)
+  // What is at the lock path now; anything unreadable is not our lock either.
+  const current = (): LockFile | undefined => {
+    try {
+      return readLock(lockPath)
+    } catch {
+      return undefined
+    }
+  }
   const lock: HeldLock = {
     path: lockPath,
     recovered,
     check() {
-      let now: LockFile | undefined
-      try {
-        now = readLock(lockPath)
-      } catch {
-        now = undefined
-      }
+      const now = current()
       if (now?.raw === mine) return
       const by = now?.owner ? `taken over by process ${now.owner.pid} on ${now.owner.host}` : now ? 'replaced' : 'removed'
       throw new SSError(`${stashPath} was not written: its lock ${lockPath} was ${by} while this write held it`, 'LOCK_LOST', {
@@ -196,14 +199,7 @@ export async function withLock<T>(stashPath: string, fn: (lock: HeldLock) => Pro
     return await fn(lock)
   } finally {
     // Only our own lock is removed: a lock taken over is the other writer's.
-    const now = (() => {
-      try {
-        return readLock(lockPath)
-      } catch {
-        return undefined
-      }
-    })()
-    if (now?.raw === mine) await unlink(lockPath).catch(() => {})
+    if (current()?.raw === mine) await unlink(lockPath).catch(() => {})
   }
 }
 
@@ -239,8 +235,9 @@ async function create(lockPath: string, mine: string): Promise<boolean> {
     if (errno(error) === 'EEXIST') return false
     throw ioError('create the lock', lockPath, error, 'WRITE_FAILED')
   }
-  const created = await handle.stat()
+  let created: Stats | undefined
   try {
+    created = await handle.stat()
     await handle.writeFile(mine)
     await handle.close()
     return true
@@ -248,7 +245,7 @@ async function create(lockPath: string, mine: string): Promise<boolean> {
     await handle.close().catch(() => {})
     // Ours by its inode, unless a writer judged it abandoned meanwhile and took the name.
     const now = await lstat(lockPath).catch(() => undefined)
-    if (now?.ino === created.ino && now.dev === created.dev) await unlink(lockPath).catch(() => {})
+    if (now && (created === undefined || (now.ino === created.ino && now.dev === created.dev))) await unlink(lockPath).catch(() => {})
     throw ioError('write the lock', lockPath, error, 'WRITE_FAILED')
   }
 }
