@@ -7,7 +7,7 @@ import { constants } from 'node:fs'
 import { access, lstat, readdir, stat } from 'node:fs/promises'
 import { delimiter, dirname, join } from 'node:path'
 import { SSError } from '../errors.js'
-import { STASH_DIRECTORY, directoryProblem } from './directory.js'
+import { checkStashDirectory } from './directory.js'
 import { isAlive, judgeLock, lockOwners, lockPathOf, readLock, type LockFile } from './lock.js'
 import { tempFileOwner } from './write.js'
 import { readIfExists, resolveStashPath } from './read.js'
@@ -67,10 +67,13 @@ async function fileFindings(path: string, real: string): Promise<Finding[]> {
 }
 
 async function directoryFindings(dir: string): Promise<Finding[]> {
+  try {
+    checkStashDirectory(dir)
+  } catch (error) {
+    if (error instanceof SSError) return [{ severity: 'problem', what: error.message, fix: `chmod 700 ${dir}, or move the stash to a directory of your own` }]
+    throw error
+  }
   const info = await stat(dir)
-  const problem = directoryProblem(info, STASH_DIRECTORY)
-  if (problem !== undefined)
-    return [{ severity: 'problem', what: `refusing to write in ${dir}: ${problem}`, fix: `chmod 700 ${dir}, or move the stash to a directory of your own` }]
   if ((info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0)
     return [{ severity: 'warning', what: `directory ${dir} has mode ${mode(info.mode)}: your group can replace files in it`, fix: `chmod go-w ${dir}` }]
   return [{ severity: 'ok', what: `directory ${dir} mode ${mode(info.mode)}` }]
@@ -103,14 +106,18 @@ function formatFindings(real: string, bytes: Uint8Array): Finding[] {
 // What the lock module's rules (lock.ts) would do with the lock found, said to the user.
 function lockFinding(real: string, lockPath: string, lock: LockFile): Finding {
   const owner = lock.owner
-  const who = owner ? `process ${owner.pid} on ${owner.host}` : 'a writer that wrote no owner'
+  const who = owner ? `process ${owner.pid} on ${owner.host}` : 'a writer'
   switch (judgeLock(lock, lockOwners(real))) {
     case 'held':
       return { severity: 'note', what: `process ${owner?.pid ?? '?'} is writing the stash right now (${lockPath})` }
     case 'starting':
       return { severity: 'note', what: `a writer is taking the lock right now (${lockPath})` }
     case 'abandoned':
-      return { severity: 'warning', what: `stale lock ${lockPath} left by ${who}, which is gone (the next write breaks it)`, fix: `rm ${lockPath}` }
+      return {
+        severity: 'warning',
+        what: `stale lock ${lockPath} ${owner ? `left by ${who}, which is gone` : 'names no owner (an interrupted write left it)'} (the next write breaks it)`,
+        fix: `rm ${lockPath}`,
+      }
     case 'remote':
       return {
         severity: 'warning',

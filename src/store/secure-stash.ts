@@ -200,7 +200,7 @@ export class SecureStash {
    */
   async peek<T>(fn: (tree: Tree) => T): Promise<T> {
     const primed = this.#primed
-    if (primed && primed.identity === fileIdentity(this.path)) return fn(primed.unlocked.tree)
+    if (primed && SecureStash.#isCurrent(primed.identity, this.path)) return fn(primed.unlocked.tree)
     const read = this.#read()
     const unlocked = await this.#unlock(read.locked)
     // Kept unless a view() or update() took the snapshot meanwhile (and may be changing it).
@@ -213,8 +213,13 @@ export class SecureStash {
     // Taken once: `fn` may change the tree it is given, so a snapshot is never handed out twice.
     const primed = this.#primed
     this.#primed = undefined
-    if (primed && primed.identity === fileIdentity(this.path)) return Promise.resolve(primed.unlocked)
+    if (primed && SecureStash.#isCurrent(primed.identity, this.path)) return Promise.resolve(primed.unlocked)
     return this.#unlock()
+  }
+
+  // '' is a file that could not be stat'ed: it never matches, so nothing is reused on a guess.
+  static #isCurrent(identity: string, path: string): boolean {
+    return identity !== '' && identity === fileIdentity(path)
   }
 
   #prime(identity: string, unlocked: UnlockedStash): void {
