@@ -35,6 +35,7 @@ export type SSErrorCode =
   | 'UNSAFE_DIRECTORY'
   | 'UNSAFE_FILE'
   | 'LOCK_TIMEOUT'
+  | 'LOCK_LOST'
   | 'WRITE_FAILED'
   | 'IO_ERROR'
   // Passwords and the agent

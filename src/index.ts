@@ -38,3 +38,4 @@ export {
 } from './env/references.js'
 export { readReferenceFiles } from './env/reference-files.js'
 export { parseTemplate, renderTemplate, templateKeys, type Template, type Placeholder } from './env/template.js'
+export { storeFile, extractFile, storeDirectory, extractDirectory } from './store/files.js'

@@ -148,15 +148,15 @@ async function store(options: Options, request: Credential, rules: readonly Mapp
   if (request.capability.includes('state') && request.state.includes(SERVED_STATE)) return 0
   const opened = await unlock(options, openForWriting)
   if (!opened.ok) return opened.code
-  const stash = opened.stash
-  // A dry run on a snapshot first: an unchanged credential costs no write.
-  const needed = await stash.view((tree) => {
+  // Loaded already, by the open.
+  const { UNCHANGED } = (await import('../store/secure-stash.js')).SecureStash
+  // One decryption; an unchanged credential costs no write.
+  await opened.stash.update((tree) => {
     const ruled = findByRules(tree, request, rules)
     // A token a mapping rule already serves needs no second copy.
-    if (ruled && ruled.password === request.password && (ruled.username ?? request.username) === request.username) return false
-    return storeCredential(tree, request, options)
+    if (ruled && ruled.password === request.password && (ruled.username ?? request.username) === request.username) return UNCHANGED
+    return storeCredential(tree, request, options) ? undefined : UNCHANGED
   })
-  if (needed) await stash.update((tree) => storeCredential(tree, request, options))
   return 0
 }
 
@@ -164,10 +164,9 @@ async function erase(options: Options, request: Credential): Promise<number> {
   if (request.protocol === undefined || request.host === undefined) return 0
   const opened = await unlock(options, openForWriting)
   if (!opened.ok) return opened.code
-  const stash = opened.stash
-  // A dry run on a snapshot first: nothing to erase costs no write.
-  const count = await stash.view((tree) => eraseCredentials(tree, request, options))
-  if (count > 0) await stash.update((tree) => eraseCredentials(tree, request, options))
+  const { UNCHANGED } = (await import('../store/secure-stash.js')).SecureStash
+  // Nothing to erase costs no write.
+  await opened.stash.update((tree) => (eraseCredentials(tree, request, options) > 0 ? undefined : UNCHANGED))
   return 0
 }
 

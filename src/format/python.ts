@@ -6,7 +6,7 @@
 import { SSError } from '../errors.js'
 import { deriveKey, checkKdf, keyIdOf, type Pbkdf2Params } from './kdf.js'
 import { open, seal, randomBytes, KEY_BYTES, NONCE_BYTES, TAG_BYTES } from './box.js'
-import { Tree, TreeNode, MAX_DEPTH } from '../tree/tree.js'
+import { Tree, TreeNode, MAX_DEPTH, MAX_TREE_BYTES, tooLarge } from '../tree/tree.js'
 import type { LockedStash, NewStash } from './stash-file.js'
 
 const SALT_BYTES = 32
@@ -75,8 +75,25 @@ function writeOuter(kdf: Pbkdf2Params, salt: Uint8Array, key: Uint8Array, tree: 
   return new Uint8Array(Buffer.from(text, 'latin1'))
 }
 
-/** The plaintext JSON tree; `__proto__` and friends stay data thanks to null-prototype objects. */
+// The exact length of what encodeTree writes, so that a tree too large is refused before
+// JSON.stringify builds a string V8 may not be able to hold.
+function jsonSize(node: TreeNode): number {
+  let size = 2 + Math.max(0, node.children.size - 1)
+  for (const [name, child] of node.children) {
+    // "name":{"children":...} and, with a value, ,"value":"<hex>"
+    size += Buffer.byteLength(JSON.stringify(name), 'utf8') + 1 + 12 + jsonSize(child) + 1
+    if (child.value !== undefined) size += 10 + 2 * child.value.length + 1
+  }
+  return size
+}
+
+/**
+ * The plaintext JSON tree; `__proto__` and friends stay data thanks to null-prototype objects.
+ * @throws {SSValueError} BAD_VALUE for a tree whose JSON is larger than {@link MAX_TREE_BYTES}
+ */
 export function encodeTree(tree: Tree): Uint8Array {
+  const size = jsonSize(tree.root)
+  if (size > MAX_TREE_BYTES) throw tooLarge('the stash', size)
   const toJson = (node: TreeNode): Record<string, unknown> => {
     const children: Record<string, unknown> = Object.create(null)
     for (const [name, child] of node.children) {
@@ -89,14 +106,61 @@ export function encodeTree(tree: Tree): Uint8Array {
   return new Uint8Array(Buffer.from(JSON.stringify(toJson(tree.root)), 'utf8'))
 }
 
+// True when the quote at `at` follows an odd number of backslashes.
+function escaped(text: string, at: number): boolean {
+  let count = 0
+  while (text[at - 1 - count] === '\\') count++
+  return count % 2 === 1
+}
+
+/**
+ * True when some JSON object in `text` (valid JSON) has the same name twice. JSON.parse keeps
+ * the last one silently (so does Python's json.loads); a stash never holds two, so such a
+ * plaintext was not written by sstash or the Python package, and is refused.
+ */
+function hasDuplicateName(text: string): boolean {
+  // One entry per open object (its names so far) or array (null).
+  const open: (Set<string> | null)[] = []
+  let nameNext = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '"') {
+      let end = text.indexOf('"', i + 1)
+      while (escaped(text, end)) end = text.indexOf('"', end + 1)
+      if (nameNext) {
+        const names = open[open.length - 1] as Set<string>
+        const name = JSON.parse(text.slice(i, end + 1)) as string
+        if (names.has(name)) return true
+        names.add(name)
+        nameNext = false
+      }
+      i = end
+    } else if (c === '{') {
+      open.push(new Set())
+      nameNext = true
+    } else if (c === '[') {
+      open.push(null)
+    } else if (c === '}' || c === ']') {
+      open.pop()
+      nameNext = false
+    } else if (c === ',') {
+      nameNext = open[open.length - 1] instanceof Set
+    }
+  }
+  return false
+}
+
 /** Parses and checks the plaintext JSON tree. @throws {SSError} CORRUPT_CONTENT */
 export function decodeTree(plain: Uint8Array): Tree {
   let json: unknown
+  let text: string
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain))
+    text = new TextDecoder('utf-8', { fatal: true }).decode(plain)
+    json = JSON.parse(text)
   } catch {
     corrupt('it is not UTF-8 JSON')
   }
+  if (hasDuplicateName(text)) corrupt('a name appears twice')
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
   const fill = (node: TreeNode, children: unknown, depth: number): void => {
     if (!isObject(children)) corrupt('"children" must be an object')

@@ -4,11 +4,12 @@
  * lock left behind, the binaries git needs on PATH) and says how to fix each finding.
  */
 import { constants } from 'node:fs'
-import { access, lstat, readFile, readdir, stat } from 'node:fs/promises'
-import { hostname } from 'node:os'
-import { basename, delimiter, dirname, join } from 'node:path'
+import { access, lstat, readdir, stat } from 'node:fs/promises'
+import { delimiter, dirname, join } from 'node:path'
 import { SSError } from '../errors.js'
-import { checkDirectory, isStale, lockPathOf } from './write.js'
+import { checkStashDirectory } from './directory.js'
+import { isAlive, judgeLock, lockOwners, lockPathOf, readLock, type LockFile } from './lock.js'
+import { tempFileOwner } from './write.js'
 import { readIfExists, resolveStashPath } from './read.js'
 import { parseStash } from '../format/stash-file.js'
 import { KDF_WEAK, formatKdfSpec } from '../format/kdf.js'
@@ -67,7 +68,7 @@ async function fileFindings(path: string, real: string): Promise<Finding[]> {
 
 async function directoryFindings(dir: string): Promise<Finding[]> {
   try {
-    await checkDirectory(dir)
+    checkStashDirectory(dir)
   } catch (error) {
     if (error instanceof SSError) return [{ severity: 'problem', what: error.message, fix: `chmod 700 ${dir}, or move the stash to a directory of your own` }]
     throw error
@@ -78,7 +79,7 @@ async function directoryFindings(dir: string): Promise<Finding[]> {
   return [{ severity: 'ok', what: `directory ${dir} mode ${mode(info.mode)}` }]
 }
 
-async function formatFindings(real: string, bytes: Uint8Array): Promise<Finding[]> {
+function formatFindings(real: string, bytes: Uint8Array): Finding[] {
   let locked
   try {
     locked = parseStash(bytes, real)
@@ -102,31 +103,55 @@ async function formatFindings(real: string, bytes: Uint8Array): Promise<Finding[
   return out
 }
 
-async function lockFindings(real: string): Promise<Finding[]> {
-  const lockPath = lockPathOf(real)
-  let raw: string
-  let ageMs: number
-  try {
-    ;[raw, ageMs] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath).then((s) => Date.now() - s.mtimeMs)])
-  } catch {
-    return [{ severity: 'ok', what: 'no lock held' }]
+// What the lock module's rules (lock.ts) would do with the lock found, said to the user.
+function lockFinding(real: string, lockPath: string, lock: LockFile): Finding {
+  const owner = lock.owner
+  const who = owner ? `process ${owner.pid} on ${owner.host}` : 'a writer'
+  switch (judgeLock(lock, lockOwners(real))) {
+    case 'held':
+      return { severity: 'note', what: `process ${owner?.pid ?? '?'} is writing the stash right now (${lockPath})` }
+    case 'starting':
+      return { severity: 'note', what: `a writer is taking the lock right now (${lockPath})` }
+    case 'abandoned':
+      return {
+        severity: 'warning',
+        what: `stale lock ${lockPath} ${owner ? `left by ${who}, which is gone` : 'names no owner (an interrupted write left it)'} (the next write breaks it)`,
+        fix: `rm ${lockPath}`,
+      }
+    case 'remote':
+      return {
+        severity: 'warning',
+        what: `lock ${lockPath} held by ${who}: sstash cannot see whether it still runs, and never breaks it`,
+        fix: `if no sstash runs on ${owner?.host ?? 'that host'}: rm ${lockPath}`,
+      }
+    case 'foreign':
+      return {
+        severity: 'problem',
+        what: `${lockPath} was made by another user (uid ${lock.uid}); writes remove it, or fail where they may not`,
+        fix: `rm ${lockPath} (as root, in a shared directory), or move the stash to a directory of your own`,
+      }
   }
-  const [pid, host] = raw.split('\n')
-  const lock = { pid: Number(pid), host: host ?? '', ageMs }
-  if (isStale(lock))
-    return [{
-      severity: 'warning',
-      what: `stale lock ${lockPath} left by process ${pid ?? '?'} on ${host || hostname()}, which is gone (the next write breaks it)`,
-      fix: `rm ${lockPath}`,
-    }]
-  return [{ severity: 'note', what: `process ${pid ?? '?'} is writing the stash right now (${lockPath})` }]
+}
+
+function lockFindings(real: string): Finding[] {
+  const lockPath = lockPathOf(real)
+  let lock
+  try {
+    lock = readLock(lockPath)
+  } catch (error) {
+    if (error instanceof SSError) return [{ severity: 'problem', what: `${error.message}: it is not a lock sstash made, and blocks every write`, fix: `rm ${lockPath}` }]
+    throw error
+  }
+  return [lock === undefined ? { severity: 'ok', what: 'no lock held' } : lockFinding(real, lockPath, lock)]
 }
 
 async function leftoverFindings(real: string): Promise<Finding[]> {
-  const prefix = `.${basename(real)}.`
   const names = await readdir(dirname(real)).catch(() => [] as string[])
   return names
-    .filter((name) => name.startsWith(prefix) && name.endsWith('.tmp'))
+    .filter((name) => {
+      const owner = tempFileOwner(real, name)
+      return owner !== undefined && !isAlive(owner)
+    })
     .map((name) => ({
       severity: 'note' as const,
       what: `${join(dirname(real), name)} was left by an interrupted write (it holds only encrypted data)`,
@@ -160,8 +185,8 @@ export async function diagnose(path: string, env: Env = process.env): Promise<Fi
   if (real !== undefined && bytes !== undefined) {
     findings.push(...(await fileFindings(path, real)))
     findings.push(...(await directoryFindings(dirname(real))))
-    findings.push(...(await formatFindings(real, bytes)))
-    findings.push(...(await lockFindings(real)))
+    findings.push(...formatFindings(real, bytes))
+    findings.push(...lockFindings(real))
     findings.push(...(await leftoverFindings(real)))
   }
   for (const name of BINARIES) {

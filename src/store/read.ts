@@ -1,12 +1,13 @@
 /**
  * Reading files, with synchronous calls: a command does one thing at a time, and a read then
  * starts neither node:fs/promises (with the readline and stream modules it pulls in) nor
- * libuv's thread pool, which the commands that only read never need. Writing and the lock
- * live in file-io.ts.
+ * libuv's thread pool, which the commands that only read never need. Writing lives in write.ts,
+ * the lock in lock.ts.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, realpathSync, statSync, type BigIntStats } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { SSError, errno, ioError } from '../errors.js'
+import { MAX_TREE_BYTES } from '../tree/tree.js'
 
 /**
  * The real path a stash lives at: symlinks are followed, so writes replace the target
@@ -17,7 +18,7 @@ export function resolveStashPath(path: string): string {
   try {
     return realpathSync(path)
   } catch (error) {
-    if (errno(error) !== 'ENOENT') throw ioError('resolve', path, error)
+    if (errno(error) !== 'ENOENT') throw ioError('read', path, error)
   }
   // A dangling link: writing "through" it would replace the link itself (or, with create,
   // loop forever between "missing" and "exists"); refuse rather than guess.
@@ -32,46 +33,124 @@ export function resolveStashPath(path: string): string {
     return join(realpathSync(dirname(path)), basename(path))
   } catch (error) {
     if (errno(error) === 'ENOENT') return path
-    throw ioError('resolve', path, error)
+    throw ioError('read', path, error)
   }
 }
 
 /** The largest file sstash reads as a stash, a lock or a configuration file: 1 GiB. */
 export const MAX_FILE_BYTES = 1024 ** 3
 
+/** What {@link readFileChecked} may be asked to do besides reading. */
+export interface ReadOptions {
+  /** The most bytes read (default {@link MAX_FILE_BYTES}). */
+  maxBytes?: number
+  /** Refuse a symbolic link (a lock file is never one) instead of following it. */
+  noFollow?: boolean
+}
+
+/** A file read by {@link readFileChecked}: its bytes and what fstat said before the read. */
+export interface CheckedFile {
+  bytes: Uint8Array
+  stats: BigIntStats
+}
+
 /**
  * Reads a regular file without ever blocking: it is opened non-blocking (a FIFO with no writer
  * opens at once), checked with fstat to be a regular file (not a FIFO, a device such as
- * /dev/zero, a socket or a directory), and read up to `maxBytes`. Symlinks are followed.
- * @param check - also run on the open file's fstat (so on the very file read), to refuse it by throwing
+ * /dev/zero, a socket or a directory), and read up to `maxBytes`. Symlinks are followed unless
+ * `noFollow` is set.
+ * @returns the bytes and the file's fstat, or undefined when the file does not exist
+ * @throws {SSError} NOT_A_FILE, FILE_TOO_LARGE, IO_ERROR naming the file and the reason
+ */
+export function readFileChecked(path: string, options: ReadOptions = {}): CheckedFile | undefined {
+  const maxBytes = options.maxBytes ?? MAX_FILE_BYTES
+  let fd: number
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (options.noFollow ? constants.O_NOFOLLOW : 0))
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return undefined
+    if (options.noFollow && errno(error) === 'ELOOP') throw new SSError(`${path} is a symbolic link, not a regular file`, 'NOT_A_FILE')
+    throw ioError('read', path, error)
+  }
+  try {
+    const stats = fstatSync(fd, { bigint: true })
+    if (!stats.isFile()) throw new SSError(`${path} is not a regular file`, 'NOT_A_FILE')
+    const size = Number(stats.size)
+    if (size > maxBytes) throw new SSError(`${path} is too large (${size} bytes, at most ${maxBytes})`, 'FILE_TOO_LARGE')
+    return { bytes: readToEnd(fd, path, size, maxBytes), stats }
+  } catch (error) {
+    if (error instanceof SSError) throw error
+    throw ioError('read', path, error)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+// Reads to the end, which may be past the size fstat saw if the file grew; never past the cap.
+function readToEnd(fd: number, path: string, size: number, maxBytes: number): Uint8Array {
+  const chunks: Buffer[] = []
+  let total = 0
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(Math.max(Math.min(size - total, maxBytes - total + 1), 64 * 1024))
+    const read = readSync(fd, chunk, 0, chunk.length, null)
+    if (read === 0) break
+    total += read
+    if (total > maxBytes) throw new SSError(`${path} is too large (more than ${maxBytes} bytes)`, 'FILE_TOO_LARGE')
+    chunks.push(chunk.subarray(0, read))
+  }
+  return new Uint8Array(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total))
+}
+
+/**
+ * Reads a regular file without ever blocking, as {@link readFileChecked} does.
  * @returns the bytes, or undefined when the file does not exist
  * @throws {SSError} NOT_A_FILE, FILE_TOO_LARGE, IO_ERROR naming the file and the reason
  */
-export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES, check?: (info: Stats) => void): Uint8Array | undefined {
+export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array | undefined {
+  return readFileChecked(path, { maxBytes })?.bytes
+}
+
+/**
+ * A file the user chose that decides what we do (a reference file, a template): a regular
+ * file, owned by the user or root, that nobody else can write. Whoever else can write it could
+ * choose which secrets go where.
+ * @throws {SSError} UNSAFE_FILE; as {@link readFileChecked}; IO_ERROR when it does not exist
+ */
+export function readOwnFile(path: string): Uint8Array {
+  const file = readFileChecked(path)
+  if (file === undefined) throw new SSError(`cannot read ${path}: no such file or directory`, 'IO_ERROR')
+  // The fstat of the very file read: a swap between a check and the read changes nothing.
+  const { uid, mode } = file.stats
+  const me = process.getuid?.()
+  if (me !== undefined && uid !== BigInt(me) && uid !== 0n)
+    throw new SSError(`refusing to read ${path}: it belongs to another user (uid ${uid})`, 'UNSAFE_FILE', { hint: 'copy it to a file of your own, or have it given to you with chown' })
+  if ((mode & 0o002n) !== 0n)
+    throw new SSError(`refusing to read ${path}: anyone can write it (mode ${(mode & 0o777n).toString(8)})`, 'UNSAFE_FILE', { hint: `chmod o-w ${path}` })
+  return file.bytes
+}
+
+/** A stash file's bytes, or undefined when it does not exist. @throws as {@link readRegularFile} */
+export function readIfExists(path: string): Uint8Array | undefined {
+  return readRegularFile(path)
+}
+
+/**
+ * The bytes of a file the user named (`set --file`, a file or directory import). It may be a
+ * pipe the user chose, such as `<(command)`, so it is read to its end, blocking; never more
+ * than a value can hold ({@link MAX_TREE_BYTES}), so /dev/zero fails instead of filling memory.
+ * @throws {SSError} FILE_TOO_LARGE; IO_ERROR naming the file and the reason
+ */
+export function readLocalFile(path: string): Uint8Array {
   let fd: number
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
+    fd = openSync(path, 'r')
   } catch (error) {
-    if (errno(error) === 'ENOENT') return undefined
     throw ioError('read', path, error)
   }
   try {
     const info = fstatSync(fd)
-    if (!info.isFile()) throw new SSError(`${path} is not a regular file`, 'NOT_A_FILE')
-    check?.(info)
-    if (info.size > maxBytes) throw new SSError(`${path} is too large (${info.size} bytes, at most ${maxBytes})`, 'FILE_TOO_LARGE')
-    // Read to the end, which may be past the size fstat saw if the file grew; never past the cap.
-    const chunks: Buffer[] = []
-    let total = 0
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.max(Math.min(info.size - total, maxBytes - total + 1), 64 * 1024))
-      const read = readSync(fd, chunk, 0, chunk.length, null)
-      if (read === 0) break
-      total += read
-      if (total > maxBytes) throw new SSError(`${path} is too large (more than ${maxBytes} bytes)`, 'FILE_TOO_LARGE')
-      chunks.push(chunk.subarray(0, read))
-    }
-    return new Uint8Array(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total))
+    if (info.isDirectory()) throw new SSError(`cannot read ${path}: is a directory`, 'IO_ERROR')
+    return readToEnd(fd, path, info.size, MAX_TREE_BYTES)
   } catch (error) {
     if (error instanceof SSError) throw error
     throw ioError('read', path, error)
@@ -81,45 +160,17 @@ export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES, check?:
 }
 
 /**
- * A file the user chose that decides what we do (a reference file, a template): a regular
- * file, owned by the user or root, that nobody else can write. Whoever else can write it could
- * choose which secrets go where.
- * @throws {SSError} UNSAFE_FILE; as {@link readRegularFile}; IO_ERROR when it does not exist
- */
-export function readOwnFile(path: string): Uint8Array {
-  const uid = process.getuid?.()
-  const bytes = readRegularFile(path, MAX_FILE_BYTES, (info) => {
-    if (uid !== undefined && info.uid !== uid && info.uid !== 0)
-      throw new SSError(`refusing to read ${path}: it belongs to another user (uid ${info.uid})`, 'UNSAFE_FILE', { hint: 'copy it to a file of your own, or have it given to you with chown' })
-    if ((info.mode & 0o002) !== 0)
-      throw new SSError(`refusing to read ${path}: anyone can write it (mode ${(info.mode & 0o777).toString(8)})`, 'UNSAFE_FILE', { hint: `chmod o-w ${path}` })
-  })
-  if (bytes === undefined) throw new SSError(`cannot read ${path}: no such file or directory`, 'IO_ERROR')
-  return bytes
-}
-
-/** A stash file's bytes, or undefined when it does not exist. @throws as {@link readRegularFile} */
-export function readIfExists(path: string): Uint8Array | undefined {
-  return readRegularFile(path)
-}
-
-/** A file's bytes. @throws {SSError} IO_ERROR naming the file and the reason */
-export function readLocalFile(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path))
-  } catch (error) {
-    throw ioError('read', path, error)
-  }
-}
-
-/**
  * Device, inode, size and change times to the nanosecond: equal identities mean the file was
- * not replaced or written in between. '' when the file cannot be stat'ed (then nothing is reused).
+ * not replaced or written in between.
  */
+export function identityOf(stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`
+}
+
+/** The {@link identityOf} the file at `path` has now; '' when it cannot be stat'ed (then nothing is reused). */
 export function fileIdentity(path: string): string {
   try {
-    const info = statSync(path, { bigint: true })
-    return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`
+    return identityOf(statSync(path, { bigint: true }))
   } catch {
     return ''
   }

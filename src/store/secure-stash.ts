@@ -1,8 +1,7 @@
-import { dirname, join, basename } from 'node:path'
-import { SSCryptoError, SSError, SSKeyError, SSValueError, ioError, showKey } from '../errors.js'
+import { SSCryptoError, SSError, SSValueError } from '../errors.js'
 import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from '../format/kdf.js'
 import { createStash, parseStash, type FormatName, type LockedStash, type UnlockedStash } from '../format/stash-file.js'
-import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from './read.js'
+import { fileIdentity, identityOf, readFileChecked, resolveStashPath } from './read.js'
 import { Tree, checkKey, checkValue, type Entry } from '../tree/tree.js'
 
 /** Options of {@link SecureStash.open}. */
@@ -18,11 +17,11 @@ export interface OpenOptions {
 }
 
 /**
- * Writing and the lock (file-io.ts, and node:fs/promises with it) are loaded by the first
- * write: a command that only reads the stash loads neither.
+ * The lock and writing (and node:fs/promises with them) are loaded by the first write: a
+ * command that only reads the stash loads neither.
  */
-const fileIo = (): Promise<typeof import('./write.js')> => import('./write.js')
-const fsPromises = (): Promise<typeof import('node:fs/promises')> => import('node:fs/promises')
+const writing = (): Promise<[typeof import('./lock.js'), typeof import('./write.js')]> =>
+  Promise.all([import('./lock.js'), import('./write.js')])
 
 /** A derived key with the identity of what it was derived from: what the agent caches. */
 export interface StashKey {
@@ -37,18 +36,37 @@ export interface StashInfo {
   kdf: KdfParams
 }
 
+/** How a stash is opened: with its password, or with a key derived earlier. */
+type Secret = { password: string } | { key: StashKey }
+
+/** The stash file as read once: parsed, and the identity of the file those bytes came from. */
+interface ReadStash {
+  locked: LockedStash
+  identity: string
+}
+
+const formatOf = (kdf: KdfParams): FormatName => (kdf.name === 'scrypt' ? 'native' : 'python')
+
 /**
  * An encrypted stash file holding a tree of key paths to byte values.
  *
- * Every call re-reads the file, so several processes can share one stash; every change
- * is a read-modify-write under the stash's lock, replacing the file atomically.
+ * Several processes can share one stash: a read decrypts the file as it is on disk at that
+ * moment (reusing the last decryption while the file is unchanged), and every change is a
+ * read-modify-write under the stash's lock that replaces the file atomically. Every method
+ * returns a promise and reports a bad argument by rejecting it, never by throwing.
  */
 export class SecureStash {
+  /**
+   * What an {@link SecureStash.update} callback returns to say it changed nothing: then
+   * nothing is written (the file keeps its bytes, times and inode), and update returns it.
+   */
+  static readonly UNCHANGED: unique symbol = Symbol('sstash.unchanged')
+
   readonly path: string
   #password: string | undefined
   readonly #keys = new Map<string, Uint8Array>()
   #info: StashInfo
-  // What open() decrypted or update() wrote, for the next view() or update() to reuse while the
+  // What open() decrypted or update() wrote, for the next read or update to reuse while the
   // file is still that one (every write renames a new file in, so its identity changes): one
   // decryption per command, and none after this process's own write.
   #primed: { identity: string; unlocked: UnlockedStash } | undefined
@@ -68,15 +86,32 @@ export class SecureStash {
    */
   static async open(path: string, password: string, options: OpenOptions = {}): Promise<SecureStash> {
     if (typeof password !== 'string') throw new SSValueError('the password must be a string')
+    return SecureStash.#open(path, { password }, options)
+  }
+
+  /**
+   * Opens a stash with a key derived earlier (from {@link SecureStash.exportKey}), with no
+   * key derivation at all. Writes keep working; a password change on disk makes the key
+   * stale, and calls then throw SSCryptoError KEY_CHANGED.
+   * @throws {SSCryptoError} KEY_CHANGED when the file no longer matches the key; DECRYPT_FAILED
+   * @throws {SSError} STASH_NOT_FOUND
+   */
+  static openWithKey(path: string, key: StashKey): Promise<SecureStash> {
+    return SecureStash.#open(path, { key }, { create: false })
+  }
+
+  // The one load path: the file is read and parsed once, and decrypted from those bytes.
+  static async #open(path: string, secret: Secret, options: OpenOptions): Promise<SecureStash> {
     const real = resolveStashPath(path)
-    const identity = fileIdentity(real)
-    const bytes = readIfExists(real)
-    if (bytes === undefined) {
-      if (options.create === false) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
-      return SecureStash.#create(real, password, options.kdf ?? DEFAULT_SCRYPT, false)
+    const file = readFileChecked(real)
+    if (file === undefined) {
+      if (options.create === false || !('password' in secret)) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
+      return SecureStash.#create(real, secret.password, options.kdf ?? DEFAULT_SCRYPT, false)
     }
-    const stash = new SecureStash(real, password, SecureStash.#describe(real, parseStash(bytes, path)))
-    stash.#prime(identity, await stash.#unlock(bytes))
+    const locked = parseStash(file.bytes, path)
+    const stash = new SecureStash(real, 'password' in secret ? secret.password : undefined, SecureStash.#describe(real, locked))
+    if ('key' in secret) stash.#keys.set(secret.key.keyId, secret.key.key)
+    stash.#prime(identityOf(file.stats), await stash.#unlock(locked))
     return stash
   }
 
@@ -89,31 +124,13 @@ export class SecureStash {
     return SecureStash.#create(resolveStashPath(path), password, options.kdf ?? DEFAULT_SCRYPT, true)
   }
 
-  /**
-   * Opens a stash with a key derived earlier (from {@link SecureStash.exportKey}), with no
-   * key derivation at all. Writes keep working; a password change on disk makes the key
-   * stale, and calls then throw SSCryptoError KEY_CHANGED.
-   * @throws {SSCryptoError} KEY_CHANGED when the file no longer matches the key; DECRYPT_FAILED
-   */
-  static async openWithKey(path: string, key: StashKey): Promise<SecureStash> {
-    const real = resolveStashPath(path)
-    const identity = fileIdentity(real)
-    const bytes = readIfExists(real)
-    if (bytes === undefined) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
-    const stash = new SecureStash(real, undefined, SecureStash.#describe(real, parseStash(bytes, path)))
-    stash.#keys.set(key.keyId, key.key)
-    stash.#prime(identity, await stash.#unlock(bytes))
-    return stash
-  }
-
   static async #create(real: string, password: string, kdf: KdfParams, refuseExisting: boolean): Promise<SecureStash> {
     const fresh = await createStash(kdf, password)
-    const format: FormatName = kdf.name === 'scrypt' ? 'native' : 'python'
-    const stash = new SecureStash(real, password, { path: real, format, kdf })
+    const stash = new SecureStash(real, password, { path: real, format: formatOf(kdf), kdf })
     stash.#keys.set(fresh.keyId, fresh.key)
-    const { withLock, writeAtomic } = await fileIo()
+    const [{ withLock }, { writeAtomic }] = await writing()
     try {
-      await withLock(real, () => writeAtomic(real, fresh.seal(new Tree()), true))
+      await withLock(real, (lock) => writeAtomic(real, fresh.seal(new Tree()), { exclusive: true, lock }))
     } catch (error) {
       // Two processes creating the same stash at once: the loser opens the winner's file.
       if (error instanceof SSError && error.code === 'STASH_EXISTS' && !refuseExisting) return SecureStash.open(real, password)
@@ -136,17 +153,16 @@ export class SecureStash {
    * @throws {SSCryptoError} KEY_CHANGED when the file changed password since this stash was opened
    */
   async exportKey(): Promise<StashKey> {
-    const locked = await this.#read()
-    const key = await this.#keyFor(locked)
-    return { keyId: locked.keyId, key }
+    const { locked } = this.#read()
+    return { keyId: locked.keyId, key: await this.#keyFor(locked) }
   }
 
-  async #read(): Promise<LockedStash> {
-    const bytes = readIfExists(this.path)
-    if (bytes === undefined) throw new SSError(`${this.path} does not exist any more`, 'STASH_NOT_FOUND')
-    const locked = parseStash(bytes, this.path)
+  #read(): ReadStash {
+    const file = readFileChecked(this.path)
+    if (file === undefined) throw new SSError(`${this.path} does not exist any more`, 'STASH_NOT_FOUND')
+    const locked = parseStash(file.bytes, this.path)
     this.#info = SecureStash.#describe(this.path, locked)
-    return locked
+    return { locked, identity: identityOf(file.stats) }
   }
 
   async #keyFor(locked: LockedStash): Promise<Uint8Array> {
@@ -160,13 +176,15 @@ export class SecureStash {
     return key
   }
 
-  async #unlock(bytes?: Uint8Array) {
-    const locked = bytes ? parseStash(bytes, this.path) : await this.#read()
+  async #unlock(locked: LockedStash = this.#read().locked): Promise<UnlockedStash> {
     return locked.unlock(await this.#keyFor(locked))
   }
 
   /**
-   * Reads a consistent snapshot of the tree and passes it to `fn`.
+   * Passes `fn` a snapshot of the tree that is its own: `fn` may change it or keep it, and
+   * nothing it does is written (use {@link update} to change the stash). Decrypts the file as it
+   * is now, unless the snapshot open() or the last update() left is still current: that one is
+   * handed over, once. For many reads of an unchanged file, {@link peek} decrypts nothing.
    * @returns what `fn` returns
    */
   async view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
@@ -174,29 +192,34 @@ export class SecureStash {
   }
 
   /**
-   * Passes the tree to `fn`, which only reads it, synchronously: for a long-lived reader such
-   * as the agent. Unlike {@link view}, the snapshot is kept for the next call while the file is
-   * unchanged, so reading again decrypts nothing. `fn` must not change the tree or keep it.
+   * Passes `fn` the shared, cached snapshot of the tree: for a long-lived reader such as the
+   * agent. The snapshot is kept while the file is unchanged, so reading again decrypts nothing;
+   * in exchange `fn` only reads, synchronously, and keeps nothing. Unlike {@link view}, whose
+   * tree is the caller's own.
    * @returns what `fn` returns
    */
   async peek<T>(fn: (tree: Tree) => T): Promise<T> {
-    // Taken before any read: a file replaced after this never matches it.
-    const identity = fileIdentity(this.path)
     const primed = this.#primed
-    if (primed && identity !== '' && primed.identity === identity) return fn(primed.unlocked.tree)
-    const unlocked = await this.#unlock()
+    if (primed && SecureStash.#isCurrent(primed.identity, this.path)) return fn(primed.unlocked.tree)
+    const read = this.#read()
+    const unlocked = await this.#unlock(read.locked)
     // Kept unless a view() or update() took the snapshot meanwhile (and may be changing it).
-    if (this.#primed === primed) this.#prime(identity, unlocked)
+    if (this.#primed === primed) this.#prime(read.identity, unlocked)
     return fn(unlocked.tree)
   }
 
   /** The primed snapshot when the file is still the one it came from, else a fresh decryption. */
-  async #current(): Promise<UnlockedStash> {
+  #current(): Promise<UnlockedStash> {
     // Taken once: `fn` may change the tree it is given, so a snapshot is never handed out twice.
     const primed = this.#primed
     this.#primed = undefined
-    if (primed && primed.identity !== '' && primed.identity === fileIdentity(this.path)) return primed.unlocked
+    if (primed && SecureStash.#isCurrent(primed.identity, this.path)) return Promise.resolve(primed.unlocked)
     return this.#unlock()
+  }
+
+  // '' is a file that could not be stat'ed: it never matches, so nothing is reused on a guess.
+  static #isCurrent(identity: string, path: string): boolean {
+    return identity !== '' && identity === fileIdentity(path)
   }
 
   #prime(identity: string, unlocked: UnlockedStash): void {
@@ -204,16 +227,20 @@ export class SecureStash {
   }
 
   /**
-   * Applies several changes under one lock and writes the file once. When `fn` throws,
-   * nothing is written.
+   * Applies several changes under one lock and writes the file once. When `fn` throws, or
+   * returns {@link SecureStash.UNCHANGED} (it changed nothing, and left the tree as it was),
+   * nothing is written. The tree is the stash as it is under the lock: decrypted once, or
+   * not at all when this process already holds the file's current content.
    * @returns what `fn` returns
+   * @throws {SSError} LOCK_TIMEOUT, LOCK_LOST, WRITE_FAILED, UNSAFE_DIRECTORY; {@link SSValueError} for a tree too large
    */
   async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
-    const { withLock, writeAtomic } = await fileIo()
-    return withLock(this.path, async () => {
+    const [{ withLock }, { writeAtomic }] = await writing()
+    return withLock(this.path, async (lock) => {
       const unlocked = await this.#current()
       const result = await fn(unlocked.tree)
-      await writeAtomic(this.path, unlocked.seal(unlocked.tree))
+      if (result === SecureStash.UNCHANGED) return result
+      await writeAtomic(this.path, unlocked.seal(unlocked.tree), { lock })
       // Still under the lock, so no other sstash writer can have replaced the file since.
       this.#prime(fileIdentity(this.path), unlocked)
       return result
@@ -274,91 +301,14 @@ export class SecureStash {
     if (typeof newPassword !== 'string') throw new SSValueError('the password must be a string')
     const kdf = options.kdf ?? this.#info.kdf
     const fresh = await createStash(kdf, newPassword)
-    const { withLock, writeAtomic } = await fileIo()
-    await withLock(this.path, async () => {
+    const [{ withLock }, { writeAtomic }] = await writing()
+    await withLock(this.path, async (lock) => {
       const { tree } = await this.#unlock()
-      await writeAtomic(this.path, fresh.seal(tree))
+      await writeAtomic(this.path, fresh.seal(tree), { lock })
     })
     this.#password = newPassword
     this.#keys.clear()
     this.#keys.set(fresh.keyId, fresh.key)
-    this.#info = { path: this.path, format: kdf.name === 'scrypt' ? 'native' : 'python', kdf }
-  }
-
-  /** Stores the bytes of the file at `srcPath` at `key`. */
-  async writeFile(key: readonly string[], srcPath: string): Promise<void> {
-    checkKey(key)
-    await this.writeValue(key, readLocalFile(srcPath))
-  }
-
-  /** Writes the value at `key` to `destPath` (created 0600, replaced atomically). */
-  async readFile(key: readonly string[], destPath: string): Promise<void> {
-    const { writeAtomic } = await fileIo()
-    await writeAtomic(destPath, await this.readValue(key))
-  }
-
-  /**
-   * Stores every regular file below `srcDir` under `key`, one segment per path component,
-   * in one write. Symlinks and other special files are refused.
-   */
-  async writeDir(key: readonly string[], srcDir: string): Promise<void> {
-    checkKey(key)
-    const { readdir, lstat } = await fsPromises()
-    const files: Entry[] = []
-    const walk = async (dir: string, rel: string[]): Promise<void> => {
-      for (const name of (await readdir(dir)).sort()) {
-        const path = join(dir, name)
-        const info = await lstat(path)
-        if (info.isDirectory()) await walk(path, [...rel, name])
-        else if (info.isFile()) files.push({ key: [...key, ...rel, name], value: readLocalFile(path) })
-        else throw new SSValueError(`${path} is not a regular file or directory`)
-      }
-    }
-    const info = await lstat(srcDir).catch((error: unknown) => {
-      throw ioError('read', srcDir, error)
-    })
-    if (!info.isDirectory()) throw new SSValueError(`${srcDir} is not a directory`)
-    await walk(srcDir, [])
-    await this.update((tree) => {
-      for (const file of files) tree.write(file.key, file.value)
-    })
-  }
-
-  /**
-   * Recreates the subtree at `key` as a directory at `destDir` (0700, files 0600). Refuses an
-   * existing `destDir`; writes into a temporary directory first, so nothing partial is left.
-   * @throws {SSError} DEST_EXISTS; {@link SSKeyError} when a node holds a value and children
-   */
-  async readDir(key: readonly string[], destDir: string): Promise<void> {
-    checkKey(key)
-    const { lstat, mkdtemp, mkdir, rename, rm, writeFile: fsWriteFile } = await fsPromises()
-    if (await lstat(destDir).then(() => true, () => false)) throw new SSError(`${destDir} already exists`, 'DEST_EXISTS')
-    const entries = await this.view((tree) => {
-      tree.node(key)
-      return tree.entries(key)
-    })
-    const paths = new Set(entries.map((entry) => entry.key.slice(key.length).join('\0')))
-    for (const entry of entries) {
-      const rel = entry.key.slice(key.length)
-      for (const segment of rel)
-        if (segment === '' || segment === '.' || segment === '..' || segment.includes('/') || segment.includes('\0'))
-          throw new SSKeyError(`key ${showKey(entry.key)} cannot be a file name`, entry.key, 'BAD_KEY')
-      for (let i = 1; i < rel.length; i++)
-        if (paths.has(rel.slice(0, i).join('\0')))
-          throw new SSKeyError(`key ${showKey([...key, ...rel.slice(0, i)])} holds a value and children; it cannot be both a file and a directory`, entry.key, 'BAD_KEY')
-    }
-    const tmp = await mkdtemp(join(dirname(destDir), `.${basename(destDir)}.tmp-`))
-    try {
-      for (const entry of entries) {
-        const rel = entry.key.slice(key.length)
-        const file = join(tmp, ...rel)
-        await mkdir(dirname(file), { recursive: true, mode: 0o700 })
-        await fsWriteFile(file, entry.value, { mode: 0o600, flag: 'wx' })
-      }
-      await rename(tmp, destDir)
-    } catch (error) {
-      await rm(tmp, { recursive: true, force: true })
-      throw error instanceof SSError ? error : ioError('write', destDir, error)
-    }
+    this.#info = { path: this.path, format: formatOf(kdf), kdf }
   }
 }

@@ -7,8 +7,7 @@
  *   child := nameLength:uvarint name (UTF-8) node
  */
 import { SSError } from '../errors.js'
-import { Tree, TreeNode, MAX_DEPTH } from './tree.js'
-
+import { Tree, TreeNode, MAX_DEPTH, MAX_TREE_BYTES, tooLarge } from './tree.js'
 
 const varintSize = (n: number): number => {
   let size = 1
@@ -23,6 +22,7 @@ const varintSize = (n: number): number => {
  * Encodes a tree into the body's binary form. Two passes (measure, then write into one
  * buffer) rather than many small chunks: at 10,000 keys the chunks and their concatenation
  * cost more in garbage collection than the encoding itself (see bench/).
+ * @throws {SSValueError} BAD_VALUE for a tree larger than {@link MAX_TREE_BYTES}, before any allocation
  */
 export function encodeTree(tree: Tree): Uint8Array {
   // Name lengths are measured, and names written straight into the output: no buffer per name.
@@ -35,8 +35,10 @@ export function encodeTree(tree: Tree): Uint8Array {
     }
     return size
   }
+  const size = measure(tree.root)
+  if (size > MAX_TREE_BYTES) throw tooLarge('the stash', size)
   // Zero-filled, not allocUnsafe: this buffer holds secrets, and the pool may hold others.
-  const out = Buffer.alloc(measure(tree.root))
+  const out = Buffer.alloc(size)
   let at = 0
   const varint = (n: number): void => {
     while (n >= 0x80) {

@@ -1,7 +1,20 @@
-import { SSKeyError, SSValueError, showKey } from '../errors.js'
+import { SSKeyError, SSValueError } from '../errors.js'
+import { formatKeyPath } from './key-path.js'
 
 /** The deepest key path a stash holds; deeper trees are refused as corrupt. */
 export const MAX_DEPTH = 256
+
+/**
+ * The most bytes a tree may take once encoded (docs/FORMAT.md, "Size"): 128 MiB. A stash file
+ * stays well under what sstash reads back (1 GiB) in either format, and far from the 2 GiB
+ * where buffers and strings stop working. A single value is checked against it at once.
+ */
+export const MAX_TREE_BYTES = 128 * 1024 * 1024
+
+/** The error for a tree or value too large to store; thrown before anything is encrypted or written. */
+export function tooLarge(what: string, bytes: number): SSValueError {
+  return new SSValueError(`${what} would take ${bytes} bytes; a stash holds at most ${MAX_TREE_BYTES} bytes (128 MiB)`)
+}
 
 /**
  * One node of the stash tree. A node may hold a value, children, or both.
@@ -33,11 +46,12 @@ export function checkKey(key: unknown): asserts key is readonly string[] {
 }
 
 /**
- * Checks that `value` is bytes.
+ * Checks that `value` is bytes, and not more than a stash can hold.
  * @throws {SSValueError} BAD_VALUE otherwise
  */
 export function checkValue(value: unknown): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new SSValueError('a value must be a Uint8Array')
+  if (value.length > MAX_TREE_BYTES) throw tooLarge('the value', value.length)
 }
 
 /** The node at `segments` below `from`, creating the missing nodes on the way. */
@@ -54,14 +68,23 @@ function makePath(from: TreeNode, segments: readonly string[]): TreeNode {
   return node
 }
 
+// A key path as a shell word: pasted into a hint, it must reach sstash as it is shown.
+const shellWord = (text: string): string => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`)
+
 /**
  * The error for a key path that is not in the stash. Every "not found" is built here, also
- * for a tree the agent sent, so the message is the same with or without the agent.
+ * for a tree the agent sent, so the message is the same with or without the agent. It names
+ * the whole key path in the command-line spelling, and its hint the nearest parent that exists.
  * @param key - the whole key path asked for
  * @param found - how many of its first segments exist (the nearest existing parent)
  */
 export function keyNotFound(key: readonly string[], found: number): SSKeyError {
-  return new SSKeyError(`key ${showKey(key.slice(0, found + 1))} was not found in the stash`, key)
+  const parent = key.slice(0, Math.max(0, Math.min(found, key.length - 1)))
+  const hint =
+    parent.length === 0
+      ? '`sstash ls` lists the keys at the top of the stash'
+      : `\`sstash ls ${shellWord(formatKeyPath(parent))}\` lists what ${formatKeyPath(parent)} holds`
+  return new SSKeyError(`key ${formatKeyPath(key)} was not found in the stash`, key, 'KEY_NOT_FOUND', { hint })
 }
 
 /** Pure operations on a tree rooted at a {@link TreeNode} whose own value is unused. */
@@ -79,7 +102,7 @@ export class Tree {
     return node
   }
 
-  /** The node at `key`. @throws {SSKeyError} KEY_NOT_FOUND naming the first missing prefix */
+  /** The node at `key`. @throws {SSKeyError} KEY_NOT_FOUND (see {@link keyNotFound}) */
   node(key: readonly string[]): TreeNode {
     checkKey(key)
     let node = this.root
@@ -95,7 +118,7 @@ export class Tree {
   read(key: readonly string[]): Uint8Array {
     if (key.length === 0) throw new SSKeyError('the empty key path holds no value', key, 'NO_VALUE')
     const node = this.node(key)
-    if (node.value === undefined) throw new SSKeyError(`key ${showKey(key)} holds no value`, key, 'NO_VALUE')
+    if (node.value === undefined) throw new SSKeyError(`key ${formatKeyPath(key)} holds no value`, key, 'NO_VALUE')
     return node.value
   }
 
@@ -121,7 +144,7 @@ export class Tree {
     const parent = this.node(key.slice(0, -1))
     const last = key[key.length - 1] as string
     const node = parent.children.get(last)
-    if (!node) throw new SSKeyError(`key ${showKey(key)} was not found in the stash`, key)
+    if (!node) throw keyNotFound(key, key.length - 1)
     parent.children.delete(last)
     return node.value
   }
@@ -162,8 +185,8 @@ export class Tree {
     checkKey(to)
     if (from.length === 0 || to.length === 0) throw new SSKeyError('cannot move the root of the stash', from, 'BAD_KEY')
     if (to.length >= from.length && from.every((s, i) => to[i] === s))
-      throw new SSKeyError(`cannot move ${showKey(from)} inside itself`, from, 'BAD_KEY')
-    if (this.find(to)) throw new SSKeyError(`key ${showKey(to)} already exists`, to, 'KEY_EXISTS')
+      throw new SSKeyError(`cannot move ${formatKeyPath(from)} inside itself`, from, 'BAD_KEY')
+    if (this.find(to)) throw new SSKeyError(`key ${formatKeyPath(to)} already exists`, to, 'KEY_EXISTS')
     const node = this.node(from)
     this.remove(from)
     makePath(this.root, to.slice(0, -1)).children.set(to[to.length - 1] as string, node)

@@ -17,7 +17,7 @@
  * the agent ({@link readStash}) needs none of them at all.
  */
 import { lstatSync, readFileSync } from 'node:fs'
-import { SSCryptoError, SSError, ioError } from '../errors.js'
+import { SSCryptoError, SSError, errno, ioError } from '../errors.js'
 import type { SecureStash, OpenOptions } from '../store/secure-stash.js'
 import { checkKey, checkValue, type Tree } from '../tree/tree.js'
 import { promptHidden } from './tty.js'
@@ -150,7 +150,9 @@ export function requireStash(stashPath: string): void {
   // lstat: a dangling symlink exists, and gets its own error when it is opened.
   try {
     lstatSync(stashPath)
-  } catch {
+  } catch (error) {
+    // A stash we may not look at is there, or may be: say so, not "no stash".
+    if (errno(error) !== 'ENOENT' && errno(error) !== 'ENOTDIR') throw ioError('read', stashPath, error)
     throw new SSError(`no stash at ${stashPath}`, 'STASH_NOT_FOUND')
   }
 }

@@ -179,7 +179,7 @@ describe('refusals, before the command starts', () => {
   it('fails with exit 3 for a key path that is not in the stash', async () => {
     const result = await runBin('run', ['-k', 'project/nope', '--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP) })
     expect(result.code).toBe(3)
-    expect(result.stderr).toMatch(/^sstash: error: key .*nope.* was not found/)
+    expect(result.stderr).toBe('sstash: error: key project/nope was not found in the stash\nsstash: hint: `sstash ls project` lists what project holds\n')
   })
 
   it('fails with exit 4 for a wrong password, and exit 5 with no password source', async () => {

@@ -3,12 +3,13 @@
  * a full disk and a file-size limit in the middle of a write. Real files, real mounts, real
  * resource limits; the old stash must always survive intact.
  */
-import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, statfsSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SSError, SecureStash } from '../../src/index.js'
-import { ROOT, TEST_KDF, makeStash, runCommand, tempDir } from '../helpers.js'
+import { BIN, ROOT, TEST_KDF, makeStash, otherUser, runBin, runCommand, tempDir, type RunOptions, type RunResult, type TestUser } from '../helpers.js'
 
 const dir = tempDir()
 const PASSWORD = 'pw'
@@ -163,6 +164,30 @@ catch (error) { console.log(error.code, error.message) }`
   })
 })
 
+describe('a lock that cannot be written', () => {
+  const mountPoint = join(dir, 'full-lock')
+  const mounted = mountTmpfs(mountPoint, '128k')
+  afterAll(() => {
+    if (mounted) spawnSync('umount', ['-l', mountPoint])
+  })
+
+  it.skipIf(!mounted)('leaves no empty lock file when the disk fills up as the lock is written (ENOSPC, tmpfs mounted as root)', async () => {
+    const path = join(mountPoint, 's.sstash')
+    const stash = await makeStash(path, PASSWORD, { a: 'old value' })
+    const before = readFileSync(path)
+    // Every block taken: the lock file can still be created (an inode), but not written.
+    const { bavail, bsize } = statfsSync(mountPoint)
+    writeFileSync(join(mountPoint, 'filler'), new Uint8Array(bavail * bsize))
+    const error = await stash.writeValue(['a'], enc('new value')).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'WRITE_FAILED', message: `cannot write the lock ${path}.lock: no space left on the device` })
+    expect(readdirSync(mountPoint).sort()).toEqual(['filler', 's.sstash'])
+    expect(readFileSync(path).equals(before)).toBe(true)
+    execFileSync('rm', ['-f', join(mountPoint, 'filler')])
+    await stash.writeValue(['a'], enc('new value'))
+    expect(dec(await stash.readValue(['a']))).toBe('new value')
+  })
+})
+
 describe('a stash replaced between open and the first read', () => {
   it('is read again: what open decrypted is reused only while the file is the same one', async () => {
     const path = join(dir, 'replaced.sstash')
@@ -175,4 +200,212 @@ describe('a stash replaced between open and the first read', () => {
     writeFileSync(path, readFileSync(join(dir, 'loose.sstash')))
     await expect(again.readValue(['a'])).resolves.toEqual(enc('2'))
   })
+})
+
+// Every command on a file that is not a regular file ends, at once, with one line that says so.
+const GIT_GET = 'protocol=https\nhost=example.com\n\n'
+async function everyCommand(path: string): Promise<Record<string, RunResult>> {
+  const env = { SSTASH_PASSWORD: PASSWORD, SSTASH_FILE: path }
+  const [get, set, doctor, gitGet] = await Promise.all([
+    runBin('sstash', ['get', 'a'], { env, timeoutMs: 10_000 }),
+    runBin('sstash', ['set', 'a'], { env, input: 'v', timeoutMs: 10_000 }),
+    runBin('sstash', ['--stash', path, 'doctor'], { env, timeoutMs: 10_000 }),
+    runBin('git', ['--stash', path, 'get'], { env, input: GIT_GET, timeoutMs: 10_000 }),
+  ])
+  return { get, set, doctor, 'git get': gitGet }
+}
+
+function expectOneLineError(results: Record<string, RunResult>, what: RegExp): void {
+  for (const [name, result] of Object.entries(results)) {
+    expect(result.signal, `${name} was killed: it hung`).toBeNull()
+    if (name === 'doctor') {
+      expect(result.code, name).toBe(1)
+      expect(result.stdout, name).toMatch(new RegExp(`^problem: ${what.source}`, 'm'))
+      continue
+    }
+    expect(result.code, name).toBe(1)
+    expect(result.stderr, name).toMatch(new RegExp(`^sstash: error: ${what.source}\n(sstash: hint: [^\n]*\n)?$`))
+  }
+}
+
+describe('a stash path that is not a regular file', () => {
+  it('ends get, set, doctor and git-credential-sstash get with one line when it is a FIFO', async () => {
+    const fifo = join(dir, 'stash.fifo')
+    execFileSync('mkfifo', [fifo])
+    expectOneLineError(await everyCommand(fifo), /\S*stash\.fifo is not a regular file/)
+  }, 30_000)
+
+  it('ends them with one line when it is a symbolic link to a FIFO', async () => {
+    const fifo = join(dir, 'target.fifo')
+    execFileSync('mkfifo', [fifo])
+    const link = join(dir, 'fifo-link.sstash')
+    symlinkSync(fifo, link)
+    expectOneLineError(await everyCommand(link), /\S*target\.fifo is not a regular file/)
+  }, 30_000)
+
+  it('ends them with one line when it is /dev/zero, without reading it', async () => {
+    expectOneLineError(await everyCommand('/dev/zero'), /\/dev\/zero is not a regular file/)
+  }, 30_000)
+
+  it('refuses /dev/zero as a value file after a bounded read (FILE_TOO_LARGE), writing nothing', async () => {
+    const path = join(dir, 'devzero-value.sstash')
+    await makeStash(path, PASSWORD, { a: '1' })
+    const before = readFileSync(path)
+    const r = await runBin('sstash', ['--stash', path, 'set', 'big', '--file', '/dev/zero'], { env: { SSTASH_PASSWORD: PASSWORD }, timeoutMs: 20_000 })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^sstash: error: \/dev\/zero is too large \(more than 134217728 bytes\)\n/)
+    expect(readFileSync(path).equals(before)).toBe(true)
+  }, 30_000)
+})
+
+describe('a lock path that is not a regular file', () => {
+  it('ends set and doctor with one line when <stash>.lock is a FIFO, and leaves it there', async () => {
+    const path = join(dir, 'fifo-lock.sstash')
+    await makeStash(path, PASSWORD, { a: '1' })
+    const before = readFileSync(path)
+    execFileSync('mkfifo', [`${path}.lock`])
+    const set = await runBin('sstash', ['--stash', path, 'set', 'a'], { env: { SSTASH_PASSWORD: PASSWORD }, input: 'v', timeoutMs: 10_000 })
+    expect(set.signal).toBeNull()
+    expect(set.code).toBe(1)
+    expect(set.stderr).toBe(`sstash: error: ${path}.lock is not a regular file\nsstash: hint: sstash makes its lock as a small regular file; if you made ${path}.lock, remove it\n`)
+    const doctor = await runBin('sstash', ['--stash', path, 'doctor'], { timeoutMs: 10_000 })
+    expect(doctor.signal).toBeNull()
+    expect(doctor.stdout).toContain(`problem: ${path}.lock is not a regular file: it is not a lock sstash made, and blocks every write\n  fix: rm ${path}.lock\n`)
+    expect(readFileSync(path).equals(before)).toBe(true)
+    expect(lstatSync(`${path}.lock`).isFIFO()).toBe(true)
+  }, 30_000)
+
+  it('refuses a symbolic link at <stash>.lock without following it', async () => {
+    const path = join(dir, 'link-lock.sstash')
+    await makeStash(path, PASSWORD, { a: '1' })
+    symlinkSync('/dev/zero', `${path}.lock`)
+    const error = await (await SecureStash.open(path, PASSWORD)).writeValue(['a'], enc('2')).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'NOT_A_FILE', message: `${path}.lock is a symbolic link, not a regular file` })
+    expect(readlinkSync(`${path}.lock`)).toBe('/dev/zero')
+  })
+})
+
+// A directory outside the private test directory, so that the second user can reach it.
+function sharedDir(mode: number): string {
+  const shared = realpathSync(mkdtempSync(join(tmpdir(), 'sstash-shared-')))
+  chmodSync(shared, mode)
+  afterAll(() => rmSync(shared, { recursive: true, force: true }))
+  return shared
+}
+
+const other = otherUser()
+const asOther = (bin: keyof typeof BIN, args: string[], options: RunOptions = {}): Promise<RunResult> =>
+  runBin(bin, args, {
+    timeoutMs: 10_000,
+    ...options,
+    user: other,
+    env: { HOME: '/nonexistent', XDG_CACHE_HOME: undefined, NODE_DISABLE_COMPILE_CACHE: '1', SSTASH_PASSWORD: PASSWORD, ...options.env },
+  })
+
+describe.skipIf(!other)('another user and the lock, in a shared sticky directory (1777)', () => {
+  const shared = other ? sharedDir(0o1777) : ''
+  let n = 0
+  // A stash of the second user, 0600, in the shared directory.
+  async function theirStash(): Promise<string> {
+    const path = join(shared, `theirs-${n++}.sstash`)
+    await makeStash(path, PASSWORD, { a: '1' })
+    chownSync(path, (other as TestUser).uid, (other as TestUser).gid)
+    return path
+  }
+
+  it('cannot stop our writes with a lock file claiming a live process: it is no lock of ours, and is removed', async () => {
+    const path = join(shared, 'ours.sstash')
+    await makeStash(path, PASSWORD, { a: '1' })
+    // pid 1 always runs: under the old rules this lock would be waited for, then fail every write.
+    const planted = await runCommand('sh', ['-c', 'printf %s "$1" > "$0"', `${path}.lock`, `1\n${hostname()}\nfeedfeedfeedfeedfeedfeed\n\n`], { user: other })
+    expect(planted.code).toBe(0)
+    expect(statSync(`${path}.lock`).uid).toBe((other as TestUser).uid)
+    const started = Date.now()
+    const set = await runBin('sstash', ['--stash', path, 'set', 'a'], { env: { SSTASH_PASSWORD: PASSWORD }, input: '2', timeoutMs: 30_000 })
+    expect(set).toMatchObject({ code: 0, stderr: '' })
+    expect(Date.now() - started).toBeLessThan(8_000)
+    expect(dec(await (await SecureStash.open(path, PASSWORD)).readValue(['a']))).toBe('2')
+    expect(existsSync(`${path}.lock`)).toBe(false)
+  }, 40_000)
+
+  it('respects the live lock of the stash\'s owner when root writes the stash', async () => {
+    const path = await theirStash()
+    const holder = spawn(process.execPath, [join(ROOT, 'test/fixtures/stash/hold-lock.mjs'), path, PASSWORD, 'fromOwner', 'o'], {
+      uid: (other as TestUser).uid,
+      gid: (other as TestUser).gid,
+      env: { ...process.env, HOME: '/nonexistent', NODE_DISABLE_COMPILE_CACHE: '1' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    try {
+      await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()))
+      const set = runBin('sstash', ['--stash', path, 'set', 'fromRoot'], { env: { SSTASH_PASSWORD: PASSWORD }, input: 'r', timeoutMs: 30_000 })
+      let done = false
+      void set.then(() => (done = true))
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      expect(done).toBe(false)
+      expect(statSync(`${path}.lock`).uid).toBe((other as TestUser).uid)
+      holder.stdin.write('go\n')
+      expect(await set).toMatchObject({ code: 0, stderr: '' })
+    } finally {
+      holder.kill()
+    }
+    const stash = await SecureStash.open(path, PASSWORD)
+    expect((await stash.getChildren([])).sort()).toEqual(['a', 'fromOwner', 'fromRoot'])
+  }, 40_000)
+
+  it('ends set at once, without spinning, when a stale lock may not be removed (the unlink fails in a sticky directory)', async () => {
+    const path = await theirStash()
+    const before = readFileSync(path)
+    // Root's lock of a process that is gone: judged stale, but the second user may not remove it.
+    writeFileSync(`${path}.lock`, `2147483646\n${hostname()}\nfeedfeedfeedfeedfeedfeed\n\n`)
+    utimesSync(`${path}.lock`, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000))
+    const started = Date.now()
+    const set = await asOther('sstash', ['--stash', path, 'set', 'a'], { input: '2' })
+    expect(set.signal, 'killed by the test timeout: it spun').toBeNull()
+    expect(Date.now() - started).toBeLessThan(8_000)
+    expect(set.code).toBe(1)
+    expect(set.stderr).toBe(
+      `sstash: error: cannot remove the stale lock ${path}.lock (process 2147483646 is gone): operation not permitted\n` +
+        `sstash: hint: another user can create files in ${shared}; ask them or root to remove it, or keep the stash in a directory of your own\n`,
+    )
+    expect(readFileSync(path).equals(before)).toBe(true)
+    expect(existsSync(`${path}.lock`)).toBe(true)
+  }, 40_000)
+
+  it('ends set at once when a third user\'s lock file may not be removed', async () => {
+    const path = await theirStash()
+    writeFileSync(`${path}.lock`, `1\n${hostname()}\nfeedfeedfeedfeedfeedfeed\n\n`)
+    chownSync(`${path}.lock`, 54321, 54321)
+    const set = await asOther('sstash', ['--stash', path, 'set', 'a'], { input: '2' })
+    expect(set.signal).toBeNull()
+    expect(set.code).toBe(1)
+    expect(set.stderr).toMatch(new RegExp(`^sstash: error: cannot remove the lock file ${path}\\.lock of another user \\(uid 54321\\): operation not permitted\nsstash: hint: `))
+    const doctor = await asOther('sstash', ['--stash', path, 'doctor'])
+    expect(doctor.stdout).toContain(`problem: ${path}.lock was made by another user (uid 54321)`)
+  }, 40_000)
+})
+
+describe.skipIf(!other)('a stash another user may not read', () => {
+  const shared = other ? sharedDir(0o755) : ''
+
+  it('is reported as "cannot read <path>: permission denied" by get, set, doctor and git-credential-sstash get, never as missing', async () => {
+    const path = join(shared, 'root-only.sstash')
+    await makeStash(path, PASSWORD, { a: '1' })
+    expect(statSync(path).mode & 0o777).toBe(0o600)
+    const line = `cannot read ${path}: permission denied`
+    expect(await asOther('sstash', ['--stash', path, 'get', 'a'])).toMatchObject({ code: 1, stderr: `sstash: error: ${line}\n` })
+    expect(await asOther('sstash', ['--stash', path, 'set', 'a'], { input: '2' })).toMatchObject({ code: 1, stderr: `sstash: error: ${line}\n` })
+    expect(await asOther('git', ['--stash', path, 'get'], { input: GIT_GET })).toMatchObject({ code: 1, stdout: '', stderr: `sstash: error: ${line}\n` })
+    expect((await asOther('sstash', ['--stash', path, 'doctor'])).stdout).toContain(`problem: ${line}\n`)
+  }, 40_000)
+
+  it('is reported as "cannot read" when its directory may not be entered, not as "no stash at"', async () => {
+    const closed = join(shared, 'closed')
+    mkdirSync(closed, { mode: 0o700 })
+    const path = join(closed, 's.sstash')
+    await makeStash(path, PASSWORD, { a: '1' })
+    const line = `cannot read ${path}: permission denied`
+    expect(await asOther('sstash', ['--stash', path, 'get', 'a'])).toMatchObject({ code: 1, stderr: `sstash: error: ${line}\n` })
+    expect(await asOther('git', ['--stash', path, 'get'], { input: GIT_GET })).toMatchObject({ code: 1, stdout: '', stderr: `sstash: error: ${line}\n` })
+  }, 40_000)
 })

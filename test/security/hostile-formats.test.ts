@@ -371,6 +371,26 @@ describe('a decrypted tree that is hostile', () => {
   })
 })
 
+describe('names twice in a Python-format tree', () => {
+  // JSON.parse (and Python's json.loads) keep the last of two equal names without a word.
+  it.each([
+    ['a name twice among siblings', '{"a":{"children":{},"value":"01"},"a":{"children":{},"value":"02"}}'],
+    ['a name twice, deep down', '{"x":{"children":{"y":{"children":{"b":{"children":{}},"c":{"children":{}},"b":{"children":{}}}}}}}'],
+    ['a name twice, once escaped', '{"a":{"children":{}},"\\u0061":{"children":{}}}'],
+    ['a field twice', '{"a":{"children":{},"value":"01","value":"02"}}'],
+  ])('refuses a Python-format plaintext with %s (CORRUPT_CONTENT)', async (_name, plain) => {
+    const error = await openCrafted(await craftPython(enc(plain))).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'CORRUPT_CONTENT', message: "the stash's decrypted content is not a valid tree: a name appears twice" })
+  })
+
+  it('keeps siblings whose names differ only by escapes, quotes or backslashes apart', async () => {
+    const plain = '{"a\\"b":{"children":{}},"a\\\\":{"children":{}},"a":{"children":{"a":{"children":{},"value":"31"}}},"\\"":{"children":{}}}'
+    const stash = await openCrafted(await craftPython(enc(plain)))
+    expect((await stash.getChildren([])).sort()).toEqual(['"', 'a', 'a"b', 'a\\'].sort())
+    expect(new TextDecoder().decode(await stash.readValue(['a', 'a']))).toBe('1')
+  })
+})
+
 describe('keys that name JavaScript internals or paths', () => {
   const names = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', '.', '..', '../..', '/', '\\', '\u0000', 'a\nb', '\u202e']
 

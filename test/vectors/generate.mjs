@@ -1,14 +1,14 @@
-// Regenerates the test vectors in this folder: node test/vectors/generate.mjs
+// Regenerates the test vectors in this folder: npm run build && node test/vectors/generate.mjs
 // Good vectors carry every intermediate value another implementation needs to check itself;
 // fail vectors are good ones changed in one way each, named by what is wrong.
 import { writeFileSync, rmSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createStash, parseStash } from '../../dist/format.js'
-import { deriveKey } from '../../dist/kdf.js'
-import { open, subkey } from '../../dist/box.js'
-import { encodeTree } from '../../dist/tree-codec.js'
-import { encodeTree as encodePythonTree } from '../../dist/format-python.js'
-import { Tree } from '../../dist/tree.js'
+import { createStash, parseStash } from '../../dist/format/stash-file.js'
+import { deriveKey } from '../../dist/format/kdf.js'
+import { open, seal, subkey } from '../../dist/format/box.js'
+import { encodeTree } from '../../dist/tree/codec.js'
+import { encodeTree as encodePythonTree } from '../../dist/format/python.js'
+import { Tree } from '../../dist/tree/tree.js'
 
 const here = import.meta.dirname
 for (const name of readdirSync(here)) if (name.endsWith('.sstash')) rmSync(join(here, name))
@@ -52,10 +52,11 @@ async function good(file, kdf, password, tree) {
   return bytes
 }
 
-function fail(file, base, password, change, error, why) {
+// `code`, when given, is the SSError code a reader must give.
+function fail(file, base, password, change, error, why, code) {
   const bytes = change(new Uint8Array(base))
   writeFileSync(join(here, file), bytes)
-  vectors.push({ file, password, expect: error, why })
+  vectors.push({ file, password, expect: error, why, ...(code ? { code } : {}) })
 }
 
 const scrypt = { name: 'scrypt', N: 1024, r: 8, p: 1 }
@@ -109,6 +110,10 @@ fail('fail_python_iterations_huge.sstash', python, pw, pythonWith((o) => (o.iter
 fail('fail_python_iterations_zero.sstash', python, pw, pythonWith((o) => (o.iterations = 0)), 'SSError', 'zero iterations')
 fail('fail_python_missing_blob.sstash', python, pw, pythonWith((o) => delete o.enc_blob), 'SSError', 'a missing field')
 fail('fail_python_extra_field.sstash', python, pw, pythonWith((o) => (o.version = 2)), 'SSError', 'an unexpected field')
+// A plaintext sealed under the right key, so that only the tree inside is wrong.
+const pythonKey = await deriveKey(pbkdf2, pw, new Uint8Array(Buffer.from(outer.salt, 'hex')))
+const pythonPlaintext = (json) => pythonWith((o) => (o.enc_blob = hex(seal(pythonKey, utf8(json)))))
+fail('fail_python_duplicate_name.sstash', python, pw, pythonPlaintext('{"a": {"children": {}, "value": "01"}, "a": {"children": {}, "value": "02"}}'), 'SSError', 'a name appears twice among siblings: JSON.parse and json.loads keep the last, a reader refuses it', 'CORRUPT_CONTENT')
 fail('fail_not_json.sstash', python, pw, () => bytesOf('I am not a stash file!'), 'SSError', 'not a stash at all')
 fail('fail_empty.sstash', python, pw, () => new Uint8Array(0), 'SSError', 'an empty file')
 

@@ -13,6 +13,8 @@ interface Vector {
   file: string
   password: string
   expect: string
+  /** The SSError code a reader must give, where the vector names one. */
+  code?: string
   derived_key?: string
   salt?: string
   body_plaintext?: string
@@ -49,6 +51,7 @@ describe('the test vectors', () => {
     expect(error).toBeInstanceOf(SSError)
     if (v.expect === 'SSCryptoError') expect(error).toBeInstanceOf(SSCryptoError)
     if (v.expect === 'SSError') expect(error).not.toBeInstanceOf(SSCryptoError)
+    if (v.code !== undefined) expect((error as SSError).code).toBe(v.code)
     // Parameters out of bounds are refused before any key derivation runs.
     expect(Date.now() - started).toBeLessThan(2_000)
     expect(readFileSync(path)).toEqual(before)

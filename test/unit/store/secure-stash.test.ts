@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lstatSync, readdirSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
-import { SecureStash, SSCryptoError, SSError, SSKeyError, SSValueError, parseKdfSpec } from '../../../src/index.js'
-import { PYTHON_TEST_KDF, TEST_KDF, tempDir } from '../../helpers.js'
+import { SecureStash, SSCryptoError, SSError, SSKeyError, SSValueError, extractDirectory, extractFile, parseKdfSpec, storeDirectory, storeFile } from '../../../src/index.js'
+import { PYTHON_TEST_KDF, TEST_KDF, runBin, tempDir } from '../../helpers.js'
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s)
 const dir = tempDir()
@@ -54,7 +54,7 @@ describe('SecureStash, as the Python package tests it', () => {
   it('names the missing key path in the error', async () => {
     const ss = await SecureStash.open(fresh(), 'pw', { kdf: TEST_KDF })
     await ss.writeValue(['project', 'SomeService', 'token2'], b('x'))
-    await expect(ss.readValue(['project', 'SomeService', 'token1'])).rejects.toThrow('["project","SomeService","token1"] was not found')
+    await expect(ss.readValue(['project', 'SomeService', 'token1'])).rejects.toThrow('key project/SomeService/token1 was not found')
     await expect(ss.removeKey(['nope'])).rejects.toThrow(SSKeyError)
     await expect(ss.writeValue(['k'], 'text' as never)).rejects.toThrow(SSValueError)
   })
@@ -222,9 +222,9 @@ describe('files and directories', () => {
     const src = join(dir, 'src.bin')
     const bytes = new Uint8Array(4096).map((_, i) => i % 256)
     writeFileSync(src, bytes)
-    await ss.writeFile(['files', 'src.bin'], src)
+    await storeFile(ss, ['files', 'src.bin'], src)
     const dest = join(dir, 'dest.bin')
-    await ss.readFile(['files', 'src.bin'], dest)
+    await extractFile(ss, ['files', 'src.bin'], dest)
     expect(new Uint8Array(readFileSync(dest))).toEqual(bytes)
     expect(statSync(dest).mode & 0o777).toBe(0o600)
   })
@@ -236,23 +236,101 @@ describe('files and directories', () => {
     writeFileSync(join(src, 'a.txt'), 'A')
     writeFileSync(join(src, 'sub', 'b.txt'), 'B')
     writeFileSync(join(src, 'sub', 'deeper', 'c.txt'), '')
-    await ss.writeDir(['certs'], src)
+    await storeDirectory(ss, ['certs'], src)
     expect(await ss.readValue(['certs', 'sub', 'deeper', 'c.txt'])).toEqual(b(''))
     const dest = join(dir, 'tree-dest')
-    await ss.readDir(['certs'], dest)
+    await extractDirectory(ss, ['certs'], dest)
     expect(readFileSync(join(dest, 'a.txt'), 'utf8')).toBe('A')
     expect(readFileSync(join(dest, 'sub', 'b.txt'), 'utf8')).toBe('B')
     expect(readFileSync(join(dest, 'sub', 'deeper', 'c.txt'), 'utf8')).toBe('')
     expect(statSync(dest).mode & 0o777).toBe(0o700)
     expect(statSync(join(dest, 'a.txt')).mode & 0o777).toBe(0o600)
-    await expect(ss.readDir(['certs'], dest)).rejects.toMatchObject({ code: 'DEST_EXISTS' })
+    await expect(extractDirectory(ss, ['certs'], dest)).rejects.toMatchObject({ code: 'DEST_EXISTS' })
   })
 
   it('refuses to write a directory whose names cannot be files, writing nothing', async () => {
     const ss = await SecureStash.open(fresh(), 'pw', { kdf: TEST_KDF })
     await ss.writeValue(['d', '..'], b('escape'))
     const dest = join(dir, 'never')
-    await expect(ss.readDir(['d'], dest)).rejects.toThrow(SSKeyError)
+    await expect(extractDirectory(ss, ['d'], dest)).rejects.toThrow(SSKeyError)
     expect(() => statSync(dest)).toThrow()
+  })
+})
+
+describe('an update that changes nothing', () => {
+  const identity = (path: string): string => {
+    const info = statSync(path, { bigint: true })
+    return `${info.ino}:${info.mtimeNs}:${info.ctimeNs}`
+  }
+
+  it('writes nothing when fn returns SecureStash.UNCHANGED, and returns it', async () => {
+    const path = fresh()
+    const ss = await SecureStash.open(path, 'pw', { kdf: TEST_KDF })
+    await ss.writeValue(['a'], b('1'))
+    const [before, bytes] = [identity(path), readFileSync(path)]
+    const result = await ss.update((tree) => (tree.find(['a']) ? SecureStash.UNCHANGED : tree.write(['a'], b('1'))))
+    expect(result).toBe(SecureStash.UNCHANGED)
+    expect(identity(path)).toBe(before)
+    expect(readFileSync(path)).toEqual(bytes)
+    expect(await ss.readValue(['a'])).toEqual(b('1'))
+    expect(readdirSync(dir).filter((name) => name.includes('.lock'))).toEqual([])
+  })
+
+  it('leaves the file untouched when git stores a credential the stash already holds, or erases one it does not', async () => {
+    const path = fresh()
+    await SecureStash.open(path, 'pw', { kdf: TEST_KDF })
+    const env = { SSTASH_PASSWORD: 'pw' }
+    const credential = 'protocol=https\nhost=example.com\nusername=me\npassword=token-1\n\n'
+    expect(await runBin('git', ['--stash', path, 'store'], { env, input: credential })).toMatchObject({ code: 0, stderr: '' })
+    const before = identity(path)
+    expect(await runBin('git', ['--stash', path, 'store'], { env, input: credential })).toMatchObject({ code: 0, stderr: '' })
+    expect(identity(path)).toBe(before)
+    expect(await runBin('git', ['--stash', path, 'erase'], { env, input: 'protocol=https\nhost=other.example\n\n' })).toMatchObject({ code: 0, stderr: '' })
+    expect(identity(path)).toBe(before)
+    const changed = credential.replace('token-1', 'token-2')
+    expect(await runBin('git', ['--stash', path, 'store'], { env, input: changed })).toMatchObject({ code: 0, stderr: '' })
+    expect(identity(path)).not.toBe(before)
+    const got = await runBin('git', ['--stash', path, 'get'], { env, input: 'protocol=https\nhost=example.com\n\n' })
+    expect(got.stdout).toContain('password=token-2\n')
+  })
+})
+
+describe('a stash too large to store', () => {
+  const LIMIT = 128 * 1024 * 1024
+
+  it('refuses a value over 128 MiB with BAD_VALUE before anything is encrypted, and writes nothing', async () => {
+    const path = fresh()
+    const ss = await SecureStash.open(path, 'pw', { kdf: TEST_KDF })
+    await ss.writeValue(['a'], b('1'))
+    const before = readFileSync(path)
+    const error = await ss.writeValue(['big'], new Uint8Array(LIMIT + 1)).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SSValueError)
+    expect(error).toMatchObject({ code: 'BAD_VALUE', message: `the value would take ${LIMIT + 1} bytes; a stash holds at most ${LIMIT} bytes (128 MiB)` })
+    expect(readFileSync(path)).toEqual(before)
+  })
+
+  it('refuses a tree whose values pass 128 MiB together, in the native format', async () => {
+    const path = fresh()
+    const ss = await SecureStash.open(path, 'pw', { kdf: TEST_KDF })
+    const before = readFileSync(path)
+    const half = new Uint8Array(LIMIT / 2)
+    const error = await ss
+      .update((tree) => {
+        tree.write(['one'], half)
+        tree.write(['two'], half)
+      })
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'BAD_VALUE', message: expect.stringMatching(/^the stash would take \d+ bytes; a stash holds at most/) })
+    expect(readFileSync(path)).toEqual(before)
+    expect(await ss.getChildren([])).toEqual([])
+  })
+
+  it('counts the Python format by its JSON plaintext, where a value takes twice its size in hex', async () => {
+    const path = fresh()
+    const ss = await SecureStash.open(path, 'pw', { kdf: PYTHON_TEST_KDF })
+    await ss.writeValue(['fits'], new Uint8Array(1024))
+    const error = await ss.writeValue(['big'], new Uint8Array(LIMIT / 2 + 1)).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'BAD_VALUE' })
+    expect(await ss.getChildren([])).toEqual(['fits'])
   })
 })
