@@ -5,25 +5,16 @@
  */
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs'
 import { connect } from 'node:net'
+import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SecureStash, SSCryptoError } from '../../../src/index.js'
-import {
-
-  agentGetKey,
-  agentLock,
-  agentStatus,
-  agentUnlock,
-  formatDuration,
-  parseDuration,
-  SOCKET_NAME,
-  MAX_REQUEST_BYTES,
-  agentReadTree,
-  agentWriteValues,
-} from '../../../src/agent/client.js'
+import { agentGetKey, agentLock, agentStatus, agentUnlock, agentReadTree, agentWriteValues } from '../../../src/agent/client.js'
+import { formatDuration, parseDuration } from '../../../src/agent/duration.js'
+import { MAX_REQUEST_BYTES } from '../../../src/agent/protocol.js'
 import { openStash, readStash, writeValues } from '../../../src/unlock/open.js'
 import { ROOT, makeStash, runCommand, tempDir, alive, waitFor } from '../../helpers.js'
-import { agentDir } from '../../../src/locations.js'
+import { SOCKET_NAME, agentDir } from '../../../src/locations.js'
 
 const root = tempDir()
 const agentPids = new Set<number>()
@@ -362,12 +353,18 @@ describe('the agent directory', () => {
   ]
 
   for (const [what, make] of unsafeCases) {
-    it(`is refused by client and agent when it has ${what}`, async () => {
+    it(`means no agent to clients, and is refused by unlock, status and the agent itself when it has ${what}`, async () => {
       const { env, path, stash, runtime } = await setup()
       const dir = agentDir(env)
       make(dir)
-      const unsafe = expect.objectContaining({ code: 'AGENT_UNSAFE', message: expect.stringContaining(dir) })
-      await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toEqual(unsafe)
+      // Clients use the other password sources: none here, so NO_PASSWORD; with one, the stash opens.
+      await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
+      const opened = await openStash(path, { stashPath: path, env: { ...env, SSTASH_PASSWORD: 'correct horse' }, prompt: false })
+      expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
+      expect(await agentReadTree(stash.path, [[]], env)).toBeUndefined()
+      expect(await agentLock(undefined, env)).toBe(0)
+
+      const unsafe = expect.objectContaining({ code: 'AGENT_UNSAFE', message: expect.stringContaining(dir), hint: expect.any(String) })
       await expect(agentUnlock(stash.path, await stash.exportKey(), 60_000, env)).rejects.toEqual(unsafe)
       await expect(agentStatus(env)).rejects.toEqual(unsafe)
 
@@ -378,18 +375,40 @@ describe('the agent directory', () => {
     })
   }
 
-  it('is refused once its mode changes under a running agent', async () => {
+  it('is refused in a parent another user can rename it in', async () => {
+    const { env, stash, runtime } = await setup()
+    chmodSync(runtime, 0o777)
+    await expect(agentUnlock(stash.path, await stash.exportKey(), 60_000, env)).rejects.toMatchObject({
+      code: 'AGENT_UNSAFE',
+      message: expect.stringContaining('is writable by anyone and not sticky'),
+    })
+    chmodSync(runtime, 0o1777)
+    await unlockInAgent(stash, env)
+    expect((await agentStatus(env))?.entries).toHaveLength(1)
+  })
+
+  it('is given up on once its mode changes under a running agent', async () => {
     const { env, path, stash } = await setup()
     await unlockInAgent(stash, env)
     chmodSync(agentDir(env), 0o711)
-    await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toMatchObject({ code: 'AGENT_UNSAFE' })
+    await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
+    await expect(agentStatus(env)).rejects.toMatchObject({ code: 'AGENT_UNSAFE' })
     chmodSync(agentDir(env), 0o700)
+    expect(text(await (await openStash(path, { stashPath: path, env, prompt: false })).readValue(['svc', 'token']))).toBe('tok-123')
   })
 
-  it('is /tmp/sstash-<uid> without XDG_RUNTIME_DIR', () => {
-    expect(agentDir({})).toBe(`/tmp/sstash-${process.getuid!()}`)
-    expect(agentDir({ XDG_RUNTIME_DIR: 'relative' })).toBe(`/tmp/sstash-${process.getuid!()}`)
+  it('is under the state directory without XDG_RUNTIME_DIR, and in /tmp only when the socket path would be too long', () => {
+    const home = homedir()
+    const state = process.platform === 'darwin' ? join(home, 'Library/Application Support/sstash/agent') : join(home, '.local/state/sstash/agent')
+    expect(agentDir({})).toBe(state)
+    expect(agentDir({ XDG_RUNTIME_DIR: 'relative' })).toBe(state)
     expect(agentDir({ XDG_RUNTIME_DIR: '/run/user/7' })).toBe('/run/user/7/sstash')
+    expect(agentDir({ XDG_STATE_HOME: '/home/u/.state' })).toBe('/home/u/.state/sstash/agent')
+    // 103 bytes is the longest socket path every system takes (sun_path, NUL included, on macOS).
+    const fits = `/${'d'.repeat(103 - '/sstash/agent/agent.sock'.length - 1)}`
+    expect(`${agentDir({ XDG_STATE_HOME: fits })}/agent.sock`).toHaveLength(103)
+    expect(agentDir({ XDG_STATE_HOME: `${fits}x` })).toBe(`/tmp/sstash-${process.getuid!()}`)
+    expect(agentDir({ XDG_RUNTIME_DIR: `/${'r'.repeat(100)}`, XDG_STATE_HOME: '/s' })).toBe('/s/sstash/agent')
   })
 })
 
