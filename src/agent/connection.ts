@@ -12,7 +12,7 @@ import {
   type AgentResponse,
 } from './protocol.js'
 
-/** How long a connection may stay silent before it is dropped (a client killed mid-request). */
+/** How long a connection may stay silent while it sends its request (a client killed mid-request is dropped). */
 const IDLE_TIMEOUT_MS = 5_000
 
 /**
@@ -80,6 +80,9 @@ export function serveConnection(socket: Socket, budget: RequestBudget, answer: (
     const newline = chunk.indexOf(0x0a)
     if (newline === -1) return
     answered = true
+    // The request is in: the time limit was for sending it, not for the work (a write may wait
+    // for the stash's lock).
+    socket.setTimeout(0)
     const bytes = held - chunk.length + newline
     const line = Buffer.concat(chunks, held).toString('utf8', 0, bytes)
     void answer(line, bytes).then(reply)

@@ -6,10 +6,11 @@
  *
  * Only writers load this module (and node:fs/promises with it); reads live in file-read.ts.
  */
-import { open, readFile, readdir, rename, link, unlink, stat, mkdir } from 'node:fs/promises'
+import { open, readdir, rename, link, unlink, stat, mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { SSError, errno, ioError } from '../errors.js'
+import { readRegularFile } from './read.js'
 
 /** How long a writer waits for another writer's lock before giving up. */
 export const LOCK_TIMEOUT_MS = 15_000
@@ -129,10 +130,15 @@ interface LockInfo {
 
 async function readLock(lockPath: string): Promise<LockInfo | undefined> {
   try {
-    const [raw, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)])
+    // Never waits: a FIFO or a device in the lock's place is an error, not a read that blocks.
+    const bytes = readRegularFile(lockPath, 4096)
+    if (bytes === undefined) return undefined
+    const info = await stat(lockPath)
+    const raw = new TextDecoder().decode(bytes)
     const [pid, host] = raw.split('\n')
     return { pid: Number(pid), host: host ?? '', raw, ageMs: Date.now() - info.mtimeMs }
   } catch (error) {
+    if (error instanceof SSError) throw error
     if (errno(error) === 'ENOENT') return undefined
     throw ioError('read lock', lockPath, error)
   }

@@ -4,6 +4,7 @@
  * a real user's agent, and every agent started here is killed in afterAll.
  */
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { connect } from 'node:net'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -332,6 +333,109 @@ process.stdout.write(new TextDecoder().decode(await stash.readValue(['svc', 'tok
     expect(await agentGetKey(`${stash.path}.other`, (await stash.exportKey()).keyId, env)).toBeUndefined()
     // The file itself did not change: a wrong key id from a client does not evict the entry.
     expect(await agentGetKey(stash.path, (await stash.exportKey()).keyId, env)).toBeInstanceOf(Uint8Array)
+  })
+})
+
+/** The agent's memory from /proc: `VmRSS` now and `VmHWM` (the peak), in MiB. */
+function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1])
+  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 }
+}
+
+/** Asserts the agent answers `status` at once: its event loop is not blocked. */
+async function answersAtOnce(env: Env): Promise<void> {
+  const started = Date.now()
+  expect((await agentStatus(env))?.entries.length).toBeGreaterThan(0)
+  expect(Date.now() - started).toBeLessThan(1_000)
+}
+
+/** Sends SIGTERM and waits for the agent to be gone. */
+async function exitsOnSigterm(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM')
+  await waitFor(() => !alive(pid), 5_000)
+}
+
+describe('an agent that never blocks', () => {
+  it('still answers other clients and exits on SIGTERM after requests about a FIFO, a symlink to a FIFO and /dev/zero', async () => {
+    const { dir, env, path, stash, runtime } = await setup()
+    await unlockInAgent(stash, env)
+    const pid = (await agentStatus(env))!.pid
+    const socketPath = join(runtime, 'sstash', SOCKET_NAME)
+    const fifo = join(dir, 'fifo.sstash')
+    execFileSync('mkfifo', [fifo])
+    const link = join(dir, 'link-to-fifo.sstash')
+    symlinkSync(fifo, link)
+    const { key } = await stash.exportKey()
+    for (const odd of [fifo, link, '/dev/zero']) {
+      // Held under that path, as a client that unlocked it before the file was swapped would leave it.
+      const unlock = { v: 1, op: 'unlock', path: odd, keyId: 'a'.repeat(32), key: Buffer.from(key).toString('base64'), timeoutMs: 60_000 }
+      expect(JSON.parse(await rawRequest(socketPath, `${JSON.stringify(unlock)}\n`))).toMatchObject({ ok: true })
+      expect(await agentReadTree(odd, [[]], env)).toBeUndefined()
+      await answersAtOnce(env)
+      expect(await agentWriteValues(odd, [[['k'], new Uint8Array([1])]], env)).toBe(false)
+      await answersAtOnce(env)
+      // Another key id makes the agent look at the file: not a stash, so the entry is dropped.
+      expect(await agentGetKey(odd, 'b'.repeat(32), env)).toBeUndefined()
+      await answersAtOnce(env)
+    }
+    const opened = await openStash(path, { stashPath: path, env, prompt: false })
+    expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
+    await exitsOnSigterm(pid)
+  })
+
+  it('answers a write whose lock file is a FIFO with the error, and still exits on SIGTERM', async () => {
+    const { env, path, stash } = await setup()
+    await unlockInAgent(stash, env)
+    const pid = (await agentStatus(env))!.pid
+    execFileSync('mkfifo', [`${stash.path}.lock`])
+    const started = Date.now()
+    await expect(agentWriteValues(stash.path, [[['k'], new Uint8Array([1])]], env)).rejects.toMatchObject({
+      code: 'NOT_A_FILE',
+      message: expect.stringContaining(`${stash.path}.lock`),
+    })
+    expect(Date.now() - started).toBeLessThan(3_000)
+    await answersAtOnce(env)
+    expect(text((await readStash(path, [['svc']], { stashPath: path, env })).read(['svc', 'token']))).toBe('tok-123')
+    await exitsOnSigterm(pid)
+  })
+
+  it('holds a bounded amount of memory for 60 unterminated 15 MiB requests, and serves others meanwhile', async () => {
+    const { env, stash, runtime } = await setup()
+    await unlockInAgent(stash, env)
+    const pid = (await agentStatus(env))!.pid
+    const before = memoryOf(pid)
+    const socketPath = join(runtime, 'sstash', SOCKET_NAME)
+    // One 1 MiB buffer, written 15 times per connection: the test itself holds almost nothing.
+    const mib = Buffer.alloc(1024 * 1024, 'a')
+    const answers: string[] = []
+    let connected = 0
+    const sockets = Array.from({ length: 60 }, () => {
+      const socket = connect(socketPath)
+      socket.on('error', () => {})
+      socket.on('data', (chunk: Buffer) => answers.push(chunk.toString('utf8')))
+      socket.on('connect', () => {
+        connected++
+        for (let i = 0; i < 15; i++) socket.write(mib)
+      })
+      return socket
+    })
+    try {
+      // Every connection has either sent its 15 MiB or been refused.
+      await waitFor(() => connected === 60 && sockets.every((socket) => socket.writableLength === 0 || socket.destroyed), 60_000)
+      await answersAtOnce(env)
+      const after = memoryOf(pid)
+      // Without the budget this peaked near 1 GiB; now the unanswered requests hold at most 48 MiB
+      // (what was read past a refusal is dropped, and waits for the garbage collector).
+      expect(after.peak - before.rss, JSON.stringify({ before, after })).toBeLessThan(250)
+      expect(answers.join('')).toContain('"error":"busy"')
+    } finally {
+      for (const socket of sockets) socket.destroy()
+    }
+    // Ops that carry no values are refused beyond 64 KiB.
+    const bigRead = { v: 1, op: 'read', path: stash.path, keys: [['x'.repeat(70_000)]] }
+    expect(JSON.parse(await rawRequest(socketPath, `${JSON.stringify(bigRead)}\n`))).toEqual({ ok: false, error: 'request too large' })
+    expect(await agentWriteValues(stash.path, [[['after'], new Uint8Array(4 * 1024 * 1024)]], env)).toBe(true)
   })
 })
 
