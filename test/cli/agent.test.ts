@@ -170,6 +170,29 @@ describe('sstash unlock, lock and agent status', () => {
     expect(fillAfter.stdout).not.toContain('hunter2')
   })
 
+  it('names a missing key the same way with and without the agent: get and sstash-run -k', async () => {
+    const { env, withPassword, dir } = await setup()
+    await unlock(withPassword)
+    const noAgentDir = join(dir, 'no-agent')
+    mkdirSync(noAgentDir, { mode: 0o700 })
+    const withoutAgent: Env = { ...withPassword, XDG_RUNTIME_DIR: noAgentDir }
+    const cases: [string, (e: Env) => Promise<Timed>][] = [
+      ['get project/api/tokn', (e) => sstash(['get', 'project/api/tokn'], e)],
+      ['get project/app/tokn', (e) => sstash(['get', 'project/app/tokn'], e)],
+      ['get project/app/API_TOKEN/x', (e) => sstash(['get', 'project/app/API_TOKEN/x'], e)],
+      ['sstash-run -k project/myap', (e) => sstashRun(['-k', 'project/myap', '--', 'true'], e)],
+      ['sstash-run -k nope/app', (e) => sstashRun(['-k', 'nope/app', '--', 'true'], e)],
+    ]
+    for (const [what, run] of cases) {
+      const [viaAgent, direct] = [await run(env), await run(withoutAgent)]
+      expect({ code: viaAgent.code, stderr: viaAgent.stderr }, what).toEqual({ code: direct.code, stderr: direct.stderr })
+      expect(viaAgent.code, what).toBe(3)
+      // The first segment exists: the message never stops there.
+      expect(viaAgent.stderr, what).not.toMatch(/key \["project"\] was not found/)
+    }
+    expect((await sstash(['get', 'project/app/API_TOKEN'], env)).stdout).toBe('api-456')
+  })
+
   it('lock --all forgets every stash and the agent exits', async () => {
     const { env, withPassword, dir } = await setup()
     const other = join(dir, 'other.sstash')

@@ -533,6 +533,32 @@ describe('reads and writes done by the agent', () => {
     expect(tree?.find(['other'])).toBeUndefined()
   })
 
+  it('tells how much of each missing key exists, so that a lookup fails at the same segment as without the agent', async () => {
+    const { env, stash, runtime } = await setup()
+    await unlockInAgent(stash, env)
+    const keys = [['svc', 'tokn'], ['svc', 'token', 'deeper'], ['nope', 'x'], ['svc']]
+    const read = { v: 1, op: 'read', path: stash.path, keys }
+    const answer = JSON.parse(await rawRequest(join(runtime, 'sstash', SOCKET_NAME), `${JSON.stringify(read)}\n`))
+    expect(answer.missing).toEqual([[0, 1], [1, 2], [2, 0]])
+
+    const viaAgent = (await agentReadTree(stash.path, keys, env))!
+    const whole = await stash.view((tree) => tree)
+    const failure = (fn: () => unknown): unknown => {
+      try {
+        fn()
+      } catch (error) {
+        return error
+      }
+      throw new Error('no error')
+    }
+    for (const key of keys.slice(0, 3)) {
+      const expected = failure(() => whole.read(key)) as Error
+      expect(failure(() => viaAgent.read(key)), key.join('/')).toMatchObject({ name: expected.name, message: expected.message, code: (expected as { code?: string }).code })
+      expect(failure(() => viaAgent.entries(key))).toMatchObject({ message: (failure(() => whole.entries(key)) as Error).message })
+    }
+    expect(text(viaAgent.read(['svc', 'token']))).toBe('tok-123')
+  })
+
   it('sees a write made behind its back, and forgets a stash whose password changed', async () => {
     const { env, stash } = await setup()
     await unlockInAgent(stash, env)
