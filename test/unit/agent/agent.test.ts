@@ -14,7 +14,7 @@ import { agentGetKey, agentLock, agentStatus, agentUnlock, agentReadTree, agentW
 import { formatDuration, parseDuration } from '../../../src/agent/duration.js'
 import { MAX_REQUEST_BYTES } from '../../../src/agent/protocol.js'
 import { openStash, readStash, writeValues } from '../../../src/unlock/open.js'
-import { ROOT, makeStash, runCommand, tempDir, alive, waitFor } from '../../helpers.js'
+import { ROOT, makeStash, otherUser, runCommand, tempDir, alive, waitFor } from '../../helpers.js'
 import { SOCKET_NAME, agentDir } from '../../../src/locations.js'
 
 const root = tempDir()
@@ -400,6 +400,28 @@ describe('an agent that never blocks', () => {
     await exitsOnSigterm(pid)
   })
 
+  it('serves other clients at once while 500 connections send half a request and wait', async () => {
+    const { env, runtime, stash } = await setup()
+    await unlockInAgent(stash, env)
+    const socketPath = join(runtime, 'sstash', SOCKET_NAME)
+    let connected = 0
+    const sockets = Array.from({ length: 500 }, () =>
+      connect(socketPath)
+        .on('error', () => {})
+        .on('connect', function (this: ReturnType<typeof connect>) {
+          connected++
+          this.write('{"v":1,"op":"get","pa')
+        }),
+    )
+    try {
+      await waitFor(() => connected === 500, 20_000)
+      await answersAtOnce(env)
+      expect(await agentGetKey(stash.path, (await stash.exportKey()).keyId, env)).toBeInstanceOf(Uint8Array)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+    }
+  })
+
   it('holds a bounded amount of memory for 60 unterminated 15 MiB requests, and serves others meanwhile', async () => {
     const { env, stash, runtime } = await setup()
     await unlockInAgent(stash, env)
@@ -478,6 +500,20 @@ describe('the agent directory', () => {
       expect(existsSync(join(runtime, 'sstash', SOCKET_NAME))).toBe(false)
     })
   }
+
+  it.skipIf(!otherUser())('keeps another user from reaching the socket, even in a shared parent', async () => {
+    const { stash } = await setup()
+    const shared = tempDir()
+    chmodSync(shared, 0o1777)
+    const env: Env = { XDG_RUNTIME_DIR: shared, PATH: process.env.PATH }
+    runtimeDirs.push(shared)
+    await unlockInAgent(stash, env)
+    const socketPath = join(shared, 'sstash', SOCKET_NAME)
+    const probe = `require('node:net').connect(${JSON.stringify(socketPath)}).on('connect', () => process.exit(0)).on('error', (e) => { console.log(e.code); process.exit(1) })`
+    const run = await runCommand(process.execPath, ['-e', probe], { user: otherUser(), cwd: '/' })
+    expect({ code: run.code, out: run.stdout }).toEqual({ code: 1, out: 'EACCES\n' })
+    expect((await agentStatus(env))?.entries).toHaveLength(1)
+  })
 
   it('is refused in a parent another user can rename it in', async () => {
     const { env, stash, runtime } = await setup()
