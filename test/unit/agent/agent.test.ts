@@ -11,7 +11,6 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SecureStash, SSCryptoError } from '../../../src/index.js'
 import { agentGetKey, agentLock, agentStatus, agentUnlock, agentReadTree, agentWriteValues } from '../../../src/agent/client.js'
-import { formatDuration, parseDuration } from '../../../src/agent/duration.js'
 import { MAX_REQUEST_BYTES } from '../../../src/agent/protocol.js'
 import { openStash, readStash, writeValues } from '../../../src/unlock/open.js'
 import { ROOT, makeStash, otherUser, runCommand, tempDir, alive, waitFor } from '../../helpers.js'
@@ -78,24 +77,6 @@ afterAll(async () => {
     if (status) agentPids.add(status.pid)
   }
   for (const pid of agentPids) if (alive(pid)) process.kill(pid, 'SIGKILL')
-})
-
-describe('durations', () => {
-  it('parses units, compound durations and bare seconds', () => {
-    expect(parseDuration('90s')).toBe(90_000)
-    expect(parseDuration('15m')).toBe(900_000)
-    expect(parseDuration('2h')).toBe(7_200_000)
-    expect(parseDuration('1h30m')).toBe(5_400_000)
-    expect(parseDuration('1d')).toBe(86_400_000)
-    expect(parseDuration('300')).toBe(300_000)
-    expect(formatDuration(5_400_000)).toBe('1h 30m')
-    expect(formatDuration(500)).toBe('1s')
-  })
-
-  it('refuses odd durations with BAD_DURATION', () => {
-    for (const bad of ['', 'm', '15 m', '-5m', '1.5h', '0', '10ms', '31d', '15x', '1e3', 'Infinity'])
-      expect(() => parseDuration(bad), bad).toThrow(expect.objectContaining({ code: 'BAD_DURATION' }))
-  })
 })
 
 describe('the agent', () => {
