@@ -125,8 +125,18 @@ export async function agentReadTree(realPath: string, keys: string[][], env: Env
   }
   if (!answer?.ok || !answer.found || typeof answer.tree !== 'string') return undefined
   const tree = decodeTree(new Uint8Array(Buffer.from(answer.tree, 'base64')))
-  for (const pair of Array.isArray(answer.missing) ? answer.missing : []) {
-    const [i, found] = Array.isArray(pair) ? pair : []
+  rebuildExistingParts(tree, keys, answer.missing)
+  return tree
+}
+
+/**
+ * Adds to `tree` the nodes that exist of each missing key (the `missing` of a `read` answer;
+ * entries that do not fit are skipped). Those nodes exist in the stash and hold no value here,
+ * as the other nodes on the way to a selected subtree.
+ */
+function rebuildExistingParts(tree: Tree, keys: readonly string[][], missing: unknown): void {
+  for (const pair of Array.isArray(missing) ? missing : []) {
+    const [i, found] = Array.isArray(pair) ? (pair as unknown[]) : []
     const key = typeof i === 'number' ? keys[i] : undefined
     if (key === undefined || typeof found !== 'number' || !Number.isSafeInteger(found) || found < 0 || found >= key.length) continue
     let node = tree.root
@@ -136,7 +146,6 @@ export async function agentReadTree(realPath: string, keys: string[][], env: Env
       node = next
     }
   }
-  return tree
 }
 
 /**

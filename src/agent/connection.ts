@@ -23,11 +23,6 @@ const IDLE_TIMEOUT_MS = 5_000
 export class RequestBudget {
   #used = 0
 
-  /** Bytes held now, by all connections. */
-  get used(): number {
-    return this.#used
-  }
-
   /**
    * Takes `bytes` more for a request that holds `held` already.
    * @returns false when that would go over the budget (nothing is taken then)

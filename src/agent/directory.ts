@@ -52,7 +52,7 @@ const unsafe = (dir: string, { why, hint }: { why: string; hint: string }): SSEr
  * @returns false when the directory does not exist, true when it is safe
  * @throws {SSError} AGENT_UNSAFE (with a hint) when it exists but is not safe, or cannot be checked
  */
-export function checkAgentDir(dir: string): boolean {
+function checkAgentDir(dir: string): boolean {
   let info: Stats
   try {
     info = lstatSync(dir)
