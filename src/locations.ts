@@ -4,7 +4,8 @@
  *
  *   stash:   $SSTASH_FILE, else $XDG_DATA_HOME/sstash/stash.sstash (~/.local/share/sstash/stash.sstash)
  *   config:  $XDG_CONFIG_HOME/sstash (~/.config/sstash)
- *   agent:   $XDG_RUNTIME_DIR/sstash, else /tmp/sstash-<uid>
+ *   agent:   $XDG_RUNTIME_DIR/sstash, else $XDG_STATE_HOME/sstash/agent (~/.local/state/sstash/agent),
+ *            else (a socket path too long for the system) /tmp/sstash-<uid>
  *
  * Every default path sstash uses is resolved here, and only here.
  */
@@ -38,12 +39,29 @@ export function stashPath(option: string | undefined, env: Env = process.env): s
   return join(dataDir(env), 'stash.sstash')
 }
 
+/** The file name of the agent's socket inside {@link agentDir}. */
+export const SOCKET_NAME = 'agent.sock'
+
 /**
- * The directory holding the agent's socket: `$XDG_RUNTIME_DIR/sstash` when that variable
- * is an absolute path, else `/tmp/sstash-<uid>`.
+ * The longest socket path every system takes: a socket address holds at most 104 bytes on
+ * macOS and the BSDs (108 on Linux), its final NUL included.
+ */
+const MAX_SOCKET_PATH_BYTES = 103
+
+/**
+ * The directory holding the agent's socket: `$XDG_RUNTIME_DIR/sstash` when that variable is an
+ * absolute path (systemd's private `/run/user/<uid>`); else `sstash/agent` under the state
+ * directory (`$XDG_STATE_HOME`, else ~/.local/state; ~/Library/Application Support on macOS),
+ * inside the user's home, where no other user can create it first. `/tmp/sstash-<uid>` only
+ * when the socket path would be too long for the system; another user can take that name,
+ * and the agent is then not used (see src/agent/directory.ts).
  */
 export function agentDir(env: Env = process.env): string {
   const runtime = env.XDG_RUNTIME_DIR
-  if (runtime && runtime.startsWith('/')) return join(runtime, 'sstash')
-  return `/tmp/sstash-${process.getuid?.() ?? 'user'}`
+  const candidates = [
+    ...(runtime && runtime.startsWith('/') ? [join(runtime, 'sstash')] : []),
+    join(xdg(env, 'XDG_STATE_HOME', ['.local', 'state'], ['Library', 'Application Support']), 'agent'),
+  ]
+  const fits = candidates.find((dir) => Buffer.byteLength(join(dir, SOCKET_NAME)) <= MAX_SOCKET_PATH_BYTES)
+  return fits ?? `/tmp/sstash-${process.getuid?.() ?? 'user'}`
 }

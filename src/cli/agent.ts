@@ -1,7 +1,7 @@
 /**
  * The agent process. Clients start it detached with no stdio (see startAgent in
- * ../agent-client.ts), passing the agent directory they checked; it serves until it holds
- * nothing. It has no terminal to report to: failures only set the exit code.
+ * ../agent/client.ts), passing the agent directory they checked; it serves until it holds
+ * nothing (see ../agent/server.ts). It has no terminal to report to: failures only set the exit code.
  */
 import { realpathSync } from 'node:fs'
 import { isAbsolute } from 'node:path'

@@ -22,7 +22,9 @@ import type { SecureStash, OpenOptions } from '../store/secure-stash.js'
 import { checkKey, checkValue, type Tree } from '../tree/tree.js'
 import { promptHidden } from './tty.js'
 import { readIfExists, resolveStashPath } from '../store/read.js'
-import { agentGetKey, agentReadTree, agentSocket, agentUnlock, agentWriteValues, parseDuration } from '../agent/client.js'
+import { agentGetKey, agentReadTree, agentUnlock, agentWriteValues } from '../agent/client.js'
+import { agentSocket } from '../agent/directory.js'
+import { parseDuration } from '../agent/duration.js'
 
 type Env = Record<string, string | undefined>
 
@@ -100,7 +102,7 @@ async function sourcedPassword(options: PasswordOptions): Promise<{ password: st
  * Opens a stash with the key the agent holds for it, when it holds one for the file as it
  * is now (same real path, same key id). One small request; no key derivation.
  * @returns undefined when the agent is not running, does not hold it, or holds a stale key
- * @throws {SSError} AGENT_UNSAFE when the agent directory is not safe
+ *   (or its directory is unsafe: see agentSocket)
  */
 export async function openWithAgent(stashPath: string, env: Env = process.env): Promise<SecureStash | undefined> {
   // No agent runs: nothing to ask, and no need to read the file for its key id.
@@ -162,7 +164,7 @@ export function requireStash(stashPath: string): void {
  * (unless `options.agent` is false), then the password sources of {@link getPassword}.
  * With SSTASH_AGENT_TIMEOUT set, a password typed at the prompt or given by SSTASH_ASKPASS
  * also unlocks the stash in the agent (best effort: an agent failure does not fail the open).
- * @throws {SSError} STASH_NOT_FOUND (unless options.create), NO_PASSWORD, AGENT_UNSAFE, BAD_DURATION; {@link SSCryptoError}
+ * @throws {SSError} STASH_NOT_FOUND (unless options.create), NO_PASSWORD, BAD_DURATION; {@link SSCryptoError}
  */
 export async function openStash(stashPath: string, options: PasswordOptions & OpenOptions = { stashPath: '' }): Promise<SecureStash> {
   const env = options.env ?? process.env

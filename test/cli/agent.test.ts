@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SecureStash } from '../../src/index.js'
 import { agentStatus } from '../../src/agent/client.js'
-import { BIN, makeStash, runBin, runCommand, tempDir, type RunResult, alive, waitFor } from '../helpers.js'
+import { BIN, makeStash, otherUser, runBin, runCommand, tempDir, type RunResult, alive, waitFor } from '../helpers.js'
 
 const PASSWORD = 'correct horse'
 const root = tempDir()
@@ -170,6 +170,29 @@ describe('sstash unlock, lock and agent status', () => {
     expect(fillAfter.stdout).not.toContain('hunter2')
   })
 
+  it('names a missing key the same way with and without the agent: get and sstash-run -k', async () => {
+    const { env, withPassword, dir } = await setup()
+    await unlock(withPassword)
+    const noAgentDir = join(dir, 'no-agent')
+    mkdirSync(noAgentDir, { mode: 0o700 })
+    const withoutAgent: Env = { ...withPassword, XDG_RUNTIME_DIR: noAgentDir }
+    const cases: [string, (e: Env) => Promise<Timed>][] = [
+      ['get project/api/tokn', (e) => sstash(['get', 'project/api/tokn'], e)],
+      ['get project/app/tokn', (e) => sstash(['get', 'project/app/tokn'], e)],
+      ['get project/app/API_TOKEN/x', (e) => sstash(['get', 'project/app/API_TOKEN/x'], e)],
+      ['sstash-run -k project/myap', (e) => sstashRun(['-k', 'project/myap', '--', 'true'], e)],
+      ['sstash-run -k nope/app', (e) => sstashRun(['-k', 'nope/app', '--', 'true'], e)],
+    ]
+    for (const [what, run] of cases) {
+      const [viaAgent, direct] = [await run(env), await run(withoutAgent)]
+      expect({ code: viaAgent.code, stderr: viaAgent.stderr }, what).toEqual({ code: direct.code, stderr: direct.stderr })
+      expect(viaAgent.code, what).toBe(3)
+      // The first segment exists: the message never stops there.
+      expect(viaAgent.stderr, what).not.toMatch(/key \["project"\] was not found/)
+    }
+    expect((await sstash(['get', 'project/app/API_TOKEN'], env)).stdout).toBe('api-456')
+  })
+
   it('lock --all forgets every stash and the agent exits', async () => {
     const { env, withPassword, dir } = await setup()
     const other = join(dir, 'other.sstash')
@@ -279,20 +302,86 @@ describe('sstash unlock, lock and agent status', () => {
       chownSync(dir, 65534, 65534)
     }],
   ] as const) {
-    it(`refuses an agent directory with ${what}, in one line`, async () => {
+    it(`treats an agent directory with ${what} as no agent, and unlock says what to do`, async () => {
       const { runtime, withPassword, env } = await setup()
       const dir = join(runtime, 'sstash')
       make(dir)
+      const why = what === 'mode 0755' ? 'its mode is 0755, not 0700' : `it is owned by uid 65534, not ${process.getuid!()}`
       const run = await sstash(['unlock'], withPassword)
       expect(run.code).toBe(1)
-      expect(run.stderr).toBe(`sstash: error: refusing the agent directory ${dir}: ${what === 'mode 0755' ? 'its mode is 0755, not 0700' : `it is owned by uid 65534, not ${process.getuid!()}`}; remove it and run \`sstash unlock\` again\n`)
+      expect(run.stderr.split('\n')).toEqual([
+        `sstash: error: refusing the agent directory ${dir}: ${why}`,
+        what === 'mode 0755'
+          ? `sstash: hint: \`chmod 700 ${dir}\` (or remove it), then run \`sstash unlock\` again`
+          : 'sstash: hint: another user made it; ask them or root to remove it, or set XDG_RUNTIME_DIR to a directory only you can write',
+        '',
+      ])
+      // The other password sources still work, with one warning per command.
       const get = await sstash(['get', 'svc/token'], withPassword)
-      expect(get.code).toBe(1)
-      expect(get.stderr).toMatch(/^sstash: error: refusing the agent directory /)
+      expect({ code: get.code, out: get.stdout, err: get.stderr }).toEqual({
+        code: 0,
+        out: 'tok-123',
+        err: `sstash: warning: not using the agent: refusing the agent directory ${dir}: ${why}\n`,
+      })
       expect((await sstash(['agent', 'status'], env)).code).toBe(1)
       expect(lstatSync(dir).isDirectory()).toBe(true)
     })
   }
+})
+
+describe('where the agent directory lives', () => {
+  it.skipIf(!otherUser())('is no agent when another user made it first: every binary uses the password, warning once, and unlock says what to do', async () => {
+    const other = otherUser()!
+    const { env, withPassword } = await setup()
+    // A shared directory such as /tmp, where the other user creates our agent directory first.
+    const shared = tempDir()
+    chmodSync(shared, 0o1777)
+    const dir = join(shared, 'sstash')
+    expect((await runCommand('mkdir', ['-m', '700', dir], { user: other })).code).toBe(0)
+    const foreign = { ...env, XDG_RUNTIME_DIR: shared }
+    const password = { ...withPassword, XDG_RUNTIME_DIR: shared }
+    const warning = `sstash: warning: not using the agent: refusing the agent directory ${dir}: it is owned by uid ${other.uid}, not ${process.getuid!()}\n`
+
+    expect((await gitCredential('approve', `${REQUEST.trim()}\npassword=hunter2\n\n`, password)).code).toBe(0)
+    const get = await sstash(['get', 'svc/token'], password)
+    expect({ code: get.code, out: get.stdout, err: get.stderr }).toEqual({ code: 0, out: 'tok-123', err: warning })
+    const run = await sstashRun(printToken, password)
+    expect({ code: run.code, out: run.stdout, err: run.stderr }).toEqual({ code: 0, out: 'api-456', err: warning })
+    const fill = await gitCredential('fill', REQUEST, password)
+    expect({ code: fill.code, err: fill.stderr }).toEqual({ code: 0, err: warning })
+    expect(fill.stdout).toContain('password=hunter2\n')
+
+    const unlocked = await sstash(['unlock'], password)
+    expect({ code: unlocked.code, err: unlocked.stderr }).toEqual({
+      code: 1,
+      err:
+        `sstash: error: refusing the agent directory ${dir}: it is owned by uid ${other.uid}, not ${process.getuid!()}\n` +
+        'sstash: hint: another user made it; ask them or root to remove it, or set XDG_RUNTIME_DIR to a directory only you can write\n',
+    })
+    // Without a password source, the usual error (and the one warning), at once.
+    const none = await sstash(['get', 'svc/token'], foreign)
+    expect(none.code).toBe(5)
+    expect(none.stderr.split('\n').slice(0, 2)).toEqual([warning.trim(), expect.stringMatching(/^sstash: error: no password for /)])
+    expect((await sstash(['lock'], foreign)).code).toBe(0)
+  })
+
+  it('is under $HOME/.local/state/sstash/agent without XDG_RUNTIME_DIR, made 0700', async () => {
+    const { env, withPassword, dir } = await setup()
+    const ownHome = join(dir, 'home')
+    mkdirSync(ownHome, { mode: 0o700 })
+    const noRuntime: Env = { XDG_RUNTIME_DIR: undefined, XDG_STATE_HOME: undefined, HOME: ownHome }
+    const unlocked = await sstash(['unlock'], { ...withPassword, ...noRuntime })
+    expect({ code: unlocked.code, err: unlocked.stderr }).toEqual({ code: 0, err: expect.stringMatching(/^sstash: unlocked /) })
+    const status = JSON.parse((await sstash(['agent', 'status', '--json'], { ...env, ...noRuntime })).stdout)
+    agentPids.add(status.pid)
+    const agentDir = join(ownHome, '.local/state/sstash/agent')
+    expect(status.socket).toBe(join(agentDir, 'agent.sock'))
+    for (const made of ['.local/state/sstash', '.local/state/sstash/agent']) expect(lstatSync(join(ownHome, made)).mode & 0o777).toBe(0o700)
+    expect(lstatSync(status.socket).isSocket()).toBe(true)
+    expect((await sstash(['get', 'svc/token'], { ...env, ...noRuntime })).stdout).toBe('tok-123')
+    expect((await sstash(['lock', '--all'], { ...env, ...noRuntime })).code).toBe(0)
+    await waitFor(() => !alive(status.pid))
+  })
 })
 
 describe('with no password source and no terminal', () => {

@@ -1,5 +1,6 @@
 import type { CAC } from 'cac'
-import { agentLock, agentStatus, agentUnlock, formatDuration, parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../../agent/client.js'
+import { agentLock, agentStatus, agentUnlock } from '../../agent/client.js'
+import { DEFAULT_AGENT_TIMEOUT_MS, formatDuration, parseDuration } from '../../agent/duration.js'
 import { resolveStashPath } from '../../store/read.js'
 import { stashPath } from '../../locations.js'
 import { agentTimeoutFromEnv, getPassword, requireStash } from '../../unlock/open.js'

@@ -4,26 +4,17 @@
  * a real user's agent, and every agent started here is killed in afterAll.
  */
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { connect } from 'node:net'
+import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SecureStash, SSCryptoError } from '../../../src/index.js'
-import {
-
-  agentGetKey,
-  agentLock,
-  agentStatus,
-  agentUnlock,
-  formatDuration,
-  parseDuration,
-  SOCKET_NAME,
-  MAX_REQUEST_BYTES,
-  agentReadTree,
-  agentWriteValues,
-} from '../../../src/agent/client.js'
+import { agentGetKey, agentLock, agentStatus, agentUnlock, agentReadTree, agentWriteValues } from '../../../src/agent/client.js'
+import { MAX_REQUEST_BYTES } from '../../../src/agent/protocol.js'
 import { openStash, readStash, writeValues } from '../../../src/unlock/open.js'
-import { ROOT, makeStash, runCommand, tempDir, alive, waitFor } from '../../helpers.js'
-import { agentDir } from '../../../src/locations.js'
+import { ROOT, makeStash, otherUser, runCommand, tempDir, alive, waitFor } from '../../helpers.js'
+import { SOCKET_NAME, agentDir } from '../../../src/locations.js'
 
 const root = tempDir()
 const agentPids = new Set<number>()
@@ -86,24 +77,6 @@ afterAll(async () => {
     if (status) agentPids.add(status.pid)
   }
   for (const pid of agentPids) if (alive(pid)) process.kill(pid, 'SIGKILL')
-})
-
-describe('durations', () => {
-  it('parses units, compound durations and bare seconds', () => {
-    expect(parseDuration('90s')).toBe(90_000)
-    expect(parseDuration('15m')).toBe(900_000)
-    expect(parseDuration('2h')).toBe(7_200_000)
-    expect(parseDuration('1h30m')).toBe(5_400_000)
-    expect(parseDuration('1d')).toBe(86_400_000)
-    expect(parseDuration('300')).toBe(300_000)
-    expect(formatDuration(5_400_000)).toBe('1h 30m')
-    expect(formatDuration(500)).toBe('1s')
-  })
-
-  it('refuses odd durations with BAD_DURATION', () => {
-    for (const bad of ['', 'm', '15 m', '-5m', '1.5h', '0', '10ms', '31d', '15x', '1e3', 'Infinity'])
-      expect(() => parseDuration(bad), bad).toThrow(expect.objectContaining({ code: 'BAD_DURATION' }))
-  })
 })
 
 describe('the agent', () => {
@@ -344,6 +317,131 @@ process.stdout.write(new TextDecoder().decode(await stash.readValue(['svc', 'tok
   })
 })
 
+/** The agent's memory from /proc: `VmRSS` now and `VmHWM` (the peak), in MiB. */
+function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1])
+  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 }
+}
+
+/** Asserts the agent answers `status` at once: its event loop is not blocked. */
+async function answersAtOnce(env: Env): Promise<void> {
+  const started = Date.now()
+  expect((await agentStatus(env))?.entries.length).toBeGreaterThan(0)
+  expect(Date.now() - started).toBeLessThan(1_000)
+}
+
+/** Sends SIGTERM and waits for the agent to be gone. */
+async function exitsOnSigterm(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM')
+  await waitFor(() => !alive(pid), 5_000)
+}
+
+describe('an agent that never blocks', () => {
+  it('still answers other clients and exits on SIGTERM after requests about a FIFO, a symlink to a FIFO and /dev/zero', async () => {
+    const { dir, env, path, stash, runtime } = await setup()
+    await unlockInAgent(stash, env)
+    const pid = (await agentStatus(env))!.pid
+    const socketPath = join(runtime, 'sstash', SOCKET_NAME)
+    const fifo = join(dir, 'fifo.sstash')
+    execFileSync('mkfifo', [fifo])
+    const link = join(dir, 'link-to-fifo.sstash')
+    symlinkSync(fifo, link)
+    const { key } = await stash.exportKey()
+    for (const odd of [fifo, link, '/dev/zero']) {
+      // Held under that path, as a client that unlocked it before the file was swapped would leave it.
+      const unlock = { v: 1, op: 'unlock', path: odd, keyId: 'a'.repeat(32), key: Buffer.from(key).toString('base64'), timeoutMs: 60_000 }
+      expect(JSON.parse(await rawRequest(socketPath, `${JSON.stringify(unlock)}\n`))).toMatchObject({ ok: true })
+      expect(await agentReadTree(odd, [[]], env)).toBeUndefined()
+      await answersAtOnce(env)
+      expect(await agentWriteValues(odd, [[['k'], new Uint8Array([1])]], env)).toBe(false)
+      await answersAtOnce(env)
+      // Another key id makes the agent look at the file: not a stash, so the entry is dropped.
+      expect(await agentGetKey(odd, 'b'.repeat(32), env)).toBeUndefined()
+      await answersAtOnce(env)
+    }
+    const opened = await openStash(path, { stashPath: path, env, prompt: false })
+    expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
+    await exitsOnSigterm(pid)
+  })
+
+  it('answers a write whose lock file is a FIFO with the error, and still exits on SIGTERM', async () => {
+    const { env, path, stash } = await setup()
+    await unlockInAgent(stash, env)
+    const pid = (await agentStatus(env))!.pid
+    execFileSync('mkfifo', [`${stash.path}.lock`])
+    const started = Date.now()
+    await expect(agentWriteValues(stash.path, [[['k'], new Uint8Array([1])]], env)).rejects.toMatchObject({
+      code: 'NOT_A_FILE',
+      message: expect.stringContaining(`${stash.path}.lock`),
+    })
+    expect(Date.now() - started).toBeLessThan(3_000)
+    await answersAtOnce(env)
+    expect(text((await readStash(path, [['svc']], { stashPath: path, env })).read(['svc', 'token']))).toBe('tok-123')
+    await exitsOnSigterm(pid)
+  })
+
+  it('serves other clients at once while 500 connections send half a request and wait', async () => {
+    const { env, runtime, stash } = await setup()
+    await unlockInAgent(stash, env)
+    const socketPath = join(runtime, 'sstash', SOCKET_NAME)
+    let connected = 0
+    const sockets = Array.from({ length: 500 }, () =>
+      connect(socketPath)
+        .on('error', () => {})
+        .on('connect', function (this: ReturnType<typeof connect>) {
+          connected++
+          this.write('{"v":1,"op":"get","pa')
+        }),
+    )
+    try {
+      await waitFor(() => connected === 500, 20_000)
+      await answersAtOnce(env)
+      expect(await agentGetKey(stash.path, (await stash.exportKey()).keyId, env)).toBeInstanceOf(Uint8Array)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+    }
+  })
+
+  it('holds a bounded amount of memory for 60 unterminated 15 MiB requests, and serves others meanwhile', async () => {
+    const { env, stash, runtime } = await setup()
+    await unlockInAgent(stash, env)
+    const pid = (await agentStatus(env))!.pid
+    const before = memoryOf(pid)
+    const socketPath = join(runtime, 'sstash', SOCKET_NAME)
+    // One 1 MiB buffer, written 15 times per connection: the test itself holds almost nothing.
+    const mib = Buffer.alloc(1024 * 1024, 'a')
+    const answers: string[] = []
+    let connected = 0
+    const sockets = Array.from({ length: 60 }, () => {
+      const socket = connect(socketPath)
+      socket.on('error', () => {})
+      socket.on('data', (chunk: Buffer) => answers.push(chunk.toString('utf8')))
+      socket.on('connect', () => {
+        connected++
+        for (let i = 0; i < 15; i++) socket.write(mib)
+      })
+      return socket
+    })
+    try {
+      // Every connection has either sent its 15 MiB or been refused.
+      await waitFor(() => connected === 60 && sockets.every((socket) => socket.writableLength === 0 || socket.destroyed), 60_000)
+      await answersAtOnce(env)
+      const after = memoryOf(pid)
+      // Without the budget this peaked near 1 GiB; now the unanswered requests hold at most 48 MiB
+      // (what was read past a refusal is dropped, and waits for the garbage collector).
+      expect(after.peak - before.rss, JSON.stringify({ before, after })).toBeLessThan(250)
+      expect(answers.join('')).toContain('"error":"busy"')
+    } finally {
+      for (const socket of sockets) socket.destroy()
+    }
+    // Ops that carry no values are refused beyond 64 KiB.
+    const bigRead = { v: 1, op: 'read', path: stash.path, keys: [['x'.repeat(70_000)]] }
+    expect(JSON.parse(await rawRequest(socketPath, `${JSON.stringify(bigRead)}\n`))).toEqual({ ok: false, error: 'request too large' })
+    expect(await agentWriteValues(stash.path, [[['after'], new Uint8Array(4 * 1024 * 1024)]], env)).toBe(true)
+  })
+})
+
 describe('the agent directory', () => {
   const unsafeCases: [string, (dir: string) => void][] = [
     ['a mode other than 0700', (dir) => {
@@ -362,12 +460,18 @@ describe('the agent directory', () => {
   ]
 
   for (const [what, make] of unsafeCases) {
-    it(`is refused by client and agent when it has ${what}`, async () => {
+    it(`means no agent to clients, and is refused by unlock, status and the agent itself when it has ${what}`, async () => {
       const { env, path, stash, runtime } = await setup()
       const dir = agentDir(env)
       make(dir)
-      const unsafe = expect.objectContaining({ code: 'AGENT_UNSAFE', message: expect.stringContaining(dir) })
-      await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toEqual(unsafe)
+      // Clients use the other password sources: none here, so NO_PASSWORD; with one, the stash opens.
+      await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
+      const opened = await openStash(path, { stashPath: path, env: { ...env, SSTASH_PASSWORD: 'correct horse' }, prompt: false })
+      expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
+      expect(await agentReadTree(stash.path, [[]], env)).toBeUndefined()
+      expect(await agentLock(undefined, env)).toBe(0)
+
+      const unsafe = expect.objectContaining({ code: 'AGENT_UNSAFE', message: expect.stringContaining(dir), hint: expect.any(String) })
       await expect(agentUnlock(stash.path, await stash.exportKey(), 60_000, env)).rejects.toEqual(unsafe)
       await expect(agentStatus(env)).rejects.toEqual(unsafe)
 
@@ -378,18 +482,54 @@ describe('the agent directory', () => {
     })
   }
 
-  it('is refused once its mode changes under a running agent', async () => {
+  it.skipIf(!otherUser())('keeps another user from reaching the socket, even in a shared parent', async () => {
+    const { stash } = await setup()
+    const shared = tempDir()
+    chmodSync(shared, 0o1777)
+    const env: Env = { XDG_RUNTIME_DIR: shared, PATH: process.env.PATH }
+    runtimeDirs.push(shared)
+    await unlockInAgent(stash, env)
+    const socketPath = join(shared, 'sstash', SOCKET_NAME)
+    const probe = `require('node:net').connect(${JSON.stringify(socketPath)}).on('connect', () => process.exit(0)).on('error', (e) => { console.log(e.code); process.exit(1) })`
+    const run = await runCommand(process.execPath, ['-e', probe], { user: otherUser(), cwd: '/' })
+    expect({ code: run.code, out: run.stdout }).toEqual({ code: 1, out: 'EACCES\n' })
+    expect((await agentStatus(env))?.entries).toHaveLength(1)
+  })
+
+  it('is refused in a parent another user can rename it in', async () => {
+    const { env, stash, runtime } = await setup()
+    chmodSync(runtime, 0o777)
+    await expect(agentUnlock(stash.path, await stash.exportKey(), 60_000, env)).rejects.toMatchObject({
+      code: 'AGENT_UNSAFE',
+      message: expect.stringContaining('is writable by anyone and not sticky'),
+    })
+    chmodSync(runtime, 0o1777)
+    await unlockInAgent(stash, env)
+    expect((await agentStatus(env))?.entries).toHaveLength(1)
+  })
+
+  it('is given up on once its mode changes under a running agent', async () => {
     const { env, path, stash } = await setup()
     await unlockInAgent(stash, env)
     chmodSync(agentDir(env), 0o711)
-    await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toMatchObject({ code: 'AGENT_UNSAFE' })
+    await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
+    await expect(agentStatus(env)).rejects.toMatchObject({ code: 'AGENT_UNSAFE' })
     chmodSync(agentDir(env), 0o700)
+    expect(text(await (await openStash(path, { stashPath: path, env, prompt: false })).readValue(['svc', 'token']))).toBe('tok-123')
   })
 
-  it('is /tmp/sstash-<uid> without XDG_RUNTIME_DIR', () => {
-    expect(agentDir({})).toBe(`/tmp/sstash-${process.getuid!()}`)
-    expect(agentDir({ XDG_RUNTIME_DIR: 'relative' })).toBe(`/tmp/sstash-${process.getuid!()}`)
+  it('is under the state directory without XDG_RUNTIME_DIR, and in /tmp only when the socket path would be too long', () => {
+    const home = homedir()
+    const state = process.platform === 'darwin' ? join(home, 'Library/Application Support/sstash/agent') : join(home, '.local/state/sstash/agent')
+    expect(agentDir({})).toBe(state)
+    expect(agentDir({ XDG_RUNTIME_DIR: 'relative' })).toBe(state)
     expect(agentDir({ XDG_RUNTIME_DIR: '/run/user/7' })).toBe('/run/user/7/sstash')
+    expect(agentDir({ XDG_STATE_HOME: '/home/u/.state' })).toBe('/home/u/.state/sstash/agent')
+    // 103 bytes is the longest socket path every system takes (sun_path, NUL included, on macOS).
+    const fits = `/${'d'.repeat(103 - '/sstash/agent/agent.sock'.length - 1)}`
+    expect(`${agentDir({ XDG_STATE_HOME: fits })}/agent.sock`).toHaveLength(103)
+    expect(agentDir({ XDG_STATE_HOME: `${fits}x` })).toBe(`/tmp/sstash-${process.getuid!()}`)
+    expect(agentDir({ XDG_RUNTIME_DIR: `/${'r'.repeat(100)}`, XDG_STATE_HOME: '/s' })).toBe('/s/sstash/agent')
   })
 })
 
@@ -408,6 +548,32 @@ describe('reads and writes done by the agent', () => {
       ['svc/nested/x', 'y'],
     ])
     expect(tree?.find(['other'])).toBeUndefined()
+  })
+
+  it('tells how much of each missing key exists, so that a lookup fails at the same segment as without the agent', async () => {
+    const { env, stash, runtime } = await setup()
+    await unlockInAgent(stash, env)
+    const keys = [['svc', 'tokn'], ['svc', 'token', 'deeper'], ['nope', 'x'], ['svc']]
+    const read = { v: 1, op: 'read', path: stash.path, keys }
+    const answer = JSON.parse(await rawRequest(join(runtime, 'sstash', SOCKET_NAME), `${JSON.stringify(read)}\n`))
+    expect(answer.missing).toEqual([[0, 1], [1, 2], [2, 0]])
+
+    const viaAgent = (await agentReadTree(stash.path, keys, env))!
+    const whole = await stash.view((tree) => tree)
+    const failure = (fn: () => unknown): unknown => {
+      try {
+        fn()
+      } catch (error) {
+        return error
+      }
+      throw new Error('no error')
+    }
+    for (const key of keys.slice(0, 3)) {
+      const expected = failure(() => whole.read(key)) as Error
+      expect(failure(() => viaAgent.read(key)), key.join('/')).toMatchObject({ name: expected.name, message: expected.message, code: (expected as { code?: string }).code })
+      expect(failure(() => viaAgent.entries(key))).toMatchObject({ message: (failure(() => whole.entries(key)) as Error).message })
+    }
+    expect(text(viaAgent.read(['svc', 'token']))).toBe('tok-123')
   })
 
   it('sees a write made behind its back, and forgets a stash whose password changed', async () => {
