@@ -36,6 +36,11 @@ export const KDF_BOUNDS = {
 /** Parameters below these are allowed (tests use them) but `sstash doctor` calls them weak. */
 export const KDF_WEAK = { scryptN: 2 ** 17, pbkdf2Iterations: 210_000 } as const
 
+/** Whether `kdf` is below {@link KDF_WEAK}: allowed, but a stolen copy of the file is cheap to attack. */
+export function isWeakKdf(kdf: KdfParams): boolean {
+  return kdf.name === 'scrypt' ? kdf.N < KDF_WEAK.scryptN : kdf.iterations < KDF_WEAK.pbkdf2Iterations
+}
+
 const isInt = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n)
 
 /**

@@ -11,7 +11,7 @@ import { SSError } from '../errors.js'
 import { checkDirectory, isStale, lockPathOf } from './write.js'
 import { readIfExists, resolveStashPath } from './read.js'
 import { parseStash } from '../format/stash-file.js'
-import { KDF_WEAK, formatKdfSpec } from '../format/kdf.js'
+import { formatKdfSpec, isWeakKdf } from '../format/kdf.js'
 
 /** How much a finding matters: `problem` and `warning` make `sstash doctor` exit 1. */
 export type Severity = 'ok' | 'note' | 'warning' | 'problem'
@@ -91,9 +91,7 @@ async function formatFindings(real: string, bytes: Uint8Array): Promise<Finding[
   if (locked.format === 'python')
     out.push({ severity: 'warning', what: `${real} is in the Python sstash 0.17 format (${spec})`, fix: 'sstash migrate' })
   else out.push({ severity: 'ok', what: `native format, key derivation ${spec}` })
-  const weak =
-    locked.kdf.name === 'scrypt' ? locked.kdf.N < KDF_WEAK.scryptN : locked.kdf.iterations < KDF_WEAK.pbkdf2Iterations
-  if (weak)
+  if (isWeakKdf(locked.kdf))
     out.push({
       severity: 'warning',
       what: `the key derivation ${spec} is weak: a stolen copy of the file is cheap to attack`,

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SecureStash } from '../../src/index.js'
-import { BIN, ROOT, makeStash, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
+import { BIN, ROOT, agentRuntimeDir, makeStash, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
 
 const PASSWORD = 'stash password'
 const dir = tempDir()
@@ -31,6 +31,7 @@ const baseEnv: Record<string, string | undefined> = {
   GIT_ASKPASS: askpass,
   SSH_ASKPASS: undefined,
   SSTASH_PASSWORD_FILE: passwordFile,
+  XDG_RUNTIME_DIR: agentRuntimeDir(),
   PATH: `${shims}:${process.env.PATH ?? ''}`,
   LC_ALL: 'C',
 }
@@ -423,7 +424,8 @@ describe('unlocking and options', () => {
     writeFileSync(request, lines('protocol=https', 'host=tty.example.com'))
     const command = `"${process.execPath}" "${BIN.git}" --stash "${stash}" get < "${request}"`
     const result = await runCommand('sh', ['-c', '(sleep 1; printf "%s\\r" "$PW") | script -qec "$CMD" /dev/null'], {
-      env: { ...baseEnv, SSTASH_PASSWORD_FILE: undefined, GIT_TERMINAL_PROMPT: undefined, PW: PASSWORD, CMD: command },
+      // A typed password would unlock the agent for the tests that follow, which need it locked.
+      env: { ...baseEnv, SSTASH_PASSWORD_FILE: undefined, GIT_TERMINAL_PROMPT: undefined, SSTASH_AGENT_TIMEOUT: '0', PW: PASSWORD, CMD: command },
     })
     expect(result.stdout).toContain(`Password for ${stash}:`)
     expect(result.stdout).toContain('username=user\r\npassword=typed-unlock\r\n')
@@ -449,7 +451,7 @@ describe('unlocking and options', () => {
 
   it('reports a wrong password in one error line and prints nothing', async () => {
     const wrong = join(dir, 'wrong')
-    writeFileSync(wrong, 'nope\n')
+    writeFileSync(wrong, 'nope\n', { mode: 0o600 })
     const result = await helper('get', lines('protocol=https', 'host=victim.example.com'), { SSTASH_PASSWORD_FILE: wrong })
     expect(result.stdout).toBe('')
     expect(result.code).toBe(4)

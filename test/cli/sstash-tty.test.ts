@@ -5,14 +5,15 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BIN, ROOT, TEST_KDF_SPEC, runBin, runCommand, tempDir } from '../helpers.js'
+import { BIN, ROOT, TEST_KDF_SPEC, agentRuntimeDir, runBin, runCommand, tempDir } from '../helpers.js'
 
 const DRIVER = join(ROOT, 'test/fixtures/cli/pty-drive.py')
 const dir = tempDir()
+const runtime = agentRuntimeDir()
 
 /** Runs sstash on a fresh terminal, typing `send` each time `expect` shows up. */
-function onTerminal(steps: [expect: string, send: string][], args: string[]) {
-  return runCommand('python3', [DRIVER, JSON.stringify(steps), process.execPath, BIN.sstash, ...args], { timeoutMs: 30_000 })
+function onTerminal(steps: [expect: string, send: string][], args: string[], env: Record<string, string> = {}) {
+  return runCommand('python3', [DRIVER, JSON.stringify(steps), process.execPath, BIN.sstash, ...args], { timeoutMs: 30_000, env: { XDG_RUNTIME_DIR: runtime, ...env } })
 }
 
 describe('sstash on a terminal', () => {

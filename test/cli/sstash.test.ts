@@ -40,6 +40,9 @@ function runRaw(args: string[], env: Record<string, string>): Promise<{ stdout: 
 
 const firstLine = (text: string) => text.split('\n')[0]
 
+/** What init, passwd and migrate say when asked for a key derivation as cheap as the tests'. */
+const weakKdf = (spec: string) => `sstash: warning: the key derivation ${spec} is weak: a stolen copy of the file is cheap to attack (the default, --kdf scrypt, is not)\n`
+
 describe('help and usage', () => {
   it('lists every command with an example in sstash --help', async () => {
     const r = await runBin('sstash', ['--help'])
@@ -103,7 +106,7 @@ describe('sstash init', () => {
     const { path, env } = fresh()
     const r = await runBin('sstash', ['init', '--kdf', TEST_KDF_SPEC], { env })
     expect(r).toMatchObject({ code: 0, stdout: '' })
-    expect(r.stderr).toBe(`sstash: created ${path}\n`)
+    expect(r.stderr).toBe(`${weakKdf(TEST_KDF_SPEC)}sstash: created ${path}\n`)
     expect(statSync(path).mode & 0o777).toBe(0o600)
     expect((await runBin('sstash', ['ls'], { env })).code).toBe(0)
   })
@@ -120,7 +123,7 @@ describe('sstash init', () => {
   it('refuses an empty password and creates nothing', async () => {
     const { path } = fresh()
     const empty = join(dir, 'empty-password')
-    writeFileSync(empty, '')
+    writeFileSync(empty, '', { mode: 0o600 })
     const r = await runBin('sstash', ['init', '--kdf', TEST_KDF_SPEC], { env: { SSTASH_FILE: path, SSTASH_PASSWORD_FILE: empty } })
     expect(r.code).toBe(1)
     expect(r.stderr).toBe('sstash: error: the password is empty; nothing was changed\n')
@@ -363,9 +366,9 @@ describe('sstash passwd and migrate', () => {
   it('changes the password and the key derivation, keeping the values', async () => {
     const { path, env } = await stashWith({ 'a/b': 'kept' })
     const newFile = join(dir, 'new-password')
-    writeFileSync(newFile, 'a new password')
+    writeFileSync(newFile, 'a new password', { mode: 0o600 })
     const r = await runBin('sstash', ['passwd', '--kdf', 'scrypt:N=2048,r=8,p=1'], { env: { ...env, SSTASH_NEW_PASSWORD_FILE: newFile } })
-    expect(r).toMatchObject({ code: 0, stdout: '', stderr: `sstash: changed the password of ${path}\n` })
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: `${weakKdf('scrypt:N=2048,r=8,p=1')}sstash: changed the password of ${path}\n` })
     expect((await runBin('sstash', ['get', 'a/b'], { env })).code).toBe(4)
     expect((await runBin('sstash', ['get', 'a/b'], { env: { SSTASH_FILE: path, SSTASH_PASSWORD: 'a new password' } })).stdout).toBe('kept')
     expect((await runBin('sstash', ['doctor'], { env })).stdout).toContain('key derivation scrypt:N=2048,r=8,p=1')
@@ -376,7 +379,7 @@ describe('sstash passwd and migrate', () => {
     const before = readFileSync(path)
     const r = await runBin('sstash', ['passwd'], { env: { ...env, SSTASH_NEW_PASSWORD_FILE: join(dir, 'empty-new') } })
     expect(r.code).toBe(5)
-    writeFileSync(join(dir, 'empty-new'), '')
+    writeFileSync(join(dir, 'empty-new'), '', { mode: 0o600 })
     const empty = await runBin('sstash', ['passwd'], { env: { ...env, SSTASH_NEW_PASSWORD_FILE: join(dir, 'empty-new') } })
     expect(empty.code).toBe(1)
     expect(empty.stderr).toBe('sstash: error: the password is empty; nothing was changed\n')
@@ -394,7 +397,7 @@ describe('sstash passwd and migrate', () => {
     expect(doctorBefore.stdout).toContain('Python sstash 0.17 format')
     expect(doctorBefore.stdout).toContain('  fix: sstash migrate')
     const r = await runBin('sstash', ['migrate', '--kdf', TEST_KDF_SPEC], { env })
-    expect(r).toMatchObject({ code: 0, stdout: '', stderr: `sstash: migrated ${path} to the native format; the password is unchanged\n` })
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: `${weakKdf(TEST_KDF_SPEC)}sstash: migrated ${path} to the native format; the password is unchanged\n` })
     expect((await runBin('sstash', ['tree', '--json', '--values'], { env })).stdout).toBe(before.stdout)
     expect((await runBin('sstash', ['doctor'], { env })).stdout).toContain(`ok: native format, key derivation ${TEST_KDF_SPEC}`)
     const again = await runBin('sstash', ['migrate'], { env })
