@@ -1,7 +1,8 @@
 /**
  * `sstash doctor` as a library function: checks what can go wrong around a stash without
  * its password (file and directory permissions, the format and key-derivation strength, a
- * lock left behind, the binaries git needs on PATH) and says how to fix each finding.
+ * lock left behind, the binaries git needs on PATH, git's helpers: see ../git/doctor.ts) and
+ * says how to fix each finding.
  */
 import { constants } from 'node:fs'
 import { access, lstat, readFile, readdir, stat } from 'node:fs/promises'
@@ -12,6 +13,7 @@ import { checkDirectory, isStale, lockPathOf } from './write.js'
 import { readIfExists, resolveStashPath } from './read.js'
 import { parseStash } from '../format/stash-file.js'
 import { formatKdfSpec, isWeakKdf } from '../format/kdf.js'
+import { gitFindings } from '../git/doctor.js'
 
 /** How much a finding matters: `problem` and `warning` make `sstash doctor` exit 1. */
 export type Severity = 'ok' | 'note' | 'warning' | 'problem'
@@ -135,7 +137,7 @@ async function leftoverFindings(real: string): Promise<Finding[]> {
 /**
  * Checks a stash and its surroundings. Needs no password and changes nothing.
  * @param path - the stash file (it may be missing: that is a finding too)
- * @param env - where PATH is read from
+ * @param env - where PATH is read from, and HOME and git's variables for the git checks
  * @returns the findings, most important first within each area
  */
 export async function diagnose(path: string, env: Env = process.env): Promise<Finding[]> {
@@ -174,5 +176,6 @@ export async function diagnose(path: string, env: Env = process.env): Promise<Fi
           },
     )
   }
+  findings.push(...(await gitFindings(env)))
   return findings
 }
