@@ -1,5 +1,5 @@
 import { createHash, pbkdf2, scrypt } from 'node:crypto'
-import { SSError } from '../errors.js'
+import { SSError, SSValueError } from '../errors.js'
 
 /** scrypt, the native format's key derivation. N must be a power of two. */
 export interface ScryptParams {
@@ -72,10 +72,13 @@ export function checkKdf(kdf: KdfParams): void {
 
 /**
  * Derives a 32-byte key from a password (as UTF-8) and a salt, off the main thread.
- * @throws {SSError} BAD_PARAMETERS when the parameters are out of bounds
+ * @throws {SSError} BAD_PARAMETERS when the parameters are out of bounds; {@link SSValueError} for a
+ *   password with a lone surrogate, which has no UTF-8 form
  */
 export async function deriveKey(kdf: KdfParams, password: string, salt: Uint8Array): Promise<Uint8Array> {
   checkKdf(kdf)
+  // A lone surrogate has no UTF-8 form: Buffer.from would write U+FFFD for it, and two passwords would be one.
+  if (!password.isWellFormed()) throw new SSValueError('the password is not well-formed Unicode text (it holds a lone surrogate)')
   const secret = Buffer.from(password, 'utf8')
   try {
     return await new Promise<Uint8Array>((resolve, reject) => {

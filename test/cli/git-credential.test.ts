@@ -483,6 +483,15 @@ describe('unlocking and options', () => {
     expect((await helper('get', lines('protocol=https', 'host=prefixed.tld'), {}, ['--prefix=work/git'])).stdout).toBe(lines('username=u', 'password=p'))
   })
 
+  it('takes --prefix and --stash exactly as typed, number-like or not', async () => {
+    await helper('store', lines('protocol=https', 'host=numbers.tld', 'username=u', 'password=p'), {}, ['--prefix', '007'])
+    expect(await values()).toMatchObject({ '007/https/numbers.tld/-/u/password': 'p' })
+    const copy = join(home, '0x10')
+    copyFileSync(stash, copy)
+    const served = await runBin('git', ['--stash', '0x10', '--prefix=007', 'get'], { input: lines('protocol=https', 'host=numbers.tld'), cwd: home, env: baseEnv })
+    expect(served.stdout).toBe(lines('username=u', 'password=p'))
+  })
+
   it.each([
     [['--stash'], /--stash needs a value/],
     [['--bogus', 'get'], /unknown option --bogus/],

@@ -461,3 +461,138 @@ describe('sstash doctor', () => {
     expect(r.code).toBe(0)
   })
 })
+
+describe('option values and arguments reach the commands exactly as typed', () => {
+  /** A fresh working directory holding a stash `s` with `values`, and the env that unlocks it. */
+  async function workdir(values: Record<string, string> = {}) {
+    const cwd = join(dir, `exact-${++counter}`)
+    mkdirSync(cwd)
+    await makeStash(join(cwd, 's'), PASSWORD, values)
+    return { cwd, env: { SSTASH_FILE: join(cwd, 's'), SSTASH_PASSWORD_FILE: passwordFile } }
+  }
+  const sstash = (args: string[], where: { cwd: string; env: Record<string, string> }, input?: string) => runBin('sstash', args, { ...where, input })
+  const refusedAs = async (args: string[], shown: string) => {
+    const r = await sstash(args, await workdir())
+    expect(r.stderr, args.join(' ')).toContain(shown)
+  }
+
+  // One check per option that takes a value and per argument of every command, each with a value
+  // that cac's own parser would have turned into a number (007 -> 7, 0x10 -> 16, 1e3 -> 1000).
+  const checks: Record<string, () => Promise<void>> = {
+    '--stash': async () => {
+      const where = await workdir()
+      for (const [args, name] of [[['--stash', '007'], '007'], [['--stash=1e3'], '1e3'], [['--stash', '0x10'], '0x10']] as const) {
+        expect((await sstash([...args, 'init', '--kdf', TEST_KDF_SPEC], where)).code).toBe(0)
+        expect(existsSync(join(where.cwd, name)), name).toBe(true)
+      }
+      for (const wrong of ['7', '1000', '16']) expect(existsSync(join(where.cwd, wrong)), wrong).toBe(false)
+    },
+    'init --kdf': () => refusedAs(['init', '--kdf', '0x10'], 'invalid --kdf "0x10"'),
+    'passwd --kdf': () => refusedAs(['passwd', '--kdf=1e3'], 'invalid --kdf "1e3"'),
+    'migrate --kdf': () => refusedAs(['migrate', '--kdf', '007'], 'invalid --kdf "007"'),
+    'set --file': async () => {
+      const where = await workdir()
+      writeFileSync(join(where.cwd, '007'), 'from 007')
+      writeFileSync(join(where.cwd, '7'), 'from 7')
+      expect((await sstash(['set', 'k', '--file', '007'], where)).code).toBe(0)
+      expect((await sstash(['get', 'k'], where)).stdout).toBe('from 007')
+    },
+    'set <keypath>': async () => {
+      const where = await workdir()
+      expect((await sstash(['set', '1e3'], where, 'v')).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('1e3\n')
+    },
+    'get <keypath>': async () => {
+      const where = await workdir({ '0x10': 'sixteen?', '16': 'no' })
+      expect((await sstash(['get', '0x10'], where)).stdout).toBe('sixteen?')
+    },
+    'ls [keypath]': async () => {
+      const where = await workdir({ '007/x': '1', '7/y': '2' })
+      expect((await sstash(['ls', '007'], where)).stdout).toBe('007/x\n')
+    },
+    'tree [keypath]': async () => {
+      const where = await workdir({ '1e3/x': '1', '1000/y': '2' })
+      expect((await sstash(['tree', '1e3'], where)).stdout).toBe('1e3\n|--x\n')
+    },
+    'rm <keypath>': async () => {
+      const where = await workdir({ '0x10': '1', '16': '2' })
+      expect((await sstash(['rm', '0x10'], where)).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('16\n')
+    },
+    'mv <from>': async () => {
+      const where = await workdir({ '007': '1', '7': '2' })
+      expect((await sstash(['mv', '007', '010'], where)).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('7\n010\n')
+    },
+    'mv <to>': async () => {
+      const where = await workdir({ a: '1' })
+      expect((await sstash(['mv', 'a', '1e3'], where)).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('1e3\n')
+    },
+    'import [file]': async () => {
+      const where = await workdir()
+      writeFileSync(join(where.cwd, '007'), 'A=from-007\n')
+      writeFileSync(join(where.cwd, '7'), 'A=from-7\n')
+      expect((await sstash(['import', '007', '--into', 'p'], where)).code).toBe(0)
+      expect((await sstash(['get', 'p/A'], where)).stdout).toBe('from-007')
+    },
+    'import --into': async () => {
+      const where = await workdir()
+      writeFileSync(join(where.cwd, 'e'), 'A=1\n')
+      expect((await sstash(['import', 'e', '--into', '0123'], where)).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('0123/\n')
+    },
+    'import --format': () => refusedAs(['import', 'e', '--format', '007'], 'unknown import format "007"'),
+    'export <keypath>': async () => {
+      const where = await workdir({ '007/TOKEN': 'seven', '7/TOKEN': 'no' })
+      expect((await sstash(['export', '007'], where)).stdout).toBe('TOKEN=seven\n')
+    },
+    'export --format': () => refusedAs(['export', 'p', '--format', '1e3'], 'unknown export format "1e3"'),
+    'export --prefix': async () => {
+      const r = await sstash(['export', 'p', '--prefix', '007'], await workdir({ 'p/TOKEN': 'v' }))
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toContain('007TOKEN')
+    },
+    'export --allow': async () => {
+      const where = await workdir({ 'p/NODE_OPTIONS': '--max-old-space-size=100' })
+      expect((await sstash(['export', 'p', '--allow', 'NODE_OPTIONS'], where)).stdout).toBe('NODE_OPTIONS=--max-old-space-size=100\n')
+      expect((await sstash(['export', 'p', '--allow=NODE_OPTIONS'], where)).stdout).toBe('NODE_OPTIONS=--max-old-space-size=100\n')
+    },
+    'unlock --timeout': () => refusedAs(['unlock', '--timeout', '0x10'], "bad duration '0x10'"),
+    'agent [action]': () => refusedAs(['agent', '007'], "unknown agent command '007'"),
+  }
+
+  it('has a check for every option that takes a value and every argument of every command', async () => {
+    const { buildCli } = await import('../../src/cli/sstash.js')
+    const cli = buildCli()
+    const wanted = [
+      ...cli.globalCommand.options.filter((option) => option.isBoolean !== true).map((option) => `--${option.name}`),
+      ...cli.commands.flatMap((command) => [
+        ...command.options.filter((option) => option.isBoolean !== true).map((option) => `${command.name} --${option.name}`),
+        ...command.args.map((arg) => `${command.name} ${arg.required ? `<${arg.value}>` : `[${arg.value}]`}`),
+      ]),
+    ]
+    expect(Object.keys(checks).sort()).toEqual(wanted.sort())
+  })
+
+  it.each(Object.keys(checks))('passes %s on as typed', async (name) => {
+    await checks[name]!()
+  })
+
+  it('takes an empty value for an error, not as the next argument', async () => {
+    const r = await sstash(['--stash=', 'ls'], await workdir())
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('sstash: error: option --stash needs a value\nsstash: hint: `sstash ls --help` shows its usage\n')
+  })
+
+  it('reads the words after -- as arguments, even when they look like options', async () => {
+    const where = await workdir({ '-r': 'dash' })
+    expect((await sstash(['get', '--', '-r'], where)).stdout).toBe('dash')
+  })
+
+  it('refuses a value for a flag', async () => {
+    const r = await sstash(['ls', '--json=yes'], await workdir())
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('sstash: error: option --json takes no value\nsstash: hint: `sstash ls --help` shows its usage\n')
+  })
+})
