@@ -492,6 +492,12 @@ describe('unlocking and options', () => {
     expect(served.stdout).toBe(lines('username=u', 'password=p'))
   })
 
+  it('refuses a --prefix that is not UTF-8, whose bad bytes Node would have replaced', async () => {
+    const result = await runCommand('sh', ['-c', '"$NODE" "$HELPER" --prefix "$(printf "w\\377")" get </dev/null'], { env: { ...baseEnv, NODE: process.execPath, HELPER: BIN.git } })
+    expect(result.code).toBe(2)
+    expect(result.stderr.split('\n')[0]).toBe('sstash: error: argument 2 ("w\ufffd") is not valid UTF-8')
+  })
+
   it.each([
     [['--stash'], /--stash needs a value/],
     [['--bogus', 'get'], /unknown option --bogus/],

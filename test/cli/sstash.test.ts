@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync,
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BIN, ROOT, TEST_KDF_SPEC, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
+import { BIN, ROOT, TEST_KDF_SPEC, agentRuntimeDir, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
 
 const dir = tempDir()
 const passwordFile = join(dir, 'password')
@@ -594,5 +594,99 @@ describe('option values and arguments reach the commands exactly as typed', () =
     const r = await sstash(['ls', '--json=yes'], await workdir())
     expect(r.code).toBe(2)
     expect(r.stderr).toBe('sstash: error: option --json takes no value\nsstash: hint: `sstash ls --help` shows its usage\n')
+  })
+})
+
+describe('passwords and arguments are text', () => {
+  /** Runs sstash through sh, so that arguments and variables can hold bytes that are not UTF-8 (`$'..'` is not POSIX: printf is). */
+  const viaShell = (script: string, env: Record<string, string> = {}) =>
+    runCommand('sh', ['-c', script], { env: { SSTASH: BIN.sstash, NODE: process.execPath, ...env } })
+
+  it('refuses a password file that is not UTF-8, so two random key files never open each other’s stash', async () => {
+    const { path } = fresh()
+    // Each byte is a lone continuation byte: a lossy decoder would make both files 32 U+FFFD.
+    const one = join(dir, 'key-one')
+    const two = join(dir, 'key-two')
+    writeFileSync(one, Buffer.from(Array.from({ length: 32 }, (_, i) => 0x80 + i)), { mode: 0o600 })
+    writeFileSync(two, Buffer.from(Array.from({ length: 32 }, (_, i) => 0xa0 + i)), { mode: 0o600 })
+    const r = await runBin('sstash', ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC], { env: { SSTASH_PASSWORD_FILE: one } })
+    expect(r.code).toBe(5)
+    expect(r.stderr).toBe(
+      `sstash: error: SSTASH_PASSWORD_FILE ${one} is not valid UTF-8 text\nsstash: hint: a password is text; to use random bytes as one, store them base64-encoded (\`head -c 32 /dev/urandom | base64\`)\n`,
+    )
+    expect(existsSync(path)).toBe(false)
+    // A stash made by the library with the lossy form of either file opens with neither.
+    await makeStash(path, '\ufffd'.repeat(32))
+    expect((await runBin('sstash', ['--stash', path, 'ls'], { env: { SSTASH_PASSWORD_FILE: two } })).code).toBe(5)
+  })
+
+  it('refuses an SSTASH_PASSWORD that is not UTF-8, and takes a real U+FFFD as itself', async () => {
+    const { path } = await stashWith({ a: 'x' })
+    const bad = await viaShell('SSTASH_PASSWORD=$(printf "pw\\377") exec "$NODE" "$SSTASH" --stash "$P" get a', { P: path })
+    expect(bad.code).toBe(5)
+    expect(bad.stderr).toBe('sstash: error: SSTASH_PASSWORD is not valid UTF-8 text\nsstash: hint: a password is text; to use random bytes as one, base64-encode them\n')
+    const replacement = join(dir, 'replacement.sstash')
+    await makeStash(replacement, 'pw\ufffd', { a: 'real U+FFFD' })
+    const good = await viaShell('SSTASH_PASSWORD=$(printf "pw\\357\\277\\275") exec "$NODE" "$SSTASH" --stash "$P" get a', { P: replacement })
+    expect(good).toMatchObject({ code: 0, stdout: 'real U+FFFD' })
+  })
+
+  it('refuses a key path argument that is not UTF-8, so u/\\xff\\xfe and u/\\xff\\xfd stay two keys', async () => {
+    const { path, env } = await stashWith({})
+    const r = await viaShell('printf v | "$NODE" "$SSTASH" set "$(printf "u/\\377\\376")"', env)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('sstash: error: argument 2 ("u/\ufffd\ufffd") is not valid UTF-8\nsstash: hint: key paths and file names are UTF-8 text; `\\xHH` in a key path writes any character\n')
+    const other = await viaShell('"$NODE" "$SSTASH" get "$(printf "u/\\377\\375")"', env)
+    expect(other.code).toBe(2)
+    // A real U+FFFD in a key path is text like any other.
+    expect((await viaShell('printf v | "$NODE" "$SSTASH" set "$(printf "u/\\357\\277\\275")"', env)).code).toBe(0)
+    expect((await runBin('sstash', ['--stash', path, 'ls', 'u'], { env })).stdout).toBe('u/\ufffd\n')
+  })
+
+  it('warns, as ssh does, about a password file other users can read, and still uses it', async () => {
+    const { env } = await stashWith({ a: 'x' })
+    const loose = join(dir, 'loose-password')
+    writeFileSync(loose, PASSWORD)
+    chmodSync(loose, 0o644)
+    const r = await runBin('sstash', ['get', 'a'], { env: { ...env, SSTASH_PASSWORD_FILE: loose } })
+    expect(r).toMatchObject({ code: 0, stdout: 'x' })
+    expect(r.stderr).toBe(`sstash: warning: ${loose} (SSTASH_PASSWORD_FILE) is open to other users (mode 0644): run \`chmod 600 ${loose}\`\n`)
+    chmodSync(loose, 0o600)
+    expect((await runBin('sstash', ['get', 'a'], { env: { ...env, SSTASH_PASSWORD_FILE: loose } })).stderr).toBe('')
+  })
+})
+
+describe('the agent after a password from a variable, and after passwd', () => {
+  const runtime = agentRuntimeDir()
+  const held = async (path: string) => {
+    const status = JSON.parse((await runBin('sstash', ['agent', 'status', '--json'], { env: { XDG_RUNTIME_DIR: runtime } })).stdout) as { entries: { path: string }[] }
+    return status.entries.some((entry) => entry.path === path)
+  }
+  /** Runs a binary with no terminal (a new session) and no password source but the agent. */
+  const detached = (args: string[], input = '') =>
+    runCommand('setsid', ['-w', ...args], { input, env: { XDG_RUNTIME_DIR: runtime, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } })
+
+  it('does not cache a password from SSTASH_PASSWORD_FILE or SSTASH_PASSWORD: it is at hand next time anyway', async () => {
+    const { path, env } = await stashWith({ a: 'x' })
+    expect((await runBin('sstash', ['get', 'a'], { env: { ...env, XDG_RUNTIME_DIR: runtime } })).stdout).toBe('x')
+    expect((await runBin('sstash', ['get', 'a'], { env: { SSTASH_FILE: path, SSTASH_PASSWORD: PASSWORD, XDG_RUNTIME_DIR: runtime } })).stdout).toBe('x')
+    expect(await held(path)).toBe(false)
+  })
+
+  it('hands the agent the new key on passwd: it stays unlocked, and sstash get and git ask nothing', async () => {
+    const { path, env } = await stashWith({ a: 'x' })
+    const store = await runBin('git', ['--stash', path, 'store'], { input: 'protocol=https\nhost=passwd.example\nusername=u\npassword=tok\n', env })
+    expect(store.code).toBe(0)
+    expect((await runBin('sstash', ['--stash', path, 'unlock'], { env: { ...env, XDG_RUNTIME_DIR: runtime } })).code).toBe(0)
+    const newFile = join(dir, 'passwd-new')
+    writeFileSync(newFile, 'another long password', { mode: 0o600 })
+    // The old password comes from the agent, the new one from the file.
+    const changed = await runBin('sstash', ['--stash', path, 'passwd'], { env: { SSTASH_NEW_PASSWORD_FILE: newFile, XDG_RUNTIME_DIR: runtime } })
+    expect(changed).toMatchObject({ code: 0, stderr: `sstash: changed the password of ${path}\n` })
+    expect(await held(path)).toBe(true)
+    expect(await detached([process.execPath, BIN.sstash, '--stash', path, 'get', 'a'])).toMatchObject({ code: 0, stdout: 'x' })
+    const helper = `credential.helper=!"${process.execPath}" "${BIN.git}" --stash "${path}"`
+    const fill = await detached(['git', '-c', 'credential.helper=', '-c', helper, 'credential', 'fill'], 'protocol=https\nhost=passwd.example\n\n')
+    expect(fill).toMatchObject({ code: 0, stdout: 'protocol=https\nhost=passwd.example\nusername=u\npassword=tok\n', stderr: '' })
   })
 })
