@@ -456,7 +456,8 @@ describe('sstash doctor', () => {
     const strong = join(dir, 'strong-password')
     writeFileSync(strong, PASSWORD)
     expect((await runBin('sstash', ['--stash', path, 'passwd', '--kdf', 'scrypt'], { env: { SSTASH_PASSWORD_FILE: passwordFile, SSTASH_NEW_PASSWORD_FILE: strong } })).code).toBe(0)
-    const r = await runBin('sstash', ['--stash', path, 'doctor'], { env: { PATH: bin } })
+    // A HOME of its own: a ~/.git-credentials of the machine's would be a finding.
+    const r = await runBin('sstash', ['--stash', path, 'doctor'], { env: { PATH: bin, HOME: bin, XDG_CONFIG_HOME: undefined } })
     expect(r.stdout).not.toMatch(/^(warning|problem):/m)
     expect(r.code).toBe(0)
   })
@@ -688,5 +689,169 @@ describe('the agent after a password from a variable, and after passwd', () => {
     const helper = `credential.helper=!"${process.execPath}" "${BIN.git}" --stash "${path}"`
     const fill = await detached(['git', '-c', 'credential.helper=', '-c', helper, 'credential', 'fill'], 'protocol=https\nhost=passwd.example\n\n')
     expect(fill).toMatchObject({ code: 0, stdout: 'protocol=https\nhost=passwd.example\nusername=u\npassword=tok\n', stderr: '' })
+  })
+})
+
+describe('errors that say what to do', () => {
+  it('names SSTASH_PASSWORD when there is no password, and the hint does not say it again', async () => {
+    const { path } = await stashWith({ a: 'x' })
+    const r = await runCommand('setsid', ['-w', process.execPath, BIN.sstash, '--stash', path, 'get', 'a'])
+    expect(r.code).toBe(5)
+    expect(r.stderr).toBe(
+      `sstash: error: no password for ${path}: there is no terminal to ask on, and none of SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS is set\n` +
+        'sstash: hint: run `sstash unlock` in a terminal first, or set one of them\n',
+    )
+  })
+
+  it('never hints to set a variable that is set: a password file that is not there is named as such', async () => {
+    const { path } = await stashWith({ a: 'x' })
+    const nope = join(dir, 'nope')
+    const r = await runBin('sstash', ['--stash', path, 'get', 'a'], { env: { SSTASH_PASSWORD_FILE: nope } })
+    expect(r.code).toBe(5)
+    expect(r.stderr).toBe(
+      `sstash: error: cannot read SSTASH_PASSWORD_FILE ${nope}: no such file or directory\nsstash: hint: point SSTASH_PASSWORD_FILE at a file you can read, or unset it to be asked\n`,
+    )
+    const helper = await runBin('git', ['--stash', path, 'get'], { input: 'protocol=https\nhost=h\n\n', env: { SSTASH_PASSWORD_FILE: nope } })
+    expect(helper).toMatchObject({ code: 0, stdout: '' })
+    expect(helper.stderr).toBe(
+      `sstash: warning: cannot read SSTASH_PASSWORD_FILE ${nope}: no such file or directory\nsstash: hint: point SSTASH_PASSWORD_FILE at a file you can read, or unset it to be asked\n`,
+    )
+  })
+
+  it('points sstash status to sstash agent status', async () => {
+    const r = await runBin('sstash', ['status'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('sstash: error: unknown command "status"\nsstash: hint: did you mean `sstash agent status`?\n')
+  })
+
+  it('shows times in local time with the zone', async () => {
+    const { path, env } = await stashWith({})
+    const runtime = join(dir, 'tz-run')
+    mkdirSync(runtime, { mode: 0o700 })
+    try {
+      for (const [zone, name] of [['America/New_York', /E[SD]T/], ['Asia/Kolkata', /UTC\+05:30/], ['UTC', /UTC/]] as const) {
+        const r = await runBin('sstash', ['unlock'], { env: { ...env, TZ: zone, XDG_RUNTIME_DIR: runtime } })
+        const shown = /until (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):\d\d (\S+) \(in 15m\)\n$/.exec(r.stderr)
+        expect(shown, r.stderr).not.toBeNull()
+        expect(shown![6]).toMatch(name)
+        const json = JSON.parse((await runBin('sstash', ['agent', 'status', '--json'], { env: { XDG_RUNTIME_DIR: runtime } })).stdout)
+        const expires = Date.parse(json.entries[0].expiresAt)
+        const local = new Intl.DateTimeFormat('en-CA', { timeZone: zone, dateStyle: 'short', timeStyle: 'medium', hourCycle: 'h23' }).format(expires)
+        expect(`${shown![1]}-${shown![2]}-${shown![3]}, ${shown![4]}:${shown![5]}`).toBe(local.slice(0, 17))
+        const status = await runBin('sstash', ['agent', 'status'], { env: { TZ: zone, XDG_RUNTIME_DIR: runtime } })
+        expect(status.stdout).toContain(`${path}\tunlocked until ${shown![1]}-${shown![2]}-${shown![3]} ${shown![4]}:${shown![5]}`)
+      }
+    } finally {
+      await runBin('sstash', ['lock', '--all'], { env: { XDG_RUNTIME_DIR: runtime } })
+    }
+  })
+})
+
+describe('weak choices at init', () => {
+  it('warns about a one-character password and a weak key derivation, as doctor does, and creates the stash', async () => {
+    const { path } = fresh()
+    const short = join(dir, 'short-password')
+    writeFileSync(short, 'x', { mode: 0o600 })
+    const r = await runBin('sstash', ['--stash', path, 'init', '--kdf', 'pbkdf2-sha512:iterations=1000'], { env: { SSTASH_PASSWORD_FILE: short } })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toBe(
+      weakKdf('pbkdf2-sha512:iterations=1000') +
+        'sstash: warning: the password is only 1 character long: a stolen copy of the file is quick to guess (use 8 or more, or several words)\n' +
+        `sstash: created ${path}\n`,
+    )
+    const doctor = await runBin('sstash', ['--stash', path, 'doctor'])
+    expect(doctor.stdout).toContain('warning: the key derivation pbkdf2-sha512:iterations=1000 is weak: a stolen copy of the file is cheap to attack')
+  })
+
+  it('says nothing about a long password and the default key derivation', async () => {
+    const { path } = fresh()
+    // The default costs about half a second: one run.
+    const r = await runBin('sstash', ['--stash', path, 'init'], { env: { SSTASH_PASSWORD_FILE: passwordFile } })
+    expect(r).toMatchObject({ code: 0, stderr: `sstash: created ${path}\n` })
+  })
+})
+
+describe('leaving no plain text behind', () => {
+  it('imports the good lines of a git-credentials file, names the others by number, and says how many', async () => {
+    const { env } = await stashWith({})
+    const file = join(dir, 'git-credentials-mixed')
+    writeFileSync(file, 'https://alice:s3cret@github.com\nhttps://nopassword@gitlab.com\n\nnot a url at all\nhttps://alice:later@github.com\nhttps://bob:tok@git.example.com:8443\n')
+    const r = await runBin('sstash', ['import', file, '--format', 'git-credentials'], { env })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(
+      `sstash: warning: line 2 of ${file}: no password; not imported\n` +
+        `sstash: warning: line 4 of ${file}: not a credential URL; not imported\n` +
+        `sstash: warning: line 5 of ${file}: the same host and user as line 1, which git uses; not imported\n` +
+        'sstash: imported 2 credentials into the git layout; 3 lines not imported\n',
+    )
+    expect(r.stderr).not.toContain('nopassword')
+    expect((await runBin('sstash', ['ls', 'git/https'], { env })).stdout).toBe('git/https/github.com/\ngit/https/git.example.com:8443/\n')
+    expect((await runBin('sstash', ['get', 'git/https/github.com/-/alice/password'], { env })).stdout).toBe('s3cret')
+    // --remove-source keeps a file whose lines are not all in the stash.
+    const kept = await runBin('sstash', ['import', file, '--format', 'git-credentials', '--remove-source'], { env })
+    expect(kept.code).toBe(1)
+    expect(kept.stderr).toContain(`sstash: warning: kept ${file}: the lines not imported are only there\n`)
+    expect(existsSync(file)).toBe(true)
+  })
+
+  it('removes the source with --remove-source once every line is in the stash, and offers it otherwise', async () => {
+    const { env } = await stashWith({})
+    const file = join(dir, 'git-credentials-good')
+    writeFileSync(file, 'https://alice:s3cret@github.com\n')
+    const offered = await runBin('sstash', ['import', file, '--format', 'git-credentials'], { env })
+    expect(offered).toMatchObject({ code: 0, stdout: '' })
+    expect(offered.stderr).toBe(
+      `sstash: imported 1 credential into the git layout\nsstash: hint: ${file} still holds these passwords in plain text: add --remove-source, or \`rm ${file}\`\n`,
+    )
+    const removed = await runBin('sstash', ['import', file, '--format', 'git-credentials', '--remove-source'], { env })
+    expect(removed).toMatchObject({ code: 0, stderr: `sstash: imported 1 credential into the git layout\nsstash: removed ${file}\n` })
+    expect(existsSync(file)).toBe(false)
+    expect((await runBin('sstash', ['get', 'git/https/github.com/-/alice/password'], { env })).stdout).toBe('s3cret')
+  })
+
+  it('refuses --remove-source for stdin and for a .env, before it writes anything', async () => {
+    const { path, env } = await stashWith({})
+    const before = readFileSync(path)
+    const stdin = await runBin('sstash', ['import', '-', '--format', 'git-credentials', '--remove-source'], { env, input: 'https://a:b@h\n' })
+    expect(stdin.code).toBe(2)
+    expect(firstLine(stdin.stderr)).toBe('sstash: error: --remove-source needs a file, not stdin')
+    const dotenv = join(dir, 'remove-me.env')
+    writeFileSync(dotenv, 'A=1\n')
+    const refused = await runBin('sstash', ['import', dotenv, '--into', 'p', '--remove-source'], { env })
+    expect(refused.code).toBe(2)
+    expect(firstLine(refused.stderr)).toBe('sstash: error: --remove-source is for --format git-credentials')
+    expect(existsSync(dotenv)).toBe(true)
+    expect(readFileSync(path)).toEqual(before)
+  })
+
+  it('has doctor find plaintext credentials, credential.helper store, and git not using sstash, each with a fix that works', async () => {
+    const { path } = await stashWith({})
+    const home = join(dir, 'doctor-git-home')
+    mkdirSync(join(home, '.config', 'git'), { recursive: true })
+    writeFileSync(join(home, '.git-credentials'), 'https://a:b@h\nhttps://c:d@h\n', { mode: 0o600 })
+    writeFileSync(join(home, '.config', 'git', 'credentials'), 'https://e:f@h\n', { mode: 0o600 })
+    const env = { HOME: home, XDG_CONFIG_HOME: undefined, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: undefined, SSTASH_PASSWORD_FILE: passwordFile }
+    const git = (args: string[]) => runCommand('git', args, { env, cwd: home })
+    expect((await git(['config', '--global', 'credential.helper', 'store'])).code).toBe(0)
+    const doctor = () => runBin('sstash', ['--stash', path, 'doctor'], { env, cwd: home })
+    const r = await doctor()
+    expect(r.code).toBe(1)
+    const gitconfig = join(home, '.gitconfig')
+    expect(r.stdout).toContain(
+      `warning: ${join(home, '.git-credentials')} holds 2 passwords in plain text (git-credential-store's file)\n` +
+        `  fix: sstash import ${join(home, '.git-credentials')} --format git-credentials --remove-source\n` +
+        `warning: ${join(home, '.config/git/credentials')} holds 1 password in plain text (git-credential-store's file)\n` +
+        `  fix: sstash import ${join(home, '.config/git/credentials')} --format git-credentials --remove-source\n` +
+        `warning: credential.helper is \`store\` (in ${gitconfig}): git asks every helper to store a password that worked, so each fetch writes it back in plain text\n` +
+        `  fix: git config --file ${gitconfig} --unset-all credential.helper '^store$'\n` +
+        'note: git does not use sstash for passwords (no credential.helper sstash)\n' +
+        '  fix: git config --global credential.helper sstash\n',
+    )
+    // Each fix, run as printed, clears its finding.
+    for (const fix of r.stdout.split('\n').filter((line) => line.startsWith('  fix: ') && /credential|sstash import/.test(line)))
+      expect((await runCommand('sh', ['-c', fix.slice('  fix: '.length).replace(/^sstash /, '"$NODE" "$SSTASH" --stash "$P" ')], { env: { ...env, NODE: process.execPath, SSTASH: BIN.sstash, P: path }, cwd: home })).code, fix).toBe(0)
+    const after = await doctor()
+    expect(after.stdout).not.toMatch(/credentials|credential\.helper is/)
+    expect(after.stdout).toContain('ok: git asks sstash for passwords\n')
   })
 })
