@@ -7,11 +7,13 @@
  */
 import { readFileSync } from 'node:fs'
 
-const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+let strict: InstanceType<typeof TextDecoder> | undefined
 
 /** `bytes` as text, or undefined when they are not valid UTF-8. */
 export function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
+    // Made on first use: most runs decode nothing this way.
+    strict ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
     return strict.decode(bytes)
   } catch {
     return undefined
