@@ -12,7 +12,6 @@ import type { KdfParams } from '../format/kdf.js'
 import { formatKeyPath, parseKeyPath } from '../tree/key-path.js'
 import { readLocalFile } from '../store/read.js'
 import { stashPath } from '../locations.js'
-import { promptHidden } from '../unlock/tty.js'
 import type { SourcedPassword } from '../unlock/password.js'
 import { agentTimeoutFromEnv, openWithPassword, shareWithAgent, writeValues } from '../unlock/open.js'
 import { parseArgv, type ParsedArgv } from './argv.js'
@@ -21,8 +20,8 @@ import { listJson, listLines, treeJson, treeLines } from './commands/listing.js'
 import { registerEnvCommands } from './commands/env.js'
 import { registerAgentCommands } from './commands/agent.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
-// sources and the doctor are imported by the commands that need them: `get`, `ls` and `set`
-// through the agent load none.
+// sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
+// and `set` through the agent load none.
 
 type Options = GlobalOptions & Record<string, unknown>
 
@@ -67,6 +66,7 @@ async function warnIfWeak(options: Options, kdf: KdfParams, password?: string): 
  */
 async function newPassword(path: string, command: 'init' | 'passwd'): Promise<SourcedPassword> {
   const { passwordFromEnvironment } = await import('../unlock/password.js')
+  const { promptHidden } = await import('../unlock/tty.js')
   let chosen = await passwordFromEnvironment(path, { newPassword: command === 'passwd' })
   if (chosen === undefined) {
     const typed = await promptHidden(`New password for ${path}: `)
@@ -129,6 +129,7 @@ async function set(keypath: string, options: Options): Promise<void> {
   if (file === undefined && isatty(0)) {
     // On a terminal, unlock before asking for the value: a wrong password should not cost a typed secret.
     const stash = await openFromOptions(options)
+    const { promptHidden } = await import('../unlock/tty.js')
     const typed = await promptHidden(`Value for ${formatKeyPath(key)}: `)
     if (typed === undefined) throw new UsageError('no terminal to ask for the value', 'pipe the value in, or pass --file <path>')
     value = new TextEncoder().encode(typed)
