@@ -45,7 +45,7 @@ export async function importGitCredentialsFile(file: string, input: string, base
   }
   if (file === '-') return EXIT.OK
   if (options.removeSource === undefined) {
-    printHint(`${file} still holds these passwords in plain text: add --remove-source, or \`rm ${file}\``)
+    if (report.imported > 0) printHint(`${file} still holds these passwords in plain text: add --remove-source, or \`rm ${file}\``)
     return EXIT.OK
   }
   try {
