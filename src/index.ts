@@ -6,22 +6,51 @@ export {
   formatKdfSpec,
   DEFAULT_SCRYPT,
   DEFAULT_PBKDF2,
+  isWeakKdf,
   type KdfParams,
   type ScryptParams,
   type Pbkdf2Params,
 } from './format/kdf.js'
 export { parseKeyPath, formatKeyPath } from './tree/key-path.js'
 export { parseCredential, formatCredential, parseCredentialUrl, type Credential } from './git/protocol.js'
-export { credentialKey, findCredentials, storeCredential, eraseCredentials, importGitCredentials, parseMappingRules, type StoredCredential, type MappingRule } from './git/mapping.js'
-export { openStash, openWithAgent, getPassword, type PasswordOptions } from './unlock/open.js'
+export {
+  credentialKey,
+  findCredentials,
+  usableCredential,
+  fieldsToStore,
+  storeCredential,
+  eraseCredentials,
+  importGitCredentials,
+  parseMappingRules,
+  loadMappingRules,
+  mappingRulesPath,
+  findByRules,
+  DEFAULT_PREFIX,
+  type StoredCredential,
+  type MappingRule,
+} from './git/mapping.js'
+export {
+  openStash,
+  openWithAgent,
+  openWithPassword,
+  shareWithAgent,
+  requireStash,
+  agentTimeoutFromEnv,
+  readStash,
+  writeValues,
+  PASSWORD_TRIES,
+  type OpenStashOptions,
+  type OpenedWithPassword,
+} from './unlock/open.js'
+export { getPassword, readPassword, passwordFromEnvironment, type PasswordOptions, type PasswordSource, type SourcedPassword } from './unlock/password.js'
 export { SECRET_ENV_VARS } from './unlock/secret-variables.js'
 export { agentUnlock, agentLock, agentStatus, type AgentStatus } from './agent/client.js'
 export { parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from './agent/duration.js'
 export type { AgentEntry } from './agent/protocol.js'
-export { readStash, writeValues } from './unlock/open.js'
 export { envFromEntries, envFromSelections, childEnv, DANGEROUS_NAMES, type EnvVar, type EnvOptions, type Selection } from './env/naming.js'
 export { parseDotenv, formatDotenv, formatEnv, EXPORT_FORMATS, type ExportFormat } from './env/dotenv.js'
-export { diagnose } from './store/doctor.js'
+export { diagnose, type Finding, type Severity } from './store/doctor.js'
+export { resolveStashPath } from './store/read.js'
 export { stashPath, dataDir, configDir, agentDir } from './locations.js'
 export {
   parseReferenceFile,

@@ -28,6 +28,20 @@ export function tempDir(): string {
   return dir
 }
 
+/**
+ * A private XDG_RUNTIME_DIR for the agents a test file starts (a password typed at a prompt
+ * starts one), so that they meet neither the user's agent nor another file's. Every agent
+ * there is told to exit after the file.
+ */
+export function agentRuntimeDir(): string {
+  const dir = tempDir()
+  // Registered after tempDir's removal, so it runs first.
+  afterAll(async () => {
+    await runBin('sstash', ['lock', '--all'], { env: { XDG_RUNTIME_DIR: dir } })
+  })
+  return dir
+}
+
 /** Creates a stash at `path` holding `values` (key paths joined by '/'), with the test KDF. */
 export async function makeStash(path: string, password: string, values: Record<string, string | Uint8Array> = {}): Promise<SecureStash> {
   const stash = await SecureStash.open(path, password, { kdf: TEST_KDF })

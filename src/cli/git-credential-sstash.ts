@@ -24,10 +24,10 @@ import {
 import { SSError } from '../errors.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import { stashPath } from '../locations.js'
-import type { OpenOptions, SecureStash } from '../store/secure-stash.js'
+import type { SecureStash } from '../store/secure-stash.js'
 import type { Tree } from '../tree/tree.js'
-import { openStash, readStash, type PasswordOptions } from '../unlock/open.js'
-import { printHint, readStdin, reportError, runMain, UsageError, writeStdout } from './output.js'
+import { openStash, readStash, type OpenStashOptions } from '../unlock/open.js'
+import { printHint, printWarning, readStdin, reportError, runMain, UsageError, writeStdout } from './output.js'
 
 /** The most request bytes read from stdin; a real request is a few hundred. */
 const MAX_INPUT_BYTES = 1 << 20
@@ -83,7 +83,7 @@ function readRequest(): Promise<Uint8Array> {
 }
 
 type Unlocked<T> = { ok: true; stash: T } | { ok: false; code: number }
-type Opener<T> = (path: string, how: PasswordOptions & OpenOptions) => Promise<T>
+type Opener<T> = (path: string, how: OpenStashOptions) => Promise<T>
 
 const openForWriting: Opener<SecureStash> = (path, how) => openStash(path, how)
 
@@ -92,7 +92,7 @@ async function unlock<T>(options: Options, open: Opener<T>): Promise<Unlocked<T>
   const path = stashPath(options.stash)
   try {
     // A missing stash is reported (STASH_NOT_FOUND) before any password source is asked.
-    const stash = await open(path, { stashPath: path, prompt: process.env.GIT_TERMINAL_PROMPT !== '0', create: false })
+    const stash = await open(path, { prompt: process.env.GIT_TERMINAL_PROMPT !== '0', create: false })
     return { ok: true, stash }
   } catch (error) {
     if (error instanceof SSError && error.code === 'STASH_NOT_FOUND') {
@@ -100,7 +100,12 @@ async function unlock<T>(options: Options, open: Opener<T>): Promise<Unlocked<T>
       return { ok: false, code: 0 }
     }
     if (error instanceof SSError && (error.code === 'NO_PASSWORD' || error.code === 'CANCELLED')) {
-      printHint(`no password for ${path}: set SSTASH_PASSWORD_FILE, or run \`sstash unlock\` first`)
+      const { passwordVariablesSet } = await import('../unlock/password.js')
+      // A password variable that is set but failed is worth its own words; none set, one line.
+      if (error.code === 'NO_PASSWORD' && passwordVariablesSet().length > 0) {
+        printWarning(error.message)
+        if (error.hint) printHint(error.hint)
+      } else printHint(`no password for ${path}: run \`sstash unlock\` first, or set SSTASH_PASSWORD_FILE`)
       return { ok: false, code: 0 }
     }
     throw error
@@ -176,6 +181,12 @@ async function erase(options: Options, request: Credential): Promise<number> {
  */
 export async function main(argv: string[]): Promise<void> {
   await runMain(async () => {
+    // Node replaced the bad bytes of an argument that was not UTF-8: such a --stash or --prefix names something else.
+    if (argv.some((arg) => arg.includes('\ufffd'))) {
+      const { invalidArgument } = await import('../unlock/utf8.js')
+      const bad = invalidArgument(argv)
+      if (bad >= 0) throw new UsageError(`argument ${bad + 1} (${JSON.stringify(argv[bad])}) is not valid UTF-8`, USAGE)
+    }
     const options = parseArgs(argv)
     switch (options.action) {
       case undefined:

@@ -39,6 +39,30 @@ export function printWarning(message: string): void {
   process.stderr.write(`sstash: warning: ${message}\n`)
 }
 
+/** Writes `sstash: <message>` to stderr: what a command did (`created ...`), a diagnostic, not data. */
+export function printStatus(message: string): void {
+  process.stderr.write(`sstash: ${message}\n`)
+}
+
+/** The zone of `date` as people write it (`CET`, `EST`), else its offset (`UTC+05:30`). */
+function zoneOf(date: Date): string {
+  for (const locale of ['en-US', 'en-GB']) {
+    const name = new Intl.DateTimeFormat(locale, { timeZoneName: 'short' }).formatToParts(date).find((part) => part.type === 'timeZoneName')?.value
+    if (name !== undefined && /^[A-Z]{2,5}$/.test(name)) return name
+  }
+  const offset = -date.getTimezoneOffset()
+  const two = (n: number): string => String(n).padStart(2, '0')
+  return `UTC${offset < 0 ? '-' : '+'}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`
+}
+
+/** A time for people: local time with its zone, such as `2025-03-01 14:05:09 CET`. */
+export function formatTime(ms: number): string {
+  const date = new Date(ms)
+  const two = (n: number): string => String(n).padStart(2, '0')
+  const day = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}`
+  return `${day} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())} ${zoneOf(date)}`
+}
+
 /** A usage error: wrong arguments. Exits 2. */
 export class UsageError extends SSError {
   override name = 'UsageError'
@@ -49,7 +73,7 @@ export class UsageError extends SSError {
 
 const HINTS: Partial<Record<SSErrorCode, string>> = {
   STASH_NOT_FOUND: 'did you mean `sstash init`? (or pass --stash <path>, or set SSTASH_FILE)',
-  NO_PASSWORD: 'set SSTASH_PASSWORD_FILE, or run `sstash unlock` in a terminal first',
+  NO_PASSWORD: 'run `sstash unlock` in a terminal first',
   KEY_CHANGED: 'run `sstash unlock` again',
   LOCK_TIMEOUT: 'another sstash process is writing; if none is, `sstash doctor` checks for a stale lock',
   KEY_NOT_FOUND: '`sstash ls` lists the keys (`sstash tree` shows all of them)',
@@ -98,14 +122,15 @@ export async function runMain(body: () => Promise<number | void>): Promise<void>
   }
 }
 
-/** Options every sstash command accepts. cac may hand `--stash` over as a number or `true`. */
+/** Options every sstash command accepts (see ./argv.ts: values are strings exactly as typed). */
 export interface GlobalOptions {
   /** `--stash <path>`; else SSTASH_FILE; else the default location. */
   stash?: unknown
 }
 
-/** A cac option value as text: cac turns number-like values into numbers, and a bare flag into true. */
-export const optionText = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value))
+/** An option's value as typed: the last one when it was given more than once; undefined when absent. */
+export const optionText = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : Array.isArray(value) ? (value.findLast((v) => typeof v === 'string') as string | undefined) : undefined
 
 /** The stash the options name; a missing file fails here, before any password is asked. */
 export function existingStash(options: GlobalOptions): string {
@@ -120,8 +145,7 @@ export function existingStash(options: GlobalOptions): string {
  * @throws {SSError} STASH_NOT_FOUND (with a hint to run `sstash init`), NO_PASSWORD; SSCryptoError
  */
 export async function openFromOptions(options: GlobalOptions): Promise<SecureStash> {
-  const path = existingStash(options)
-  return openStash(path, { stashPath: path })
+  return openStash(existingStash(options))
 }
 
 /**
@@ -130,10 +154,8 @@ export async function openFromOptions(options: GlobalOptions): Promise<SecureSta
  * @throws as {@link openFromOptions}
  */
 export async function readFromOptions(options: GlobalOptions, keys: string[][]): Promise<Tree> {
-  const path = existingStash(options)
-  return readStash(path, keys, { stashPath: path })
+  return readStash(existingStash(options), keys)
 }
-
 
 /**
  * Stdin (a piped value, an `import -`, git's request), to EOF or until `complete` says the

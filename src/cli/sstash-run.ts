@@ -162,7 +162,7 @@ function withProjectConfig(args: RunArgs, cwd: string): RunArgs {
 
 /** Reads the selected subtrees: the only time the stash is open. */
 async function loadSelections(path: string, keys: readonly string[][]): Promise<Selection[]> {
-  const tree = await readStash(path, [...keys], { stashPath: path })
+  const tree = await readStash(path, [...keys])
   return keys.map((base) => ({ base, entries: tree.entries(base) }))
 }
 

@@ -3,31 +3,30 @@
  * stdin, a file or a hidden prompt, never argv (anyone can read argv in `ps`); values leave
  * through stdout only for `get` and when `--values` is asked for.
  */
-import { lstatSync, readFileSync } from 'node:fs'
+import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:fs'
 import { isatty } from 'node:tty'
 import { dirname } from 'node:path'
 import { cac, type CAC, type Command } from 'cac'
-import { SSError, showKey } from '../errors.js'
+import { SSError, ioError, showKey } from '../errors.js'
 import type { KdfParams } from '../format/kdf.js'
 import { formatKeyPath, parseKeyPath } from '../tree/key-path.js'
 import { readLocalFile } from '../store/read.js'
 import { stashPath } from '../locations.js'
-import { promptHidden } from '../unlock/tty.js'
-import { getPassword, passwordFromEnvironment, writeValues } from '../unlock/open.js'
-import { EXIT, UsageError, existingStash, openFromOptions, optionText, readFromOptions, readStdin, printWarning, runMain, writeOut, type GlobalOptions } from './output.js'
+import type { SourcedPassword } from '../unlock/password.js'
+import { agentTimeoutFromEnv, openWithPassword, shareWithAgent, writeValues } from '../unlock/open.js'
+import { parseArgv, type ParsedArgv } from './argv.js'
+import { EXIT, UsageError, existingStash, openFromOptions, optionText as text, readFromOptions, readStdin, printStatus, printWarning, runMain, writeOut, type GlobalOptions } from './output.js'
 import { listJson, listLines, treeJson, treeLines } from './commands/listing.js'
 import { registerEnvCommands } from './commands/env.js'
 import { registerAgentCommands } from './commands/agent.js'
 import { registerInjectCommand } from './commands/inject.js'
-// The cipher and stash (stash.js), the KDF (kdf.js, node:crypto), file-io.js and the doctor are
-// imported by the commands that need them: `get`, `ls` and `set` through the agent load none.
+// The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
+// sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
+// and `set` through the agent load none.
 
 type Options = GlobalOptions & Record<string, unknown>
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
-
-// mri turns option values that look like numbers into numbers (`--stash 007` is 7).
-const text = optionText
 
 const exists = (path: string): boolean => {
   try {
@@ -38,9 +37,8 @@ const exists = (path: string): boolean => {
   }
 }
 
-const status = (message: string): void => {
-  process.stderr.write(`sstash: ${message}\n`)
-}
+/** A password shorter than this gets a warning when it is chosen (NIST SP 800-63B's minimum). */
+const SHORT_PASSWORD = 8
 
 /** The KDF `--kdf` asks for, else `fallback`, else the default. */
 async function kdfOption(options: Options, fallback?: KdfParams): Promise<KdfParams> {
@@ -49,26 +47,59 @@ async function kdfOption(options: Options, fallback?: KdfParams): Promise<KdfPar
   return spec === undefined ? (fallback ?? DEFAULT_SCRYPT) : parseKdfSpec(spec)
 }
 
-
+/**
+ * Warns, as `sstash doctor` does, about a weak choice the user is about to make: a `--kdf`
+ * below the default's strength, or a short new password. Called once everything else passed.
+ */
+async function warnIfWeak(options: Options, kdf: KdfParams, password?: string): Promise<void> {
+  const { formatKdfSpec, isWeakKdf } = await import('../format/kdf.js')
+  if (text(options.kdf) !== undefined && isWeakKdf(kdf))
+    printWarning(`the key derivation ${formatKdfSpec(kdf)} is weak: a stolen copy of the file is cheap to attack (the default, --kdf scrypt, is not)`)
+  const length = password === undefined ? SHORT_PASSWORD : [...password].length
+  if (length < SHORT_PASSWORD)
+    printWarning(`the password is only ${length} character${length === 1 ? '' : 's'} long: a stolen copy of the file is quick to guess (use ${SHORT_PASSWORD} or more, or several words)`)
+}
 
 /**
- * A new password: from the sources in `env` (SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS
- * for `init`; `passwd` maps SSTASH_NEW_PASSWORD_FILE and SSTASH_NEW_PASSWORD onto the first two),
+ * A new password: from the sources in the environment (SSTASH_PASSWORD_FILE, SSTASH_PASSWORD,
+ * SSTASH_ASKPASS for `init`; SSTASH_NEW_PASSWORD_FILE and SSTASH_NEW_PASSWORD for `passwd`),
  * else typed twice on the terminal. An empty password is refused before it is asked again.
  */
-async function newPassword(path: string, env: Record<string, string | undefined>, command: string): Promise<string> {
-  let password = await passwordFromEnvironment(path, env)
-  if (password === undefined) {
-    password = await promptHidden(`New password for ${path}: `)
-    if (password === undefined)
+async function newPassword(path: string, command: 'init' | 'passwd'): Promise<SourcedPassword> {
+  const { passwordFromEnvironment } = await import('../unlock/password.js')
+  const { promptHidden } = await import('../unlock/tty.js')
+  let chosen = await passwordFromEnvironment(path, { newPassword: command === 'passwd' })
+  if (chosen === undefined) {
+    const typed = await promptHidden(`New password for ${path}: `)
+    if (typed === undefined)
       throw new SSError(`no terminal to ask for the new password of ${path}`, 'NO_PASSWORD', {
         hint: `run \`sstash ${command}\` in a terminal, or set ${command === 'init' ? 'SSTASH_PASSWORD_FILE' : 'SSTASH_NEW_PASSWORD_FILE'} to a file holding the password`,
       })
-    if (password !== '' && (await promptHidden('Repeat the new password: ')) !== password)
+    if (typed !== '' && (await promptHidden('Repeat the new password: ')) !== typed)
       throw new SSError('the two passwords differ; nothing was changed', 'PASSWORD_MISMATCH')
+    chosen = { password: typed, source: 'prompt' }
   }
-  if (password === '') throw new SSError('the password is empty; nothing was changed', 'EMPTY_PASSWORD')
-  return password
+  if (chosen.password === '') throw new SSError('the password is empty; nothing was changed', 'EMPTY_PASSWORD')
+  return chosen
+}
+
+/**
+ * Checks, before any password is asked, that a new stash can be made at `path`: its directory
+ * exists (the default one is made, 0700), is not open to other users, and can be written.
+ */
+async function prepareDirectory(path: string, isDefault: boolean): Promise<void> {
+  const dir = dirname(path)
+  const [{ makePrivateDir }, { checkStashDirectory }] = await Promise.all([import('../store/write.js'), import('../store/directory.js')])
+  // Only the default location gets its directories made for it: a typo in --stash should fail, not create a tree.
+  if (isDefault) await makePrivateDir(dir)
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new SSError(`cannot create ${path}: ${dir} is not a directory`, 'WRITE_FAILED', { hint: `make it first (\`mkdir -p ${dir}\`), or leave out --stash for the default stash` })
+  checkStashDirectory(dir)
+  try {
+    accessSync(dir, constants.W_OK)
+  } catch (error) {
+    throw ioError('create a stash in', dir, error, 'WRITE_FAILED')
+  }
 }
 
 async function init(options: Options): Promise<void> {
@@ -77,12 +108,16 @@ async function init(options: Options): Promise<void> {
   const kdf = await kdfOption(options)
   if (exists(path))
     throw new SSError(`${path} already exists`, 'STASH_EXISTS', { hint: 'use `sstash passwd` to change its password, or pass --stash <path> for another stash' })
-  const password = await newPassword(path, process.env, 'init')
-  const [{ makePrivateDir }, { SecureStash }] = await Promise.all([import('../store/write.js'), import('../store/secure-stash.js')])
-  // Only the default location gets its directories made for it: a typo in --stash should fail, not create a tree.
-  if (chosen === undefined && !process.env.SSTASH_FILE) await makePrivateDir(dirname(path))
-  await SecureStash.create(path, password, { kdf })
-  status(`created ${path}`)
+  // Everything that can fail is checked before the password is asked for.
+  agentTimeoutFromEnv()
+  await prepareDirectory(path, chosen === undefined && !process.env.SSTASH_FILE)
+  const { password, source } = await newPassword(path, 'init')
+  await warnIfWeak(options, kdf, password)
+  const { SecureStash } = await import('../store/secure-stash.js')
+  const stash = await SecureStash.create(path, password, { kdf })
+  printStatus(`created ${path}`)
+  // A password typed here unlocks the agent too, so the `sstash set` that follows asks nothing.
+  await shareWithAgent(stash, source)
 }
 
 async function set(keypath: string, options: Options): Promise<void> {
@@ -95,13 +130,14 @@ async function set(keypath: string, options: Options): Promise<void> {
   if (file === undefined && isatty(0)) {
     // On a terminal, unlock before asking for the value: a wrong password should not cost a typed secret.
     const stash = await openFromOptions(options)
+    const { promptHidden } = await import('../unlock/tty.js')
     const typed = await promptHidden(`Value for ${formatKeyPath(key)}: `)
     if (typed === undefined) throw new UsageError('no terminal to ask for the value', 'pipe the value in, or pass --file <path>')
     value = new TextEncoder().encode(typed)
     await stash.writeValue(key, value)
   } else {
     value = file === undefined ? await readStdin() : readLocalFile(file)
-    await writeValues(path, [[key, value]], { stashPath: path })
+    await writeValues(path, [[key, value]])
   }
   if (value.length === 0) printWarning(`stored an empty value at ${formatKeyPath(key)}`)
 }
@@ -142,10 +178,12 @@ async function mv(from: string, to: string, options: Options): Promise<void> {
 async function passwd(options: Options): Promise<void> {
   const stash = await openFromOptions(options)
   const kdf = await kdfOption(options, stash.info.kdf)
-  const env = process.env
-  const password = await newPassword(stash.path, { SSTASH_PASSWORD_FILE: env.SSTASH_NEW_PASSWORD_FILE, SSTASH_PASSWORD: env.SSTASH_NEW_PASSWORD }, 'passwd')
+  const { password, source } = await newPassword(stash.path, 'passwd')
+  await warnIfWeak(options, kdf, password)
   await stash.changePassword(password, { kdf })
-  status(`changed the password of ${stash.path}`)
+  printStatus(`changed the password of ${stash.path}`)
+  // The key the agent may hold for the old password no longer fits: it gets the new one.
+  await shareWithAgent(stash, source)
 }
 
 async function migrate(options: Options): Promise<void> {
@@ -153,12 +191,12 @@ async function migrate(options: Options): Promise<void> {
   const kdf = await kdfOption(options)
   if (kdf.name !== 'scrypt') throw new UsageError('the native format uses scrypt', 'pass --kdf scrypt, or leave --kdf out')
   // The same password must unlock the migrated file, so it is asked for here rather than taken from the agent.
-  const password = await getPassword({ stashPath: path })
-  const { SecureStash } = await import('../store/secure-stash.js')
-  const stash = await SecureStash.open(path, password, { create: false })
-  if (stash.info.format === 'native') return status(`${stash.path} is already in the native format; nothing to do`)
+  const { stash, password, source } = await openWithPassword(path)
+  if (stash.info.format === 'native') return printStatus(`${stash.path} is already in the native format; nothing to do`)
+  await warnIfWeak(options, kdf)
   await stash.changePassword(password, { kdf })
-  status(`migrated ${stash.path} to the native format; the password is unchanged`)
+  printStatus(`migrated ${stash.path} to the native format; the password is unchanged`)
+  await shareWithAgent(stash, source)
 }
 
 async function doctor(options: Options): Promise<number> {
@@ -259,21 +297,38 @@ function distance(a: string, b: string): number {
   return row[b.length] as number
 }
 
+/** Commands people try that live under another name. */
+const ELSEWHERE: Record<string, string> = { status: 'agent status' }
+
 function unknownCommand(cli: CAC, name: string): UsageError {
   const names = cli.commands.map((command) => command.name).filter((n) => n !== '')
-  const close = names.filter((n) => distance(n, name) <= 2 || n.startsWith(name)).slice(0, 3)
+  const close = ELSEWHERE[name] !== undefined ? [ELSEWHERE[name]] : names.filter((n) => distance(n, name) <= 2 || n.startsWith(name)).slice(0, 3)
   const hint = close.length > 0 ? `did you mean ${close.map((n) => `\`sstash ${n}\``).join(' or ')}?` : 'run `sstash --help` for the list of commands'
   return new UsageError(`unknown command ${JSON.stringify(name)}`, hint)
 }
 
-// A boolean flag followed by a key path makes mri read the key path as the flag's value and
-// then as a number (`rm -r 007` would remove `7`). Spelling the flag `-r=true` avoids both.
-function pinBooleans(command: Command, cli: CAC, argv: string[]): string[] {
-  const flags = new Set<string>()
-  for (const option of [...command.options, ...cli.globalCommand.options])
-    if (option.isBoolean && !option.negated) for (const name of option.names) flags.add(name.length === 1 ? `-${name}` : `--${name}`)
-  const end = argv.indexOf('--')
-  return argv.map((arg, i) => ((end < 0 || i < end) && flags.has(arg) ? `${arg}=true` : arg))
+/**
+ * Finds the command `argv` names and parses its options exactly (see ./argv.ts), trying each
+ * command's options in turn as cac does, since options may come before the command's name.
+ */
+export function parseCommandLine(cli: CAC, argv: readonly string[]): { command?: Command; parsed: ParsedArgv } {
+  const specs = (command?: Command) =>
+    [...cli.globalCommand.options, ...(command?.options ?? [])].map((option) => ({ names: option.names, takesValue: option.isBoolean !== true }))
+  for (const command of cli.commands) {
+    const parsed = parseArgv(argv, specs(command))
+    const name = parsed.args[0]
+    if (name !== undefined && command.isMatched(name)) return { command, parsed: { ...parsed, args: parsed.args.slice(1) } }
+  }
+  return { parsed: parseArgv(argv, specs()) }
+}
+
+/** Refuses an argument that was not UTF-8: Node replaced its bad bytes, and `u/\xff` and `u/\xfe` would be one key. */
+async function checkArguments(argv: readonly string[]): Promise<void> {
+  if (!argv.some((arg) => arg.includes('\ufffd'))) return
+  const { invalidArgument } = await import('../unlock/utf8.js')
+  const bad = invalidArgument(argv)
+  if (bad >= 0)
+    throw new UsageError(`argument ${bad + 1} (${JSON.stringify(argv[bad])}) is not valid UTF-8`, 'key paths and file names are UTF-8 text; `\\xHH` in a key path writes any character')
 }
 
 /**
@@ -282,29 +337,38 @@ function pinBooleans(command: Command, cli: CAC, argv: string[]): string[] {
  */
 export async function main(argv: string[]): Promise<void> {
   await runMain(async () => {
+    await checkArguments(argv)
     const cli = buildCli()
-    const parse = (args: string[]): void => {
-      cli.parse(['node', 'sstash', ...args], { run: false })
+    const { command, parsed } = parseCommandLine(cli, argv)
+    if (command) cli.matchedCommand = command
+    if (parsed.options.help === true) {
+      cli.outputHelp()
+      return EXIT.OK
     }
-    parse(argv)
-    if (cli.matchedCommand) parse(pinBooleans(cli.matchedCommand, cli, argv))
-    if (cli.options.help === true || (cli.options.version === true && !cli.matchedCommand)) return EXIT.OK
-    if (!cli.matchedCommand) {
-      const name = cli.args[0]
+    if (!command) {
+      if (parsed.options.version === true) {
+        cli.outputVersion()
+        return EXIT.OK
+      }
+      const name = parsed.args[0]
       if (name === 'help') {
         cli.outputHelp()
         return EXIT.OK
       }
-      if (name !== undefined) throw unknownCommand(cli, String(name))
+      if (name !== undefined) throw unknownCommand(cli, name)
       cli.outputHelp()
       return EXIT.USAGE
     }
+    const usage = `\`sstash ${command.name} --help\` shows its usage`
+    if (parsed.error !== undefined) throw new UsageError(parsed.error, usage)
+    cli.args = parsed.args
+    cli.options = parsed.options
     try {
       return (await cli.runMatchedCommand()) as number | undefined
     } catch (error) {
       if ((error as Error)?.name !== 'CACError') throw error
       const message = (error as Error).message.replace(/`/g, '')
-      throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1), `\`sstash ${cli.matchedCommand.name} --help\` shows its usage`)
+      throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1), usage)
     }
   })
 }

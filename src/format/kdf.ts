@@ -1,5 +1,5 @@
 import { createHash, pbkdf2, scrypt } from 'node:crypto'
-import { SSError } from '../errors.js'
+import { SSError, SSValueError } from '../errors.js'
 
 /** scrypt, the native format's key derivation. N must be a power of two. */
 export interface ScryptParams {
@@ -36,6 +36,11 @@ export const KDF_BOUNDS = {
 /** Parameters below these are allowed (tests use them) but `sstash doctor` calls them weak. */
 export const KDF_WEAK = { scryptN: 2 ** 17, pbkdf2Iterations: 210_000 } as const
 
+/** Whether `kdf` is below {@link KDF_WEAK}: allowed, but a stolen copy of the file is cheap to attack. */
+export function isWeakKdf(kdf: KdfParams): boolean {
+  return kdf.name === 'scrypt' ? kdf.N < KDF_WEAK.scryptN : kdf.iterations < KDF_WEAK.pbkdf2Iterations
+}
+
 const isInt = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n)
 
 /**
@@ -67,10 +72,13 @@ export function checkKdf(kdf: KdfParams): void {
 
 /**
  * Derives a 32-byte key from a password (as UTF-8) and a salt, off the main thread.
- * @throws {SSError} BAD_PARAMETERS when the parameters are out of bounds
+ * @throws {SSError} BAD_PARAMETERS when the parameters are out of bounds; {@link SSValueError} for a
+ *   password with a lone surrogate, which has no UTF-8 form
  */
 export async function deriveKey(kdf: KdfParams, password: string, salt: Uint8Array): Promise<Uint8Array> {
   checkKdf(kdf)
+  // A lone surrogate has no UTF-8 form: Buffer.from would write U+FFFD for it, and two passwords would be one.
+  if (!password.isWellFormed()) throw new SSValueError('the password is not well-formed Unicode text (it holds a lone surrogate)')
   const secret = Buffer.from(password, 'utf8')
   try {
     return await new Promise<Uint8Array>((resolve, reject) => {

@@ -47,6 +47,10 @@ export function parseStash(bytes: Uint8Array, what: string): LockedStash {
   // A native magic line with another version: say so, rather than "not JSON".
   const version = /^sstash\/([0-9]{1,6})\n/.exec(Buffer.from(bytes.subarray(0, 16)).toString('latin1'))
   if (version) throw new SSError(`${what} is in format sstash/${version[1]}, which this version of sstash cannot read`, 'UNSUPPORTED_FORMAT')
+  // Neither format's start (a .env, a text file): say what it is not, rather than why it is not JSON.
+  const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d)
+  if (first !== undefined && first !== 0x7b)
+    throw new SSError(`${what} is not a stash file`, 'NOT_A_STASH', { hint: 'check --stash and SSTASH_FILE: a stash starts with sstash/1, or is the JSON of Python sstash 0.17' })
   return parsePython(bytes, what)
 }
 

@@ -440,39 +440,62 @@ export function findByRules(tree: Tree, request: Partial<Credential>, rules: rea
   return undefined
 }
 
+/** What {@link importGitCredentials} did. */
+export interface GitCredentialsImport {
+  /** How many credentials the tree now holds from the file (stored, or held unchanged already). */
+  imported: number
+  /** The lines left out, with why: their numbers (1-based) and never their content. */
+  skipped: { line: number; why: string }[]
+}
+
+/** Why a line of a git-credentials file cannot be imported, or undefined when it can. */
+function lineProblem(url: ReturnType<typeof parseCredentialUrl> | undefined): string | undefined {
+  if (url === undefined || /\s/.test(url.protocol)) return 'not a credential URL'
+  if (url.host === '') return 'no host'
+  if (url.username === undefined) return 'no user name'
+  if (url.password === undefined) return 'no password'
+  return undefined
+}
+
 /**
  * Imports a `~/.git-credentials` file (git-credential-store's format: one
  * `https://user:pass@host[:port][/path]` URL per line, percent-encoded) into the default
- * layout. Blank lines are skipped.
+ * layout. Blank lines are skipped. A line that is not such a URL is left out and named, the
+ * others are imported; of two lines for the same protocol, host, path and user the first is
+ * kept, as git-credential-store answers with the first.
  * @param tree - the tree to write into
  * @param text - the file's content
  * @param options - the prefix
- * @returns how many credentials were stored
- * @throws {SSError} BAD_INPUT naming the line number (never its content) for a malformed line
+ * @returns how many were imported, and the lines left out
  */
-export function importGitCredentials(tree: Tree, text: string, options: MapOptions = {}): number {
+export function importGitCredentials(tree: Tree, text: string, options: MapOptions = {}): GitCredentialsImport {
+  const report: GitCredentialsImport = { imported: 0, skipped: [] }
+  const seen = new Map<string, number>()
   const lines = text.split('\n')
-  let count = 0
-  const parsed: Credential[] = []
-  lines.forEach((raw, index) => {
+  for (const [index, raw] of lines.entries()) {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
-    if (line.trim() === '') return
-    const bad = (): never => {
-      throw new SSError(`line ${index + 1} of the git-credentials file is not a url with a user and password`, 'BAD_INPUT')
-    }
+    if (line.trim() === '') continue
     let url
     try {
       url = parseCredentialUrl(line)
     } catch {
-      return bad()
+      url = undefined
     }
-    if (url.username === undefined || url.password === undefined || url.host === '' || /\s/.test(url.protocol)) return bad()
-    parsed.push({ ...url, wwwauth: [], capability: [], state: [] })
-  })
-  // Parse everything first, so a malformed line leaves the tree unchanged.
-  for (const credential of parsed) {
+    const problem = lineProblem(url)
+    if (problem !== undefined || url === undefined) {
+      report.skipped.push({ line: index + 1, why: problem ?? 'not a credential URL' })
+      continue
+    }
+    const credential: Credential = { ...url, wwwauth: [], capability: [], state: [] }
+    const key = JSON.stringify(credentialKey(credential, options))
+    const first = seen.get(key)
+    if (first !== undefined) {
+      report.skipped.push({ line: index + 1, why: `the same host and user as line ${first}, which git uses` })
+      continue
+    }
+    seen.set(key, index + 1)
     storeCredential(tree, credential, options)
-    count++
+    report.imported++
   }
-  return count
+  return report
 }

@@ -1,7 +1,8 @@
 /**
  * `sstash doctor` as a library function: checks what can go wrong around a stash without
  * its password (file and directory permissions, the format and key-derivation strength, a
- * lock left behind, the binaries git needs on PATH) and says how to fix each finding.
+ * lock left behind, the binaries git needs on PATH, git's helpers: see ../git/doctor.ts) and
+ * says how to fix each finding.
  */
 import { constants } from 'node:fs'
 import { access, lstat, readdir, stat } from 'node:fs/promises'
@@ -12,7 +13,8 @@ import { isAlive, judgeLock, lockOwners, lockPathOf, readLock, type LockFile } f
 import { tempFileOwner } from './write.js'
 import { readIfExists, resolveStashPath } from './read.js'
 import { parseStash } from '../format/stash-file.js'
-import { KDF_WEAK, formatKdfSpec } from '../format/kdf.js'
+import { formatKdfSpec, isWeakKdf } from '../format/kdf.js'
+import { gitFindings } from '../git/doctor.js'
 
 /** How much a finding matters: `problem` and `warning` make `sstash doctor` exit 1. */
 export type Severity = 'ok' | 'note' | 'warning' | 'problem'
@@ -92,9 +94,7 @@ function formatFindings(real: string, bytes: Uint8Array): Finding[] {
   if (locked.format === 'python')
     out.push({ severity: 'warning', what: `${real} is in the Python sstash 0.17 format (${spec})`, fix: 'sstash migrate' })
   else out.push({ severity: 'ok', what: `native format, key derivation ${spec}` })
-  const weak =
-    locked.kdf.name === 'scrypt' ? locked.kdf.N < KDF_WEAK.scryptN : locked.kdf.iterations < KDF_WEAK.pbkdf2Iterations
-  if (weak)
+  if (isWeakKdf(locked.kdf))
     out.push({
       severity: 'warning',
       what: `the key derivation ${spec} is weak: a stolen copy of the file is cheap to attack`,
@@ -162,7 +162,7 @@ async function leftoverFindings(real: string): Promise<Finding[]> {
 /**
  * Checks a stash and its surroundings. Needs no password and changes nothing.
  * @param path - the stash file (it may be missing: that is a finding too)
- * @param env - where PATH is read from
+ * @param env - where PATH is read from, and HOME and git's variables for the git checks
  * @returns the findings, most important first within each area
  */
 export async function diagnose(path: string, env: Env = process.env): Promise<Finding[]> {
@@ -201,5 +201,6 @@ export async function diagnose(path: string, env: Env = process.env): Promise<Fi
           },
     )
   }
+  findings.push(...(await gitFindings(env)))
   return findings
 }

@@ -1,102 +1,38 @@
 /**
- * Unlocking: where a binary gets the stash key or password from, in this order:
- *   1. the sstash agent, when it holds this stash unlocked (openStash only: no password at all)
- *   2. SSTASH_PASSWORD_FILE (a file holding the password; one trailing newline is dropped),
- *      then SSTASH_PASSWORD (for CI; weaker: the environment is visible to the user's processes)
- *   3. SSTASH_ASKPASS (a program that prints the password, as SSH_ASKPASS does)
- *   4. a hidden prompt on /dev/tty, when there is a terminal and prompting is allowed
- *   5. otherwise an SSError NO_PASSWORD at once: nothing ever waits for input that cannot come
- * Never stdin or stdout: those belong to git, or to the program sstash-run starts.
+ * Opening a stash: the sstash agent first, when it holds this stash unlocked (no password at
+ * all), then the password sources of ./password.ts.
  *
- * With SSTASH_AGENT_TIMEOUT set (such as `15m`), a password that came from the prompt or
- * SSTASH_ASKPASS also unlocks the stash in the agent for that long, as git's
- * `credential.helper cache` does.
+ * A password a person gave (typed at the terminal, or from SSTASH_ASKPASS) also unlocks the
+ * stash in the agent, for SSTASH_AGENT_TIMEOUT (default 15 minutes; `0` or `off` turns this
+ * off), as git's `credential.helper cache` does: git's `get` then `store` ask once. A password
+ * from SSTASH_PASSWORD(_FILE) is not cached: it is at hand next time anyway.
  *
  * This module is on every binary's fast path: it loads no CLI library, no child_process, and
- * no cipher or key derivation (stash.js, format.js) until a source needs them. A read through
- * the agent ({@link readStash}) needs none of them at all.
+ * no cipher or key derivation (secure-stash.js, format/) until a source needs them, nor the
+ * password sources until the agent could not help. A read through the agent ({@link readStash})
+ * needs none of them at all.
  */
-import { lstatSync, readFileSync } from 'node:fs'
+import { lstatSync } from 'node:fs'
 import { SSCryptoError, SSError, errno, ioError } from '../errors.js'
 import type { SecureStash, OpenOptions } from '../store/secure-stash.js'
 import { checkKey, checkValue, type Tree } from '../tree/tree.js'
-import { promptHidden } from './tty.js'
 import { readIfExists, resolveStashPath } from '../store/read.js'
-import { agentGetKey, agentReadTree, agentUnlock, agentWriteValues } from '../agent/client.js'
+import { agentGetKey, agentReadTree, agentStatus, agentUnlock, agentWriteValues } from '../agent/client.js'
 import { agentSocket } from '../agent/directory.js'
-import { parseDuration } from '../agent/duration.js'
+import { parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../agent/duration.js'
+import type { AgentEntry } from '../agent/protocol.js'
+import type { PasswordOptions, PasswordSource, SourcedPassword } from './password.js'
 
 type Env = Record<string, string | undefined>
 
-/** What {@link getPassword} may use. */
-export interface PasswordOptions {
-  /** The stash the password is for, shown in the prompt. */
-  stashPath: string
-  /** Allow the /dev/tty prompt (default true). The git helper passes false when GIT_TERMINAL_PROMPT=0. */
-  prompt?: boolean
-  /** The environment to read SSTASH_* from (default process.env). */
-  env?: Env
-  /** {@link openStash} only: ask the agent first (default true). `sstash unlock` passes false. */
+/** What {@link openStash}, {@link readStash} and {@link writeValues} may use. */
+export interface OpenStashOptions extends PasswordOptions, OpenOptions {
+  /** Ask the agent first (default true). `sstash unlock` passes false. */
   agent?: boolean
 }
 
-/** Where a password came from: only interactive sources are worth caching in the agent. */
-type PasswordSource = 'file' | 'env' | 'askpass' | 'prompt'
-
-const dropNewline = (text: string): string => text.replace(/\r?\n$/, '')
-
-/**
- * The password from the non-interactive sources (2 and 3), or undefined when none is set.
- * @throws {SSError} NO_PASSWORD when a source is set but fails (unreadable file, askpass failed)
- */
-export async function passwordFromEnvironment(stashPath: string, env: Env = process.env): Promise<string | undefined> {
-  return (await sourcedFromEnvironment(stashPath, env))?.password
-}
-
-async function sourcedFromEnvironment(stashPath: string, env: Env): Promise<{ password: string; source: PasswordSource } | undefined> {
-  const file = env.SSTASH_PASSWORD_FILE
-  if (file) {
-    try {
-      return { password: dropNewline(readFileSync(file, 'utf8')), source: 'file' }
-    } catch (error) {
-      throw ioError('read SSTASH_PASSWORD_FILE', file, error, 'NO_PASSWORD')
-    }
-  }
-  if (env.SSTASH_PASSWORD !== undefined && env.SSTASH_PASSWORD !== '') return { password: env.SSTASH_PASSWORD, source: 'env' }
-  const askpass = env.SSTASH_ASKPASS
-  if (askpass) {
-    const { execFile } = await import('node:child_process')
-    return new Promise((resolve, reject) => {
-      execFile(askpass, [`Password for ${stashPath}: `], { encoding: 'utf8', timeout: 5 * 60_000 }, (error, stdout) => {
-        if (error) reject(new SSError(`SSTASH_ASKPASS program ${askpass} failed`, 'NO_PASSWORD', { cause: error }))
-        else resolve({ password: dropNewline(stdout), source: 'askpass' })
-      })
-    })
-  }
-  return undefined
-}
-
-/**
- * The stash password from the first source that has one (sources 2 to 5: never the agent,
- * which holds keys, not passwords).
- * @throws {SSError} NO_PASSWORD when there is none, or the prompt was cancelled
- */
-export async function getPassword(options: PasswordOptions): Promise<string> {
-  return (await sourcedPassword(options)).password
-}
-
-async function sourcedPassword(options: PasswordOptions): Promise<{ password: string; source: PasswordSource }> {
-  const fromEnv = await sourcedFromEnvironment(options.stashPath, options.env ?? process.env)
-  if (fromEnv !== undefined) return fromEnv
-  if (options.prompt !== false) {
-    const typed = await promptHidden(`Password for ${options.stashPath}: `)
-    if (typed !== undefined) return { password: typed, source: 'prompt' }
-  }
-  throw new SSError(
-    `no password for ${options.stashPath}: set SSTASH_PASSWORD_FILE or SSTASH_ASKPASS, or run from a terminal`,
-    'NO_PASSWORD',
-  )
-}
+/** How many passwords typed at the terminal are tried before giving up, as sudo and ssh allow. */
+export const PASSWORD_TRIES = 3
 
 /**
  * Opens a stash with the key the agent holds for it, when it holds one for the file as it
@@ -108,9 +44,12 @@ export async function openWithAgent(stashPath: string, env: Env = process.env): 
   // No agent runs: nothing to ask, and no need to read the file for its key id.
   if (!agentSocket(env)) return undefined
   const real = resolveStashPath(stashPath)
-  const [{ parseStash }, { SecureStash }] = await Promise.all([import('../format/stash-file.js'), import('../store/secure-stash.js')])
+  // Read before the imports: Node 20 then imports tweetnacl as an empty module when the last
+  // fs stat of the process was of a socket (the agent's), and reading stats the stash file.
   const bytes = readIfExists(real)
   if (bytes === undefined) return undefined
+  const { parseStash } = await import('../format/stash-file.js')
+  const { SecureStash } = await import('../store/secure-stash.js')
   let keyId: string
   try {
     keyId = parseStash(bytes, stashPath).keyId
@@ -130,16 +69,22 @@ export async function openWithAgent(stashPath: string, env: Env = process.env): 
 }
 
 /**
- * The agent timeout asked for by SSTASH_AGENT_TIMEOUT, in ms, or undefined when unset.
+ * How long a password a person gave unlocks the agent: SSTASH_AGENT_TIMEOUT (`90s`, `15m`,
+ * `2h`...), else 15 minutes.
+ * @returns milliseconds, or undefined when SSTASH_AGENT_TIMEOUT is `0` or `off`
  * @throws {SSError} BAD_DURATION
  */
 export function agentTimeoutFromEnv(env: Env = process.env): number | undefined {
-  const text = env.SSTASH_AGENT_TIMEOUT
-  if (text === undefined || text === '') return undefined
+  const text = env.SSTASH_AGENT_TIMEOUT?.trim()
+  if (text === undefined || text === '') return DEFAULT_AGENT_TIMEOUT_MS
+  if (text === '0' || text === 'off') return undefined
   try {
     return parseDuration(text)
   } catch (error) {
-    throw new SSError(`SSTASH_AGENT_TIMEOUT: ${(error as Error).message}`, 'BAD_DURATION', { cause: error })
+    throw new SSError(`SSTASH_AGENT_TIMEOUT: ${(error as Error).message}`, 'BAD_DURATION', {
+      cause: error,
+      hint: 'use a duration such as 15m or 2h, or 0 to keep typed passwords out of the agent',
+    })
   }
 }
 
@@ -159,14 +104,76 @@ export function requireStash(stashPath: string): void {
   }
 }
 
+/** Reads and checks the file's outer format, so that a file that is not a stash is named before any prompt. */
+async function checkStashFile(stashPath: string): Promise<void> {
+  const bytes = readIfExists(resolveStashPath(stashPath))
+  if (bytes === undefined) return
+  const { parseStash } = await import('../format/stash-file.js')
+  parseStash(bytes, stashPath)
+}
+
+/** What {@link openWithPassword} returns: the stash, and the password that opened it. */
+export interface OpenedWithPassword extends SourcedPassword {
+  stash: SecureStash
+}
+
+/**
+ * Opens a stash with a password from the sources of ./password.ts (never the agent). A wrong
+ * password typed at the terminal is asked again, {@link PASSWORD_TRIES} times in all.
+ * @throws {SSError} NOT_A_STASH (before any prompt), NO_PASSWORD; {@link SSCryptoError}
+ */
+export async function openWithPassword(stashPath: string, options: PasswordOptions & OpenOptions = {}): Promise<OpenedWithPassword> {
+  await checkStashFile(stashPath)
+  const [{ readPassword }, { SecureStash }] = await Promise.all([import('./password.js'), import('../store/secure-stash.js')])
+  for (let attempt = 1; ; attempt++) {
+    const { password, source } = await readPassword(stashPath, options, attempt > 1)
+    try {
+      return { stash: await SecureStash.open(stashPath, password, { create: false, ...options }), password, source }
+    } catch (error) {
+      const wrong = error instanceof SSCryptoError && error.code === 'DECRYPT_FAILED'
+      if (!wrong || source !== 'prompt' || attempt >= PASSWORD_TRIES) throw error
+    }
+  }
+}
+
+/** Only what a person gave is cached: a variable's password is at hand next time anyway. */
+const typedBy = (source: PasswordSource): boolean => source === 'prompt' || source === 'askpass'
+
+/** Hands the stash's key, as the file is now, to the agent. Best effort: the agent is a convenience. */
+async function giveAgent(stash: SecureStash, timeoutMs: number, env: Env): Promise<void> {
+  try {
+    await agentUnlock(stash.path, await stash.exportKey(), timeoutMs, env)
+  } catch {
+    // The stash is open (and changed, if asked); the next command asks for the password instead.
+  }
+}
+
+/**
+ * After a new stash or a password change: hands the stash's key to the agent, for the time the
+ * agent had left when it already held this stash (its old key no longer fits), else for
+ * {@link agentTimeoutFromEnv} when the password came from a person. A failure here fails nothing;
+ * callers check SSTASH_AGENT_TIMEOUT with {@link agentTimeoutFromEnv} before they ask for a password.
+ * @param source - where the stash's (new) password came from
+ */
+export async function shareWithAgent(stash: SecureStash, source: PasswordSource, env: Env = process.env): Promise<void> {
+  let held: AgentEntry | undefined
+  try {
+    held = agentSocket(env) ? (await agentStatus(env))?.entries.find((entry) => entry.path === stash.path) : undefined
+  } catch {
+    // An unsafe or broken agent holds nothing we could replace.
+  }
+  const timeoutMs = held ? Math.max(held.expiresAt - Date.now(), 1_000) : typedBy(source) ? agentTimeoutFromEnv(env) : undefined
+  if (timeoutMs !== undefined) await giveAgent(stash, timeoutMs, env)
+}
+
 /**
  * Opens a stash with the key or password from the first source that has one: the agent
- * (unless `options.agent` is false), then the password sources of {@link getPassword}.
- * With SSTASH_AGENT_TIMEOUT set, a password typed at the prompt or given by SSTASH_ASKPASS
- * also unlocks the stash in the agent (best effort: an agent failure does not fail the open).
- * @throws {SSError} STASH_NOT_FOUND (unless options.create), NO_PASSWORD, BAD_DURATION; {@link SSCryptoError}
+ * (unless `options.agent` is false), then the password sources (see {@link openWithPassword}).
+ * A password a person gave also unlocks the stash in the agent (see {@link agentTimeoutFromEnv}).
+ * @param stashPath - the stash file
+ * @throws {SSError} STASH_NOT_FOUND (unless options.create), NOT_A_STASH, NO_PASSWORD, BAD_DURATION; {@link SSCryptoError}
  */
-export async function openStash(stashPath: string, options: PasswordOptions & OpenOptions = { stashPath: '' }): Promise<SecureStash> {
+export async function openStash(stashPath: string, options: OpenStashOptions = {}): Promise<SecureStash> {
   const env = options.env ?? process.env
   if (options.create !== true) requireStash(stashPath)
   if (options.agent !== false) {
@@ -175,16 +182,8 @@ export async function openStash(stashPath: string, options: PasswordOptions & Op
   }
   // Checked before any prompt, so a typo does not cost the user a typed password.
   const cacheFor = agentTimeoutFromEnv(env)
-  const { password, source } = await sourcedPassword({ ...options, stashPath })
-  const { SecureStash } = await import('../store/secure-stash.js')
-  const stash = await SecureStash.open(stashPath, password, { create: false, ...options })
-  if (cacheFor !== undefined && (source === 'prompt' || source === 'askpass')) {
-    try {
-      await agentUnlock(stash.path, await stash.exportKey(), cacheFor, env)
-    } catch {
-      // Caching is a convenience: the stash is open, the command goes on without it.
-    }
-  }
+  const { stash, source } = await openWithPassword(stashPath, options)
+  if (cacheFor !== undefined && typedBy(source)) await giveAgent(stash, cacheFor, env)
   return stash
 }
 
@@ -195,7 +194,7 @@ export async function openStash(stashPath: string, options: PasswordOptions & Op
  * @returns a tree holding at least the subtrees asked for
  * @throws as {@link openStash}
  */
-export async function readStash(stashPath: string, keys: string[][], options: PasswordOptions & OpenOptions): Promise<Tree> {
+export async function readStash(stashPath: string, keys: string[][], options: OpenStashOptions = {}): Promise<Tree> {
   if (options.agent !== false) {
     const tree = await agentReadTree(resolveStashPath(stashPath), keys, options.env ?? process.env)
     if (tree) return tree
@@ -211,7 +210,7 @@ export async function readStash(stashPath: string, keys: string[][], options: Pa
  * Otherwise the stash is opened as {@link openStash} does.
  * @throws as {@link openStash}, and as {@link SecureStash.update}
  */
-export async function writeValues(stashPath: string, values: [string[], Uint8Array][], options: PasswordOptions & OpenOptions): Promise<void> {
+export async function writeValues(stashPath: string, values: [string[], Uint8Array][], options: OpenStashOptions = {}): Promise<void> {
   for (const [key, value] of values) {
     checkKey(key)
     checkValue(value)

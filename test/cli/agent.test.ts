@@ -138,7 +138,7 @@ describe('sstash unlock, lock and agent status', () => {
 
     const status = await sstash(['agent', 'status'], env)
     expect(status.code).toBe(0)
-    expect(status.stdout).toMatch(new RegExp(`^agent: running, pid \\d+, socket .*\\n${path}\\tunlocked until \\S+ \\(in 1[45]m`))
+    expect(status.stdout).toMatch(new RegExp(`^agent: running, pid \\d+, socket .*\\n${path}\\tunlocked until .+ \\(in 1[45]m`))
     expect(status.stdout + status.stderr).not.toContain(PASSWORD)
     const json = JSON.parse((await sstash(['agent', 'status', '--json'], env)).stdout)
     expect(json).toMatchObject({ running: true, entries: [{ path, expiresAt: expect.any(String) }] })

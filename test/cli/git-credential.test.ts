@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SecureStash } from '../../src/index.js'
-import { BIN, ROOT, makeStash, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
+import { BIN, ROOT, agentRuntimeDir, makeStash, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
 
 const PASSWORD = 'stash password'
 const dir = tempDir()
@@ -31,6 +31,7 @@ const baseEnv: Record<string, string | undefined> = {
   GIT_ASKPASS: askpass,
   SSH_ASKPASS: undefined,
   SSTASH_PASSWORD_FILE: passwordFile,
+  XDG_RUNTIME_DIR: agentRuntimeDir(),
   PATH: `${shims}:${process.env.PATH ?? ''}`,
   LC_ALL: 'C',
 }
@@ -423,7 +424,8 @@ describe('unlocking and options', () => {
     writeFileSync(request, lines('protocol=https', 'host=tty.example.com'))
     const command = `"${process.execPath}" "${BIN.git}" --stash "${stash}" get < "${request}"`
     const result = await runCommand('sh', ['-c', '(sleep 1; printf "%s\\r" "$PW") | script -qec "$CMD" /dev/null'], {
-      env: { ...baseEnv, SSTASH_PASSWORD_FILE: undefined, GIT_TERMINAL_PROMPT: undefined, PW: PASSWORD, CMD: command },
+      // A typed password would unlock the agent for the tests that follow, which need it locked.
+      env: { ...baseEnv, SSTASH_PASSWORD_FILE: undefined, GIT_TERMINAL_PROMPT: undefined, SSTASH_AGENT_TIMEOUT: '0', PW: PASSWORD, CMD: command },
     })
     expect(result.stdout).toContain(`Password for ${stash}:`)
     expect(result.stdout).toContain('username=user\r\npassword=typed-unlock\r\n')
@@ -449,7 +451,7 @@ describe('unlocking and options', () => {
 
   it('reports a wrong password in one error line and prints nothing', async () => {
     const wrong = join(dir, 'wrong')
-    writeFileSync(wrong, 'nope\n')
+    writeFileSync(wrong, 'nope\n', { mode: 0o600 })
     const result = await helper('get', lines('protocol=https', 'host=victim.example.com'), { SSTASH_PASSWORD_FILE: wrong })
     expect(result.stdout).toBe('')
     expect(result.code).toBe(4)
@@ -479,6 +481,21 @@ describe('unlocking and options', () => {
     expect(await values()).toMatchObject({ 'work/git/https/prefixed.tld/-/u/password': 'p' })
     expect((await helper('get', lines('protocol=https', 'host=prefixed.tld'))).stdout).toBe('')
     expect((await helper('get', lines('protocol=https', 'host=prefixed.tld'), {}, ['--prefix=work/git'])).stdout).toBe(lines('username=u', 'password=p'))
+  })
+
+  it('takes --prefix and --stash exactly as typed, number-like or not', async () => {
+    await helper('store', lines('protocol=https', 'host=numbers.tld', 'username=u', 'password=p'), {}, ['--prefix', '007'])
+    expect(await values()).toMatchObject({ '007/https/numbers.tld/-/u/password': 'p' })
+    const copy = join(home, '0x10')
+    copyFileSync(stash, copy)
+    const served = await runBin('git', ['--stash', '0x10', '--prefix=007', 'get'], { input: lines('protocol=https', 'host=numbers.tld'), cwd: home, env: baseEnv })
+    expect(served.stdout).toBe(lines('username=u', 'password=p'))
+  })
+
+  it('refuses a --prefix that is not UTF-8, whose bad bytes Node would have replaced', async () => {
+    const result = await runCommand('sh', ['-c', '"$NODE" "$HELPER" --prefix "$(printf "w\\377")" get </dev/null'], { env: { ...baseEnv, NODE: process.execPath, HELPER: BIN.git } })
+    expect(result.code).toBe(2)
+    expect(result.stderr.split('\n')[0]).toBe('sstash: error: argument 2 ("w\ufffd") is not valid UTF-8')
   })
 
   it.each([

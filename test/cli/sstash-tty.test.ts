@@ -2,18 +2,44 @@
  * The prompts of `sstash`, on a real pseudo-terminal driven by ../fixtures/cli/pty-drive.py:
  * what a person sees and types, and that nothing typed is echoed.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BIN, ROOT, TEST_KDF_SPEC, runBin, runCommand, tempDir } from '../helpers.js'
+import { SecureStash } from '../../src/index.js'
+import { BIN, ROOT, TEST_KDF_SPEC, agentRuntimeDir, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
 
 const DRIVER = join(ROOT, 'test/fixtures/cli/pty-drive.py')
 const dir = tempDir()
+const runtime = agentRuntimeDir()
+let counter = 0
 
-/** Runs sstash on a fresh terminal, typing `send` each time `expect` shows up. */
-function onTerminal(steps: [expect: string, send: string][], args: string[]) {
-  return runCommand('python3', [DRIVER, JSON.stringify(steps), process.execPath, BIN.sstash, ...args], { timeoutMs: 30_000 })
+type Step = [expect: string, send: string | { hex: string }]
+
+/** Runs `command` on a fresh terminal, typing `send` each time `expect` shows up. */
+function onTerminalRun(steps: Step[], command: string[], env: Record<string, string | undefined> = {}) {
+  return runCommand('python3', [DRIVER, JSON.stringify(steps), ...command], { timeoutMs: 30_000, env: { XDG_RUNTIME_DIR: runtime, ...env } })
 }
+
+/** Runs sstash on a fresh terminal. */
+function onTerminal(steps: Step[], args: string[], env: Record<string, string | undefined> = {}) {
+  return onTerminalRun(steps, [process.execPath, BIN.sstash, ...args], env)
+}
+
+/** Runs a shell script on a fresh terminal, with $NODE, $SSTASH and $HELPER naming the binaries. */
+function scriptOnTerminal(steps: Step[], script: string, env: Record<string, string | undefined> = {}) {
+  return onTerminalRun(steps, ['sh', '-c', script], { NODE: process.execPath, SSTASH: BIN.sstash, HELPER: BIN.git, ...env })
+}
+
+/** What the agent of `env` holds for `path`: how long it was unlocked for, in ms, or undefined. */
+async function heldFor(path: string, env: Record<string, string> = { XDG_RUNTIME_DIR: runtime }): Promise<number | undefined> {
+  const status = JSON.parse((await runBin('sstash', ['agent', 'status', '--json'], { env })).stdout) as { entries: { path: string; unlockedAt: string; expiresAt: string }[] }
+  const entry = status.entries.find((e) => e.path === path)
+  return entry && Date.parse(entry.expiresAt) - Date.parse(entry.unlockedAt)
+}
+
+const count = (text: string, part: string): number => text.split(part).length - 1
+const fresh = (): string => join(dir, `s${++counter}.sstash`)
+const PASSWORD = 'correct horse battery'
 
 describe('sstash on a terminal', () => {
   it('asks for the new password twice on init, echoing nothing', async () => {
@@ -87,5 +113,122 @@ describe('sstash on a terminal', () => {
     )
     expect(r.code).toBe(0)
     expect((await runBin('sstash', ['--stash', path, 'ls'], { env: { SSTASH_PASSWORD: 'new' } })).code).toBe(0)
+  })
+})
+
+describe('ask once', () => {
+  it('asks for the password only at init: the sstash set that follows asks nothing', async () => {
+    const path = fresh()
+    const r = await scriptOnTerminal(
+      [
+        ['New password for', `${PASSWORD}\r`],
+        ['Repeat the new password: ', `${PASSWORD}\r`],
+      ],
+      `"$NODE" "$SSTASH" --stash "$P" init --kdf ${TEST_KDF_SPEC} && printf v | "$NODE" "$SSTASH" --stash "$P" set k`,
+      { P: path },
+    )
+    expect(r.code, r.stdout).toBe(0)
+    expect(r.stdout).not.toContain('Password for')
+    expect(r.stdout).not.toContain(PASSWORD)
+    expect((await runBin('sstash', ['--stash', path, 'get', 'k'], { env: { SSTASH_PASSWORD: PASSWORD } })).stdout).toBe('v')
+    expect(await heldFor(path)).toBe(15 * 60_000)
+  })
+
+  it('asks once for git credential fill and the approve that follows, with real git', async () => {
+    const path = fresh()
+    await makeStash(path, PASSWORD)
+    const home = join(dir, `home-${counter}`)
+    mkdirSync(home)
+    const env = {
+      HOME: home,
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_TERMINAL_PROMPT: undefined,
+      GIT_ASKPASS: undefined,
+      SSH_ASKPASS: undefined,
+      P: path,
+      H: `!"${process.execPath}" "${BIN.git}" --stash "${path}"`,
+      REQUEST: join(home, 'request'),
+      CHANGED: join(home, 'changed'),
+      OUT: join(home, 'out'),
+    }
+    writeFileSync(env.REQUEST, 'protocol=https\nhost=once.example\nusername=u\n\n')
+    writeFileSync(env.CHANGED, 'protocol=https\nhost=once.example\nusername=u\npassword=second\n\n')
+    const store = await runBin('git', ['--stash', path, 'store'], { input: 'protocol=https\nhost=once.example\nusername=u\npassword=first\n', env: { SSTASH_PASSWORD: PASSWORD } })
+    expect(store.code).toBe(0)
+    const git = 'git -c credential.helper= -c "credential.helper=$H" credential'
+    const r = await scriptOnTerminal([['Password for', `${PASSWORD}\r`]], `${git} fill < "$REQUEST" > "$OUT" && ${git} approve < "$CHANGED"`, env)
+    expect(r.code, r.stdout).toBe(0)
+    expect(count(r.stdout, 'Password for')).toBe(1)
+    expect(readFileSync(env.OUT, 'utf8')).toContain('password=first\n')
+    const opened = await SecureStash.open(path, PASSWORD, { create: false })
+    expect(Buffer.from(await opened.readValue(['git', 'https', 'once.example', '-', 'u', 'password'])).toString()).toBe('second')
+  })
+
+  it('keeps a typed password out of the agent with SSTASH_AGENT_TIMEOUT=0, and holds it as long as asked otherwise', async () => {
+    const off = fresh()
+    const twoHours = fresh()
+    await makeStash(off, PASSWORD, { k: 'v' })
+    await makeStash(twoHours, PASSWORD, { k: 'v' })
+    expect((await onTerminal([['Password for', `${PASSWORD}\r`]], ['--stash', off, 'get', 'k'], { SSTASH_AGENT_TIMEOUT: '0' })).code).toBe(0)
+    expect(await heldFor(off)).toBeUndefined()
+    expect((await onTerminal([['Password for', `${PASSWORD}\r`]], ['--stash', twoHours, 'get', 'k'], { SSTASH_AGENT_TIMEOUT: '2h' })).code).toBe(0)
+    expect(await heldFor(twoHours)).toBe(2 * 3600_000)
+  })
+
+  it('gives a wrong password typed at the terminal three tries, as sudo and ssh do', async () => {
+    const path = fresh()
+    await makeStash(path, PASSWORD, { k: 'value' })
+    const third = await onTerminal(
+      [
+        ['Password for', 'wrong one\r'],
+        ['Wrong password, try again.', 'wrong two\r'],
+        ['Wrong password, try again.', `${PASSWORD}\r`],
+      ],
+      ['--stash', path, 'get', 'k'],
+      { SSTASH_AGENT_TIMEOUT: '0' },
+    )
+    expect(third.code, third.stdout).toBe(0)
+    expect(third.stdout).toContain('value')
+    const never = await onTerminal(
+      [
+        ['Password for', 'wrong one\r'],
+        ['Wrong password, try again.', 'wrong two\r'],
+        ['Wrong password, try again.', 'wrong three\r'],
+      ],
+      ['--stash', path, 'get', 'k'],
+    )
+    expect(never.code).toBe(4)
+    expect(count(never.stdout, 'Password for')).toBe(3)
+    expect(never.stdout).toMatch(/sstash: error: cannot decrypt [^\n]+: wrong password or damaged file\r?\n$/)
+    expect(await heldFor(path)).toBeUndefined()
+  })
+
+  it('refuses what was typed when it is not UTF-8, instead of guessing', async () => {
+    const path = fresh()
+    await makeStash(path, PASSWORD, { k: 'v' })
+    const r = await onTerminal([['Password for', { hex: '70ff770d' }]], ['--stash', path, 'get', 'k'])
+    expect(r.code).toBe(5)
+    expect(r.stdout).toContain('sstash: error: what was typed is not valid UTF-8 text; is the terminal set to UTF-8?')
+  })
+})
+
+describe('errors before any prompt', () => {
+  it('checks the directory of a new stash before it asks for a password', async () => {
+    const path = join(dir, 'no-such-dir', 'x.sstash')
+    const r = await onTerminal([], ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC])
+    expect(r.code).toBe(1)
+    expect(r.stdout).not.toContain('New password')
+    expect(r.stdout).toContain(`sstash: error: cannot create ${path}: ${join(dir, 'no-such-dir')} is not a directory`)
+    expect(r.stdout).toContain(`sstash: hint: make it first (\`mkdir -p ${join(dir, 'no-such-dir')}\`), or leave out --stash for the default stash`)
+  })
+
+  it('says a file is not a stash before it asks for a password', async () => {
+    const notes = join(dir, 'notes.env')
+    writeFileSync(notes, 'API_TOKEN=abc\n')
+    const r = await onTerminal([], ['--stash', notes, 'ls'])
+    expect(r.code).toBe(1)
+    expect(r.stdout).not.toContain('Password for')
+    expect(r.stdout).toContain(`sstash: error: ${notes} is not a stash file\r\nsstash: hint: check --stash and SSTASH_FILE: a stash starts with sstash/1, or is the JSON of Python sstash 0.17`)
   })
 })

@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync,
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BIN, ROOT, TEST_KDF_SPEC, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
+import { BIN, ROOT, TEST_KDF_SPEC, agentRuntimeDir, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
 
 const dir = tempDir()
 const passwordFile = join(dir, 'password')
@@ -39,6 +39,9 @@ function runRaw(args: string[], env: Record<string, string>): Promise<{ stdout: 
 }
 
 const firstLine = (text: string) => text.split('\n')[0]
+
+/** What init, passwd and migrate say when asked for a key derivation as cheap as the tests'. */
+const weakKdf = (spec: string) => `sstash: warning: the key derivation ${spec} is weak: a stolen copy of the file is cheap to attack (the default, --kdf scrypt, is not)\n`
 
 describe('help and usage', () => {
   it('lists every command with an example in sstash --help', async () => {
@@ -103,7 +106,7 @@ describe('sstash init', () => {
     const { path, env } = fresh()
     const r = await runBin('sstash', ['init', '--kdf', TEST_KDF_SPEC], { env })
     expect(r).toMatchObject({ code: 0, stdout: '' })
-    expect(r.stderr).toBe(`sstash: created ${path}\n`)
+    expect(r.stderr).toBe(`${weakKdf(TEST_KDF_SPEC)}sstash: created ${path}\n`)
     expect(statSync(path).mode & 0o777).toBe(0o600)
     expect((await runBin('sstash', ['ls'], { env })).code).toBe(0)
   })
@@ -120,7 +123,7 @@ describe('sstash init', () => {
   it('refuses an empty password and creates nothing', async () => {
     const { path } = fresh()
     const empty = join(dir, 'empty-password')
-    writeFileSync(empty, '')
+    writeFileSync(empty, '', { mode: 0o600 })
     const r = await runBin('sstash', ['init', '--kdf', TEST_KDF_SPEC], { env: { SSTASH_FILE: path, SSTASH_PASSWORD_FILE: empty } })
     expect(r.code).toBe(1)
     expect(r.stderr).toBe('sstash: error: the password is empty; nothing was changed\n')
@@ -363,9 +366,9 @@ describe('sstash passwd and migrate', () => {
   it('changes the password and the key derivation, keeping the values', async () => {
     const { path, env } = await stashWith({ 'a/b': 'kept' })
     const newFile = join(dir, 'new-password')
-    writeFileSync(newFile, 'a new password')
+    writeFileSync(newFile, 'a new password', { mode: 0o600 })
     const r = await runBin('sstash', ['passwd', '--kdf', 'scrypt:N=2048,r=8,p=1'], { env: { ...env, SSTASH_NEW_PASSWORD_FILE: newFile } })
-    expect(r).toMatchObject({ code: 0, stdout: '', stderr: `sstash: changed the password of ${path}\n` })
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: `${weakKdf('scrypt:N=2048,r=8,p=1')}sstash: changed the password of ${path}\n` })
     expect((await runBin('sstash', ['get', 'a/b'], { env })).code).toBe(4)
     expect((await runBin('sstash', ['get', 'a/b'], { env: { SSTASH_FILE: path, SSTASH_PASSWORD: 'a new password' } })).stdout).toBe('kept')
     expect((await runBin('sstash', ['doctor'], { env })).stdout).toContain('key derivation scrypt:N=2048,r=8,p=1')
@@ -376,7 +379,7 @@ describe('sstash passwd and migrate', () => {
     const before = readFileSync(path)
     const r = await runBin('sstash', ['passwd'], { env: { ...env, SSTASH_NEW_PASSWORD_FILE: join(dir, 'empty-new') } })
     expect(r.code).toBe(5)
-    writeFileSync(join(dir, 'empty-new'), '')
+    writeFileSync(join(dir, 'empty-new'), '', { mode: 0o600 })
     const empty = await runBin('sstash', ['passwd'], { env: { ...env, SSTASH_NEW_PASSWORD_FILE: join(dir, 'empty-new') } })
     expect(empty.code).toBe(1)
     expect(empty.stderr).toBe('sstash: error: the password is empty; nothing was changed\n')
@@ -394,7 +397,7 @@ describe('sstash passwd and migrate', () => {
     expect(doctorBefore.stdout).toContain('Python sstash 0.17 format')
     expect(doctorBefore.stdout).toContain('  fix: sstash migrate')
     const r = await runBin('sstash', ['migrate', '--kdf', TEST_KDF_SPEC], { env })
-    expect(r).toMatchObject({ code: 0, stdout: '', stderr: `sstash: migrated ${path} to the native format; the password is unchanged\n` })
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: `${weakKdf(TEST_KDF_SPEC)}sstash: migrated ${path} to the native format; the password is unchanged\n` })
     expect((await runBin('sstash', ['tree', '--json', '--values'], { env })).stdout).toBe(before.stdout)
     expect((await runBin('sstash', ['doctor'], { env })).stdout).toContain(`ok: native format, key derivation ${TEST_KDF_SPEC}`)
     const again = await runBin('sstash', ['migrate'], { env })
@@ -453,8 +456,402 @@ describe('sstash doctor', () => {
     const strong = join(dir, 'strong-password')
     writeFileSync(strong, PASSWORD)
     expect((await runBin('sstash', ['--stash', path, 'passwd', '--kdf', 'scrypt'], { env: { SSTASH_PASSWORD_FILE: passwordFile, SSTASH_NEW_PASSWORD_FILE: strong } })).code).toBe(0)
-    const r = await runBin('sstash', ['--stash', path, 'doctor'], { env: { PATH: bin } })
+    // A HOME of its own: a ~/.git-credentials of the machine's would be a finding.
+    const r = await runBin('sstash', ['--stash', path, 'doctor'], { env: { PATH: bin, HOME: bin, XDG_CONFIG_HOME: undefined } })
     expect(r.stdout).not.toMatch(/^(warning|problem):/m)
     expect(r.code).toBe(0)
+  })
+})
+
+describe('option values and arguments reach the commands exactly as typed', () => {
+  /** A fresh working directory holding a stash `s` with `values`, and the env that unlocks it. */
+  async function workdir(values: Record<string, string> = {}) {
+    const cwd = join(dir, `exact-${++counter}`)
+    mkdirSync(cwd)
+    await makeStash(join(cwd, 's'), PASSWORD, values)
+    return { cwd, env: { SSTASH_FILE: join(cwd, 's'), SSTASH_PASSWORD_FILE: passwordFile } }
+  }
+  const sstash = (args: string[], where: { cwd: string; env: Record<string, string> }, input?: string) => runBin('sstash', args, { ...where, input })
+  const refusedAs = async (args: string[], shown: string) => {
+    const r = await sstash(args, await workdir())
+    expect(r.stderr, args.join(' ')).toContain(shown)
+  }
+
+  // One check per option that takes a value and per argument of every command, each with a value
+  // that cac's own parser would have turned into a number (007 -> 7, 0x10 -> 16, 1e3 -> 1000).
+  const checks: Record<string, () => Promise<void>> = {
+    '--stash': async () => {
+      const where = await workdir()
+      for (const [args, name] of [[['--stash', '007'], '007'], [['--stash=1e3'], '1e3'], [['--stash', '0x10'], '0x10']] as const) {
+        expect((await sstash([...args, 'init', '--kdf', TEST_KDF_SPEC], where)).code).toBe(0)
+        expect(existsSync(join(where.cwd, name)), name).toBe(true)
+      }
+      for (const wrong of ['7', '1000', '16']) expect(existsSync(join(where.cwd, wrong)), wrong).toBe(false)
+    },
+    'init --kdf': () => refusedAs(['init', '--kdf', '0x10'], 'invalid --kdf "0x10"'),
+    'passwd --kdf': () => refusedAs(['passwd', '--kdf=1e3'], 'invalid --kdf "1e3"'),
+    'migrate --kdf': () => refusedAs(['migrate', '--kdf', '007'], 'invalid --kdf "007"'),
+    'set --file': async () => {
+      const where = await workdir()
+      writeFileSync(join(where.cwd, '007'), 'from 007')
+      writeFileSync(join(where.cwd, '7'), 'from 7')
+      expect((await sstash(['set', 'k', '--file', '007'], where)).code).toBe(0)
+      expect((await sstash(['get', 'k'], where)).stdout).toBe('from 007')
+    },
+    'set <keypath>': async () => {
+      const where = await workdir()
+      expect((await sstash(['set', '1e3'], where, 'v')).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('1e3\n')
+    },
+    'get <keypath>': async () => {
+      const where = await workdir({ '0x10': 'sixteen?', '16': 'no' })
+      expect((await sstash(['get', '0x10'], where)).stdout).toBe('sixteen?')
+    },
+    'ls [keypath]': async () => {
+      const where = await workdir({ '007/x': '1', '7/y': '2' })
+      expect((await sstash(['ls', '007'], where)).stdout).toBe('007/x\n')
+    },
+    'tree [keypath]': async () => {
+      const where = await workdir({ '1e3/x': '1', '1000/y': '2' })
+      expect((await sstash(['tree', '1e3'], where)).stdout).toBe('1e3\n|--x\n')
+    },
+    'rm <keypath>': async () => {
+      const where = await workdir({ '0x10': '1', '16': '2' })
+      expect((await sstash(['rm', '0x10'], where)).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('16\n')
+    },
+    'mv <from>': async () => {
+      const where = await workdir({ '007': '1', '7': '2' })
+      expect((await sstash(['mv', '007', '010'], where)).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('7\n010\n')
+    },
+    'mv <to>': async () => {
+      const where = await workdir({ a: '1' })
+      expect((await sstash(['mv', 'a', '1e3'], where)).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('1e3\n')
+    },
+    'import [file]': async () => {
+      const where = await workdir()
+      writeFileSync(join(where.cwd, '007'), 'A=from-007\n')
+      writeFileSync(join(where.cwd, '7'), 'A=from-7\n')
+      expect((await sstash(['import', '007', '--into', 'p'], where)).code).toBe(0)
+      expect((await sstash(['get', 'p/A'], where)).stdout).toBe('from-007')
+    },
+    'import --into': async () => {
+      const where = await workdir()
+      writeFileSync(join(where.cwd, 'e'), 'A=1\n')
+      expect((await sstash(['import', 'e', '--into', '0123'], where)).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('0123/\n')
+    },
+    'import --format': () => refusedAs(['import', 'e', '--format', '007'], 'unknown import format "007"'),
+    'export <keypath>': async () => {
+      const where = await workdir({ '007/TOKEN': 'seven', '7/TOKEN': 'no' })
+      expect((await sstash(['export', '007'], where)).stdout).toBe('TOKEN=seven\n')
+    },
+    'export --format': () => refusedAs(['export', 'p', '--format', '1e3'], 'unknown export format "1e3"'),
+    'export --prefix': async () => {
+      const r = await sstash(['export', 'p', '--prefix', '007'], await workdir({ 'p/TOKEN': 'v' }))
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toContain('007TOKEN')
+    },
+    'export --allow': async () => {
+      const where = await workdir({ 'p/NODE_OPTIONS': '--max-old-space-size=100' })
+      expect((await sstash(['export', 'p', '--allow', 'NODE_OPTIONS'], where)).stdout).toBe('NODE_OPTIONS=--max-old-space-size=100\n')
+      expect((await sstash(['export', 'p', '--allow=NODE_OPTIONS'], where)).stdout).toBe('NODE_OPTIONS=--max-old-space-size=100\n')
+    },
+    'unlock --timeout': () => refusedAs(['unlock', '--timeout', '0x10'], "bad duration '0x10'"),
+    'agent [action]': () => refusedAs(['agent', '007'], "unknown agent command '007'"),
+  }
+
+  it('has a check for every option that takes a value and every argument of every command', async () => {
+    const { buildCli } = await import('../../src/cli/sstash.js')
+    const cli = buildCli()
+    const wanted = [
+      ...cli.globalCommand.options.filter((option) => option.isBoolean !== true).map((option) => `--${option.name}`),
+      ...cli.commands.flatMap((command) => [
+        ...command.options.filter((option) => option.isBoolean !== true).map((option) => `${command.name} --${option.name}`),
+        ...command.args.map((arg) => `${command.name} ${arg.required ? `<${arg.value}>` : `[${arg.value}]`}`),
+      ]),
+    ]
+    expect(Object.keys(checks).sort()).toEqual(wanted.sort())
+  })
+
+  it.each(Object.keys(checks))('passes %s on as typed', async (name) => {
+    await checks[name]!()
+  })
+
+  it('takes an empty value for an error, not as the next argument', async () => {
+    const r = await sstash(['--stash=', 'ls'], await workdir())
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('sstash: error: option --stash needs a value\nsstash: hint: `sstash ls --help` shows its usage\n')
+  })
+
+  it('reads the words after -- as arguments, even when they look like options', async () => {
+    const where = await workdir({ '-r': 'dash' })
+    expect((await sstash(['get', '--', '-r'], where)).stdout).toBe('dash')
+  })
+
+  it('refuses a value for a flag', async () => {
+    const r = await sstash(['ls', '--json=yes'], await workdir())
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('sstash: error: option --json takes no value\nsstash: hint: `sstash ls --help` shows its usage\n')
+  })
+})
+
+describe('passwords and arguments are text', () => {
+  /** Runs sstash through sh, so that arguments and variables can hold bytes that are not UTF-8 (`$'..'` is not POSIX: printf is). */
+  const viaShell = (script: string, env: Record<string, string> = {}) =>
+    runCommand('sh', ['-c', script], { env: { SSTASH: BIN.sstash, NODE: process.execPath, ...env } })
+
+  it('refuses a password file that is not UTF-8, so two random key files never open each other’s stash', async () => {
+    const { path } = fresh()
+    // Each byte is a lone continuation byte: a lossy decoder would make both files 32 U+FFFD.
+    const one = join(dir, 'key-one')
+    const two = join(dir, 'key-two')
+    writeFileSync(one, Buffer.from(Array.from({ length: 32 }, (_, i) => 0x80 + i)), { mode: 0o600 })
+    writeFileSync(two, Buffer.from(Array.from({ length: 32 }, (_, i) => 0xa0 + i)), { mode: 0o600 })
+    const r = await runBin('sstash', ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC], { env: { SSTASH_PASSWORD_FILE: one } })
+    expect(r.code).toBe(5)
+    expect(r.stderr).toBe(
+      `sstash: error: SSTASH_PASSWORD_FILE ${one} is not valid UTF-8 text\nsstash: hint: a password is text; to use random bytes as one, store them base64-encoded (\`head -c 32 /dev/urandom | base64\`)\n`,
+    )
+    expect(existsSync(path)).toBe(false)
+    // A stash made by the library with the lossy form of either file opens with neither.
+    await makeStash(path, '\ufffd'.repeat(32))
+    expect((await runBin('sstash', ['--stash', path, 'ls'], { env: { SSTASH_PASSWORD_FILE: two } })).code).toBe(5)
+  })
+
+  it('refuses an SSTASH_PASSWORD that is not UTF-8, and takes a real U+FFFD as itself', async () => {
+    const { path } = await stashWith({ a: 'x' })
+    const bad = await viaShell('SSTASH_PASSWORD=$(printf "pw\\377") exec "$NODE" "$SSTASH" --stash "$P" get a', { P: path })
+    expect(bad.code).toBe(5)
+    expect(bad.stderr).toBe('sstash: error: SSTASH_PASSWORD is not valid UTF-8 text\nsstash: hint: a password is text; to use random bytes as one, base64-encode them\n')
+    const replacement = join(dir, 'replacement.sstash')
+    await makeStash(replacement, 'pw\ufffd', { a: 'real U+FFFD' })
+    const good = await viaShell('SSTASH_PASSWORD=$(printf "pw\\357\\277\\275") exec "$NODE" "$SSTASH" --stash "$P" get a', { P: replacement })
+    expect(good).toMatchObject({ code: 0, stdout: 'real U+FFFD' })
+  })
+
+  it('refuses a key path argument that is not UTF-8, so u/\\xff\\xfe and u/\\xff\\xfd stay two keys', async () => {
+    const { path, env } = await stashWith({})
+    const r = await viaShell('printf v | "$NODE" "$SSTASH" set "$(printf "u/\\377\\376")"', env)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('sstash: error: argument 2 ("u/\ufffd\ufffd") is not valid UTF-8\nsstash: hint: key paths and file names are UTF-8 text; `\\xHH` in a key path writes any character\n')
+    const other = await viaShell('"$NODE" "$SSTASH" get "$(printf "u/\\377\\375")"', env)
+    expect(other.code).toBe(2)
+    // A real U+FFFD in a key path is text like any other.
+    expect((await viaShell('printf v | "$NODE" "$SSTASH" set "$(printf "u/\\357\\277\\275")"', env)).code).toBe(0)
+    expect((await runBin('sstash', ['--stash', path, 'ls', 'u'], { env })).stdout).toBe('u/\ufffd\n')
+  })
+
+  it('warns, as ssh does, about a password file other users can read, and still uses it', async () => {
+    const { env } = await stashWith({ a: 'x' })
+    const loose = join(dir, 'loose-password')
+    writeFileSync(loose, PASSWORD)
+    chmodSync(loose, 0o644)
+    const r = await runBin('sstash', ['get', 'a'], { env: { ...env, SSTASH_PASSWORD_FILE: loose } })
+    expect(r).toMatchObject({ code: 0, stdout: 'x' })
+    expect(r.stderr).toBe(`sstash: warning: ${loose} (SSTASH_PASSWORD_FILE) is open to other users (mode 0644): run \`chmod 600 ${loose}\`\n`)
+    chmodSync(loose, 0o600)
+    expect((await runBin('sstash', ['get', 'a'], { env: { ...env, SSTASH_PASSWORD_FILE: loose } })).stderr).toBe('')
+  })
+})
+
+describe('the agent after a password from a variable, and after passwd', () => {
+  const runtime = agentRuntimeDir()
+  const held = async (path: string) => {
+    const status = JSON.parse((await runBin('sstash', ['agent', 'status', '--json'], { env: { XDG_RUNTIME_DIR: runtime } })).stdout) as { entries: { path: string }[] }
+    return status.entries.some((entry) => entry.path === path)
+  }
+  /** Runs a binary with no terminal (a new session) and no password source but the agent. */
+  const detached = (args: string[], input = '') =>
+    runCommand('setsid', ['-w', ...args], { input, env: { XDG_RUNTIME_DIR: runtime, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } })
+
+  it('does not cache a password from SSTASH_PASSWORD_FILE or SSTASH_PASSWORD: it is at hand next time anyway', async () => {
+    const { path, env } = await stashWith({ a: 'x' })
+    expect((await runBin('sstash', ['get', 'a'], { env: { ...env, XDG_RUNTIME_DIR: runtime } })).stdout).toBe('x')
+    expect((await runBin('sstash', ['get', 'a'], { env: { SSTASH_FILE: path, SSTASH_PASSWORD: PASSWORD, XDG_RUNTIME_DIR: runtime } })).stdout).toBe('x')
+    expect(await held(path)).toBe(false)
+  })
+
+  it('hands the agent the new key on passwd: it stays unlocked, and sstash get and git ask nothing', async () => {
+    const { path, env } = await stashWith({ a: 'x' })
+    const store = await runBin('git', ['--stash', path, 'store'], { input: 'protocol=https\nhost=passwd.example\nusername=u\npassword=tok\n', env })
+    expect(store.code).toBe(0)
+    expect((await runBin('sstash', ['--stash', path, 'unlock'], { env: { ...env, XDG_RUNTIME_DIR: runtime } })).code).toBe(0)
+    const newFile = join(dir, 'passwd-new')
+    writeFileSync(newFile, 'another long password', { mode: 0o600 })
+    // The old password comes from the agent, the new one from the file.
+    const changed = await runBin('sstash', ['--stash', path, 'passwd'], { env: { SSTASH_NEW_PASSWORD_FILE: newFile, XDG_RUNTIME_DIR: runtime } })
+    expect(changed).toMatchObject({ code: 0, stderr: `sstash: changed the password of ${path}\n` })
+    expect(await held(path)).toBe(true)
+    expect(await detached([process.execPath, BIN.sstash, '--stash', path, 'get', 'a'])).toMatchObject({ code: 0, stdout: 'x' })
+    const helper = `credential.helper=!"${process.execPath}" "${BIN.git}" --stash "${path}"`
+    const fill = await detached(['git', '-c', 'credential.helper=', '-c', helper, 'credential', 'fill'], 'protocol=https\nhost=passwd.example\n\n')
+    expect(fill).toMatchObject({ code: 0, stdout: 'protocol=https\nhost=passwd.example\nusername=u\npassword=tok\n', stderr: '' })
+  })
+})
+
+describe('errors that say what to do', () => {
+  it('names SSTASH_PASSWORD when there is no password, and the hint does not say it again', async () => {
+    const { path } = await stashWith({ a: 'x' })
+    const r = await runCommand('setsid', ['-w', process.execPath, BIN.sstash, '--stash', path, 'get', 'a'])
+    expect(r.code).toBe(5)
+    expect(r.stderr).toBe(
+      `sstash: error: no password for ${path}: there is no terminal to ask on, and none of SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS is set\n` +
+        'sstash: hint: run `sstash unlock` in a terminal first, or set one of them\n',
+    )
+  })
+
+  it('never hints to set a variable that is set: a password file that is not there is named as such', async () => {
+    const { path } = await stashWith({ a: 'x' })
+    const nope = join(dir, 'nope')
+    const r = await runBin('sstash', ['--stash', path, 'get', 'a'], { env: { SSTASH_PASSWORD_FILE: nope } })
+    expect(r.code).toBe(5)
+    expect(r.stderr).toBe(
+      `sstash: error: cannot read SSTASH_PASSWORD_FILE ${nope}: no such file or directory\nsstash: hint: point SSTASH_PASSWORD_FILE at a file you can read, or unset it to be asked\n`,
+    )
+    const helper = await runBin('git', ['--stash', path, 'get'], { input: 'protocol=https\nhost=h\n\n', env: { SSTASH_PASSWORD_FILE: nope } })
+    expect(helper).toMatchObject({ code: 0, stdout: '' })
+    expect(helper.stderr).toBe(
+      `sstash: warning: cannot read SSTASH_PASSWORD_FILE ${nope}: no such file or directory\nsstash: hint: point SSTASH_PASSWORD_FILE at a file you can read, or unset it to be asked\n`,
+    )
+  })
+
+  it('points sstash status to sstash agent status', async () => {
+    const r = await runBin('sstash', ['status'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('sstash: error: unknown command "status"\nsstash: hint: did you mean `sstash agent status`?\n')
+  })
+
+  it('shows times in local time with the zone', async () => {
+    const { path, env } = await stashWith({})
+    const runtime = join(dir, 'tz-run')
+    mkdirSync(runtime, { mode: 0o700 })
+    try {
+      for (const [zone, name] of [['America/New_York', /E[SD]T/], ['Asia/Kolkata', /UTC\+05:30/], ['UTC', /UTC/]] as const) {
+        const r = await runBin('sstash', ['unlock'], { env: { ...env, TZ: zone, XDG_RUNTIME_DIR: runtime } })
+        const shown = /until (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):\d\d (\S+) \(in 15m\)\n$/.exec(r.stderr)
+        expect(shown, r.stderr).not.toBeNull()
+        expect(shown![6]).toMatch(name)
+        const json = JSON.parse((await runBin('sstash', ['agent', 'status', '--json'], { env: { XDG_RUNTIME_DIR: runtime } })).stdout)
+        const expires = Date.parse(json.entries[0].expiresAt)
+        const local = new Intl.DateTimeFormat('en-CA', { timeZone: zone, dateStyle: 'short', timeStyle: 'medium', hourCycle: 'h23' }).format(expires)
+        expect(`${shown![1]}-${shown![2]}-${shown![3]}, ${shown![4]}:${shown![5]}`).toBe(local.slice(0, 17))
+        const status = await runBin('sstash', ['agent', 'status'], { env: { TZ: zone, XDG_RUNTIME_DIR: runtime } })
+        expect(status.stdout).toContain(`${path}\tunlocked until ${shown![1]}-${shown![2]}-${shown![3]} ${shown![4]}:${shown![5]}`)
+      }
+    } finally {
+      await runBin('sstash', ['lock', '--all'], { env: { XDG_RUNTIME_DIR: runtime } })
+    }
+  })
+})
+
+describe('weak choices at init', () => {
+  it('warns about a one-character password and a weak key derivation, as doctor does, and creates the stash', async () => {
+    const { path } = fresh()
+    const short = join(dir, 'short-password')
+    writeFileSync(short, 'x', { mode: 0o600 })
+    const r = await runBin('sstash', ['--stash', path, 'init', '--kdf', 'pbkdf2-sha512:iterations=1000'], { env: { SSTASH_PASSWORD_FILE: short } })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toBe(
+      weakKdf('pbkdf2-sha512:iterations=1000') +
+        'sstash: warning: the password is only 1 character long: a stolen copy of the file is quick to guess (use 8 or more, or several words)\n' +
+        `sstash: created ${path}\n`,
+    )
+    const doctor = await runBin('sstash', ['--stash', path, 'doctor'])
+    expect(doctor.stdout).toContain('warning: the key derivation pbkdf2-sha512:iterations=1000 is weak: a stolen copy of the file is cheap to attack')
+  })
+
+  it('says nothing about a long password and the default key derivation', async () => {
+    const { path } = fresh()
+    // The default costs about half a second: one run.
+    const r = await runBin('sstash', ['--stash', path, 'init'], { env: { SSTASH_PASSWORD_FILE: passwordFile } })
+    expect(r).toMatchObject({ code: 0, stderr: `sstash: created ${path}\n` })
+  })
+})
+
+describe('leaving no plain text behind', () => {
+  it('imports the good lines of a git-credentials file, names the others by number, and says how many', async () => {
+    const { env } = await stashWith({})
+    const file = join(dir, 'git-credentials-mixed')
+    writeFileSync(file, 'https://alice:s3cret@github.com\nhttps://nopassword@gitlab.com\n\nnot a url at all\nhttps://alice:later@github.com\nhttps://bob:tok@git.example.com:8443\n')
+    const r = await runBin('sstash', ['import', file, '--format', 'git-credentials'], { env })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(
+      `sstash: warning: line 2 of ${file}: no password; not imported\n` +
+        `sstash: warning: line 4 of ${file}: not a credential URL; not imported\n` +
+        `sstash: warning: line 5 of ${file}: the same host and user as line 1, which git uses; not imported\n` +
+        'sstash: imported 2 credentials into the git layout; 3 lines not imported\n',
+    )
+    expect(r.stderr).not.toContain('nopassword')
+    expect((await runBin('sstash', ['ls', 'git/https'], { env })).stdout).toBe('git/https/github.com/\ngit/https/git.example.com:8443/\n')
+    expect((await runBin('sstash', ['get', 'git/https/github.com/-/alice/password'], { env })).stdout).toBe('s3cret')
+    // --remove-source keeps a file whose lines are not all in the stash.
+    const kept = await runBin('sstash', ['import', file, '--format', 'git-credentials', '--remove-source'], { env })
+    expect(kept.code).toBe(1)
+    expect(kept.stderr).toContain(`sstash: warning: kept ${file}: the lines not imported are only there\n`)
+    expect(existsSync(file)).toBe(true)
+  })
+
+  it('removes the source with --remove-source once every line is in the stash, and offers it otherwise', async () => {
+    const { env } = await stashWith({})
+    const file = join(dir, 'git-credentials-good')
+    writeFileSync(file, 'https://alice:s3cret@github.com\n')
+    const offered = await runBin('sstash', ['import', file, '--format', 'git-credentials'], { env })
+    expect(offered).toMatchObject({ code: 0, stdout: '' })
+    expect(offered.stderr).toBe(
+      `sstash: imported 1 credential into the git layout\nsstash: hint: ${file} still holds these passwords in plain text: add --remove-source, or \`rm ${file}\`\n`,
+    )
+    const removed = await runBin('sstash', ['import', file, '--format', 'git-credentials', '--remove-source'], { env })
+    expect(removed).toMatchObject({ code: 0, stderr: `sstash: imported 1 credential into the git layout\nsstash: removed ${file}\n` })
+    expect(existsSync(file)).toBe(false)
+    expect((await runBin('sstash', ['get', 'git/https/github.com/-/alice/password'], { env })).stdout).toBe('s3cret')
+  })
+
+  it('refuses --remove-source for stdin and for a .env, before it writes anything', async () => {
+    const { path, env } = await stashWith({})
+    const before = readFileSync(path)
+    const stdin = await runBin('sstash', ['import', '-', '--format', 'git-credentials', '--remove-source'], { env, input: 'https://a:b@h\n' })
+    expect(stdin.code).toBe(2)
+    expect(firstLine(stdin.stderr)).toBe('sstash: error: --remove-source needs a file, not stdin')
+    const dotenv = join(dir, 'remove-me.env')
+    writeFileSync(dotenv, 'A=1\n')
+    const refused = await runBin('sstash', ['import', dotenv, '--into', 'p', '--remove-source'], { env })
+    expect(refused.code).toBe(2)
+    expect(firstLine(refused.stderr)).toBe('sstash: error: --remove-source is for --format git-credentials')
+    expect(existsSync(dotenv)).toBe(true)
+    expect(readFileSync(path)).toEqual(before)
+  })
+
+  it('has doctor find plaintext credentials, credential.helper store, and git not using sstash, each with a fix that works', async () => {
+    const { path } = await stashWith({})
+    const home = join(dir, 'doctor-git-home')
+    mkdirSync(join(home, '.config', 'git'), { recursive: true })
+    writeFileSync(join(home, '.git-credentials'), 'https://a:b@h\nhttps://c:d@h\n', { mode: 0o600 })
+    writeFileSync(join(home, '.config', 'git', 'credentials'), 'https://e:f@h\n', { mode: 0o600 })
+    const env = { HOME: home, XDG_CONFIG_HOME: undefined, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: undefined, SSTASH_PASSWORD_FILE: passwordFile }
+    const git = (args: string[]) => runCommand('git', args, { env, cwd: home })
+    expect((await git(['config', '--global', 'credential.helper', 'store'])).code).toBe(0)
+    const doctor = () => runBin('sstash', ['--stash', path, 'doctor'], { env, cwd: home })
+    const r = await doctor()
+    expect(r.code).toBe(1)
+    const gitconfig = join(home, '.gitconfig')
+    expect(r.stdout).toContain(
+      `warning: ${join(home, '.git-credentials')} holds 2 passwords in plain text (git-credential-store's file)\n` +
+        `  fix: sstash import ${join(home, '.git-credentials')} --format git-credentials --remove-source\n` +
+        `warning: ${join(home, '.config/git/credentials')} holds 1 password in plain text (git-credential-store's file)\n` +
+        `  fix: sstash import ${join(home, '.config/git/credentials')} --format git-credentials --remove-source\n` +
+        `warning: credential.helper is \`store\` (in ${gitconfig}): git asks every helper to store a password that worked, so each fetch writes it back in plain text\n` +
+        `  fix: git config --file ${gitconfig} --unset-all credential.helper '^store$'\n` +
+        'note: git does not use sstash for passwords (no credential.helper sstash)\n' +
+        '  fix: git config --global credential.helper sstash\n',
+    )
+    // Each fix, run as printed, clears its finding.
+    for (const fix of r.stdout.split('\n').filter((line) => line.startsWith('  fix: ') && /credential|sstash import/.test(line)))
+      expect((await runCommand('sh', ['-c', fix.slice('  fix: '.length).replace(/^sstash /, '"$NODE" "$SSTASH" --stash "$P" ')], { env: { ...env, NODE: process.execPath, SSTASH: BIN.sstash, P: path }, cwd: home })).code, fix).toBe(0)
+    const after = await doctor()
+    expect(after.stdout).not.toMatch(/credentials|credential\.helper is/)
+    expect(after.stdout).toContain('ok: git asks sstash for passwords\n')
   })
 })

@@ -3,10 +3,10 @@ import { agentLock, agentStatus, agentUnlock } from '../../agent/client.js'
 import { DEFAULT_AGENT_TIMEOUT_MS, formatDuration, parseDuration } from '../../agent/duration.js'
 import { resolveStashPath } from '../../store/read.js'
 import { stashPath } from '../../locations.js'
-import { agentTimeoutFromEnv, getPassword, requireStash } from '../../unlock/open.js'
-import { UsageError, type GlobalOptions } from '../output.js'
+import { agentTimeoutFromEnv, openWithPassword, requireStash } from '../../unlock/open.js'
+import { UsageError, formatTime, optionText, printStatus, writeOut, type GlobalOptions } from '../output.js'
 
-/** The `--timeout` value: the option, else SSTASH_AGENT_TIMEOUT, else 15 minutes. */
+/** The `--timeout` value: the option, else SSTASH_AGENT_TIMEOUT (unless it is `0`: off), else 15 minutes. */
 function timeoutOf(option: unknown): number {
   if (option === undefined) return agentTimeoutFromEnv() ?? DEFAULT_AGENT_TIMEOUT_MS
   try {
@@ -16,15 +16,7 @@ function timeoutOf(option: unknown): number {
   }
 }
 
-// mri turns option values that look like numbers into numbers (`--stash 007` is 7).
-const pathOption = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value))
-
-// Confirmations are diagnostics, not data: stderr, as the other commands' status lines.
-const note = (message: string): void => {
-  process.stderr.write(`sstash: ${message}\n`)
-}
-
-const when = (ms: number): string => `${new Date(ms).toISOString()} (in ${formatDuration(ms - Date.now())})`
+const when = (ms: number): string => `${formatTime(ms)} (in ${formatDuration(ms - Date.now())})`
 
 /**
  * `sstash unlock`: asks the password (never from the agent), checks it by opening the stash,
@@ -32,24 +24,22 @@ const when = (ms: number): string => `${new Date(ms).toISOString()} (in ${format
  */
 export async function unlockCommand(options: GlobalOptions & { timeout?: unknown }): Promise<void> {
   const timeoutMs = timeoutOf(options.timeout)
-  const path = stashPath(pathOption(options.stash))
+  const path = stashPath(optionText(options.stash))
   requireStash(path)
-  const password = await getPassword({ stashPath: path })
-  const { SecureStash } = await import('../../store/secure-stash.js')
-  const stash = await SecureStash.open(path, password, { create: false })
+  const { stash } = await openWithPassword(path)
   const expiresAt = await agentUnlock(stash.path, await stash.exportKey(), timeoutMs)
-  note(`unlocked ${stash.path} until ${when(expiresAt)}`)
+  printStatus(`unlocked ${stash.path} until ${when(expiresAt)}`)
 }
 
 /** `sstash lock [--all]`: makes the agent forget one stash, or all of them. */
 export async function lockCommand(options: GlobalOptions & { all?: boolean }): Promise<void> {
   if (options.all) {
     const count = await agentLock(undefined)
-    if (count > 0) note(`locked ${count} ${count === 1 ? 'stash' : 'stashes'}`)
+    if (count > 0) printStatus(`locked ${count} ${count === 1 ? 'stash' : 'stashes'}`)
     return
   }
-  const path = resolveStashPath(stashPath(pathOption(options.stash)))
-  if ((await agentLock(path)) > 0) note(`locked ${path}`)
+  const path = resolveStashPath(stashPath(optionText(options.stash)))
+  if ((await agentLock(path)) > 0) printStatus(`locked ${path}`)
 }
 
 /** `sstash agent status [--json]`: what is unlocked and until when; never a secret. */
@@ -62,16 +52,13 @@ export async function agentCommand(action: string | undefined, options: { json?:
       unlockedAt: new Date(entry.unlockedAt).toISOString(),
       expiresAt: new Date(entry.expiresAt).toISOString(),
     }))
-    process.stdout.write(`${JSON.stringify(status ? { running: true, pid: status.pid, socket: status.socket, entries } : { running: false, entries })}\n`)
-    return
+    return writeOut(`${JSON.stringify(status ? { running: true, pid: status.pid, socket: status.socket, entries } : { running: false, entries })}\n`)
   }
-  if (!status) {
-    process.stdout.write('agent: not running\n')
-    return
-  }
-  process.stdout.write(`agent: running, pid ${status.pid}, socket ${status.socket}\n`)
-  if (status.entries.length === 0) process.stdout.write('nothing unlocked\n')
-  for (const entry of status.entries) process.stdout.write(`${entry.path}\tunlocked until ${when(entry.expiresAt)}\n`)
+  if (!status) return writeOut('agent: not running\n')
+  const lines = [`agent: running, pid ${status.pid}, socket ${status.socket}`]
+  if (status.entries.length === 0) lines.push('nothing unlocked')
+  for (const entry of status.entries) lines.push(`${entry.path}\tunlocked until ${when(entry.expiresAt)}`)
+  await writeOut(`${lines.join('\n')}\n`)
 }
 
 /** Registers `sstash unlock`, `sstash lock` and `sstash agent status`. */

@@ -6,12 +6,13 @@ import { readFileSync } from 'node:fs'
 import type { CAC } from 'cac'
 import { SSError, ioError } from '../../errors.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
-import { UsageError, openFromOptions, optionText, readFromOptions, readStdin, writeOut, type GlobalOptions } from '../output.js'
+import { UsageError, openFromOptions, optionText, printStatus, readFromOptions, readStdin, writeOut, type GlobalOptions } from '../output.js'
+import { checkRemoveSource, importGitCredentialsFile } from './git-import.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
 const text = optionText
-// mri turns repeated options into arrays.
+// A repeated option is an array of its values (see ../argv.ts).
 const list = (value: unknown): string[] =>
   value === undefined ? [] : (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','))
 
@@ -30,8 +31,8 @@ async function readInput(file: string): Promise<string> {
   }
 }
 
-async function importAction(fileArg: string | undefined, options: Options): Promise<void> {
-  // The argument parser swallows a lone `-`, so a missing file means stdin too; never a terminal.
+async function importAction(fileArg: string | undefined, options: Options): Promise<number | void> {
+  // A missing file means stdin, as `-` does; never a terminal.
   const file = fileArg ?? '-'
   if (file === '-' && process.stdin.isTTY) throw new UsageError('import needs a file, or - with the file on stdin', 'e.g. `sstash import .env --into project/myapp`')
   const format = text(options.format) ?? 'dotenv'
@@ -39,6 +40,7 @@ async function importAction(fileArg: string | undefined, options: Options): Prom
   if (format !== 'dotenv' && format !== 'git-credentials')
     throw new UsageError(`unknown import format ${JSON.stringify(format)}`, 'use --format dotenv or --format git-credentials')
   if (into === undefined && format === 'dotenv') throw new UsageError('import needs --into <keypath>', 'e.g. `sstash import .env --into project/myapp`')
+  checkRemoveSource(format, file, options)
   const base = into === undefined ? undefined : parseKeyPath(into)
   const input = await readInput(file)
   let count: number
@@ -52,12 +54,10 @@ async function importAction(fileArg: string | undefined, options: Options): Prom
     })
     count = vars.size
   } else {
-    const { importGitCredentials } = await import('../../git/mapping.js')
-    const stash = await openFromOptions(options)
-    count = await stash.update((tree) => importGitCredentials(tree, input, base === undefined ? {} : { prefix: base }))
+    return importGitCredentialsFile(file, input, base, options)
   }
   const where = base === undefined ? 'the git layout' : formatKeyPath(base)
-  process.stderr.write(`sstash: imported ${count} ${format === 'dotenv' ? 'variables' : 'credentials'} into ${where}\n`)
+  printStatus(`imported ${count} ${format === 'dotenv' ? 'variables' : 'credentials'} into ${where}`)
 }
 
 async function exportAction(keypath: string, options: Options): Promise<void> {
@@ -77,8 +77,9 @@ export function registerEnvCommands(cli: CAC): void {
   cli.command('import [file]', 'store the variables of a .env file (or - for stdin) below a key path, in one write')
     .option('--into <keypath>', 'where to store them (each variable becomes <keypath>/<NAME>)')
     .option('--format <format>', 'dotenv (the default) or git-credentials (a ~/.git-credentials file; --into defaults to git)')
+    .option('--remove-source', 'git-credentials: delete the file once every line of it is in the stash')
     .example('  $ sstash import .env --into project/myapp')
-    .example('  $ sstash import ~/.git-credentials --format git-credentials')
+    .example('  $ sstash import ~/.git-credentials --format git-credentials --remove-source')
     .action((file: string | undefined, options: Options) => importAction(file, options))
 
   cli.command('export <keypath>', 'print a subtree as variables, named as sstash-run names them')

@@ -100,7 +100,7 @@ describe('the agent', () => {
     expect(sockInfo.mode & 0o777).toBe(0o600)
 
     // No password source at all: the agent alone opens the stash, reads and writes work.
-    const opened = await openStash(path, { stashPath: path, env, prompt: false })
+    const opened = await openStash(path, { env, prompt: false })
     expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
     await opened.writeValue(['svc', 'other'], new TextEncoder().encode('v2'))
     const check = await SecureStash.open(path, 'correct horse')
@@ -126,7 +126,7 @@ describe('the agent', () => {
     await unlockInAgent(stash, env)
     const link = join(dir, 'link.sstash')
     symlinkSync(stash.path, link)
-    const opened = await openStash(link, { stashPath: link, env, prompt: false })
+    const opened = await openStash(link, { env, prompt: false })
     expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
   })
 
@@ -140,7 +140,7 @@ describe('the agent', () => {
 
     expect(await agentLock(a.stash.path, a.env)).toBe(1)
     expect(await agentLock(a.stash.path, a.env)).toBe(0)
-    await expect(openStash(a.path, { stashPath: a.path, env: a.env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
+    await expect(openStash(a.path, { env: a.env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
     expect((await agentStatus(a.env))?.entries.map((e) => e.path)).toEqual([other.path])
 
     expect(await agentLock(undefined, a.env)).toBe(1)
@@ -155,12 +155,12 @@ describe('the agent', () => {
     await unlockInAgent(stash, env, 1_500)
     const pid = (await agentStatus(env))!.pid
     // Using the stash does not extend the timeout.
-    await openStash(path, { stashPath: path, env, prompt: false })
+    await openStash(path, { env, prompt: false })
     await waitFor(() => !alive(pid), 6_000)
-    await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
+    await expect(openStash(path, { env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
   })
 
-  it('does not cache a wrong password, and caches a right one only when SSTASH_AGENT_TIMEOUT asks', async () => {
+  it('does not cache a wrong password, and caches a right one from askpass unless SSTASH_AGENT_TIMEOUT is 0', async () => {
     const { dir, env, path } = await setup()
     const askpass = (name: string, password: string): string => {
       const file = join(dir, name)
@@ -168,31 +168,31 @@ describe('the agent', () => {
       return file
     }
     const wrong = { ...env, SSTASH_AGENT_TIMEOUT: '1m', SSTASH_ASKPASS: askpass('wrong.sh', 'nope') }
-    await expect(openStash(path, { stashPath: path, env: wrong, prompt: false })).rejects.toBeInstanceOf(SSCryptoError)
+    await expect(openStash(path, { env: wrong, prompt: false })).rejects.toBeInstanceOf(SSCryptoError)
     expect(await agentStatus(env)).toBeUndefined()
 
     // A right password from a non-interactive variable is not cached either: it is there next time anyway.
-    await openStash(path, { stashPath: path, env: { ...env, SSTASH_AGENT_TIMEOUT: '1m', SSTASH_PASSWORD: 'correct horse' }, prompt: false })
+    await openStash(path, { env: { ...env, SSTASH_AGENT_TIMEOUT: '1m', SSTASH_PASSWORD: 'correct horse' }, prompt: false })
     expect(await agentStatus(env)).toBeUndefined()
 
-    // Without the opt-in, askpass does not cache.
-    await openStash(path, { stashPath: path, env: { ...env, SSTASH_ASKPASS: askpass('right.sh', 'correct horse') }, prompt: false })
+    // Turned off, askpass does not cache.
+    await openStash(path, { env: { ...env, SSTASH_AGENT_TIMEOUT: '0', SSTASH_ASKPASS: askpass('right.sh', 'correct horse') }, prompt: false })
     expect(await agentStatus(env)).toBeUndefined()
 
     const right = { ...env, SSTASH_AGENT_TIMEOUT: '1m', SSTASH_ASKPASS: askpass('right.sh', 'correct horse') }
-    await openStash(path, { stashPath: path, env: right, prompt: false })
+    await openStash(path, { env: right, prompt: false })
     const status = await agentStatus(env)
     expect(status?.entries.length).toBe(1)
     agentPids.add(status!.pid)
     expect(status!.entries[0]!.expiresAt - status!.entries[0]!.unlockedAt).toBe(60_000)
-    const opened = await openStash(path, { stashPath: path, env, prompt: false })
+    const opened = await openStash(path, { env, prompt: false })
     expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
   })
 
   it('refuses a bad SSTASH_AGENT_TIMEOUT before asking for a password', async () => {
     const { env, path } = await setup()
     await expect(
-      openStash(path, { stashPath: path, env: { ...env, SSTASH_AGENT_TIMEOUT: 'soon', SSTASH_PASSWORD: 'correct horse' }, prompt: false }),
+      openStash(path, { env: { ...env, SSTASH_AGENT_TIMEOUT: 'soon', SSTASH_PASSWORD: 'correct horse' }, prompt: false }),
     ).rejects.toMatchObject({ code: 'BAD_DURATION' })
   })
 
@@ -203,8 +203,8 @@ describe('the agent', () => {
     const writer = await SecureStash.open(path, 'correct horse')
     await writer.changePassword('new password')
 
-    await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
-    const fallback = await openStash(path, { stashPath: path, env: { ...env, SSTASH_PASSWORD: 'new password' }, prompt: false })
+    await expect(openStash(path, { env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
+    const fallback = await openStash(path, { env: { ...env, SSTASH_PASSWORD: 'new password' }, prompt: false })
     expect(text(await fallback.readValue(['svc', 'token']))).toBe('tok-123')
     // The stale key was dropped; it was the only one, so the agent exited.
     await waitFor(() => !alive(pid))
@@ -220,16 +220,16 @@ describe('the agent', () => {
     expect(lstatSync(join(runtime, 'sstash', SOCKET_NAME)).isSocket()).toBe(true)
 
     const started = Date.now()
-    await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
+    await expect(openStash(path, { env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
     expect(await agentGetKey(stash.path, (await stash.exportKey()).keyId, env)).toBeUndefined()
     expect(Date.now() - started).toBeLessThan(500)
-    const fallback = await openStash(path, { stashPath: path, env: { ...env, SSTASH_PASSWORD: 'correct horse' }, prompt: false })
+    const fallback = await openStash(path, { env: { ...env, SSTASH_PASSWORD: 'correct horse' }, prompt: false })
     expect(text(await fallback.readValue(['svc', 'token']))).toBe('tok-123')
 
     await unlockInAgent(stash, env)
     const fresh = (await agentStatus(env))!.pid
     expect(fresh).not.toBe(pid)
-    const opened = await openStash(path, { stashPath: path, env, prompt: false })
+    const opened = await openStash(path, { env, prompt: false })
     expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
   })
 
@@ -239,7 +239,7 @@ describe('the agent', () => {
     const unlockUrl = new URL('dist/unlock/open.js', `file://${ROOT}/`).href
     const script = `import { openStash } from ${JSON.stringify(unlockUrl)}
 const path = process.argv[1]
-const stash = await openStash(path, { stashPath: path, prompt: false })
+const stash = await openStash(path, { prompt: false })
 process.stdout.write(new TextDecoder().decode(await stash.readValue(['svc', 'token'])))`
     const runs = await Promise.all(
       Array.from({ length: 20 }, () =>
@@ -260,14 +260,14 @@ process.stdout.write(new TextDecoder().decode(await stash.readValue(['svc', 'tok
     process.kill(pid, 'SIGSTOP')
     try {
       const started = Date.now()
-      const opened = await openStash(path, { stashPath: path, env: { ...env, SSTASH_PASSWORD: 'correct horse' }, prompt: false })
+      const opened = await openStash(path, { env: { ...env, SSTASH_PASSWORD: 'correct horse' }, prompt: false })
       expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
       expect(Date.now() - started).toBeLessThan(6_000)
     } finally {
       process.kill(pid, 'SIGCONT')
     }
     // Once it runs again it serves as before.
-    const again = await openStash(path, { stashPath: path, env, prompt: false })
+    const again = await openStash(path, { env, prompt: false })
     expect(text(await again.readValue(['svc', 'token']))).toBe('tok-123')
   })
 
@@ -303,7 +303,7 @@ process.stdout.write(new TextDecoder().decode(await stash.readValue(['svc', 'tok
     ).toMatchObject({ ok: false })
     expect(JSON.parse(await rawRequest(socketPath, Buffer.alloc(MAX_REQUEST_BYTES + 1, 'a')))).toEqual({ ok: false, error: 'request too large' })
 
-    const opened = await openStash(path, { stashPath: path, env, prompt: false })
+    const opened = await openStash(path, { env, prompt: false })
     expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
   })
 
@@ -360,7 +360,7 @@ describe('an agent that never blocks', () => {
       expect(await agentGetKey(odd, 'b'.repeat(32), env)).toBeUndefined()
       await answersAtOnce(env)
     }
-    const opened = await openStash(path, { stashPath: path, env, prompt: false })
+    const opened = await openStash(path, { env, prompt: false })
     expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
     await exitsOnSigterm(pid)
   })
@@ -377,7 +377,7 @@ describe('an agent that never blocks', () => {
     })
     expect(Date.now() - started).toBeLessThan(3_000)
     await answersAtOnce(env)
-    expect(text((await readStash(path, [['svc']], { stashPath: path, env })).read(['svc', 'token']))).toBe('tok-123')
+    expect(text((await readStash(path, [['svc']], { env })).read(['svc', 'token']))).toBe('tok-123')
     await exitsOnSigterm(pid)
   })
 
@@ -465,8 +465,8 @@ describe('the agent directory', () => {
       const dir = agentDir(env)
       make(dir)
       // Clients use the other password sources: none here, so NO_PASSWORD; with one, the stash opens.
-      await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
-      const opened = await openStash(path, { stashPath: path, env: { ...env, SSTASH_PASSWORD: 'correct horse' }, prompt: false })
+      await expect(openStash(path, { env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
+      const opened = await openStash(path, { env: { ...env, SSTASH_PASSWORD: 'correct horse' }, prompt: false })
       expect(text(await opened.readValue(['svc', 'token']))).toBe('tok-123')
       expect(await agentReadTree(stash.path, [[]], env)).toBeUndefined()
       expect(await agentLock(undefined, env)).toBe(0)
@@ -512,10 +512,10 @@ describe('the agent directory', () => {
     const { env, path, stash } = await setup()
     await unlockInAgent(stash, env)
     chmodSync(agentDir(env), 0o711)
-    await expect(openStash(path, { stashPath: path, env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
+    await expect(openStash(path, { env, prompt: false })).rejects.toMatchObject({ code: 'NO_PASSWORD' })
     await expect(agentStatus(env)).rejects.toMatchObject({ code: 'AGENT_UNSAFE' })
     chmodSync(agentDir(env), 0o700)
-    expect(text(await (await openStash(path, { stashPath: path, env, prompt: false })).readValue(['svc', 'token']))).toBe('tok-123')
+    expect(text(await (await openStash(path, { env, prompt: false })).readValue(['svc', 'token']))).toBe('tok-123')
   })
 
   it('is under the state directory without XDG_RUNTIME_DIR, and in /tmp only when the socket path would be too long', () => {
@@ -591,7 +591,7 @@ describe('reads and writes done by the agent', () => {
     const { env, stash, path } = await setup()
     await unlockInAgent(stash, env)
     await Promise.all([
-      ...Array.from({ length: 10 }, (_, i) => writeValues(path, [[['agent', `k${i}`], new TextEncoder().encode(String(i))]], { stashPath: path, env })),
+      ...Array.from({ length: 10 }, (_, i) => writeValues(path, [[['agent', `k${i}`], new TextEncoder().encode(String(i))]], { env })),
       ...Array.from({ length: 3 }, (_, i) => stash.writeValue(['direct', `k${i}`], new TextEncoder().encode(String(i)))),
     ])
     const reopened = await SecureStash.open(path, 'correct horse')
@@ -607,7 +607,7 @@ describe('reads and writes done by the agent', () => {
     const big = new Uint8Array(MAX_REQUEST_BYTES).fill(7)
     expect(await agentWriteValues(stash.path, [[['big'], big]], env)).toBe(false)
     // writeValues then writes it itself, with the key the agent holds.
-    await writeValues(path, [[['big'], big]], { stashPath: path, env })
-    expect((await readStash(path, [['big']], { stashPath: path, env })).read(['big']).length).toBe(MAX_REQUEST_BYTES)
+    await writeValues(path, [[['big'], big]], { env })
+    expect((await readStash(path, [['big']], { env })).read(['big']).length).toBe(MAX_REQUEST_BYTES)
   })
 })

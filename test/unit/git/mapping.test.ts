@@ -210,30 +210,33 @@ describe('mapping rules', () => {
 describe('importGitCredentials', () => {
   it('stores each line of a ~/.git-credentials file in the layout', () => {
     const tree = new Tree()
-    const count = importGitCredentials(tree, 'https://alice:p%40ss@github.com\r\n\nhttp://bob:x@localhost:8080/r.git\nhttps://%2D:-@h\n', {
+    const report = importGitCredentials(tree, 'https://alice:p%40ss@github.com\r\n\nhttp://bob:x@localhost:8080/r.git\nhttps://%2D:-@h\n', {
       prefix: ['imported'],
     })
-    expect(count).toBe(3)
+    expect(report).toEqual({ imported: 3, skipped: [] })
     expect(text(tree, ['imported', 'https', 'github.com', '-', 'alice', 'password'])).toBe('p@ss')
     expect(text(tree, ['imported', 'http', 'localhost:8080', 'r.git', 'bob', 'password'])).toBe('x')
     expect(text(tree, ['imported', 'https', 'h', '-', '%2D', 'password'])).toBe('-')
   })
 
   it.each([
-    ['no scheme', 'github.com\n'],
-    ['no password', 'https://alice@github.com\n'],
-    ['no user', 'https://github.com\n'],
-    ['a hidden newline', 'https://a:b%0a@h\n'],
-  ])('refuses a line with %s, naming the line number but not its content', (_what, line) => {
+    ['no scheme', 'github.com', 'not a credential URL'],
+    ['no password', 'https://alice@github.com', 'no password'],
+    ['no user', 'https://github.com', 'no user name'],
+    ['a hidden newline', 'https://a:b%0a@h', 'not a credential URL'],
+  ])('imports the other lines around a line with %s, and names it by number, never by content', (_what, line, why) => {
     const tree = new Tree()
-    const content = `https://ok:ok@h\n${line}`
-    expect(() => importGitCredentials(tree, content)).toThrow(/^line 2 of the git-credentials file/)
-    try {
-      importGitCredentials(tree, content)
-    } catch (error) {
-      expect((error as SSError).code).toBe('BAD_INPUT')
-      expect((error as SSError).message).not.toContain(line.trim())
-    }
-    expect(tree.root.children.size).toBe(0)
+    const report = importGitCredentials(tree, `https://ok:ok@h\n${line}\nhttps://two:2@h\n`)
+    expect(report).toEqual({ imported: 2, skipped: [{ line: 2, why }] })
+    expect(JSON.stringify(report)).not.toContain(line)
+    expect(text(tree, ['git', 'https', 'h', '-', 'ok', 'password'])).toBe('ok')
+    expect(text(tree, ['git', 'https', 'h', '-', 'two', 'password'])).toBe('2')
+  })
+
+  it('keeps the first of two lines for the same host and user, as git-credential-store answers with the first', () => {
+    const tree = new Tree()
+    const report = importGitCredentials(tree, 'https://u:first@h\nhttps://u:second@h\n')
+    expect(report).toEqual({ imported: 1, skipped: [{ line: 2, why: 'the same host and user as line 1, which git uses' }] })
+    expect(text(tree, ['git', 'https', 'h', '-', 'u', 'password'])).toBe('first')
   })
 })
