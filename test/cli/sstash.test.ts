@@ -560,6 +560,20 @@ describe('option values and arguments reach the commands exactly as typed', () =
       expect((await sstash(['export', 'p', '--allow=NODE_OPTIONS'], where)).stdout).toBe('NODE_OPTIONS=--max-old-space-size=100\n')
     },
     'unlock --timeout': () => refusedAs(['unlock', '--timeout', '0x10'], "bad duration '0x10'"),
+    'inject --inFile': async () => {
+      const where = await workdir({ 'p/k': 'v' })
+      writeFileSync(join(where.cwd, '007'), 'from 007: {{ sstash://p/k }}')
+      writeFileSync(join(where.cwd, '7'), 'from 7')
+      expect((await sstash(['inject', '--in-file', '007'], where)).stdout).toBe('from 007: v')
+      expect((await sstash(['inject', '-i', '007'], where)).stdout).toBe('from 007: v')
+    },
+    'inject --outFile': async () => {
+      const where = await workdir({ 'p/k': 'v' })
+      writeFileSync(join(where.cwd, 'tpl'), '{{ sstash://p/k }}')
+      expect((await sstash(['inject', '-i', 'tpl', '--out-file', '0x10'], where)).code).toBe(0)
+      expect(readFileSync(join(where.cwd, '0x10'), 'utf8')).toBe('v')
+      expect(existsSync(join(where.cwd, '16'))).toBe(false)
+    },
     'agent [action]': () => refusedAs(['agent', '007'], "unknown agent command '007'"),
   }
 
