@@ -5,6 +5,7 @@
  *   stash:   $SSTASH_FILE, else $XDG_DATA_HOME/sstash/stash.sstash (~/.local/share/sstash/stash.sstash)
  *   config:  $XDG_CONFIG_HOME/sstash (~/.config/sstash)
  *   agent:   $XDG_RUNTIME_DIR/sstash, else /tmp/sstash-<uid>
+ *   state:   $XDG_STATE_HOME/sstash (~/.local/state/sstash): what each clone has seen of team stashes
  *
  * Every default path sstash uses is resolved here, and only here.
  */
@@ -29,6 +30,11 @@ export function dataDir(env: Env = process.env): string {
 /** The directory holding sstash's configuration files (git mapping rules, agent settings). */
 export function configDir(env: Env = process.env): string {
   return xdg(env, 'XDG_CONFIG_HOME', ['.config'], ['Library', 'Application Support'])
+}
+
+/** The directory holding state sstash keeps between runs (the team stash generations seen). */
+export function stateDir(env: Env = process.env): string {
+  return xdg(env, 'XDG_STATE_HOME', ['.local', 'state'], ['Library', 'Application Support'])
 }
 
 /** The stash a command uses: `--stash`, else `$SSTASH_FILE`, else the default under {@link dataDir}. */

@@ -18,6 +18,7 @@ import { EXIT, UsageError, existingStash, openFromOptions, optionText, readFromO
 import { listJson, listLines, treeJson, treeLines } from './commands/listing.js'
 import { registerEnvCommands } from './commands/env.js'
 import { registerAgentCommands } from './commands/agent.js'
+import { registerTeamCommands } from './commands/team.js'
 // The cipher and stash (stash.js), the KDF (kdf.js, node:crypto), file-io.js and the doctor are
 // imported by the commands that need them: `get`, `ls` and `set` through the agent load none.
 
@@ -240,6 +241,7 @@ export function buildCli(): CAC {
 
   registerEnvCommands(cli)
   registerAgentCommands(cli)
+  registerTeamCommands(cli)
   return cli
 }
 

@@ -22,6 +22,7 @@ import type { SecureStash, OpenOptions } from '../store/secure-stash.js'
 import { checkKey, checkValue, type Tree } from '../tree/tree.js'
 import { promptHidden } from './tty.js'
 import { readIfExists, resolveStashPath } from '../store/read.js'
+import { isTeamStashFile } from '../team/detect.js'
 import { agentGetKey, agentReadTree, agentSocket, agentUnlock, agentWriteValues, parseDuration } from '../agent/client.js'
 
 type Env = Record<string, string | undefined>
@@ -165,6 +166,8 @@ export function requireStash(stashPath: string): void {
 export async function openStash(stashPath: string, options: PasswordOptions & OpenOptions = { stashPath: '' }): Promise<SecureStash> {
   const env = options.env ?? process.env
   if (options.create !== true) requireStash(stashPath)
+  // A team stash opens with the member's identity (src/team), not with a password.
+  if (isTeamStashFile(stashPath)) return (await import('../team/open-team.js')).openTeamStash(stashPath, env) as Promise<unknown> as Promise<SecureStash>
   if (options.agent !== false) {
     const unlocked = await openWithAgent(stashPath, env)
     if (unlocked) return unlocked
@@ -192,6 +195,7 @@ export async function openStash(stashPath: string, options: PasswordOptions & Op
  * @throws as {@link openStash}
  */
 export async function readStash(stashPath: string, keys: string[][], options: PasswordOptions & OpenOptions): Promise<Tree> {
+  if (isTeamStashFile(stashPath)) return (await import('../team/open-team.js')).readTeamStash(stashPath, keys, options.env ?? process.env)
   if (options.agent !== false) {
     const tree = await agentReadTree(resolveStashPath(stashPath), keys, options.env ?? process.env)
     if (tree) return tree
