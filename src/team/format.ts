@@ -197,19 +197,59 @@ export function parseTeamFile(bytes: Uint8Array, what: string): TeamFile {
       hint: 'run `sstash team git-setup`, then `git checkout -m <file>` to merge it again with the sstash merge driver',
     })
   const file: TeamFile = { teamId: header[1] as string, members: new Map(), scopes: new Map(), wraps: new Map(), chains: new Map(), values: new Map(), conflicts: new Map() }
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string
-    if (i > 1 && Buffer.compare(Buffer.from(lines[i - 1] as string), Buffer.from(line)) >= 0) bad(what, i + 1, 'records are not sorted, or one is repeated')
-    const f = line.split(' ')
-    if (f.some((field) => field === '')) bad(what, i + 1, 'a field is empty, or there are two spaces')
-    parseRecord(file, { kind: f[0] as string, f }, what, i + 1)
+  let previous: Buffer | undefined
+  for (const record of splitRecords(lines, (line, why) => bad(what, line, why))) {
+    const first = Buffer.from(record.first)
+    if (previous && Buffer.compare(previous, first) >= 0) bad(what, record.line, 'records are not sorted, or one is repeated')
+    previous = first
+    const f = record.text.split(' ')
+    if (f.some((field) => field === '')) bad(what, record.line, 'a field is empty, or there are two spaces')
+    parseRecord(file, { kind: f[0] as string, f }, what, record.line)
   }
   checkStructure(file, what)
   return file
 }
 
-/** The record lines of a value (or of their side of a conflict). */
-const valueFields = (v: ValueRecord): string => `${encodePath(v.path)} ${v.scope} ${v.gen} ${v.since} ${v.sealed}`
+/** One record of the file: its first line (what records are sorted by), its fields as one line, and its line number. */
+export interface RawRecord {
+  first: string
+  text: string
+  line: number
+}
+
+/**
+ * The records after the header. A value or conflict record spans three lines: `value <path>`,
+ * then ` <scope> <gen> <since> <sealed>`, then an empty line, so that changes of neighbouring
+ * values are never on adjacent lines and git's own merge keeps them apart.
+ */
+export function splitRecords(lines: readonly string[], fail: (line: number, why: string) => never): RawRecord[] {
+  const out: RawRecord[] = []
+  for (let i = 1; i < lines.length; i++) {
+    const first = lines[i] as string
+    if (!first.startsWith('value ') && !first.startsWith('conflict ')) {
+      out.push({ first, text: first, line: i + 1 })
+      continue
+    }
+    const payload = lines[i + 1]
+    if (payload === undefined || !payload.startsWith(' ') || lines[i + 2] !== '') fail(i + 1, 'a value record must be three lines: value <path>, " <scope> <gen> <since> <sealed>", an empty line')
+    out.push({ first, text: `${first}${payload}`, line: i + 1 })
+    i += 2
+  }
+  return out
+}
+
+/** A value record (or their side of a conflict) in its three lines. */
+const valueLines = (kind: string, v: ValueRecord): string => `${kind} ${encodePath(v.path)}\n ${v.scope} ${v.gen} ${v.since} ${v.sealed}\n`
+
+/**
+ * Joins records, each given as its lines without the final newline, sorted by their first line
+ * (by bytes, as the spec says: String comparison is by UTF-16 code unit, which differs above U+FFFF).
+ */
+export function joinRecords(header: string, records: readonly string[]): Uint8Array {
+  const firstLine = (record: Buffer): Buffer => record.subarray(0, record.includes(0x0a) ? record.indexOf(0x0a) : record.length)
+  const sorted = records.map((record) => Buffer.from(record)).sort((a, b) => Buffer.compare(firstLine(a), firstLine(b)))
+  return new Uint8Array(Buffer.concat([Buffer.from(`${header}\n`), ...sorted.flatMap((r) => [r, Buffer.from('\n')])]))
+}
 
 /** Writes a team stash: the header, then every record, sorted. */
 export function serializeTeamFile(file: TeamFile): Uint8Array {
@@ -218,9 +258,7 @@ export function serializeTeamFile(file: TeamFile): Uint8Array {
   for (const s of file.scopes.values()) records.push(`scope ${s.name} ${encodePath(s.prefix)} ${s.gen} ${s.fingerprint} ${s.mac}`)
   for (const w of file.wraps.values()) records.push(`wrap ${w.scope} ${w.gen} ${w.member} ${w.file}`)
   for (const [key, sealed] of file.chains) records.push(`chain ${key} ${sealed}`)
-  for (const v of file.values.values()) records.push(`value ${valueFields(v)}`)
-  for (const [path, v] of file.conflicts) records.push(v ? `conflict ${valueFields(v)}` : `conflict ${path} -`)
-  // Byte order, as the spec says (String comparison is by UTF-16 code unit, which differs above U+FFFF).
-  const sorted = records.map((r) => Buffer.from(r)).sort(Buffer.compare)
-  return new Uint8Array(Buffer.concat([Buffer.from(`${TEAM_MAGIC} ${file.teamId}\n`), ...sorted.flatMap((r) => [r, Buffer.from('\n')])]))
+  for (const v of file.values.values()) records.push(valueLines('value', v))
+  for (const [path, v] of file.conflicts) records.push(v ? valueLines('conflict', v) : `conflict ${path}\n -\n`)
+  return joinRecords(`${TEAM_MAGIC} ${file.teamId}`, records)
 }

@@ -86,7 +86,7 @@ describe('team stash', () => {
     const before = readFileSync(t.path, 'utf8').split('\n')
     await t.asAlice.writeValue(['dev', 'other'], utf8('new'))
     const after = readFileSync(t.path, 'utf8').split('\n')
-    expect(after.filter((line) => !before.includes(line))).toEqual([expect.stringMatching(/^value \/dev\/other dev 1 1 /)])
+    expect(after.filter((line) => !before.includes(line))).toEqual(['value /dev/other', expect.stringMatching(/^ dev 1 1 [A-Za-z0-9+/]+=*$/)])
     expect(before.filter((line) => !after.includes(line))).toEqual([])
   })
 
@@ -139,7 +139,7 @@ describe('team stash', () => {
     ;[a.sealed, b.sealed] = [b.sealed, a.sealed]
     writeFileSync(t.path, serializeTeamFile(file))
     expect(await code(t.open(t.alice, t.env.alice))).toBe('TEAM_TAMPERED')
-    writeFileSync(t.path, original.toString().replace('value /dev/b ', 'value /dev/c '))
+    writeFileSync(t.path, original.toString().replace('value /dev/b\n', 'value /dev/c\n'))
     expect(await code(t.open(t.alice, t.env.alice))).toBe('TEAM_TAMPERED')
   })
 
