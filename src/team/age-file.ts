@@ -38,7 +38,9 @@ const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.con
 
 // The X25519 recipient of age: an ephemeral share, and the file key sealed under the shared secret.
 function wrapX25519(fileKey: Uint8Array, theirs: Uint8Array, label: string, tweak?: Uint8Array): { share: Uint8Array; body: Uint8Array } {
-  for (;;) {
+  // A low-order public key makes every shared secret zero: refused rather than retried forever.
+  for (let attempt = 0; ; attempt++) {
+    if (attempt === 4) throw new SSError('the public key is a low-order point, which no one can decrypt with', 'BAD_RECIPIENT')
     const ephemeral = randomBytes(32)
     const share = x25519Base(ephemeral)
     let shared = x25519(ephemeral, theirs)

@@ -102,6 +102,11 @@ describe('keys', () => {
     expect(recipientFingerprint(parseRecipient(key.recipient).text)).toBe(`ssh-ed25519 ${printed}`)
   })
 
+  it('refuses to wrap to a low-order key instead of retrying forever', async () => {
+    const zero = parseRecipient(bech32Encode('age', new Uint8Array(32)))
+    await expect(ageEncrypt(payload, [zero])).rejects.toThrow(expect.objectContaining({ code: 'BAD_RECIPIENT' }))
+  })
+
   it('round-trips bech32 and refuses a changed character', () => {
     const bytes = new Uint8Array(32).fill(3)
     const text = bech32Encode('age', bytes)
