@@ -6,7 +6,7 @@
  * public key needs a library (@noble/curves), loaded when a key is wrapped to an ssh key.
  */
 import { SSCryptoError, SSError } from '../errors.js'
-import { aeadOpen, aeadSeal, b64nopad, fromB64nopad, hash, hkdf, hmac, randomBytes, sameBytes, x25519, x25519Base } from './primitives.js'
+import { aeadOpen, aeadSeal, b64nopad, fromB64nopad, hash, hkdf, hmac, randomBytes, sameBytes, x25519, x25519Base, x25519Key, type X25519Key } from './primitives.js'
 
 /** One recipient stanza of an age header. */
 export interface Stanza {
@@ -51,7 +51,7 @@ function wrapX25519(fileKey: Uint8Array, theirs: Uint8Array, label: string, twea
   }
 }
 
-function unwrapX25519(scalar: Uint8Array, ours: Uint8Array, share: Uint8Array, body: Uint8Array, label: string, tweak?: Uint8Array): Uint8Array | undefined {
+function unwrapX25519(scalar: X25519Key, ours: Uint8Array, share: Uint8Array, body: Uint8Array, label: string, tweak?: Uint8Array): Uint8Array | undefined {
   let shared = x25519(scalar, share)
   if (shared && tweak) shared = x25519(tweak, shared)
   if (!shared) return undefined
@@ -69,11 +69,12 @@ export function x25519Recipient(text: string, publicKey: Uint8Array): Recipient 
   }
 }
 
-/** An `AGE-SECRET-KEY-1...` identity's scalar; `recipient` is its `age1...` spelling. */
-export function x25519Identity(scalar: Uint8Array, recipient: string): Identity {
+/** An `AGE-SECRET-KEY-1...` identity's scalar; `spell` writes its public key as `age1...`. */
+export function x25519Identity(secret: Uint8Array, spell: (publicKey: Uint8Array) => string): Identity {
+  const scalar = x25519Key(secret)
   const ours = x25519Base(scalar)
   return {
-    recipient,
+    recipient: spell(ours),
     unwrap: (stanzas) => {
       for (const stanza of stanzas) {
         if (stanza.args[0] !== 'X25519') continue
@@ -115,7 +116,7 @@ export function sshRecipient(text: string, wire: Uint8Array, publicKey: Uint8Arr
 /** An OpenSSH ed25519 private key (its 32-byte seed) and the wire form of its public key. */
 export function sshIdentity(seed: Uint8Array, wire: Uint8Array, recipient: string): Identity {
   // The X25519 scalar of an ed25519 key, as age and libsodium derive it.
-  const scalar = hash('sha512', seed).subarray(0, 32)
+  const scalar = x25519Key(hash('sha512', seed).subarray(0, 32))
   const ours = x25519Base(scalar)
   const tag = sshTag(wire)
   const tweak = sshTweak(wire)

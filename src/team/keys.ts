@@ -6,7 +6,7 @@
 import { SSError } from '../errors.js'
 import { bech32Decode, bech32Encode } from './bech32.js'
 import { sshIdentity, sshRecipient, x25519Identity, x25519Recipient, type Identity, type Recipient } from './age-file.js'
-import { b64nopad, hash, x25519Base } from './primitives.js'
+import { b64nopad, hash } from './primitives.js'
 
 const badRecipient = (why: string): SSError => new SSError(`not a usable public key: ${why}`, 'BAD_RECIPIENT', { hint: 'give age1... (from age-keygen -y) or ssh-ed25519 AAAA... (an id_ed25519.pub)' })
 const badIdentity = (what: string, why: string): SSError => new SSError(`${what} is not a usable identity: ${why}`, 'BAD_IDENTITY')
@@ -82,7 +82,7 @@ function ageIdentity(line: string, what: string): Identity {
   const decoded = bech32Decode(line)
   if (!line.startsWith('AGE-SECRET-KEY-1') || decoded?.hrp !== 'age-secret-key-' || decoded.bytes.length !== 32)
     throw badIdentity(what, 'an AGE-SECRET-KEY-1... line is not valid')
-  return x25519Identity(decoded.bytes, bech32Encode('age', x25519Base(decoded.bytes)))
+  return x25519Identity(decoded.bytes, (publicKey) => bech32Encode('age', publicKey))
 }
 
 function opensshIdentity(content: string, what: string): Identity {

@@ -3,7 +3,7 @@
  * ChaCha20-Poly1305, HKDF-SHA-256, HMAC-SHA-256. Nothing here loads a JavaScript library,
  * so opening a team stash costs no start-up time beyond Node's own.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, type KeyObject, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto'
 
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex')
 const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex')
@@ -11,13 +11,19 @@ const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex')
 /** Cryptographically secure random bytes. */
 export const randomBytes = (n: number): Uint8Array => new Uint8Array(nodeRandomBytes(n))
 
+/** An X25519 private key, made once per scalar: OpenSSL derives its public key when it is imported. */
+export type X25519Key = KeyObject
+
+/** Imports a 32-byte X25519 scalar. */
+export const x25519Key = (scalar: Uint8Array): X25519Key => createPrivateKey({ key: Buffer.concat([PKCS8_X25519, scalar]), format: 'der', type: 'pkcs8' })
+
 /**
  * X25519(scalar, u) as RFC 7748 defines it (the scalar is clamped).
  * @returns the shared point, or undefined when it is all zeros (a low-order point)
  */
-export function x25519(scalar: Uint8Array, u: Uint8Array): Uint8Array | undefined {
-  if (scalar.length !== 32 || u.length !== 32) return undefined
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, scalar]), format: 'der', type: 'pkcs8' })
+export function x25519(scalar: Uint8Array | X25519Key, u: Uint8Array): Uint8Array | undefined {
+  if (u.length !== 32 || (scalar instanceof Uint8Array && scalar.length !== 32)) return undefined
+  const privateKey = scalar instanceof Uint8Array ? x25519Key(scalar) : scalar
   const publicKey = createPublicKey({ key: Buffer.concat([SPKI_X25519, u]), format: 'der', type: 'spki' })
   try {
     return new Uint8Array(diffieHellman({ privateKey, publicKey }))
@@ -28,8 +34,8 @@ export function x25519(scalar: Uint8Array, u: Uint8Array): Uint8Array | undefine
 }
 
 /** X25519(scalar, 9): the public key of a scalar. */
-export function x25519Base(scalar: Uint8Array): Uint8Array {
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, scalar]), format: 'der', type: 'pkcs8' })
+export function x25519Base(scalar: Uint8Array | X25519Key): Uint8Array {
+  const privateKey = scalar instanceof Uint8Array ? x25519Key(scalar) : scalar
   return new Uint8Array(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(SPKI_X25519.length))
 }
 
