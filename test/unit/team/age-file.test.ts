@@ -72,7 +72,7 @@ describe.skipIf(!hasAge)('age files', () => {
     const toMe = await ageEncrypt(payload, [parseRecipient(mine.recipient)])
     for (let i = 0; i < toMe.length; i++) {
       const flipped = new Uint8Array(toMe)
-      flipped[i] ^= 0x01
+      flipped[i] = (flipped[i] as number) ^ 0x01
       let result: Uint8Array | undefined | 'error'
       try {
         result = ageDecrypt(flipped, identity!)

@@ -175,7 +175,7 @@ describe('team stash', () => {
     const unused = (i: number): boolean => othersWraps.some(([from, to]) => i >= from && i < to)
     for (let i = 0; i < original.length; i += 3) {
       const flipped = Buffer.from(original)
-      flipped[i] ^= 0x04
+      flipped[i] = (flipped[i] as number) ^ 0x04
       let accepted = true
       try {
         const file = parseTeamFile(flipped, 'x')
