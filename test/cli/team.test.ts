@@ -3,7 +3,7 @@
  * (sstash get/set/ls, sstash-run) on a team stash, with real age and ssh keys.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ROOT, makeStash, runBin, tempDir } from '../helpers.js'
@@ -98,6 +98,32 @@ describe.skipIf(!hasAge)('sstash team', () => {
     expect([after.stdout, after.stderr]).toEqual(['', 'sstash: nothing is exposed: every value was set after the last removal\n'])
     const ci = await runBin('sstash', ['--stash', t.path, 'get', 'prod/db/password'], { env: user({ SSTASH_IDENTITY: t.ci.secret }) })
     expect(ci.stderr).toMatch(/^sstash: error: .*: your identity \(age1.*\) is not a member of this team stash\nsstash: hint: /)
+  })
+
+  it('serves git-credential-sstash from a team stash, storing and getting through the member identity', async () => {
+    const path = join(dir, 'git-team.sstash')
+    const key = ageKey()
+    const env = user({ SSTASH_IDENTITY: key.secret })
+    expect((await runBin('sstash', ['--stash', path, 'team', 'init', '--as', 'me', '--scope', 'git=git/'], { env })).code).toBe(0)
+    const store = await runBin('git', ['--stash', path, 'store'], { env, input: 'protocol=https\nhost=example.com\nusername=alice\npassword=s3cret\n\n' })
+    expect([store.code, store.stderr]).toEqual([0, ''])
+    const got = await runBin('git', ['--stash', path, 'get'], { env, input: 'protocol=https\nhost=example.com\n\n' })
+    expect(got.stdout).toBe('username=alice\npassword=s3cret\n')
+  })
+
+  it('loads no team dependency for a get on a personal stash, and only a team add of an ssh key loads @noble/curves', async () => {
+    const hook = join(dir, 'log-loads.cjs')
+    writeFileSync(hook, "const M = require('node:module'); const load = M._load; M._load = function (r, ...a) { if (r.startsWith('@noble/')) process.stderr.write('loaded ' + r + '\\n'); return load.call(this, r, ...a) }\n")
+    const env = user({ SSTASH_PASSWORD: 'pw', NODE_OPTIONS: `--require ${hook}` })
+    const personal = join(dir, 'personal-for-loads.sstash')
+    await makeStash(personal, 'pw', { a: 'b' })
+    const get = await runBin('sstash', ['--stash', personal, 'get', 'a'], { env })
+    expect([get.stdout, get.stderr]).toEqual(['b', ''])
+    const t = await team()
+    const ssh = join(dir, `ssh-${n++}`)
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', ssh])
+    const add = await t.run(['team', 'add', 'sshuser', '--key', `${ssh}.pub`, '--scope', 'dev'], undefined, { ...t.env, NODE_OPTIONS: `--require ${hook}` })
+    expect(add.stderr).toBe('loaded @noble/curves/ed25519.js\nsstash: sshuser holds scope dev\n')
   })
 
   it('gives one error line and changes nothing for bad input', async () => {
