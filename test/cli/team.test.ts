@@ -56,6 +56,25 @@ describe.skipIf(!hasAge)('sstash team', () => {
     expect((await runBin('sstash', ['--stash', path, 'get', 'anything'], { env })).stdout).toBe('v')
   })
 
+  it('opens a team stash with the identity the agent holds, with no password given', async () => {
+    const env = user({ SSTASH_PASSWORD: 'personal' })
+    env.XDG_RUNTIME_DIR = join(env.HOME as string, 'run')
+    mkdirSync(env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 })
+    const personal = join(env.XDG_DATA_HOME as string, 'sstash', 'stash.sstash')
+    mkdirSync(join(env.XDG_DATA_HOME as string, 'sstash'), { recursive: true })
+    await makeStash(personal, 'personal')
+    const path = join(dir, 'agent-team.sstash')
+    expect((await runBin('sstash', ['--stash', path, 'team', 'init', '--as', 'me'], { env })).code).toBe(0)
+    await runBin('sstash', ['--stash', path, 'set', 'k'], { env, input: 'through the agent' })
+    expect((await runBin('sstash', ['--stash', personal, 'unlock', '--timeout', '1m'], { env })).code).toBe(0)
+    try {
+      const got = await runBin('sstash', ['--stash', path, 'get', 'k'], { env: { ...env, SSTASH_PASSWORD: undefined } as Record<string, string> })
+      expect([got.stdout, got.stderr]).toEqual(['through the agent', ''])
+    } finally {
+      await runBin('sstash', ['lock', '--all'], { env })
+    }
+  })
+
   it('prints the public key of SSTASH_IDENTITY without touching any stash', async () => {
     const key = ageKey()
     const result = await runBin('sstash', ['identity'], { env: user({ SSTASH_IDENTITY: key.secret }) })
