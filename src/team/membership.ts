@@ -94,7 +94,7 @@ export async function addMember(stash: TeamStash, name: string, recipientText: s
       file.wraps.set(`${scopeName} ${name}`, { scope: scopeName, gen: scope.gen, member: name, file: await wrapTo(key, recipient) })
       resign(file, scope, key)
     }
-    return [...file.wraps.values()].filter((w) => w.member === name).map((w) => w.scope)
+    return [...file.wraps.values()].filter((w) => w.member === name).map((w) => w.scope).sort()
   })
 }
 

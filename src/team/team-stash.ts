@@ -72,6 +72,12 @@ function decryptTree(file: TeamFile, ring: Keyring): Opened {
 /** The team stash's records after `tree` replaced the decrypted one. @throws {SSError} NO_ACCESS, BAD_SCOPE */
 function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
   const kept = new Set<string>()
+  // A value moved to another key path (`sstash mv`) keeps the generation it was set under, so it stays exposed.
+  const moved = new Map<string, number>()
+  for (const [enc, bytes] of plain) {
+    const record = file.values.get(enc) as ValueRecord
+    if (tree.find(record.path)?.value === undefined) moved.set(`${record.scope} ${Buffer.from(bytes).toString('base64')}`, record.since)
+  }
   for (const entry of tree.entries([])) {
     const enc = encodePath(entry.key)
     kept.add(enc)
@@ -81,7 +87,8 @@ function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
     if (!scope)
       throw new SSError(`no scope holds key ${showKey(entry.key)}`, 'BAD_SCOPE', { hint: `the scopes are ${[...file.scopes.values()].map((s) => encodePath(s.prefix)).join(', ')}` })
     if (!ring.holds(scope.name)) throw unreadable(file, ring, entry.key)
-    const record: ValueRecord = sealValue(ring.keyAt(scope.name, scope.gen), file.teamId, { path: entry.key, scope: scope.name, gen: scope.gen, since: scope.gen }, entry.value)
+    const since = old ? scope.gen : (moved.get(`${scope.name} ${Buffer.from(entry.value).toString('base64')}`) ?? scope.gen)
+    const record: ValueRecord = sealValue(ring.keyAt(scope.name, scope.gen), file.teamId, { path: entry.key, scope: scope.name, gen: scope.gen, since }, entry.value)
     file.values.set(enc, record)
     file.conflicts.delete(enc)
   }

@@ -116,6 +116,16 @@ describe('team stash', () => {
     expect(exposedValues(parseTeamFile(readFileSync(t.path), t.path)).map((v) => v.path)).toEqual([['dev', 'api', 'token']])
   })
 
+  it('keeps a moved value listed as exposed, and gives an existing member more scopes', async () => {
+    const t = await setup()
+    await removeMember(t.asAlice, 'bob', t.env.alice)
+    await t.asAlice.move(['dev', 'api'], ['dev', 'moved'])
+    expect(exposedValues(parseTeamFile(readFileSync(t.path), t.path)).map((v) => v.path)).toEqual([['dev', 'moved', 'token']])
+    expect(await addMember(t.asAlice, 'ci', undefined, ['dev'])).toEqual(['dev', 'prod'])
+    const ci = await t.open(t.ci, t.env.ci)
+    expect(Buffer.from(await ci.readValue(['dev', 'moved', 'token'])).toString()).toBe('dev-token')
+  })
+
   it('refuses a recipient planted by someone without the scope key', async () => {
     const t = await setup()
     const eve = ageKey()
