@@ -68,7 +68,7 @@ describe.skipIf(!hasAge)('sstash team', () => {
     await runBin('sstash', ['--stash', path, 'set', 'k'], { env, input: 'through the agent' })
     expect((await runBin('sstash', ['--stash', personal, 'unlock', '--timeout', '1m'], { env })).code).toBe(0)
     try {
-      const got = await runBin('sstash', ['--stash', path, 'get', 'k'], { env: { ...env, SSTASH_PASSWORD: undefined } as Record<string, string> })
+      const got = await runBin('sstash', ['--stash', path, 'get', 'k'], { env: { ...env, SSTASH_PASSWORD: undefined } })
       expect([got.stdout, got.stderr]).toEqual(['through the agent', ''])
     } finally {
       await runBin('sstash', ['lock', '--all'], { env })
