@@ -12,6 +12,7 @@ import { checkDirectory, isStale, lockPathOf } from './write.js'
 import { readIfExists, resolveStashPath } from './read.js'
 import { parseStash } from '../format/stash-file.js'
 import { KDF_WEAK, formatKdfSpec } from '../format/kdf.js'
+import { isTeamStash } from '../team/detect.js'
 
 /** How much a finding matters: `problem` and `warning` make `sstash doctor` exit 1. */
 export type Severity = 'ok' | 'note' | 'warning' | 'problem'
@@ -160,7 +161,7 @@ export async function diagnose(path: string, env: Env = process.env): Promise<Fi
   if (real !== undefined && bytes !== undefined) {
     findings.push(...(await fileFindings(path, real)))
     findings.push(...(await directoryFindings(dirname(real))))
-    findings.push(...(await formatFindings(real, bytes)))
+    findings.push(...(isTeamStash(bytes) ? (await import('../team/doctor.js')).teamFindings(real, bytes) : await formatFindings(real, bytes)))
     findings.push(...(await lockFindings(real)))
     findings.push(...(await leftoverFindings(real)))
   }

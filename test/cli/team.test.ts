@@ -112,6 +112,8 @@ describe.skipIf(!hasAge)('sstash team', () => {
         'sstash: warning: ci could read 1 value, and old values stay in git history: rotate each secret where it was issued, then set it again (`sstash team exposed` lists them)\n',
     )
     expect((await t.run(['team', 'exposed'])).stdout).toBe('prod/db/password\tscope prod\n')
+    const doctor = await t.run(['doctor'])
+    expect(doctor.stdout).toMatch(/^warning: 1 values a removed member could read have not been set since: prod\/db\/password\n  fix: rotate each secret where it was issued/m)
     expect((await t.run(['set', 'prod/db/password'], 'rotated')).code).toBe(0)
     const after = await t.run(['team', 'exposed'])
     expect([after.stdout, after.stderr]).toEqual(['', 'sstash: nothing is exposed: every value was set after the last removal\n'])
