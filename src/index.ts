@@ -21,3 +21,8 @@ export { envFromEntries, envFromSelections, childEnv, DANGEROUS_NAMES, type EnvV
 export { parseDotenv, formatDotenv, formatEnv, EXPORT_FORMATS, type ExportFormat } from './env/dotenv.js'
 export { diagnose } from './store/doctor.js'
 export { stashPath, dataDir, configDir, agentDir } from './locations.js'
+export { TeamStash, readTeamFile } from './team/team-stash.js'
+export { createTeam, addMember, removeMember, exposedValues, listMembers, resolveConflict, type ScopeSpec, type Removal, type MemberInfo } from './team/membership.js'
+export { loadIdentities, ensureIdentity } from './team/identity-source.js'
+export { parseIdentities, parseRecipient } from './team/keys.js'
+export { mergeTeamFiles, type MergeResult } from './team/merge.js'

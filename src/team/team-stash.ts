@@ -147,11 +147,6 @@ export class TeamStash {
     return { path: this.path, format: 'team' }
   }
 
-  /** The member name the identity is. */
-  get member(): string {
-    return (this.#primed?.opened.ring.member) as string
-  }
-
   async #current(): Promise<Opened> {
     const primed = this.#primed
     this.#primed = undefined
