@@ -35,6 +35,6 @@ export function textconv(bytes: Uint8Array, what: string): string {
     return renderTeamFile(parseTeamFile(bytes, what))
   } catch {
     const lines = Buffer.from(bytes).toString('utf8').split('\n')
-    return lines.map((line) => line.split(' ').map((field) => (field.length > 40 ? `[${tag(field)}]` : field)).join(' ')).join('\n')
+    return lines.map((line) => line.split(' ').map((field) => (field.length >= 24 ? `[${tag(field)}]` : field)).join(' ')).join('\n')
   }
 }

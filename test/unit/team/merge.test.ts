@@ -73,6 +73,14 @@ describe.skipIf(!hasAge)('team merge driver', () => {
     }
   })
 
+  it('shows a file with git conflict markers without any ciphertext', async () => {
+    const b = await base()
+    const text = Buffer.from(b.bytes).toString().replace('member alice', '<<<<<<< HEAD\nmember alice')
+    const view = textconv(new Uint8Array(Buffer.from(text)), 'x')
+    expect(view).toMatch(/^<<<<<<< HEAD$/m)
+    for (const field of text.split(/[\s]+/).filter((f) => f.length >= 24)) expect(view).not.toContain(field)
+  })
+
   it('refuses membership changed on both sides of one scope, and two different teams', async () => {
     const b = await base()
     const ours = await b.side((s) => addMember(s, 'bob', ageKey().recipient))
