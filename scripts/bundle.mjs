@@ -53,6 +53,9 @@ await build({
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: 'none',
+  // Only `sstash team add`/`rm` with an ssh key need it (ed25519 to X25519); bundled, it would
+  // double the size of sstash's bundle that every `sstash get` loads. Node requires it from node_modules.
+  external: ['@noble/curves'],
   logLevel: 'warning',
 })
 

@@ -63,6 +63,18 @@ export type SSErrorCode =
   | 'COMMAND_NOT_FOUND'
   | 'COMMAND_NOT_EXECUTABLE'
   | 'SPAWN_FAILED'
+  // The team stash
+  | 'BAD_RECIPIENT'
+  | 'BAD_IDENTITY'
+  | 'NO_IDENTITY'
+  | 'NOT_A_MEMBER'
+  | 'NO_ACCESS'
+  | 'BAD_SCOPE'
+  | 'MEMBER_EXISTS'
+  | 'MEMBER_NOT_FOUND'
+  | 'TEAM_TAMPERED'
+  | 'TEAM_ROLLBACK'
+  | 'TEAM_CONFLICT'
 
 /** What an {@link SSError} may carry besides its message and code. */
 export interface SSErrorOptions {

@@ -70,3 +70,8 @@ export {
 export { readReferenceFiles } from './env/reference-files.js'
 export { parseTemplate, renderTemplate, templateKeys, type Template, type Placeholder } from './env/template.js'
 export { storeFile, extractFile, storeDirectory, extractDirectory } from './store/files.js'
+export { TeamStash, readTeamFile } from './team/team-stash.js'
+export { createTeam, addMember, removeMember, exposedValues, listMembers, resolveConflict, type ScopeSpec, type Removal, type MemberInfo } from './team/membership.js'
+export { loadIdentities, ensureIdentity } from './team/identity-source.js'
+export { parseIdentities, parseRecipient } from './team/keys.js'
+export { mergeTeamFiles, type MergeResult } from './team/merge.js'

@@ -6,6 +6,7 @@
  *   config:  $XDG_CONFIG_HOME/sstash (~/.config/sstash)
  *   agent:   $XDG_RUNTIME_DIR/sstash, else $XDG_STATE_HOME/sstash/agent (~/.local/state/sstash/agent),
  *            else (a socket path too long for the system) /tmp/sstash-<uid>
+ *   state:   $XDG_STATE_HOME/sstash (~/.local/state/sstash): what each clone has seen of team stashes
  *
  * Every default path sstash uses is resolved here, and only here.
  */
@@ -30,6 +31,11 @@ export function dataDir(env: Env = process.env): string {
 /** The directory holding sstash's configuration files (git mapping rules, agent settings). */
 export function configDir(env: Env = process.env): string {
   return xdg(env, 'XDG_CONFIG_HOME', ['.config'], ['Library', 'Application Support'])
+}
+
+/** The directory holding state sstash keeps between runs (the team stash generations seen). */
+export function stateDir(env: Env = process.env): string {
+  return xdg(env, 'XDG_STATE_HOME', ['.local', 'state'], ['Library', 'Application Support'])
 }
 
 /** The stash a command uses: `--stash`, else `$SSTASH_FILE`, else the default under {@link dataDir}. */
@@ -60,7 +66,7 @@ export function agentDir(env: Env = process.env): string {
   const runtime = env.XDG_RUNTIME_DIR
   const candidates = [
     ...(runtime && runtime.startsWith('/') ? [join(runtime, 'sstash')] : []),
-    join(xdg(env, 'XDG_STATE_HOME', ['.local', 'state'], ['Library', 'Application Support']), 'agent'),
+    join(stateDir(env), 'agent'),
   ]
   const fits = candidates.find((dir) => Buffer.byteLength(join(dir, SOCKET_NAME)) <= MAX_SOCKET_PATH_BYTES)
   return fits ?? `/tmp/sstash-${process.getuid?.() ?? 'user'}`

@@ -20,6 +20,7 @@ import { listJson, listLines, treeJson, treeLines } from './commands/listing.js'
 import { registerEnvCommands } from './commands/env.js'
 import { registerAgentCommands } from './commands/agent.js'
 import { registerInjectCommand } from './commands/inject.js'
+import { registerTeamCommands } from './commands/team.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
 // sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
 // and `set` through the agent load none.
@@ -280,6 +281,7 @@ export function buildCli(): CAC {
   registerEnvCommands(cli)
   registerAgentCommands(cli)
   registerInjectCommand(cli)
+  registerTeamCommands(cli)
   return cli
 }
 

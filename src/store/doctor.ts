@@ -15,6 +15,7 @@ import { readIfExists, resolveStashPath } from './read.js'
 import { parseStash } from '../format/stash-file.js'
 import { formatKdfSpec, isWeakKdf } from '../format/kdf.js'
 import { gitFindings } from '../git/doctor.js'
+import { isTeamStash } from '../team/detect.js'
 
 /** How much a finding matters: `problem` and `warning` make `sstash doctor` exit 1. */
 export type Severity = 'ok' | 'note' | 'warning' | 'problem'
@@ -185,7 +186,7 @@ export async function diagnose(path: string, env: Env = process.env): Promise<Fi
   if (real !== undefined && bytes !== undefined) {
     findings.push(...(await fileFindings(path, real)))
     findings.push(...(await directoryFindings(dirname(real))))
-    findings.push(...formatFindings(real, bytes))
+    findings.push(...(isTeamStash(bytes) ? (await import('../team/doctor.js')).teamFindings(real, bytes) : formatFindings(real, bytes)))
     findings.push(...lockFindings(real))
     findings.push(...(await leftoverFindings(real)))
   }

@@ -17,6 +17,7 @@ import { SSCryptoError, SSError, errno, ioError } from '../errors.js'
 import type { SecureStash, OpenOptions } from '../store/secure-stash.js'
 import { checkKey, checkValue, type Tree } from '../tree/tree.js'
 import { readIfExists, resolveStashPath } from '../store/read.js'
+import { isTeamStashFile } from '../team/detect.js'
 import { agentGetKey, agentReadTree, agentStatus, agentUnlock, agentWriteValues } from '../agent/client.js'
 import { agentSocket } from '../agent/directory.js'
 import { parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../agent/duration.js'
@@ -176,6 +177,8 @@ export async function shareWithAgent(stash: SecureStash, source: PasswordSource,
 export async function openStash(stashPath: string, options: OpenStashOptions = {}): Promise<SecureStash> {
   const env = options.env ?? process.env
   if (options.create !== true) requireStash(stashPath)
+  // A team stash opens with the member's identity (src/team), not with a password.
+  if (isTeamStashFile(stashPath)) return (await import('../team/open-team.js')).openTeamStash(stashPath, env) as Promise<unknown> as Promise<SecureStash>
   if (options.agent !== false) {
     const unlocked = await openWithAgent(stashPath, env)
     if (unlocked) return unlocked
@@ -195,6 +198,7 @@ export async function openStash(stashPath: string, options: OpenStashOptions = {
  * @throws as {@link openStash}
  */
 export async function readStash(stashPath: string, keys: string[][], options: OpenStashOptions = {}): Promise<Tree> {
+  if (isTeamStashFile(stashPath)) return (await import('../team/open-team.js')).readTeamStash(stashPath, keys, options.env ?? process.env)
   if (options.agent !== false) {
     const tree = await agentReadTree(resolveStashPath(stashPath), keys, options.env ?? process.env)
     if (tree) return tree

@@ -1,0 +1,187 @@
+/**
+ * `sstash identity` and `sstash team ...`: the team stash's commands, each a short action over
+ * src/team. Everything under src/team is imported when one of these commands runs.
+ */
+import type { CAC } from 'cac'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { SSError } from '../../errors.js'
+import { stashPath } from '../../locations.js'
+import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
+import { UsageError, existingStash, optionText, writeOut, type GlobalOptions } from '../output.js'
+
+type Options = GlobalOptions & Record<string, unknown>
+
+const note = (message: string): void => {
+  process.stderr.write(`sstash: ${message}\n`)
+}
+const warn = (message: string): void => {
+  process.stderr.write(`sstash: warning: ${message}\n`)
+}
+// mri turns repeated options into arrays, and number-like values into numbers.
+const list = (value: unknown): string[] =>
+  value === undefined || value === true ? [] : (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).filter((v) => v !== '')
+
+const team = (): Promise<typeof import('../../team/membership.js')> => import('../../team/membership.js')
+
+async function open(options: Options): Promise<import('../../team/team-stash.js').TeamStash> {
+  const { openTeamStash } = await import('../../team/open-team.js')
+  return openTeamStash(existingStash(options))
+}
+
+/** `sstash identity`: prints the member's public key, creating the identity on first use. */
+async function identity(): Promise<void> {
+  const { ensureIdentity } = await import('../../team/identity-source.js')
+  const { recipient, created, where } = await ensureIdentity()
+  if (created) note(`created a new identity in ${where}`)
+  await writeOut(`${recipient}\n`)
+}
+
+function parseScopes(values: string[]): { name: string; prefix: string[] }[] {
+  return values.map((spec) => {
+    const eq = spec.indexOf('=')
+    if (eq < 1) throw new UsageError(`--scope ${JSON.stringify(spec)} must be name=prefix`, 'e.g. --scope dev=dev/ --scope prod=prod/')
+    return { name: spec.slice(0, eq), prefix: parseKeyPath(spec.slice(eq + 1)) }
+  })
+}
+
+async function init(options: Options): Promise<void> {
+  const as = optionText(options.as)
+  if (as === undefined) throw new UsageError('team init needs --as <your member name>', 'e.g. `sstash --stash secrets.sstash team init --as alice`')
+  const path = stashPath(optionText(options.stash))
+  const scopes = parseScopes(list(options.scope))
+  const [{ ensureIdentity }, { createTeam }] = await Promise.all([import('../../team/identity-source.js'), team()])
+  const { recipient } = await ensureIdentity()
+  await createTeam(path, as, recipient, scopes)
+  note(`created team stash ${path} with member ${as} holding ${scopes.length > 0 ? `scopes ${scopes.map((s) => s.name).join(', ')}` : 'scope default'}`)
+  note('run `sstash team git-setup` in each clone for readable diffs and merges')
+}
+
+/** `--key`: the key itself, or a file holding it (such as an id_ed25519.pub). */
+function keyOption(value: unknown): string | undefined {
+  const text = optionText(value)
+  if (text === undefined || text.startsWith('age1') || text.startsWith('ssh-')) return text
+  try {
+    return readFileSync(text, 'utf8').split('\n').find((line) => line.trim() !== '' && !line.startsWith('#'))
+  } catch {
+    throw new SSError(`--key ${JSON.stringify(text)} is neither a key nor a readable file`, 'BAD_RECIPIENT', { hint: 'give age1..., "ssh-ed25519 AAAA...", or a file holding one' })
+  }
+}
+
+async function add(name: string | undefined, options: Options): Promise<void> {
+  if (name === undefined) throw new UsageError('team add needs a member name', 'e.g. `sstash team add bob --key ~/bob_id_ed25519.pub --scope dev`')
+  const { addMember } = await team()
+  const scopes = await addMember(await open(options), name, keyOption(options.key), list(options.scope))
+  note(`${name} holds ${scopes.length === 1 ? 'scope' : 'scopes'} ${scopes.join(', ')}`)
+}
+
+async function remove(name: string | undefined, options: Options): Promise<void> {
+  if (name === undefined) throw new UsageError('team rm needs a member name', '`sstash team ls` lists the members')
+  const { removeMember } = await team()
+  const { rotated, exposed } = await removeMember(await open(options), name)
+  note(`removed ${name}; new keys for ${rotated.length === 1 ? 'scope' : 'scopes'} ${rotated.join(', ')}`)
+  if (exposed.length > 0)
+    warn(`${name} could read ${exposed.length} ${exposed.length === 1 ? 'value' : 'values'}, and old values stay in git history: rotate each secret where it was issued, then set it again (\`sstash team exposed\` lists them)`)
+}
+
+async function ls(options: Options): Promise<void> {
+  const [{ readTeamFile }, { listMembers }] = await Promise.all([import('../../team/team-stash.js'), team()])
+  const file = readTeamFile(existingStash(options))
+  const lines = listMembers(file).map((m) => `member ${m.name} ${m.fingerprint} scopes ${m.scopes.join(',')}`)
+  for (const s of file.scopes.values()) lines.push(`scope ${s.name} ${formatKeyPath(s.prefix)} generation ${s.gen}`)
+  await writeOut(`${lines.join('\n')}\n`)
+}
+
+async function exposed(options: Options): Promise<void> {
+  const [{ readTeamFile }, { exposedValues }] = await Promise.all([import('../../team/team-stash.js'), team()])
+  const values = exposedValues(readTeamFile(existingStash(options)))
+  if (values.length === 0) return note('nothing is exposed: every value was set after the last removal')
+  await writeOut(`${values.map((v) => `${formatKeyPath(v.path)}\tscope ${v.scope}`).join('\n')}\n`)
+  warn('removed members could read these values, and old values stay in git history: rotate each secret where it was issued, then `sstash set` it')
+}
+
+async function resolve(keypath: string | undefined, options: Options): Promise<number | void> {
+  if (keypath === undefined) {
+    const [{ readTeamFile }, { conflictList }] = await Promise.all([import('../../team/team-stash.js'), import('../../team/merge.js')])
+    const conflicts = conflictList(readTeamFile(existingStash(options)))
+    if (conflicts.length === 0) return note('no merge conflicts')
+    return writeOut(`${conflicts.join('\n')}\n`)
+  }
+  const side = options.ours === true ? 'ours' : options.theirs === true ? 'theirs' : undefined
+  if (side === undefined) throw new UsageError('team resolve needs --ours or --theirs', 'or `sstash set` a new value at the key path')
+  const { resolveConflict } = await team()
+  await resolveConflict(await open(options), parseKeyPath(keypath), side)
+  note(`kept ${side === 'ours' ? 'our' : 'their'} value of ${keypath}`)
+}
+
+async function textconv(file: string | undefined): Promise<void> {
+  if (file === undefined) throw new UsageError('team textconv needs a file')
+  const [{ textconv: render }, { readRegularFile }] = await Promise.all([import('../../team/textconv.js'), import('../../store/read.js')])
+  await writeOut(render(readRegularFile(file) ?? new Uint8Array(0), file))
+}
+
+async function mergeFile(args: string[]): Promise<number> {
+  const [base, ours, theirs, shown] = args
+  if (base === undefined || ours === undefined || theirs === undefined) throw new UsageError('team merge-file needs %O %A %B [%P]')
+  const what = shown ?? ours
+  const [{ mergeTeamFiles }, { identitiesFromEnvironment, loadIdentities }, { SeenStore }] = await Promise.all([
+    import('../../team/merge.js'),
+    import('../../team/identity-source.js'),
+    import('../../team/seen.js'),
+  ])
+  // The identity only re-encrypts stale values: a merge without one still merges.
+  const identities = identitiesFromEnvironment() ?? (await loadIdentities().catch(() => undefined))
+  const read = (path: string): Uint8Array => new Uint8Array(readFileSync(path))
+  const seen = SeenStore.load()
+  const result = mergeTeamFiles(read(base), read(ours), read(theirs), what, identities, seen)
+  writeFileSync(ours, result.bytes)
+  await seen.save()
+  if (result.reencrypted > 0) note(`${what}: re-encrypted ${result.reencrypted} values from the other branch under the new scope keys; they stay listed by \`sstash team exposed\``)
+  if (result.conflicts.length === 0) return 0
+  process.stderr.write(`sstash: error: ${what}: ${result.conflicts.length} key ${result.conflicts.length === 1 ? 'path was' : 'paths were'} changed on both sides: ${result.conflicts.map(formatKeyPath).join(', ')}\n`)
+  process.stderr.write(`sstash: hint: \`sstash --stash ${what} team resolve <keypath> --ours\` (or --theirs), then \`git add ${what}\`\n`)
+  return 1
+}
+
+async function gitSetupAction(options: Options): Promise<void> {
+  const [{ gitSetup, selfCommand }, { resolveStashPath }] = await Promise.all([import('../../team/git-setup.js'), import('../../store/read.js')])
+  const path = resolveStashPath(existingStash(options))
+  const { attributes, added } = gitSetup(path, selfCommand())
+  note(`${added ? 'added the drivers to' : 'the drivers were already in'} ${attributes}; configured them in this clone's .git/config`)
+  if (added) note(`commit ${attributes} so that every clone uses them`)
+}
+
+const ACTIONS = 'init, add, rm, ls, exposed, resolve, git-setup'
+
+async function teamCommand(action: string, args: string[], options: Options): Promise<number | void> {
+  const [first] = args
+  switch (action) {
+    case 'init': return init(options)
+    case 'add': return add(first, options)
+    case 'rm': return remove(first, options)
+    case 'ls': return ls(options)
+    case 'exposed': return exposed(options)
+    case 'resolve': return resolve(first, options)
+    case 'git-setup': return gitSetupAction(options)
+    case 'textconv': return textconv(first)
+    case 'merge-file': return mergeFile(args)
+    default: throw new UsageError(`unknown team command ${JSON.stringify(String(action))}`, `the team commands are ${ACTIONS}`)
+  }
+}
+
+/** Registers `sstash identity` and `sstash team <action>`. */
+export function registerTeamCommands(cli: CAC): void {
+  cli.command('identity', 'print your public key (age1...); on first use, create your identity in your personal stash')
+    .example('  $ sstash identity')
+    .action(() => identity())
+
+  cli.command('team <action> [...args]', `a team stash shared in git: ${ACTIONS} (docs/TEAM.md)`)
+    .option('--as <name>', 'init: your member name')
+    .option('--scope <scope>', 'init: name=prefix (repeatable); add: a scope name (repeatable)')
+    .option('--key <key>', 'add: age1..., "ssh-ed25519 AAAA...", or a file holding one')
+    .option('--ours', 'resolve: keep our value')
+    .option('--theirs', 'resolve: take their value')
+    .example('  $ sstash --stash secrets.sstash team init --as alice --scope dev=dev/ --scope prod=prod/')
+    .example('  $ sstash --stash secrets.sstash team add bob --key ~/bob_id_ed25519.pub --scope dev')
+    .example('  $ sstash --stash secrets.sstash team rm bob')
+    .action((action: string, args: string[], options: Options) => teamCommand(action, args.map(String), options))
+}

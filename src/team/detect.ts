@@ -1,0 +1,31 @@
+/**
+ * Is this file a team stash? The one check the opening code makes for every stash, so it reads
+ * 12 bytes and loads nothing: a personal stash never loads the team code.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
+
+const PREFIX = 'sstash-team/'
+
+/** True when the bytes start with the team stash magic (any version). */
+export function isTeamStash(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.subarray(0, PREFIX.length)).toString('latin1') === PREFIX
+}
+
+/** True when `path` is a regular file starting with the team stash magic; false for anything else, never throws. */
+export function isTeamStashFile(path: string): boolean {
+  let fd: number
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
+  } catch {
+    return false
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return false
+    const head = Buffer.alloc(PREFIX.length)
+    return readSync(fd, head, 0, head.length, 0) === head.length && isTeamStash(head)
+  } catch {
+    return false
+  } finally {
+    closeSync(fd)
+  }
+}

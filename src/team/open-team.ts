@@ -1,0 +1,26 @@
+/**
+ * The entry the ordinary opening code (unlock/open.ts) uses when a stash file turns out to be a
+ * team stash: the identity from its sources, then the team stash opened with it. Imported
+ * lazily, so a personal stash never loads the team code.
+ */
+import { loadIdentities } from './identity-source.js'
+import { TeamStash } from './team-stash.js'
+import type { Tree } from '../tree/tree.js'
+
+type Env = Record<string, string | undefined>
+
+/** Opens a team stash with the member's identity. @throws as loadIdentities and TeamStash.open */
+export async function openTeamStash(path: string, env: Env = process.env): Promise<TeamStash> {
+  return TeamStash.open(path, await loadIdentities(env), env)
+}
+
+/**
+ * The tree of a team stash for a command that reads `keys`, after checking that none of them
+ * is a value the member cannot read.
+ * @throws {SSKeyError} NO_ACCESS, TEAM_CONFLICT; as {@link openTeamStash}
+ */
+export async function readTeamStash(path: string, keys: readonly (readonly string[])[], env: Env = process.env): Promise<Tree> {
+  const stash = await openTeamStash(path, env)
+  await stash.check(keys)
+  return stash.view((tree) => tree)
+}

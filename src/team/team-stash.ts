@@ -1,0 +1,277 @@
+/**
+ * A team stash opened with a member's identity. It offers the tree operations of SecureStash
+ * (view, peek, update and the helpers over them), so that every command works on it: the tree
+ * holds the values of the scopes the member holds, and a node without a value for every other
+ * key path (key paths are public). Every call re-reads the file; every change is a
+ * read-modify-write under the stash's lock that rewrites only the records it changed.
+ */
+import { SSError, SSKeyError, showKey } from '../errors.js'
+import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../store/read.js'
+import { Tree, TreeNode, checkKey, checkValue, type Entry } from '../tree/tree.js'
+import type { Identity } from './age-file.js'
+import { decodePath, encodePath, parseTeamFile, scopeOf, serializeTeamFile, type TeamFile, type ValueRecord } from './format.js'
+import { openKeyring, type Keyring } from './keyring.js'
+import { sameBytes } from './primitives.js'
+import { openValue, sealValue } from './scope-keys.js'
+import { SeenStore } from './seen.js'
+
+type Env = Record<string, string | undefined>
+const writing = (): Promise<[typeof import('../store/lock.js'), typeof import('../store/write.js')]> => Promise.all([import('../store/lock.js'), import('../store/write.js')])
+
+/** A team stash read and opened: its records, this member's keys, and the tree of what they can read. */
+interface Opened {
+  file: TeamFile
+  ring: Keyring
+  tree: Tree
+  /** The decrypted bytes of each value in the tree, by encoded path: what an update compares with. */
+  plain: Map<string, Uint8Array>
+}
+
+/** Reads and parses a team stash with no identity: for `team ls`, `team exposed` and the drivers. @throws as parseTeamFile */
+export function readTeamFile(path: string): TeamFile {
+  const bytes = readIfExists(path)
+  if (bytes === undefined) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
+  return parseTeamFile(bytes, path)
+}
+
+/** The node at `path`, made on the way. */
+function nodeAt(tree: Tree, path: readonly string[]): TreeNode {
+  let node = tree.root
+  for (const segment of path) {
+    let next = node.children.get(segment)
+    if (!next) node.children.set(segment, (next = new TreeNode()))
+    node = next
+  }
+  return node
+}
+
+/** The error for a value this member cannot use: a scope they lack, or an unresolved conflict. */
+function unreadable(file: TeamFile, ring: Keyring, path: readonly string[]): SSError {
+  const enc = encodePath(path)
+  if (file.conflicts.has(enc))
+    return new SSKeyError(`key ${showKey(path)} has an unresolved merge conflict`, path, 'TEAM_CONFLICT', {
+      hint: `\`sstash team resolve ${enc.slice(1)} --ours\` (or --theirs) settles it, or \`sstash set\` a new value`,
+    })
+  const scope = file.values.get(enc)?.scope ?? scopeOf(file, path)?.name
+  return new SSKeyError(`key ${showKey(path)} is in scope ${scope}, which ${ring.member} does not hold`, path, 'NO_ACCESS')
+}
+
+function decryptTree(file: TeamFile, ring: Keyring): Opened {
+  const tree = new Tree()
+  const plain = new Map<string, Uint8Array>()
+  for (const [enc, record] of file.values) {
+    const node = nodeAt(tree, record.path)
+    if (!ring.holds(record.scope) || file.conflicts.has(enc)) continue
+    node.value = openValue(ring.keyAt(record.scope, record.gen), file.teamId, record)
+    plain.set(enc, node.value)
+  }
+  for (const [enc, record] of file.conflicts) if (!file.values.has(enc) && record) nodeAt(tree, record.path)
+  return { file, ring, tree, plain }
+}
+
+/** The team stash's records after `tree` replaced the decrypted one. @throws {SSError} NO_ACCESS, BAD_SCOPE */
+function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
+  const kept = new Set<string>()
+  // A value moved to another key path (`sstash mv`) keeps the generation it was set under, so it stays exposed.
+  const moved = new Map<string, number>()
+  for (const [enc, bytes] of plain) {
+    const record = file.values.get(enc) as ValueRecord
+    if (tree.find(record.path)?.value === undefined) moved.set(`${record.scope} ${Buffer.from(bytes).toString('base64')}`, record.since)
+  }
+  for (const entry of tree.entries([])) {
+    const enc = encodePath(entry.key)
+    kept.add(enc)
+    const old = plain.get(enc)
+    if (old && sameBytes(old, entry.value)) continue
+    const scope = scopeOf(file, entry.key)
+    if (!scope)
+      throw new SSError(`no scope holds key ${showKey(entry.key)}`, 'BAD_SCOPE', { hint: `the scopes are ${[...file.scopes.values()].map((s) => encodePath(s.prefix)).join(', ')}` })
+    if (!ring.holds(scope.name)) throw unreadable(file, ring, entry.key)
+    const since = old ? scope.gen : (moved.get(`${scope.name} ${Buffer.from(entry.value).toString('base64')}`) ?? scope.gen)
+    const record: ValueRecord = sealValue(ring.keyAt(scope.name, scope.gen), file.teamId, { path: entry.key, scope: scope.name, gen: scope.gen, since }, entry.value)
+    file.values.set(enc, record)
+    file.conflicts.delete(enc)
+  }
+  for (const enc of new Set([...file.values.keys(), ...file.conflicts.keys()])) {
+    if (kept.has(enc)) continue
+    // A readable value gone from the tree was removed (or moved): its record goes.
+    if (plain.has(enc)) {
+      file.values.delete(enc)
+      continue
+    }
+    const path = decodePath(enc) as string[]
+    if (tree.find(path)) continue
+    // A value this member could not read, or one in conflict, was removed: only in a scope they hold.
+    if (!ring.holds(scopeOf(file, path)?.name ?? '')) throw unreadable(file, ring, path)
+    file.values.delete(enc)
+    file.conflicts.delete(enc)
+  }
+}
+
+/** A team stash opened with an identity. */
+export class TeamStash {
+  readonly path: string
+  readonly #identities: readonly Identity[]
+  readonly #env: Env
+  #primed: { identity: string; opened: Opened } | undefined
+
+  private constructor(path: string, identities: readonly Identity[], env: Env) {
+    this.path = path
+    this.#identities = identities
+    this.#env = env
+  }
+
+  /**
+   * Opens a team stash: finds the member the identities are, checks every scope they hold
+   * (fingerprint, membership MAC, rollback) and remembers what it saw.
+   * @throws {SSError} STASH_NOT_FOUND, NOT_A_STASH, NOT_A_MEMBER, TEAM_ROLLBACK; SSCryptoError TEAM_TAMPERED
+   */
+  static async open(path: string, identities: readonly Identity[], env: Env = process.env): Promise<TeamStash> {
+    const stash = new TeamStash(resolveStashPath(path), identities, env)
+    const identity = fileIdentity(stash.path)
+    stash.#primed = { identity, opened: await stash.#read() }
+    return stash
+  }
+
+  async #read(): Promise<Opened> {
+    const file = readTeamFile(this.path)
+    const seen = SeenStore.load(this.#env)
+    const ring = openKeyring(file, this.#identities, seen, this.path)
+    const opened = decryptTree(file, ring)
+    await seen.save()
+    return opened
+  }
+
+  /** What the stash is, for status lines; a team stash has no key derivation. */
+  get info(): { path: string; format: 'team' } {
+    return { path: this.path, format: 'team' }
+  }
+
+  async #current(): Promise<Opened> {
+    const primed = this.#primed
+    this.#primed = undefined
+    if (primed && primed.identity !== '' && primed.identity === fileIdentity(this.path)) return primed.opened
+    return this.#read()
+  }
+
+  /**
+   * Throws the error a read of `keys` must give when one of them is a value this member cannot
+   * read, or a subtree holding only such values (a scope they lack).
+   * @throws {SSKeyError} NO_ACCESS or TEAM_CONFLICT
+   */
+  async check(keys: readonly (readonly string[])[]): Promise<void> {
+    const { file, ring, tree } = await this.#peekOpened()
+    for (const key of keys) {
+      const node = tree.find(key)
+      if (!node || node.value !== undefined) continue
+      const enc = encodePath(key)
+      const below = [...file.values.keys(), ...file.conflicts.keys()].filter((p) => p === enc || p.startsWith(enc === '/' ? '/' : `${enc}/`))
+      if (below.length > 0 && tree.entries(key).length === 0) throw unreadable(file, ring, file.values.get(below[0] as string)?.path ?? key)
+    }
+  }
+
+  async #peekOpened(): Promise<Opened> {
+    const identity = fileIdentity(this.path)
+    const primed = this.#primed
+    if (primed && identity !== '' && primed.identity === identity) return primed.opened
+    const opened = await this.#read()
+    if (this.#primed === primed) this.#primed = { identity, opened }
+    return opened
+  }
+
+  /** Reads a consistent snapshot of the tree and passes it to `fn`. */
+  async view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
+    return fn((await this.#current()).tree)
+  }
+
+  /** As SecureStash.peek: `fn` reads the tree synchronously and must not change or keep it. */
+  async peek<T>(fn: (tree: Tree) => T): Promise<T> {
+    return fn((await this.#peekOpened()).tree)
+  }
+
+  /**
+   * Applies changes to the tree under the lock and writes the records that changed.
+   * @throws {SSError} NO_ACCESS (a value in a scope the member lacks), BAD_SCOPE (a key path no scope covers)
+   */
+  async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
+    return this.mutate(async (opened) => {
+      const result = await fn(opened.tree)
+      applyTree(opened, opened.tree)
+      return result
+    })
+  }
+
+  /**
+   * Runs `fn` on the freshly read and opened stash under the lock, then writes its records.
+   * For membership changes (membership.ts); `fn` changes `opened.file` in place.
+   */
+  async mutate<T>(fn: (opened: Opened) => T | Promise<T>): Promise<T> {
+    const [{ withLock }, { writeAtomic }] = await writing()
+    return withLock(this.path, async (lock) => {
+      this.#primed = undefined
+      const opened = await this.#read()
+      const result = await fn(opened)
+      await writeAtomic(this.path, serializeTeamFile(opened.file), { lock })
+      return result
+    })
+  }
+
+  /** The value at `key`. @throws {SSKeyError} KEY_NOT_FOUND, NO_VALUE, NO_ACCESS, TEAM_CONFLICT */
+  async readValue(key: readonly string[]): Promise<Uint8Array> {
+    checkKey(key)
+    await this.check([key])
+    return this.view((tree) => tree.read(key))
+  }
+
+  /** Stores `value` at `key`. */
+  async writeValue(key: readonly string[], value: Uint8Array): Promise<void> {
+    checkKey(key)
+    checkValue(value)
+    await this.update((tree) => tree.write(key, value))
+  }
+
+  /** Removes `key` and everything below it. */
+  async removeKey(key: readonly string[]): Promise<Uint8Array | undefined> {
+    checkKey(key)
+    return this.update((tree) => tree.remove(key))
+  }
+
+  /** Names of the children of `key`. */
+  async getChildren(key: readonly string[]): Promise<string[]> {
+    return this.view((tree) => tree.children(key))
+  }
+
+  /** True when `key` exists. */
+  async has(key: readonly string[]): Promise<boolean> {
+    return this.view((tree) => tree.find(key) !== undefined)
+  }
+
+  /** Every readable value at or below `key`. */
+  async list(key: readonly string[] = []): Promise<Entry[]> {
+    return this.view((tree) => tree.entries(key))
+  }
+
+  /** Moves a subtree (its values are encrypted again for their new key paths). */
+  async move(from: readonly string[], to: readonly string[]): Promise<void> {
+    await this.update((tree) => tree.move(from, to))
+  }
+
+  /** Stores the bytes of the file at `srcPath` at `key`. */
+  async writeFile(key: readonly string[], srcPath: string): Promise<void> {
+    await this.writeValue(key, readLocalFile(srcPath))
+  }
+
+  /** A team stash has no password: refused with a message that says what to do instead. */
+  async changePassword(): Promise<never> {
+    throw new SSError(`${this.path} is a team stash: it has no password; members open it with their own keys`, 'USAGE', {
+      hint: '`sstash team rm` and `sstash team add` change who can open it',
+    })
+  }
+
+  /** The agent holds password-derived keys only; a team stash is opened with an identity. */
+  async exportKey(): Promise<never> {
+    throw new SSError(`${this.path} is a team stash: the agent holds your identity's stash, not this file`, 'USAGE', {
+      hint: '`sstash unlock` your personal stash; team stashes then open through it',
+    })
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The diff driver's view of a team stash (git's textconv): members with their key
+ * fingerprints and scopes, scopes with their generations, and one line per value with its key
+ * path and a short tag of its record, so that a diff says what was added, changed or removed
+ * and who joined or left. It needs no identity and shows no value and no ciphertext.
+ */
+import { formatKeyPath } from '../tree/key-path.js'
+import { parseTeamFile, type TeamFile, type ValueRecord } from './format.js'
+import { listMembers } from './membership.js'
+import { hash } from './primitives.js'
+
+const tag = (sealed: string): string => Buffer.from(hash('sha256', new Uint8Array(Buffer.from(sealed)))).toString('hex').slice(0, 8)
+
+function valueLine(kind: string, record: ValueRecord, file: TeamFile): string {
+  const exposed = record.since < (file.scopes.get(record.scope)?.gen ?? 0) ? ' exposed' : ''
+  return `${kind} ${formatKeyPath(record.path)} scope ${record.scope} [${tag(record.sealed)}]${exposed}`
+}
+
+/** The textconv rendering of a parsed team stash. */
+export function renderTeamFile(file: TeamFile): string {
+  const lines = [`sstash-team/1 ${file.teamId}`]
+  for (const member of listMembers(file)) lines.push(`member ${member.name} ${member.fingerprint} scopes ${member.scopes.join(' ')}`)
+  for (const scope of file.scopes.values()) lines.push(`scope ${scope.name} ${formatKeyPath(scope.prefix)} generation ${scope.gen}`)
+  for (const record of file.values.values()) lines.push(valueLine('value', record, file))
+  for (const [path, record] of file.conflicts) lines.push(record ? valueLine('conflict', record, file) : `conflict ${path} removed on their side`)
+  return `${lines.join('\n')}\n`
+}
+
+/**
+ * The textconv rendering of a file's bytes. A file that does not parse (git conflict markers,
+ * damage) is shown line by line with every long field replaced by its tag, never as it is.
+ */
+export function textconv(bytes: Uint8Array, what: string): string {
+  try {
+    return renderTeamFile(parseTeamFile(bytes, what))
+  } catch {
+    const lines = Buffer.from(bytes).toString('utf8').split('\n')
+    return lines.map((line) => line.split(' ').map((field) => (field.length >= 24 ? `[${tag(field)}]` : field)).join(' ')).join('\n')
+  }
+}
