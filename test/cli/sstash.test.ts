@@ -2,7 +2,7 @@
  * The `sstash` binary as a user runs it: built, in temporary directories, checking stdout,
  * stderr and the exit code of every command, including the ways each one fails.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -477,6 +477,21 @@ describe('option values and arguments reach the commands exactly as typed', () =
     expect(r.stderr, args.join(' ')).toContain(shown)
   }
 
+  // A team stash at SSTASH_FILE's place, opened with a fresh age identity (none without age-keygen:
+  // the team checks then pass vacuously, as test/cli/team.test.ts skips).
+  const teamUser = (where: { cwd: string; env: Record<string, string> }) => {
+    const key = join(where.cwd, 'identity')
+    if (spawnSync('age-keygen', ['-o', key]).status !== 0) return undefined
+    return { cwd: where.cwd, env: { SSTASH_FILE: join(where.cwd, 'team.sstash'), SSTASH_IDENTITY_FILE: key, XDG_STATE_HOME: join(where.cwd, 'state') } }
+  }
+  const teamAs = async (init: string[], ...listed: string[]) => {
+    const where = teamUser(await workdir())
+    if (!where) return
+    expect((await sstash(init, where)).code).toBe(0)
+    const ls = (await sstash(['team', 'ls'], where)).stdout
+    for (const line of listed) expect(ls).toContain(line)
+  }
+
   // One check per option that takes a value and per argument of every command, each with a value
   // that cac's own parser would have turned into a number (007 -> 7, 0x10 -> 16, 1e3 -> 1000).
   const checks: Record<string, () => Promise<void>> = {
@@ -560,6 +575,21 @@ describe('option values and arguments reach the commands exactly as typed', () =
       expect((await sstash(['export', 'p', '--allow=NODE_OPTIONS'], where)).stdout).toBe('NODE_OPTIONS=--max-old-space-size=100\n')
     },
     'unlock --timeout': () => refusedAs(['unlock', '--timeout', '0x10'], "bad duration '0x10'"),
+    'team <action>': () => refusedAs(['team', '007'], 'unknown team command "007"'),
+    'team [args]': async () => {
+      const where = teamUser(await workdir())
+      if (!where) return
+      expect((await sstash(['team', 'init', '--as', 'me'], where)).code).toBe(0)
+      expect((await sstash(['team', 'rm', '1e3'], where)).stderr).toContain('there is no member 1e3')
+    },
+    'team --as': () => teamAs(['team', 'init', '--as', '007', '--scope', '0x10=1e3/'], 'member 007 age1', 'scope 0x10 1e3 generation 1'),
+    'team --scope': () => teamAs(['team', 'init', '--as', 'me', '--scope=0x10=007/'], 'scope 0x10 007 generation 1'),
+    'team --key': async () => {
+      const where = teamUser(await workdir())
+      if (!where) return
+      expect((await sstash(['team', 'init', '--as', 'me'], where)).code).toBe(0)
+      expect((await sstash(['team', 'add', 'bob', '--key', '0x10'], where)).stderr).toContain('--key "0x10" is neither a key nor a readable file')
+    },
     'inject --inFile': async () => {
       const where = await workdir({ 'p/k': 'v' })
       writeFileSync(join(where.cwd, '007'), 'from 007: {{ sstash://p/k }}')
