@@ -43,10 +43,12 @@ export const MAX_FILE_BYTES = 1024 ** 3
  * Reads a regular file without ever blocking: it is opened non-blocking (a FIFO with no writer
  * opens at once), checked with fstat to be a regular file (not a FIFO, a device such as
  * /dev/zero, a socket or a directory), and read up to `maxBytes`. Symlinks are followed.
+ * With `owners`, a file owned by any other uid is refused, checked on the open file itself (so
+ * nothing can be swapped in between the check and the read).
  * @returns the bytes, or undefined when the file does not exist
- * @throws {SSError} NOT_A_FILE, FILE_TOO_LARGE, IO_ERROR naming the file and the reason
+ * @throws {SSError} NOT_A_FILE, UNSAFE_FILE, FILE_TOO_LARGE, IO_ERROR naming the file and the reason
  */
-export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array | undefined {
+export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES, owners?: readonly number[]): Uint8Array | undefined {
   let fd: number
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
@@ -57,6 +59,7 @@ export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): Uint8A
   try {
     const info = fstatSync(fd)
     if (!info.isFile()) throw new SSError(`${path} is not a regular file`, 'NOT_A_FILE')
+    if (owners !== undefined && !owners.includes(info.uid)) throw new SSError(`${path} belongs to another user (uid ${info.uid})`, 'UNSAFE_FILE')
     if (info.size > maxBytes) throw new SSError(`${path} is too large (${info.size} bytes, at most ${maxBytes})`, 'FILE_TOO_LARGE')
     // Read to the end, which may be past the size fstat saw if the file grew; never past the cap.
     const chunks: Buffer[] = []
