@@ -196,6 +196,49 @@ describe('refusals, before the command starts', () => {
     expect(allowed.stdout).toBe('/tmp/evil.so')
   })
 
+  it('refuses GIT_CONFIG_COUNT and its keys, so `git status` runs no core.fsmonitor command from the stash', async () => {
+    const repo = join(dir, 'fsmonitor-repo')
+    mkdirSync(repo)
+    execFileSync('git', ['init', '-q', repo])
+    const marker = join(dir, 'fsmonitor-ran')
+    const unlock = await stashWith({ 'p/GIT_CONFIG_COUNT': '1', 'p/GIT_CONFIG_KEY_0': 'core.fsmonitor', 'p/GIT_CONFIG_VALUE_0': `touch ${marker}; false` })
+    const git = ['--', 'git', '-C', repo, 'status', '--short']
+    const refused = await runBin('run', ['-k', 'p', ...git], { env: unlock })
+    expect(refused.code).toBe(1)
+    expect(refused.stdout).toBe('')
+    const lines = refused.stderr.split('\n').filter(Boolean)
+    expect(lines.slice(0, 3).map((l) => /gives the variable (\S+),/.exec(l)?.[1])).toEqual(['GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'])
+    expect(lines[0]).toContain("one of git's GIT_* variables")
+    expect(existsSync(marker)).toBe(false)
+    // The same values, allowed by name, do run the command: the refusal is what stopped it.
+    const allowed = await runBin('run', ['-k', 'p', '--allow', 'GIT_CONFIG_COUNT,GIT_CONFIG_KEY_0', '--allow', 'GIT_CONFIG_VALUE_0', ...git], { env: unlock })
+    expect(allowed.stderr).not.toContain('sstash:')
+    expect(existsSync(marker)).toBe(true)
+  })
+
+  it('refuses npm_config_script_shell in the spelling npm reads, and HOME, by their families', async () => {
+    const unlock = await stashWith({ 'p/npm_config_script_shell': '/tmp/evil', 'p/HOME': '/tmp/evil-home', 'p/PYTHONWARNINGS': 'ignore::evil.Warning' })
+    const result = await runBin('run', ['-k', 'p', '--', 'true'], { env: unlock })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('key p/npm_config_script_shell gives the variable npm_config_script_shell, one of Node.js')
+    expect(result.stderr).toContain('key p/HOME gives the variable HOME')
+    expect(result.stderr).toContain('key p/PYTHONWARNINGS gives the variable PYTHONWARNINGS')
+    expect(result.stderr).not.toContain('evil')
+  })
+
+  it('reports every naming problem at once, each on its own line, then one hint', async () => {
+    const unlock = await stashWith({ 'p/9lives': 'a', 'p/LD_PRELOAD': 'b', 'p/db/host': 'c', 'p/DB_HOST': 'd', 'p/fine': 'e' })
+    const result = await runBin('run', ['-k', 'p', '--', 'true'], { env: unlock })
+    expect(result.code).toBe(1)
+    expect(result.stderr.split('\n')).toEqual([
+      'sstash: error: key p/9lives gives the variable name 9lives, which starts with a digit',
+      "sstash: error: key p/LD_PRELOAD gives the variable LD_PRELOAD, one of the dynamic loader's variables, which can make programs run other code; pass --allow LD_PRELOAD to inject it anyway",
+      'sstash: error: keys p/db/host and p/DB_HOST both give the variable DB_HOST',
+      'sstash: hint: a --prefix (or "prefix" in package.json) makes the name start with a letter; docs/RUN.md lists the refused families and why',
+      '',
+    ])
+  })
+
   it('fails with exit 3 for a key path that is not in the stash', async () => {
     const result = await runBin('run', ['-k', 'project/nope', '--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP) })
     expect(result.code).toBe(3)
@@ -233,6 +276,19 @@ describe('usage errors', () => {
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
     expect(result.stderr).toMatch(/^sstash: error: .*\nsstash: hint: usage: sstash-run /)
+  })
+
+  it('suggests -k for a key path given before --', async () => {
+    const result = await runBin('run', ['project/myapp', '--', 'node', 'server.js'], { env: await stashWith(APP) })
+    expect(result.code).toBe(2)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toMatch(/^sstash: error: project\/myapp is not an option: did you mean -k project\/myapp\?\nsstash: hint: usage: sstash-run /)
+  })
+
+  it('keeps option values exactly as typed', async () => {
+    const unlock = await stashWith({ '007/TOKEN': 'zero-zero-seven', 'p/x': 'v' })
+    const env = await envOf(['-k', '007', '--prefix=P007_'], unlock)
+    expect(env.P007_TOKEN).toBe('zero-zero-seven')
   })
 
   it('asks for -k or a package.json selection when there is neither', async () => {
@@ -278,6 +334,84 @@ describe('the selection in package.json', () => {
     const env = await runBin('run', ['-k', 'project/shared', '--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP), cwd: project })
     expect(JSON.parse(env.stdout)).toMatchObject({ REGION: 'eu-west-1' })
     expect(JSON.parse(env.stdout).SECRET).toBeUndefined()
+  })
+
+  it('uses the workspace root’s field from a workspace package without one', async () => {
+    const root = join(dir, 'monorepo')
+    mkdirSync(join(root, '.git'), { recursive: true })
+    mkdirSync(join(root, 'packages/app/src'), { recursive: true })
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ private: true, workspaces: ['packages/*'], sstash: { keys: ['project/myapp'] } }))
+    writeFileSync(join(root, 'packages/app/package.json'), JSON.stringify({ name: 'app', scripts: { start: 'sstash-run -- node .' } }))
+    const result = await runBin('run', ['--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP), cwd: join(root, 'packages/app/src') })
+    expect(result.stderr).toBe('')
+    expect(JSON.parse(result.stdout)).toMatchObject({ DB_HOST: 'db.internal' })
+  })
+
+  it('stops at the root of the git repository', async () => {
+    const outer = join(dir, 'outer')
+    mkdirSync(join(outer, 'repo/.git'), { recursive: true })
+    writeFileSync(join(outer, 'package.json'), JSON.stringify({ sstash: { keys: ['project/other'] } }))
+    writeFileSync(join(outer, 'repo/package.json'), JSON.stringify({ name: 'repo' }))
+    const result = await runBin('run', ['--', 'true'], { env: await stashWith(APP), cwd: join(outer, 'repo') })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/^sstash: error: no key paths: pass -k <keypath>\n/)
+  })
+
+  it('passes over a FIFO named package.json, with a warning, instead of hanging', async () => {
+    const project = join(dir, 'project-fifo')
+    mkdirSync(join(project, 'sub'), { recursive: true })
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ sstash: { keys: ['project/myapp'] } }))
+    mkfifo(join(project, 'sub/package.json'))
+    const result = await runBin('run', ['--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP), cwd: join(project, 'sub'), timeoutMs: 10_000 })
+    expect(result.signal).toBeNull()
+    expect(result.stderr).toBe(`sstash: warning: ${join(project, 'sub/package.json')} is not a regular file: not read\n`)
+    expect(JSON.parse(result.stdout)).toMatchObject({ DB_HOST: 'db.internal' })
+  })
+
+  describe.skipIf(!otherUser())('with another user on the machine', () => {
+    const other = otherUser() as NonNullable<ReturnType<typeof otherUser>>
+    /** Our project with the field, a world-writable directory in it (as /tmp is), and our working directory below that. */
+    function layout(name: string): { shared: string; cwd: string } {
+      const project = join(dir, name)
+      const shared = join(project, 'shared')
+      mkdirSync(join(shared, 'work'), { recursive: true })
+      execFileSync('chmod', ['1777', shared])
+      writeFileSync(join(project, 'package.json'), JSON.stringify({ sstash: { keys: ['project/myapp'] } }))
+      return { shared, cwd: join(shared, 'work') }
+    }
+    const planted = JSON.stringify({ sstash: { keys: ['project/other'], allow: ['NODE_OPTIONS'], override: true } })
+
+    it('never reads another user’s package.json: its keys, allow and override do not apply', async () => {
+      const { shared, cwd } = layout('planted')
+      writeFileSync(join(shared, 'package.json'), planted)
+      chownSync(join(shared, 'package.json'), other.uid, other.gid)
+      const result = await runBin('run', ['--', NODE, fixture('print-env.mjs')], { env: { ...(await stashWith(APP)), DB_HOST: 'from the shell' }, cwd })
+      expect(result.stderr).toBe(`sstash: warning: ${join(shared, 'package.json')} belongs to another user (uid ${other.uid}): not read\n`)
+      const env = JSON.parse(result.stdout) as Record<string, string>
+      expect(env.DB_HOST).toBe('from the shell')
+      expect(env.SECRET).toBeUndefined()
+    })
+
+    it('never follows another user’s link to a package.json of ours', async () => {
+      const { shared, cwd } = layout('planted-link')
+      const ours = join(dir, 'planted-link-target.json')
+      writeFileSync(ours, planted)
+      symlinkSync(ours, join(shared, 'package.json'))
+      lchownSync(join(shared, 'package.json'), other.uid, other.gid)
+      const result = await runBin('run', ['--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP), cwd })
+      expect(result.stderr).toBe(`sstash: warning: ${join(shared, 'package.json')} is a link that belongs to another user (uid ${other.uid}): not read\n`)
+      expect(JSON.parse(result.stdout)).toMatchObject({ DB_HOST: 'db.internal' })
+    })
+
+    it('does not hang on another user’s FIFO named package.json', async () => {
+      const { shared, cwd } = layout('planted-fifo')
+      mkfifo(join(shared, 'package.json'))
+      chownSync(join(shared, 'package.json'), other.uid, other.gid)
+      const result = await runBin('run', ['--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP), cwd, timeoutMs: 10_000 })
+      expect(result.signal).toBeNull()
+      expect(result.stderr).toContain('not read')
+      expect(JSON.parse(result.stdout)).toMatchObject({ DB_HOST: 'db.internal' })
+    })
   })
 
   it('reports a malformed "sstash" field, naming the file', async () => {
