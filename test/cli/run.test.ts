@@ -604,3 +604,60 @@ describe('--mask', () => {
     expect(result.stdout).toBe('hello visible')
   })
 })
+
+describe('--mask, against the ways a value leaks', () => {
+  const PEM = '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\nq9fL0rX2pJmQw7ZrS4uTnB8vYcK3\n-----END PRIVATE KEY-----'
+  const printer = [
+    'const v = process.env.PEM',
+    'console.log(JSON.stringify({ config: { key: v } }))',
+    "console.log(require('node:util').inspect({ key: v }))",
+    "process.stdout.write(v.replace(/\\n/g, '\\r\\n') + '\\n')",
+  ].join('\n')
+
+  it('hides each line of a PEM key printed with JSON.stringify, util.inspect and CRLF line ends', async () => {
+    const result = await runBin('run', ['-k', 'p', '--mask', '--', NODE, '-e', printer], { env: await stashWith({ 'p/PEM': PEM }) })
+    expect(result.code).toBe(0)
+    for (const line of PEM.split('\n')) expect(result.stdout).not.toContain(line)
+    expect(result.stdout).toContain('*****')
+  })
+
+  it('hides a PEM key printed with Python’s repr', async () => {
+    const result = await runBin('run', ['-k', 'p', '--mask', '--', 'python3', '-c', 'import os; print(repr(os.environ["PEM"])); print({"k": os.environ["PEM"]})'], { env: await stashWith({ 'p/PEM': PEM }) })
+    if (result.code === 127) return
+    for (const line of PEM.split('\n')) expect(result.stdout).not.toContain(line)
+  })
+
+  it('hides a value split between stdout and stderr when both go to one place', async () => {
+    const split = "const v = process.env.TOKEN; process.stdout.write('a ' + v.slice(0, 9)); setTimeout(() => process.stderr.write(v.slice(9) + ' b\\n'), 50)"
+    const unlock = await stashWith({ 'p/TOKEN': 'sk-live-0123456789abcdef' })
+    const together = await runCommand('sh', ['-c', 'exec "$@" 2>&1', 'sh', NODE, BIN.run, '-k', 'p', '--mask', '--', NODE, '-e', split], { env: unlock })
+    expect(together.stdout).toBe('a ***** b\n')
+  })
+
+  it('does not mask values shorter than six characters', async () => {
+    const unlock = await stashWith({ 'p/PORT': '1', 'p/DEBUG': 'yes', 'p/NAME': 'abcde', 'p/SIX': 'abcdef' })
+    const result = await runBin('run', ['-k', 'p', '--mask', '--', 'sh', '-c', 'echo "port $PORT, debug $DEBUG, $NAME, $SIX"'], { env: unlock })
+    expect(result.stdout).toBe('port 1, debug yes, abcde, *****\n')
+  })
+
+  it('ends when the command exits, though a background process keeps its output open', async () => {
+    const started = Date.now()
+    const result = await runBin('run', ['-k', 'project/myapp', '--mask', '--', 'sh', '-c', 'echo before; sleep 4 & exit 3'], { env: await stashWith(APP) })
+    expect(Date.now() - started).toBeLessThan(3500)
+    expect(result.code).toBe(3)
+    expect(result.stdout).toBe('before\n')
+  })
+
+  it('masks 200 values in 2 MB of output in linear time', async () => {
+    const values = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`p/V${i}`, `value-${i}-${'q'.repeat(i % 40)}-x`]))
+    values['p/SHORT'] = 'ab'
+    const line = `ab lorem ${values['p/V7']} ipsum ${values['p/V199']} dolor sit amet\\n`
+    const print = `const line = ${JSON.stringify(line)}.replace('\\\\n', '\\n'); process.stdout.write(line.repeat(Math.ceil(2e6 / line.length)))`
+    const started = Date.now()
+    const result = await runBin('run', ['-k', 'p', '--mask', '--', NODE, '-e', print], { env: await stashWith(values), timeoutMs: 30_000 })
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(result.code).toBe(0)
+    expect(result.stdout).not.toContain('value-7-')
+    expect(result.stdout.startsWith('ab lorem ***** ipsum ***** dolor sit amet\n')).toBe(true)
+  })
+})
