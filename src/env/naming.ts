@@ -97,9 +97,10 @@ export function checkPrefix(prefix: string): void {
 /** What is wrong with a name, as {@link nameProblem} says it. */
 export interface NameProblem {
   code: SSErrorCode
-  /** Completes "key K gives ...": "the variable name 9lives, which starts with a digit". */
-  why: string
-  hint: string
+  /** Follows the name in a sentence: ", which starts with a digit". */
+  clause: string
+  /** What to do: "add a prefix with --prefix". */
+  fix: string
 }
 
 /**
@@ -107,21 +108,25 @@ export interface NameProblem {
  * @param allowed - upper-cased names allowed despite their family
  */
 export function nameProblem(name: string, allowed: ReadonlySet<string> = new Set()): NameProblem | undefined {
-  const hint = 'a --prefix (or "prefix" in package.json) makes the name start with a letter'
-  if (name === '') return { code: 'BAD_ENV_NAME', why: 'an empty variable name', hint }
+  const fix = 'give it a --prefix'
+  if (name === '') return { code: 'BAD_ENV_NAME', clause: ', which is empty', fix }
   if (!VALID_NAME.test(name)) {
     const first = name[0] as string
-    const what = first >= '0' && first <= '9' ? 'a digit' : JSON.stringify(first)
-    return { code: 'BAD_ENV_NAME', why: `the variable name ${name}, which starts with ${what}`, hint }
+    return { code: 'BAD_ENV_NAME', clause: `, which starts with ${first >= '0' && first <= '9' ? 'a digit' : JSON.stringify(first)}`, fix }
   }
   const family = dangerousFamily(name)
   if (family && !allowed.has(name.toUpperCase()))
-    return {
-      code: 'DANGEROUS_ENV_NAME',
-      why: `the variable ${name}, one of ${family.label}, which can make programs run other code; pass --allow ${name} to inject it anyway`,
-      hint: 'docs/RUN.md lists the refused families and why',
-    }
+    return { code: 'DANGEROUS_ENV_NAME', clause: `, one of ${family.label}, which can make programs run other code`, fix: `pass --allow ${name} to inject it anyway` }
   return undefined
+}
+
+/** The message for a key whose name is refused. */
+function refusal(key: readonly string[], name: string, problem: NameProblem): Problem {
+  const shown = formatKeyPath(key)
+  if (problem.code === 'DANGEROUS_ENV_NAME')
+    return { code: problem.code, key, message: `key ${shown} gives the variable ${name}${problem.clause}; ${problem.fix}`, hint: 'docs/RUN.md lists the refused families and why' }
+  const message = name === '' ? `key ${shown} gives an empty variable name` : `key ${shown} gives the variable name ${name}${problem.clause}`
+  return { code: problem.code, key, message, hint: 'a --prefix (or "prefix" in package.json) makes the name start with a letter' }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -182,7 +187,7 @@ export function mergeCandidates(groups: readonly (readonly Candidate[])[], optio
       seen.set(name, key)
       const problem = nameProblem(name, allowed)
       if (problem) {
-        problems.push({ code: problem.code, key, message: `key ${shown} gives ${problem.why}`, hint: problem.hint })
+        problems.push(refusal(key, name, problem))
         continue
       }
       try {

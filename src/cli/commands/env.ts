@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import type { CAC } from 'cac'
 import { SSError, ioError } from '../../errors.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
-import { UsageError, openFromOptions, optionText, readFromOptions, readStdin, writeOut, type GlobalOptions } from '../output.js'
+import { UsageError, openFromOptions, optionText, printWarning, readFromOptions, readStdin, writeOut, type GlobalOptions } from '../output.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
@@ -43,8 +43,10 @@ async function importAction(fileArg: string | undefined, options: Options): Prom
   const input = await readInput(file)
   let count: number
   if (format === 'dotenv') {
-    const { parseDotenv } = await import('../../env/dotenv.js')
-    const vars = parseDotenv(input)
+    const { importDotenv } = await import('../../env/dotenv-import.js')
+    const { vars, notes } = importDotenv(input, { into: base as string[], expand: options.expand === true })
+    // Everything worth knowing, before the one write (the notes never name a value).
+    for (const note of notes) printWarning(note)
     const encoder = new TextEncoder()
     const stash = await openFromOptions(options)
     await stash.update((tree) => {
@@ -77,6 +79,7 @@ export function registerEnvCommands(cli: CAC): void {
   cli.command('import [file]', 'store the variables of a .env file (or - for stdin) below a key path, in one write')
     .option('--into <keypath>', 'where to store them (each variable becomes <keypath>/<NAME>)')
     .option('--format <format>', 'dotenv (the default) or git-credentials (a ~/.git-credentials file; --into defaults to git)')
+    .option('--expand', 'expand ${VAR} references as dotenv run does (dotenv-expand), from the file, then the environment')
     .example('  $ sstash import .env --into project/myapp')
     .example('  $ sstash import ~/.git-credentials --format git-credentials')
     .action((file: string | undefined, options: Options) => importAction(file, options))
