@@ -448,6 +448,24 @@ describe.each(MODES)('exit codes and signals: $mode', ({ mode, flags, skip }) =>
     expect((await started.done).signal).toBe('SIGTERM')
   })
 
+  it.skipIf(skip)('passes on no descriptor of its own, and stdout and stderr as blocking as they came', async () => {
+    const list = (r: RunResult): string[] => r.stdout.split('\n').filter(Boolean).sort()
+    // What ls sees when started directly: 0-2, the directory it reads, and whatever we inherited.
+    const direct = await runCommand('ls', ['/proc/self/fd'])
+    expect(list(await run(['ls', '/proc/self/fd'], await stashWith(APP)))).toEqual(list(direct))
+    if (!exec) return
+    // A warning is written first (a FIFO named package.json is passed over on the way up).
+    const project = join(dir, 'project-flags')
+    mkdirSync(join(project, 'sub'), { recursive: true })
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ sstash: { keys: ['project/myapp'] } }))
+    mkfifo(join(project, 'sub/package.json'))
+    const flags = await runBin('run', ['--', 'sh', '-c', 'grep flags /proc/self/fdinfo/1 /proc/self/fdinfo/2'], { env: await stashWith(APP), cwd: join(project, 'sub') })
+    expect(flags.stderr).toContain('not read')
+    const lines = flags.stdout.trim().split('\n')
+    expect(lines).toHaveLength(2)
+    for (const line of lines) expect(Number.parseInt(line.split(/\s+/)[1] as string, 8) & 0o4000, line).toBe(0)
+  })
+
   it.skipIf(skip)('dies of SIGPIPE when the command does, although Node ignores SIGPIPE', async () => {
     const result = await run(['sh', '-c', 'kill -s PIPE $$'], await stashWith(APP))
     expect(result.signal).toBe('SIGPIPE')

@@ -51,3 +51,15 @@ describe('names that let a value run code', () => {
     for (const name of SECRET_ENV_VARS) expect(dangerousFamily(name)?.label).toBe("sstash's own variables")
   })
 })
+
+describe('docs/RUN.md', () => {
+  it('lists every refused prefix and name, and every exception', async () => {
+    const { readFileSync } = await import('node:fs')
+    const doc = readFileSync(new URL('../../../docs/RUN.md', import.meta.url), 'utf8')
+    for (const family of DANGEROUS_FAMILIES) {
+      for (const prefix of family.prefixes) expect(doc, prefix).toContain(`\`${prefix}*\``)
+      for (const name of family.names) if (!family.prefixes.some((p) => name.startsWith(p))) expect(doc, name).toContain(`\`${name}\``)
+      for (const name of family.except ?? []) expect(doc, name).toContain(`\`${name}\``)
+    }
+  })
+})
