@@ -76,7 +76,8 @@ export function signalExitCode(signal: NodeJS.Signals): number {
  * @throws {SSError} COMMAND_NOT_FOUND (exit 127), COMMAND_NOT_EXECUTABLE (exit 126), SPAWN_FAILED (exit 126)
  */
 export async function runCommand(command: string, args: readonly string[], options: RunOptions): Promise<ChildExit> {
-  const file = findCommand(command, options.env)
+  // Windows has no execve, and its own PATH rules (PATHEXT, `;`): there spawn finds the program.
+  const file = process.platform === 'win32' ? command : findCommand(command, options.env)
   const masking = options.mask !== undefined && options.mask.length > 0
   if (options.exec === true && !masking) execIfSafe(file, command, args, options.env)
   // Loaded only with --mask, to keep the common path's start-up small; before the spawn, so
