@@ -48,7 +48,18 @@ const list = (items: readonly (string | number)[]): string => (items.length === 
 /** The name and the 1-based first line of each assignment dotenv reads, in order. */
 function assignments(text: string): { name: string; line: number; lastLine: number }[] {
   const out: { name: string; line: number; lastLine: number }[] = []
-  const lineAt = (offset: number): number => text.slice(0, offset).split('\n').length
+  const starts = [0]
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1)
+  // The 1-based line holding `offset`: the last line start at or before it (binary search).
+  const lineAt = (offset: number): number => {
+    let [lo, hi] = [0, starts.length - 1]
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if ((starts[mid] as number) <= offset) lo = mid
+      else hi = mid - 1
+    }
+    return lo + 1
+  }
   for (const match of text.matchAll(LINE)) {
     const at = (match.index ?? 0) + (match[0].length - match[0].trimStart().length)
     out.push({ name: match[1] as string, line: lineAt(at), lastLine: lineAt((match.index ?? 0) + match[0].trimEnd().length) })
