@@ -13,10 +13,12 @@
  * References resolve to the file's own variables first (a file is imported as written, whatever
  * the importing shell has set under the same names), then to the importing environment. It
  * happens at import, never at run: sstash-run passes every stored value through untouched, so a
- * password holding `$` arrives intact.
+ * password holding `$` arrives intact. A loop of references (`A=$A-more`), which dotenv-expand
+ * would grow until memory runs out, is refused before anything is written.
  */
 import dotenv from 'dotenv'
 import { expand } from 'dotenv-expand'
+import { SSError } from '../errors.js'
 import { withoutSecrets } from '../unlock/secret-variables.js'
 import { nameProblem, relativeName } from './naming.js'
 
@@ -102,10 +104,42 @@ export function referencesOf(value: string): string[] {
   return [...value.matchAll(REFERENCE)].map((m) => (m[2] ?? (m[1] as string).split(/:\+|\+|:-|-/)[0]) as string)
 }
 
+/** Every name a value may pull in when expanded: the references and those in their defaults. */
+function reachable(value: string): string[] {
+  return [...referencesOf(value), ...[...value.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] as string)]
+}
+
+/**
+ * A loop of references among the file's variables (`A=$A-more`, or A to B to A), as names from
+ * its start back to it, or undefined. dotenv-expand grows such a value without end (dotenv run
+ * then runs out of memory), so sstash import refuses to expand one.
+ */
+function referenceLoop(vars: ReadonlyMap<string, string>): string[] | undefined {
+  const state = new Map<string, 'open' | 'done'>()
+  const visit = (name: string, path: string[]): string[] | undefined => {
+    if (state.get(name) === 'done') return undefined
+    if (state.get(name) === 'open') return [...path.slice(path.indexOf(name)), name]
+    state.set(name, 'open')
+    for (const next of reachable(vars.get(name) ?? '')) {
+      if (!vars.has(next)) continue
+      const loop = visit(next, [...path, name])
+      if (loop) return loop
+    }
+    state.set(name, 'done')
+    return undefined
+  }
+  for (const name of vars.keys()) {
+    const loop = visit(name, [])
+    if (loop) return loop
+  }
+  return undefined
+}
+
 /**
  * Reads a .env file for `sstash import`.
  * @param text - the file's contents
  * @returns the variables (dotenv.parse's, expanded when asked) and the notes to print
+ * @throws {SSError} BAD_INPUT for a loop of references, with `expand`
  */
 export function importDotenv(text: string, options: DotenvImportOptions): DotenvImport {
   const parsed = new Map(Object.entries(dotenv.parse(text)))
@@ -116,9 +150,17 @@ export function importDotenv(text: string, options: DotenvImportOptions): Dotenv
       notes.push(`${list(referring)} ${referring.length === 1 ? 'holds' : 'hold'} \${...} references, stored as written: sstash-run does not expand them (import with --expand to expand them as dotenv run does)`)
     return { vars: parsed, notes }
   }
+  const loop = referenceLoop(parsed)
+  if (loop)
+    throw new SSError(`cannot expand ${loop[0]}: it refers to itself${loop.length > 2 ? ` through ${loop.slice(1, -1).join(', ')}` : ''}`, 'BAD_INPUT', {
+      hint: 'import without --expand to store the values as written, or break the loop in the file',
+    })
   // As dotenv-cli does: the file's variables join the environment (the file winning here), and
   // dotenv-expand runs over that one object, so a reference may also name a later variable.
-  const all: Record<string, string> = { ...withoutSecrets(options.env ?? process.env), ...Object.fromEntries(parsed) }
+  // Variables of the environment that hold a `$` are left out: expanding them (as dotenv-cli
+  // does, over all of process.env) could loop, and a .env has no business with them.
+  const outside = Object.entries(withoutSecrets(options.env ?? process.env)).filter(([, value]) => !value.includes('$'))
+  const all: Record<string, string> = { ...Object.fromEntries(outside), ...Object.fromEntries(parsed) }
   const missing = [...new Set(referring.flatMap((name) => referencesOf(parsed.get(name) ?? '')))].filter((ref) => all[ref] === undefined)
   expand({ parsed: all, processEnv: all })
   if (missing.length > 0) notes.push(`${list(missing)} ${missing.length === 1 ? 'is' : 'are'} neither in the file nor set: expanded to the empty string or the default given`)
