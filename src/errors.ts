@@ -31,6 +31,7 @@ export type SSErrorCode =
   | 'DEST_EXISTS'
   | 'DANGLING_LINK'
   | 'NOT_A_FILE'
+  | 'UNSAFE_FILE'
   | 'FILE_TOO_LARGE'
   | 'UNSAFE_DIRECTORY'
   | 'UNSAFE_FILE'
@@ -82,6 +83,8 @@ export interface SSErrorOptions {
   cause?: unknown
   /** What the user can do about it, printed as `sstash: hint: <hint>`; never repeats the message. */
   hint?: string
+  /** Further problems found with this one, each printed as its own `sstash: error:` line. */
+  details?: readonly string[]
 }
 
 /** The base class of every sstash error. */
@@ -91,6 +94,8 @@ export class SSError extends Error {
   readonly code: SSErrorCode
   /** What to do about it, when the error itself knows better than its code's usual hint. */
   readonly hint?: string
+  /** Further problems found at the same time (see {@link SSErrorOptions.details}). */
+  readonly details?: readonly string[]
 
   /**
    * @param message - one line, lowercase, naming the file or key path involved
@@ -101,6 +106,7 @@ export class SSError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     if (options?.hint !== undefined) this.hint = options.hint
+    if (options?.details !== undefined && options.details.length > 0) this.details = [...options.details]
   }
 }
 

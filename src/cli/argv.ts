@@ -1,92 +1,72 @@
 /**
- * The `sstash` command line, parsed exactly: every option value and argument is the string
- * that was typed. cac's own parser (mri) turns values that look like numbers into numbers
- * (`--stash 007` became the file `7`, `--stash=1e3` the file `1000`) and reads an empty
- * `--stash=` as "take the next argument"; cac keeps the commands, their help and their checks.
- *
- * The rules, as getopt's:
- *   - `--name=value` and `--name value` give `value` as typed, even when it starts with `-`;
- *     `-x value` likewise for a one-letter option that takes a value;
- *   - a flag takes no value (`--json=yes` is an error); `-rf` is `-r -f`;
- *   - `--` ends the options: what follows are arguments, whatever they look like; `-` alone
- *     is an argument (stdin);
- *   - an option given twice keeps both values, in order (an array);
- *   - an unknown option is kept, as a flag, for cac to refuse by name.
+ * A small argv parser for the binaries parsed by hand to keep their start-up small (cac costs
+ * a few milliseconds to load). Options are declared by spelling; values come inline
+ * (`--key=v`), attached to a one-letter option (`-kv`) or as the next argument; `--` ends the
+ * options, and what follows is returned untouched. Values stay strings exactly as typed.
  */
+import { SSError } from '../errors.js'
 
-/** One option as the parser needs it: its names without dashes (camelCased, as cac stores them). */
+/** How one spelling of an option is read. */
 export interface OptionSpec {
-  names: readonly string[]
-  takesValue: boolean
+  /** The name the value is filed under (`-k` and `--key` share `key`). */
+  name: string
+  /** Takes a value (repeatable: every value is kept, in order). */
+  value?: boolean
 }
 
 /** What {@link parseArgv} found. */
 export interface ParsedArgv {
-  /** The arguments, in order (those after `--` included). */
-  args: string[]
-  /** Each option under each of its names: `true` for a flag, the value (or values) as typed. */
-  options: Record<string, string | string[] | true | undefined> & { '--': string[] }
-  /** The first mistake (a value missing, a flag given one), for the command that matched. */
-  error?: string
+  /** Values by option name, in the order given. */
+  values: Map<string, string[]>
+  /** Flags given (options without a value). */
+  flags: Set<string>
+  /** Arguments before `--` that are not options. */
+  positional: string[]
+  /** Everything after the first `--`, or undefined when there was none. */
+  rest?: string[]
 }
 
-const camelCase = (name: string): string => name.replace(/([a-z])-([a-z])/g, (_, a: string, b: string) => a + b.toUpperCase())
-
 /**
- * Parses `argv` (without the program name) against `specs`.
- * @returns the arguments and options; never throws, so that several commands' options can be tried
+ * Parses `argv` against `spec` (spellings such as `-k`, `--key`, `--mask`).
+ * @param usage - the usage line, the hint of every error
+ * @throws {SSError} USAGE for an unknown option, a missing value, or a value given to a flag
  */
-export function parseArgv(argv: readonly string[], specs: readonly OptionSpec[]): ParsedArgv {
-  const byName = new Map<string, OptionSpec>()
-  for (const spec of specs) for (const name of spec.names) byName.set(name, spec)
-  const parsed: ParsedArgv = { args: [], options: Object.assign(Object.create(null) as ParsedArgv['options'], { '--': [] }) }
-  const fail = (why: string): void => {
-    parsed.error ??= why
-  }
-  const set = (typed: string, name: string, value: string | true): void => {
-    const spec = byName.get(name)
-    if (spec === undefined) {
-      parsed.options[name] = value
-      return
-    }
-    if (spec.takesValue && value === true) return fail(`option ${typed} needs a value`)
-    if (spec.takesValue && value === '') return fail(`option ${typed} needs a value`)
-    if (!spec.takesValue && value !== true) return fail(`option ${typed} takes no value`)
-    for (const alias of spec.names) {
-      const old = parsed.options[alias]
-      parsed.options[alias] = value === true || old === undefined || old === true ? value : [...(Array.isArray(old) ? old : [old]), value]
-    }
+export function parseArgv(argv: readonly string[], spec: Readonly<Record<string, OptionSpec>>, usage: string): ParsedArgv {
+  const parsed: ParsedArgv = { values: new Map(), flags: new Set(), positional: [] }
+  const fail = (message: string): never => {
+    throw new SSError(message, 'USAGE', { hint: usage })
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string
-    if (arg === '--') {
-      const rest = argv.slice(i + 1)
-      parsed.args.push(...rest)
-      parsed.options['--'] = rest
-      break
+    if (arg === '--') return { ...parsed, rest: argv.slice(i + 1) }
+    if (!arg.startsWith('-') || arg === '-') {
+      parsed.positional.push(arg)
+      continue
     }
-    if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=')
-      const typed = eq < 0 ? arg : arg.slice(0, eq)
-      const name = camelCase(typed.slice(2))
-      const takesValue = byName.get(name)?.takesValue === true
-      const value = eq >= 0 ? arg.slice(eq + 1) : takesValue && i + 1 < argv.length ? (argv[++i] as string) : true
-      set(typed, name, value)
-    } else if (arg.startsWith('-') && arg.length > 1) {
-      for (let j = 1; j < arg.length; j++) {
-        const name = arg[j] as string
-        if (byName.get(name)?.takesValue !== true) {
-          set(`-${name}`, name, true)
-          continue
-        }
-        // getopt: the rest of the word is the value, else the next argument.
-        const value = j + 1 < arg.length ? arg.slice(j + 1) : i + 1 < argv.length ? (argv[++i] as string) : true
-        set(`-${name}`, name, value)
-        break
-      }
-    } else {
-      parsed.args.push(arg)
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1
+    let spelling = eq === -1 ? arg : arg.slice(0, eq)
+    let inline = eq === -1 ? undefined : arg.slice(eq + 1)
+    // `-kvalue`: a one-letter option with its value attached.
+    if (!arg.startsWith('--') && arg.length > 2 && spec[arg.slice(0, 2)]?.value) {
+      spelling = arg.slice(0, 2)
+      inline = arg.slice(2)
     }
+    const option = Object.hasOwn(spec, spelling) ? spec[spelling] : undefined
+    if (option === undefined) return fail(`unknown option ${spelling}`)
+    if (!option.value) {
+      if (inline !== undefined) fail(`${spelling} does not take a value`)
+      parsed.flags.add(option.name)
+      continue
+    }
+    if (inline === undefined) {
+      const next = argv[i + 1]
+      if (next === undefined || next === '--') fail(`${spelling} needs a value`)
+      inline = next as string
+      i++
+    }
+    const list = parsed.values.get(option.name)
+    if (list) list.push(inline)
+    else parsed.values.set(option.name, [inline])
   }
   return parsed
 }

@@ -102,6 +102,7 @@ export function reportError(error: unknown): number {
   const debug = process.env.SSTASH_DEBUG === '1'
   if (error instanceof SSError) {
     printError(error.message)
+    for (const more of error.details ?? []) printError(more)
     const hint = error.hint ?? HINTS[error.code]
     if (hint) printHint(hint)
     if (debug) process.stderr.write(`${error.stack}\n`)

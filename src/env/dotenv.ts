@@ -128,11 +128,18 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`
 }
 
+/** A name sh can assign: a dotenv name such as `KEY-WITH-DASH` is not one. */
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
 /**
  * Writes variables as sh commands (`export NAME='value'`), safe to `eval` for any value.
- * @param vars - the variables (names must be valid variable names)
+ * @param vars - the variables
+ * @throws {SSKeyError} NOT_REPRESENTABLE naming the key path of a name sh cannot assign
  */
 export function formatShell(vars: readonly EnvVar[]): string {
+  for (const v of vars)
+    if (!SHELL_NAME.test(v.name))
+      throw new SSKeyError(`key ${formatKeyPath(v.key)} gives the variable ${v.name}, which sh cannot assign (use --format dotenv or json)`, v.key, 'NOT_REPRESENTABLE')
   return vars.map((v) => `export ${v.name}=${shellQuote(v.value)}\n`).join('')
 }
 

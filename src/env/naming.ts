@@ -1,54 +1,41 @@
 /**
  * Environment variables from stash subtrees. Pure: nothing here reads or writes process.env.
  *
- * The naming rule (the README repeats it):
- *   - every value at or below a selected key path becomes one variable;
- *   - its name is its key path relative to the selected path, segments joined with `_`
- *     (a value stored AT the selected path itself is named by its own last segment);
- *   - ASCII letters are upper-cased, ASCII digits and `_` are kept, every other character
- *     (each Unicode code point: `.`, `-`, space, `é`, ...) becomes one `_`;
- *   - the prefix (`--prefix`) is prepended as given;
- *   - the result must match `^[A-Za-z_][A-Za-z0-9_]*$` (so `1password/x` needs a prefix).
+ * The naming rule (docs/RUN.md repeats it), for a value at a key path below a selected one:
+ *   - a value directly below the selected key path is named by its own segment, exactly as
+ *     written, when that segment is a name dotenv loads (ASCII letters, digits, `_`, `-`, `.`):
+ *     `http_proxy`, `nextAuthSecret` and `KEY-WITH-DASH` stay what they were in the .env;
+ *   - a value deeper down (`db/host`), or one whose segment holds any other character
+ *     (`my key`, `café`), is named by its key path relative to the selected one: segments
+ *     joined with `_`, ASCII letters upper-cased, ASCII digits and `_` kept, every other
+ *     character (each code point) made `_`: `db/host` is DB_HOST;
+ *   - a value stored AT the selected key path itself is named by its last segment, as above;
+ *   - the prefix (`--prefix`, `[A-Za-z0-9_]*`) is prepended as given;
+ *   - the result must start with a letter or `_` (so `1password` needs a prefix).
  *
- *   project/myapp  +  db/host          DB_HOST
- *   project/myapp  +  api-key          API_KEY
- *   project/myapp  +  s3.bucket/name   S3_BUCKET_NAME
+ *   -k project/myapp:  http_proxy -> http_proxy   db/host -> DB_HOST   s3.bucket/name -> S3_BUCKET_NAME
  *
  * Two key paths of one subtree that give the same name are an error naming both; across
  * subtrees the later selection wins. Values must be UTF-8 without NUL (the environment is
- * C strings). Names that let a value run code in the child (LD_PRELOAD, NODE_OPTIONS, ...)
- * are refused unless allowed by name. Errors name the key path, never the value.
+ * C strings). Names that let a value run code in the child (./dangerous-names.ts) are refused
+ * unless allowed by name. Every problem of a selection is reported at once, in one error whose
+ * `details` hold the problems after the first. Errors name the key path, never the value.
  */
-import { SSError, SSKeyError } from '../errors.js'
+import { SSError, SSKeyError, type SSErrorCode } from '../errors.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import type { Entry } from '../tree/tree.js'
-import { SECRET_ENV_VARS } from '../unlock/secret-variables.js'
+import { dangerousFamily } from './dangerous-names.js'
 
-/** A variable name the environment accepts everywhere (POSIX portable names). */
-const VALID_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+export { isDangerousName } from './dangerous-names.js'
 
-/** What a prefix may contain: the characters of a valid name. */
+/** A segment kept as written: the characters of a name dotenv loads. */
+const WRITTEN_NAME = /^[A-Za-z0-9_.-]+$/
+
+/** What a final name must be: a name dotenv loads, not starting with a digit, `-` or `.`. */
+const VALID_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
+
+/** What a prefix may contain: the characters of a shell variable name. */
 const VALID_PREFIX = /^[A-Za-z0-9_]*$/
-
-/**
- * Names through which a value can make the child (or the programs it starts) load or run
- * code of the value's choosing: dynamic loader, language runtime and shell start-up hooks.
- * Matched case-insensitively, as Windows would.
- */
-export const DANGEROUS_NAMES: readonly string[] = [
-  'NODE_OPTIONS', 'NODE_PATH', 'NODE_REPL_EXTERNAL_MODULE',
-  'BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'PROMPT_COMMAND', 'IFS', 'PATH',
-  'PYTHONPATH', 'PYTHONHOME', 'PYTHONSTARTUP', 'PYTHONINSPECT', 'PYTHONBREAKPOINT',
-  'PERL5OPT', 'PERL5LIB', 'PERLLIB', 'PERL5DB',
-  'RUBYOPT', 'RUBYLIB',
-  'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS',
-  'GCONV_PATH', 'GLIBC_TUNABLES', 'MALLOC_CHECK_', 'HOSTALIASES', 'RES_OPTIONS', 'LOCALDOMAIN',
-  'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_EXEC_PATH', 'GIT_ASKPASS', 'SSH_ASKPASS', 'GIT_CONFIG_PARAMETERS',
-  ...SECRET_ENV_VARS,
-]
-
-/** Prefixes of whole families of dangerous names (the glibc and macOS dynamic loaders). */
-export const DANGEROUS_PREFIXES: readonly string[] = ['LD_', 'DYLD_']
 
 /** One environment variable made from a stash value. */
 export interface EnvVar {
@@ -62,11 +49,18 @@ export interface EnvVar {
 export interface EnvOptions {
   /** Prepended to every name as given (default ''). Only `[A-Za-z0-9_]`. */
   prefix?: string
-  /** Dangerous names (see {@link DANGEROUS_NAMES}) the user allows explicitly. */
+  /** Refused names (see ./dangerous-names.ts) the user allows explicitly, compared without case. */
   allow?: readonly string[]
 }
 
-/** Maps one key segment to its part of a name: ASCII letters upper-cased, other non-[A-Z0-9_] to `_`. */
+/** A named value before it is checked: where it came from and its bytes. */
+export interface Candidate {
+  name: string
+  key: readonly string[]
+  value: Uint8Array
+}
+
+/** Maps one key segment to its part of a derived name: ASCII letters upper-cased, other non-[A-Z0-9_] to `_`. */
 export function segmentToName(segment: string): string {
   let out = ''
   // for..of walks code points, so one astral character becomes one `_`.
@@ -82,17 +76,13 @@ export function segmentToName(segment: string): string {
  * The variable name of a value at `key` below the selected `base`, before any prefix.
  * @param base - the selected key path
  * @param key - a key path at or below `base`
- * @returns the relative segments mapped by {@link segmentToName} and joined with `_`
+ * @returns the segment as written when it is one dotenv name, else the relative segments
+ *   mapped by {@link segmentToName} and joined with `_`
  */
 export function relativeName(base: readonly string[], key: readonly string[]): string {
   const rel = key.length > base.length ? key.slice(base.length) : key.slice(-1)
+  if (rel.length === 1 && WRITTEN_NAME.test(rel[0] as string)) return rel[0] as string
   return rel.map(segmentToName).join('_')
-}
-
-/** True when `name` may only be injected with explicit permission. */
-export function isDangerousName(name: string): boolean {
-  const upper = name.toUpperCase()
-  return DANGEROUS_NAMES.includes(upper) || DANGEROUS_PREFIXES.some((p) => upper.startsWith(p))
 }
 
 /**
@@ -102,6 +92,41 @@ export function isDangerousName(name: string): boolean {
 export function checkPrefix(prefix: string): void {
   if (!VALID_PREFIX.test(prefix))
     throw new SSError(`invalid prefix ${JSON.stringify(prefix)}: only letters, digits and _ are allowed`, 'BAD_ENV_PREFIX')
+}
+
+/** What is wrong with a name, as {@link nameProblem} says it. */
+export interface NameProblem {
+  code: SSErrorCode
+  /** Follows the name in a sentence: ", which starts with a digit". */
+  clause: string
+  /** What to do: "add a prefix with --prefix". */
+  fix: string
+}
+
+/**
+ * Why sstash-run would refuse the variable name `name`, or undefined when it takes it.
+ * @param allowed - upper-cased names allowed despite their family
+ */
+export function nameProblem(name: string, allowed: ReadonlySet<string> = new Set()): NameProblem | undefined {
+  const fix = 'give it a --prefix'
+  if (name === '') return { code: 'BAD_ENV_NAME', clause: ', which is empty', fix }
+  if (!VALID_NAME.test(name)) {
+    const first = name[0] as string
+    return { code: 'BAD_ENV_NAME', clause: `, which starts with ${first >= '0' && first <= '9' ? 'a digit' : JSON.stringify(first)}`, fix }
+  }
+  const family = dangerousFamily(name)
+  if (family && !allowed.has(name.toUpperCase()))
+    return { code: 'DANGEROUS_ENV_NAME', clause: `, one of ${family.label}, which can make programs run other code`, fix: `pass --allow ${name} to inject it anyway` }
+  return undefined
+}
+
+/** The message for a key whose name is refused. */
+function refusal(key: readonly string[], name: string, problem: NameProblem): Problem {
+  const shown = formatKeyPath(key)
+  if (problem.code === 'DANGEROUS_ENV_NAME')
+    return { code: problem.code, key, message: `key ${shown} gives the variable ${name}${problem.clause}; ${problem.fix}`, hint: 'docs/RUN.md lists the refused families and why' }
+  const message = name === '' ? `key ${shown} gives an empty variable name` : `key ${shown} gives the variable name ${name}${problem.clause}`
+  return { code: problem.code, key, message, hint: 'a --prefix (or "prefix" in package.json) makes the name start with a letter' }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -123,36 +148,77 @@ export function envValue(key: readonly string[], bytes: Uint8Array): string {
 }
 
 /**
+ * Names the values of one selected subtree (no checks yet).
+ * @param base - the selected key path
+ * @param entries - the values at or below `base` (as {@link Tree.entries} returns them)
+ */
+export function namesOfEntries(base: readonly string[], entries: readonly Entry[], prefix = ''): Candidate[] {
+  return entries.map(({ key, value }) => ({ name: prefix + relativeName(base, key), key, value }))
+}
+
+interface Problem {
+  code: SSErrorCode
+  key: readonly string[]
+  message: string
+  hint?: string
+}
+
+/**
+ * Checks and merges groups of named values: within a group two keys may not give one name;
+ * across groups the later group wins. Every problem is collected before anything is thrown.
+ * @param groups - one group per source (a selected subtree; later, a reference file)
+ * @returns name to variable, in first-seen order
+ * @throws {SSKeyError} BAD_ENV_NAME, ENV_NAME_COLLISION, DANGEROUS_ENV_NAME, BAD_ENV_VALUE: the
+ *   first problem, with the others in `details`
+ */
+export function mergeCandidates(groups: readonly (readonly Candidate[])[], options: Pick<EnvOptions, 'allow'> = {}): Map<string, EnvVar> {
+  const allowed = new Set((options.allow ?? []).map((n) => n.toUpperCase()))
+  const problems: Problem[] = []
+  const merged = new Map<string, EnvVar>()
+  for (const group of groups) {
+    const seen = new Map<string, readonly string[]>()
+    for (const { name, key, value } of group) {
+      const shown = formatKeyPath(key)
+      const other = seen.get(name)
+      if (other) {
+        problems.push({ code: 'ENV_NAME_COLLISION', key, message: `keys ${formatKeyPath(other)} and ${shown} both give the variable ${name}` })
+        continue
+      }
+      seen.set(name, key)
+      const problem = nameProblem(name, allowed)
+      if (problem) {
+        problems.push(refusal(key, name, problem))
+        continue
+      }
+      try {
+        merged.set(name, { name, value: envValue(key, value), key: [...key] })
+      } catch (error) {
+        if (!(error instanceof SSKeyError)) throw error
+        problems.push({ code: error.code, key, message: error.message })
+      }
+    }
+  }
+  const first = problems[0]
+  if (first) {
+    const hints = [...new Set(problems.flatMap((p) => (p.hint === undefined ? [] : [p.hint])))]
+    throw new SSKeyError(first.message, first.key, first.code, {
+      details: problems.slice(1).map((p) => p.message),
+      ...(hints.length > 0 ? { hint: hints.join('; ') } : {}),
+    })
+  }
+  return merged
+}
+
+/**
  * Turns the values of one selected subtree into variables.
  * @param base - the selected key path
  * @param entries - the values at or below `base` (as {@link Tree.entries} returns them)
- * @param options - prefix and allowed dangerous names
+ * @param options - prefix and allowed names
  * @returns one variable per entry, in entry order
- * @throws {SSKeyError} BAD_ENV_NAME, ENV_NAME_COLLISION, DANGEROUS_ENV_NAME, BAD_ENV_VALUE, naming key paths
- * @throws {SSError} BAD_ENV_PREFIX
+ * @throws as {@link mergeCandidates}; {@link SSError} BAD_ENV_PREFIX
  */
 export function envFromEntries(base: readonly string[], entries: readonly Entry[], options: EnvOptions = {}): EnvVar[] {
-  const prefix = options.prefix ?? ''
-  checkPrefix(prefix)
-  const allowed = new Set((options.allow ?? []).map((n) => n.toUpperCase()))
-  const seen = new Map<string, string[]>()
-  const out: EnvVar[] = []
-  for (const { key, value } of entries) {
-    const name = prefix + relativeName(base, key)
-    const shown = formatKeyPath(key)
-    if (!VALID_NAME.test(name)) {
-      const why = name === '' ? 'an empty name' : /^[0-9]/.test(name) ? `${name}, which starts with a digit (add a --prefix)` : name
-      throw new SSKeyError(`key ${shown} gives the variable name ${why}, which is not a valid environment variable name`, key, 'BAD_ENV_NAME')
-    }
-    const other = seen.get(name)
-    if (other)
-      throw new SSKeyError(`keys ${formatKeyPath(other)} and ${shown} both give the variable ${name}`, key, 'ENV_NAME_COLLISION')
-    seen.set(name, key)
-    if (isDangerousName(name) && !allowed.has(name.toUpperCase()))
-      throw new SSKeyError(`key ${shown} gives the variable ${name}, which can make programs run other code; pass --allow ${name} to inject it anyway`, key, 'DANGEROUS_ENV_NAME')
-    out.push({ name, value: envValue(key, value), key: [...key] })
-  }
-  return out
+  return [...envFromSelections([{ base, entries }], options).values()]
 }
 
 /** One selected subtree with its values. */
@@ -164,12 +230,15 @@ export interface Selection {
 /**
  * Merges several selected subtrees; a later selection wins on the same name.
  * @returns name to variable, in first-seen order
- * @throws as {@link envFromEntries}
+ * @throws as {@link mergeCandidates}; {@link SSError} BAD_ENV_PREFIX
  */
 export function envFromSelections(selections: readonly Selection[], options: EnvOptions = {}): Map<string, EnvVar> {
-  const merged = new Map<string, EnvVar>()
-  for (const { base, entries } of selections) for (const v of envFromEntries(base, entries, options)) merged.set(v.name, v)
-  return merged
+  const prefix = options.prefix ?? ''
+  checkPrefix(prefix)
+  return mergeCandidates(
+    selections.map(({ base, entries }) => namesOfEntries(base, entries, prefix)),
+    options,
+  )
 }
 
 /** How {@link childEnv} combines the environments. */

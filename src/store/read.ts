@@ -46,6 +46,8 @@ export interface ReadOptions {
   maxBytes?: number
   /** Refuse a symbolic link (a lock file is never one) instead of following it. */
   noFollow?: boolean
+  /** Refuse a file owned by any other uid, checked on the open file itself (nothing can be swapped in between). */
+  owners?: readonly number[]
 }
 
 /** A file read by {@link readFileChecked}: its bytes and what fstat said before the read. */
@@ -75,6 +77,8 @@ export function readFileChecked(path: string, options: ReadOptions = {}): Checke
   try {
     const stats = fstatSync(fd, { bigint: true })
     if (!stats.isFile()) throw new SSError(`${path} is not a regular file`, 'NOT_A_FILE')
+    if (options.owners !== undefined && !options.owners.includes(Number(stats.uid)))
+      throw new SSError(`${path} belongs to another user (uid ${stats.uid})`, 'UNSAFE_FILE')
     const size = Number(stats.size)
     if (size > maxBytes) throw new SSError(`${path} is too large (${size} bytes, at most ${maxBytes})`, 'FILE_TOO_LARGE')
     return { bytes: readToEnd(fd, path, size, maxBytes), stats }
@@ -103,11 +107,12 @@ function readToEnd(fd: number, path: string, size: number, maxBytes: number): Ui
 
 /**
  * Reads a regular file without ever blocking, as {@link readFileChecked} does.
+ * @param owners - the uids the file may belong to (default: any)
  * @returns the bytes, or undefined when the file does not exist
  * @throws {SSError} NOT_A_FILE, FILE_TOO_LARGE, IO_ERROR naming the file and the reason
  */
-export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array | undefined {
-  return readFileChecked(path, { maxBytes })?.bytes
+export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES, owners?: readonly number[]): Uint8Array | undefined {
+  return readFileChecked(path, { maxBytes, owners })?.bytes
 }
 
 /**

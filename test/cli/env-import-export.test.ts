@@ -6,9 +6,12 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import dotenv from 'dotenv'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { SecureStash } from '../../src/index.js'
-import { TEST_KDF, makeStash, runBin, tempDir } from '../helpers.js'
+import { nameProblem } from '../../src/env/naming.js'
+import { importDotenv } from '../../src/env/dotenv-import.js'
+import { ROOT, TEST_KDF, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
 
 const dir = tempDir()
 const PASSWORD = 'import export password'
@@ -51,7 +54,7 @@ describe('import then export', () => {
     const file = join(dir, 'tricky.env')
     writeFileSync(file, TRICKY_ENV)
     const imported = await runBin('sstash', ['import', file, '--into', 'project/myapp'], { env: unlock })
-    expect(imported.stderr).toBe('sstash: imported 15 variables into project/myapp\n')
+    expect(imported.stderr).toBe('sstash: warning: DOUBLE holds ${...} references, stored as written: sstash-run does not expand them (import with --expand to expand them as dotenv run does)\nsstash: imported 15 variables into project/myapp\n')
     expect(imported.code).toBe(0)
     const exported = await runBin('sstash', ['export', 'project/myapp'], { env: unlock })
     expect(exported.code).toBe(0)
@@ -83,7 +86,7 @@ describe('import then export', () => {
   it('names variables as sstash-run does, with --prefix', async () => {
     const unlock = await freshStash({ 'p/db/host': 'h', 'p/api-key': 'k' })
     const result = await runBin('sstash', ['export', 'p', '--prefix', 'APP_'], { env: unlock })
-    expect(result.stdout).toBe('APP_DB_HOST=h\nAPP_API_KEY=k\n')
+    expect(result.stdout).toBe('APP_DB_HOST=h\nAPP_api-key=k\n')
   })
 })
 
@@ -120,7 +123,7 @@ describe('import and export failures', () => {
     const result = await runBin('sstash', ['import', join(dir, 'missing.env'), '--into', 'p'], { env: unlock })
     expect(result.code).toBe(1)
     expect(result.stderr).toBe(`sstash: error: cannot read ${join(dir, 'missing.env')}: no such file or directory\n`)
-    expect((await runBin('sstash', ['export', 'p'], { env: unlock })).stdout).toBe('A=1\n')
+    expect((await runBin('sstash', ['export', 'p'], { env: unlock })).stdout).toBe('a=1\n')
   })
 
   it('refuses a file that is not UTF-8', async () => {
@@ -145,5 +148,108 @@ describe('git-credentials import', () => {
     const values = (await stash.list(['git'])).map((e) => new TextDecoder().decode(e.value))
     expect(values).toContain('s3cret')
     expect(values).toContain('p@ss')
+  })
+})
+
+describe('a .env goes in and comes out the same', () => {
+  const printEnv = join(ROOT, 'test/fixtures/run/print-env.mjs')
+  // A small environment of our own, so that no name of the test runner's meets a generated one.
+  const bare: Record<string, string | undefined> = Object.fromEntries(Object.keys(process.env).map((k) => [k, undefined]))
+  const base = { ...bare, PATH: process.env.PATH, LANG: 'C.UTF-8' }
+
+  /** The environment the command sees, with its SSTASH_* variables left out. */
+  const seen = (stdout: string): Record<string, string> =>
+    Object.fromEntries(Object.entries(JSON.parse(stdout) as Record<string, string>).filter(([k]) => !k.startsWith('SSTASH_')))
+
+  it('keeps http_proxy, nextAuthSecret and KEY-WITH-DASH as they were in the .env', async () => {
+    const unlock = await freshStash()
+    const imported = await runBin('sstash', ['import', '-', '--into', 'project/myapp'], { env: unlock, input: 'http_proxy=http://proxy:3128\nnextAuthSecret=s3cret-next\nKEY-WITH-DASH=dashed\n' })
+    expect(imported.stderr).toBe('sstash: imported 3 variables into project/myapp\n')
+    const run = await runBin('run', ['-k', 'project/myapp', '--', process.execPath, printEnv], { env: { ...unlock, ...base } })
+    expect(seen(run.stdout)).toMatchObject({ http_proxy: 'http://proxy:3128', nextAuthSecret: 's3cret-next', 'KEY-WITH-DASH': 'dashed' })
+    const exported = await runBin('sstash', ['export', 'project/myapp'], { env: unlock })
+    expect(exported.stdout).toBe('http_proxy=http://proxy:3128\nnextAuthSecret=s3cret-next\nKEY-WITH-DASH=dashed\n')
+  })
+
+  const name = fc
+    .oneof(fc.constantFrom('http_proxy', 'nextAuthSecret', 'KEY-WITH-DASH', 'a.b', 'DB_HOST', 'x'), fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.-]{0,5}$/))
+    .filter((n) => nameProblem(n) === undefined && !Object.hasOwn(base, n) && n !== 'LANG')
+  const value = fc.oneof(
+    fc.string({ maxLength: 10 }).map((v) => v.replace(/[\0\n\r]/g, '')),
+    fc.constantFrom('${DB_HOST}', '$x', '${MISSING:-fallback}', '${LANG}', '\\$literal', 'a # comment', "'single $x'", '"double\\n$x"', ' spaced ', '"multi\nline"'),
+  )
+  const line = fc.oneof(
+    { weight: 5, arbitrary: fc.tuple(name, value).map(([n, v]) => `${n}=${v}`) },
+    { weight: 1, arbitrary: fc.constantFrom('FOO BAR', '# comment', '', 'export x = 1') },
+  )
+  const text = fc.array(line, { minLength: 1, maxLength: 8 }).map((lines) => `${lines.join('\n')}\n`)
+  const dotenvCli = join(ROOT, 'node_modules/dotenv-cli/cli.js')
+  const loops = (source: string): boolean => {
+    try {
+      importDotenv(source, { into: ['p'], expand: true, env: {} })
+      return false
+    } catch {
+      return true
+    }
+  }
+
+  it.each([false, true])('gives the command what `dotenv -e .env --` gives it, for any .env (expand: %s, property, real binaries)', async (expanding) => {
+    let round = 0
+    await fc.assert(
+      fc.asyncProperty(text, async (source) => {
+        // A loop of references makes dotenv run grow a value until memory runs out; sstash import refuses it (tested on its own).
+        if (expanding) fc.pre(!loops(source))
+        const file = join(dir, `property-${expanding}-${++round}.env`)
+        writeFileSync(file, source)
+        const unlock = await freshStash({ 'project/keep': 'k' })
+        const imported = await runBin('sstash', ['import', file, '--into', 'p', ...(expanding ? ['--expand'] : [])], { env: { ...unlock, ...base } })
+        expect(imported.code, imported.stderr).toBe(0)
+        const names = Object.keys(dotenv.parse(source))
+        const ours = names.length === 0 ? {} : seen((await runBin('run', ['-k', 'p', '--', process.execPath, printEnv], { env: { ...unlock, ...base } })).stdout)
+        const theirs = seen((await runCommand(process.execPath, [dotenvCli, '-e', file, ...(expanding ? [] : ['--no-expand']), '--', process.execPath, printEnv], { env: base })).stdout)
+        for (const n of names) expect(ours[n], `${n} in ${JSON.stringify(source)}`).toBe(theirs[n])
+      }),
+      { numRuns: 8 },
+    )
+  }, 120_000)
+})
+
+describe('what sstash import says', () => {
+  it('reports ignored lines, duplicates and which won, refused names and references, all at once, and imports the rest', async () => {
+    const unlock = await freshStash()
+    const input = 'A=1\nFOO BAR\nA=2\nLD_PRELOAD=/x.so\n1PASS=q\nURL=${HOST}/db\n'
+    const result = await runBin('sstash', ['import', '-', '--into', 'p'], { env: unlock, input })
+    expect(result.code).toBe(0)
+    expect(result.stderr.split('\n')).toEqual([
+      'sstash: warning: line 2 is not NAME=value: dotenv ignores it, so nothing was imported from it',
+      'sstash: warning: A is set on lines 1 and 3: the value of line 3 was imported, as dotenv reads it',
+      "sstash: warning: sstash-run will refuse LD_PRELOAD, one of the dynamic loader's variables, which can make programs run other code (pass --allow LD_PRELOAD to inject it anyway)",
+      'sstash: warning: sstash-run will refuse 1PASS, which starts with a digit (give it a --prefix)',
+      'sstash: warning: URL holds ${...} references, stored as written: sstash-run does not expand them (import with --expand to expand them as dotenv run does)',
+      'sstash: imported 4 variables into p',
+      '',
+    ])
+  })
+
+  it('expands references with --expand, from the file and then the environment', async () => {
+    const unlock = await freshStash()
+    const result = await runBin('sstash', ['import', '-', '--into', 'p', '--expand'], { env: { ...unlock, DB_NAME: 'prod' }, input: 'HOST=db\nURL=postgres://${HOST}/${DB_NAME}\nPRICE=\\$5\n' })
+    expect(result.stderr).toBe('sstash: imported 3 variables into p\n')
+    expect((await runBin('sstash', ['export', 'p', '--format', 'json'], { env: unlock })).stdout).toBe('{\n  "HOST": "db",\n  "URL": "postgres://db/prod",\n  "PRICE": "$5"\n}\n')
+  })
+
+  it('refuses to expand a loop of references, and writes nothing', async () => {
+    const unlock = await freshStash({ 'p/KEEP': 'kept' })
+    const result = await runBin('sstash', ['import', '-', '--into', 'p', '--expand'], { env: unlock, input: 'A=1\nx=single $x\n', timeoutMs: 10_000 })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe('sstash: error: cannot expand x: it refers to itself\nsstash: hint: import without --expand to store the values as written, or break the loop in the file\n')
+    expect((await runBin('sstash', ['export', 'p'], { env: unlock })).stdout).toBe('KEEP=kept\n')
+  })
+
+  it('refuses a shell export of a name sh cannot assign, naming the key path', async () => {
+    const unlock = await freshStash({ 'p/KEY-WITH-DASH': 'v' })
+    const result = await runBin('sstash', ['export', 'p', '--format', 'shell'], { env: unlock })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe('sstash: error: key p/KEY-WITH-DASH gives the variable KEY-WITH-DASH, which sh cannot assign (use --format dotenv or json)\n')
   })
 })

@@ -28,10 +28,10 @@ describe('the npm project example', () => {
     symlinkSync(BIN.run, join(bin, 'sstash-run'))
     const stash = join(dir, 'stash.sstash')
     await makeStash(stash, PASSWORD, {
-      'project/myapp/database_url': 'postgres://app:pw@db/app',
-      'project/myapp/api_token': 'tok-123-secret',
-      'project/myapp/greeting': 'hello from the stash',
-      'project/other/not_loaded': 'x',
+      'project/myapp/DATABASE_URL': 'postgres://app:pw@db/app',
+      'project/myapp/API_TOKEN': 'tok-123-secret',
+      'project/myapp/GREETING': 'hello from the stash',
+      'project/other/NOT_LOADED': 'x',
     })
     const passwordFile = join(dir, 'password')
     writeFileSync(passwordFile, PASSWORD, { mode: 0o600 })

@@ -197,7 +197,7 @@ describe('the git credential protocol', () => {
 })
 
 describe('environment names and .env export', () => {
-  const VALID = /^[A-Za-z_][A-Za-z0-9_]*$/
+  const VALID = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 
   it('gives only valid, non-dangerous names (unless allowed), or an SSError', () => {
     const seg = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('A=B', '', '=', 'LD_PRELOAD', 'ld_preload', 'NODE_OPTIONS', 'node-options', 'PATH', 'BASH_ENV', 'dyld_insert_libraries', 'a b', '1x'))

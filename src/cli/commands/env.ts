@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import type { CAC } from 'cac'
 import { SSError, ioError } from '../../errors.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
-import { UsageError, openFromOptions, optionText, printStatus, readFromOptions, readStdin, writeOut, type GlobalOptions } from '../output.js'
+import { UsageError, openFromOptions, optionText, printStatus, printWarning, readFromOptions, readStdin, writeOut, type GlobalOptions } from '../output.js'
 import { checkRemoveSource, importGitCredentialsFile } from './git-import.js'
 
 type Options = GlobalOptions & Record<string, unknown>
@@ -45,8 +45,10 @@ async function importAction(fileArg: string | undefined, options: Options): Prom
   const input = await readInput(file)
   let count: number
   if (format === 'dotenv') {
-    const { parseDotenv } = await import('../../env/dotenv.js')
-    const vars = parseDotenv(input)
+    const { importDotenv } = await import('../../env/dotenv-import.js')
+    const { vars, notes } = importDotenv(input, { into: base as string[], expand: options.expand === true })
+    // Everything worth knowing, before the one write (the notes never name a value).
+    for (const note of notes) printWarning(note)
     const encoder = new TextEncoder()
     const stash = await openFromOptions(options)
     await stash.update((tree) => {
@@ -78,6 +80,7 @@ export function registerEnvCommands(cli: CAC): void {
     .option('--into <keypath>', 'where to store them (each variable becomes <keypath>/<NAME>)')
     .option('--format <format>', 'dotenv (the default) or git-credentials (a ~/.git-credentials file; --into defaults to git)')
     .option('--remove-source', 'git-credentials: delete the file once every line of it is in the stash')
+    .option('--expand', 'expand ${VAR} references as dotenv run does (dotenv-expand), from the file, then the environment')
     .example('  $ sstash import .env --into project/myapp')
     .example('  $ sstash import ~/.git-credentials --format git-credentials --remove-source')
     .action((file: string | undefined, options: Options) => importAction(file, options))

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { Masker } from '../../../src/env/mask.js'
+import { inspect } from 'node:util'
+import { MIN_MASKED_LENGTH, Masker, maskedForms } from '../../../src/env/mask.js'
 
 /** Feeds `text` to a masker cut at `cuts` (byte offsets) and returns the output. */
 function maskInChunks(values: string[], text: string, cuts: number[]): string {
@@ -26,8 +27,9 @@ describe('masking', () => {
     for (let cut = 0; cut <= Buffer.byteLength(text); cut++) expect(maskInChunks(['pässwörd😀'], text, [cut])).toBe('a ***** here')
   })
 
-  it('hides the longer of two values that start at one place', () => {
-    expect(maskInChunks(['abc', 'abcdef'], 'xabcdefx', [3])).toBe('x*****x')
+  it('hides the longer of two values that start at one place, and overlapping ones as one', () => {
+    expect(maskInChunks(['abcdef', 'abcdefghi'], 'xabcdefghix', [3])).toBe('x*****x')
+    expect(maskInChunks(['abcdefgh', 'efghijkl'], '-abcdefghijkl-', [])).toBe('-*****-')
   })
 
   it('passes output through untouched when no value occurs, whatever the chunks (property)', () => {
@@ -40,7 +42,7 @@ describe('masking', () => {
 
   it('never lets a value through, whatever the chunks (property)', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 3, maxLength: 8 }).filter((s) => !s.includes('*')), fc.array(fc.string({ maxLength: 6 }), { maxLength: 5 }), fc.array(fc.nat(80)), (secret, parts, cuts) => {
+      fc.property(fc.string({ minLength: MIN_MASKED_LENGTH, maxLength: 12 }).filter((s) => !s.includes('*') && [...s].length >= MIN_MASKED_LENGTH), fc.array(fc.string({ maxLength: 6 }), { maxLength: 5 }), fc.array(fc.nat(80)), (secret, parts, cuts) => {
         const text = parts.join(secret)
         const masked = maskInChunks([secret], text, cuts)
         // (A value holding `*` could be rebuilt from the mask itself, hence the filter.)
@@ -49,7 +51,46 @@ describe('masking', () => {
     )
   })
 
-  it('ignores empty values', () => {
-    expect(maskInChunks(['', 'x'], 'axb', [])).toBe('a*****b')
+  it('skips values shorter than six characters, which ordinary output is full of', () => {
+    expect(MIN_MASKED_LENGTH).toBe(6)
+    expect(maskInChunks(['', '1', 'yes', 'abcde', 'abcdef'], 'port 1, yes, abcde, abcdef', [])).toBe('port 1, yes, abcde, *****')
+    expect(maskInChunks(['日本語日本語'], 'x 日本語日本語 x', [])).toBe('x ***** x')
+  })
+
+  const PEM = '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\nq9f"quote\\back\tslash\'tick\n-----END PRIVATE KEY-----'
+
+  it.each([
+    ['JSON.stringify', (v: string) => JSON.stringify({ key: v })],
+    ['util.inspect', (v: string) => inspect({ key: v })],
+    ['Python repr', (v: string) => `{'key': '${v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/'/g, "\\'")}'}`],
+    ['CRLF line ends', (v: string) => v.replace(/\n/g, '\r\n')],
+    ['one line at a time', (v: string) => v.split('\n').map((line) => `log: ${line}`).join('\n')],
+  ])('hides each line of a multi-line value printed with %s', (_how, print) => {
+    const masked = maskInChunks([PEM], print(PEM), [17, 40, 41])
+    for (const line of PEM.split('\n')) expect(masked).not.toContain(line)
+    expect(masked).not.toContain('MIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA')
+    expect(masked).not.toContain('quote')
+  })
+
+  it('hides a value as Python json.dumps, percent-encoding and inspect write it', () => {
+    const value = 'pässwörd "x" 1/2'
+    for (const spelled of [JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`), encodeURIComponent(value), inspect(value)])
+      expect(maskInChunks([value], `<${spelled}>`, [5]), spelled).not.toMatch(/ss|rd/)
+  })
+
+  it('keeps a bounded look-back and stays linear: 200 values and 2 MB of output in well under a second', () => {
+    const values = Array.from({ length: 200 }, (_, i) => `secret-${i}-${'x'.repeat(i % 30)}-end`)
+    values.push('ab')
+    const line = `lorem ipsum ab dolor sit amet ${values[7]} consectetur ${values[150]} adipiscing\n`
+    const output = Buffer.from(line.repeat(Math.ceil(2_000_000 / line.length)))
+    const masker = new Masker(values)
+    const started = performance.now()
+    let out = 0
+    for (let at = 0; at < output.length; at += 65536) out += masker.push(output.subarray(at, at + 65536)).length
+    out += masker.end().length
+    const ms = performance.now() - started
+    expect(ms).toBeLessThan(1500)
+    expect(out).toBeLessThan(output.length)
+    expect(maskedForms(values).every((f) => f.length >= MIN_MASKED_LENGTH)).toBe(true)
   })
 })

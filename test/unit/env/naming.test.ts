@@ -42,22 +42,36 @@ describe('the naming rule', () => {
     ['ß', '_'],
     ['', ''],
     ['a/b', 'A_B'],
-  ])('maps the segment %j to %j', (segment, name) => {
+  ])('maps the segment %j of a deeper key path to %j', (segment, name) => {
     expect(segmentToName(segment)).toBe(name)
   })
 
-  it('joins the segments below the selected key path with _', () => {
+  it.each([
+    ['http_proxy', 'http_proxy'],
+    ['nextAuthSecret', 'nextAuthSecret'],
+    ['KEY-WITH-DASH', 'KEY-WITH-DASH'],
+    ['s3.bucket', 's3.bucket'],
+    ['DB_HOST', 'DB_HOST'],
+    ['with space', 'WITH_SPACE'],
+    ['café', 'CAF_'],
+  ])('keeps a value right below the key path named %j as %j', (segment, name) => {
+    expect(relativeName(['project', 'myapp'], ['project', 'myapp', segment])).toBe(name)
+  })
+
+  it('joins the segments below the selected key path with _, upper-cased', () => {
     expect(relativeName(['project', 'myapp'], ['project', 'myapp', 'db', 'host'])).toBe('DB_HOST')
+    expect(relativeName(['project', 'myapp'], ['project', 'myapp', 's3.bucket', 'name'])).toBe('S3_BUCKET_NAME')
   })
 
   it('names a value stored at the selected key path itself by its last segment', () => {
-    expect(relativeName(['project', 'myapp', 'token'], ['project', 'myapp', 'token'])).toBe('TOKEN')
+    expect(relativeName(['project', 'myapp', 'token'], ['project', 'myapp', 'token'])).toBe('token')
+    expect(relativeName(['project', 'my app'], ['project', 'my app'])).toBe('MY_APP')
   })
 
-  it('only ever produces ASCII letters, digits and _', () => {
+  it('only ever produces the characters of a name dotenv loads (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ unit: 'grapheme' }), { minLength: 1, maxLength: 4 }), (segments) => {
-        expect(relativeName([], segments)).toMatch(/^[A-Z0-9_]*$/)
+        expect(relativeName([], segments)).toMatch(/^[A-Za-z0-9_.-]*$/)
       }),
     )
   })
@@ -69,18 +83,18 @@ describe('variables from one subtree', () => {
     const vars = envFromEntries(['p', 'app'], entries, { prefix: 'APP_' })
     expect(vars.map((v) => [v.name, v.value])).toEqual([
       ['APP_DB_HOST', 'localhost'],
-      ['APP_API_KEY', 'k'],
+      ['APP_api-key', 'k'],
     ])
     expect(vars[0]?.key).toEqual(['p', 'app', 'db', 'host'])
   })
 
   it('refuses two key paths that give one name, naming both paths', () => {
-    const entries = entriesOf({ 'p/db/host': '1', 'p/db-host': '2' }, ['p'])
+    const entries = entriesOf({ 'p/db/host': '1', 'p/DB_HOST': '2' }, ['p'])
     const error = thrown(() => envFromEntries(['p'], entries))
     expect(error).toBeInstanceOf(SSKeyError)
     expect(error.code).toBe('ENV_NAME_COLLISION')
     expect(error.message).toContain('p/db/host')
-    expect(error.message).toContain('p/db-host')
+    expect(error.message).toContain('p/DB_HOST')
     expect(error.message).toContain('DB_HOST')
   })
 
@@ -90,7 +104,21 @@ describe('variables from one subtree', () => {
     expect(error.code).toBe('BAD_ENV_NAME')
     expect(error.message).toContain('p/1password')
     expect(error.message).not.toContain('hunter2')
-    expect(envFromEntries(['p'], entries, { prefix: 'X_' })[0]?.name).toBe('X_1PASSWORD')
+    expect(error.message).toBe('key p/1password gives the variable name 1password, which starts with a digit')
+    expect(error.hint).toContain('--prefix')
+    expect(envFromEntries(['p'], entries, { prefix: 'X_' })[0]?.name).toBe('X_1password')
+  })
+
+  it('reports every problem of a selection at once: the first in the message, the others in details', () => {
+    const entries = entriesOf({ 'p/9lives': 'a', 'p/LD_PRELOAD': 'b', 'p/db/host': 'c', 'p/DB_HOST': 'd', 'p/fine': 'e', 'p/.hidden': 'f' }, ['p'])
+    const error = thrown(() => envFromEntries(['p'], entries))
+    const all = [error.message, ...(error.details ?? [])]
+    expect(all).toHaveLength(4)
+    expect(all.join('\n')).toContain('p/9lives')
+    expect(all.join('\n')).toContain('LD_PRELOAD')
+    expect(all.join('\n')).toContain('both give the variable DB_HOST')
+    expect(all.join('\n')).toContain('p/.hidden gives the variable name .hidden, which starts with "."')
+    expect(error.hint).toContain('--prefix')
   })
 
   it('refuses an empty name', () => {
@@ -121,7 +149,7 @@ describe('variables from one subtree', () => {
   })
 
   it('refuses names that inject code unless they are allowed by name', () => {
-    for (const key of ['ld_preload', 'LD_LIBRARY_PATH', 'dyld_insert_libraries', 'node-options', 'BASH_ENV', 'PYTHONSTARTUP', 'SSTASH_PASSWORD']) {
+    for (const key of ['ld_preload', 'LD_LIBRARY_PATH', 'dyld_insert_libraries', 'NODE_OPTIONS', 'BASH_ENV', 'PYTHONSTARTUP', 'SSTASH_PASSWORD']) {
       const entries = entriesOf({ [`p/${key}`]: 'evil.so' }, ['p'])
       const error = thrown(() => envFromEntries(['p'], entries))
       expect(error.code).toBe('DANGEROUS_ENV_NAME')
@@ -129,7 +157,7 @@ describe('variables from one subtree', () => {
       expect(error.message).not.toContain('evil.so')
     }
     const entries = entriesOf({ 'p/ld_preload': 'ok.so' }, ['p'])
-    expect(envFromEntries(['p'], entries, { allow: ['LD_PRELOAD'] })[0]?.name).toBe('LD_PRELOAD')
+    expect(envFromEntries(['p'], entries, { allow: ['LD_PRELOAD'] })[0]?.name).toBe('ld_preload')
   })
 
   it('treats dangerous names case-insensitively and leaves ordinary ones alone', () => {
@@ -150,18 +178,19 @@ describe('several selections and the environment', () => {
       { base: ['a'], entries: tree.entries(['a']) },
       { base: ['b'], entries: tree.entries(['b']) },
     ])
-    expect(vars.get('X')?.value).toBe('from b')
-    expect(vars.get('Y')?.value).toBe('only a')
+    expect(vars.get('x')?.value).toBe('from b')
+    expect(vars.get('y')?.value).toBe('only a')
+    expect([...vars.keys()]).toEqual(['x', 'y'])
   })
 
   it('lets the existing environment win unless override is asked for', () => {
-    const vars = envFromSelections([{ base: ['p'], entries: entriesOf({ 'p/home': 'stash', 'p/new': 'n' }, ['p']) }])
-    const kept = childEnv({ HOME: '/home/me' }, vars)
-    expect(kept.env.HOME).toBe('/home/me')
+    const vars = envFromSelections([{ base: ['p'], entries: entriesOf({ 'p/GREETING': 'stash', 'p/NEW': 'n' }, ['p']) }])
+    const kept = childEnv({ GREETING: 'hi' }, vars)
+    expect(kept.env.GREETING).toBe('hi')
     expect(kept.env.NEW).toBe('n')
     expect(kept.injected.map((v) => v.name)).toEqual(['NEW'])
-    const over = childEnv({ HOME: '/home/me' }, vars, { override: true })
-    expect(over.env.HOME).toBe('stash')
+    const over = childEnv({ GREETING: 'hi' }, vars, { override: true })
+    expect(over.env.GREETING).toBe('stash')
   })
 
   it('removes the password variables from the child environment', () => {

@@ -1,0 +1,168 @@
+/**
+ * `sstash import` of a .env file: what goes into the stash, and everything the user should hear
+ * about it, all at once. Pure: text and an environment in, variables and notes out.
+ *
+ * The variables are exactly what `dotenv.parse` gives. The notes:
+ *   - the lines dotenv ignored (`FOO BAR`), by line number only (a line may hold a secret);
+ *   - names set more than once, and which line won (the last, as in dotenv);
+ *   - names sstash-run will refuse (a leading digit, a name that can run code) or rename;
+ *   - values holding `${VAR}` or `$VAR` references, which are stored as written unless `expand`.
+ *
+ * Expansion (`--expand`) follows dotenv-expand, which `dotenv run` and dotenv-cli use: `${A}`,
+ * `$A`, `${A:-default}`, `${A-default}`, `${A:+alt}`, `${A+alt}`, `\$` for a literal `$`.
+ * References resolve to the file's own variables first (a file is imported as written, whatever
+ * the importing shell has set under the same names), then to the importing environment. It
+ * happens at import, never at run: sstash-run passes every stored value through untouched, so a
+ * password holding `$` arrives intact. A loop of references (`A=$A-more`), which dotenv-expand
+ * would grow until memory runs out, is refused before anything is written.
+ */
+import dotenv from 'dotenv'
+import { expand } from 'dotenv-expand'
+import { SSError } from '../errors.js'
+import { withoutSecrets } from '../unlock/secret-variables.js'
+import { nameProblem, relativeName } from './naming.js'
+
+/** dotenv's own line pattern (dotenv/lib/main.js LINE), to tell which lines it used. */
+const LINE = /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/gm
+
+/** dotenv-expand's reference pattern. */
+const REFERENCE = /(?<!\\)\${([^{}]+)}|(?<!\\)\$([A-Za-z_][A-Za-z0-9_]*)/g
+
+/** What {@link importDotenv} needs besides the text. */
+export interface DotenvImportOptions {
+  /** The key path the variables go below (for the names sstash-run will give them). */
+  into: readonly string[]
+  /** Expand references with dotenv-expand's rules. */
+  expand?: boolean
+  /** The environment references may name (default process.env; the password variables never). */
+  env?: Readonly<Record<string, string | undefined>>
+}
+
+/** The variables to store, and the notes to print. */
+export interface DotenvImport {
+  vars: Map<string, string>
+  /** One line each, ready for `sstash: warning: `. */
+  notes: string[]
+}
+
+const list = (items: readonly (string | number)[]): string => (items.length === 1 ? String(items[0]) : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`)
+
+/** The name and the 1-based first line of each assignment dotenv reads, in order. */
+function assignments(text: string): { name: string; line: number; lastLine: number }[] {
+  const out: { name: string; line: number; lastLine: number }[] = []
+  const starts = [0]
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1)
+  // The 1-based line holding `offset`: the last line start at or before it (binary search).
+  const lineAt = (offset: number): number => {
+    let [lo, hi] = [0, starts.length - 1]
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if ((starts[mid] as number) <= offset) lo = mid
+      else hi = mid - 1
+    }
+    return lo + 1
+  }
+  for (const match of text.matchAll(LINE)) {
+    const at = (match.index ?? 0) + (match[0].length - match[0].trimStart().length)
+    out.push({ name: match[1] as string, line: lineAt(at), lastLine: lineAt((match.index ?? 0) + match[0].trimEnd().length) })
+  }
+  return out
+}
+
+/** Notes on the lines: ignored ones and duplicated names; none when our reading of dotenv's pattern disagrees with dotenv. */
+function lineNotes(text: string, vars: ReadonlyMap<string, string>): string[] {
+  const normalized = text.replace(/\r\n?/g, '\n')
+  const found = assignments(normalized)
+  // Should dotenv's pattern ever change under us, say nothing rather than something wrong.
+  if (new Set(found.map((a) => a.name)).size !== vars.size || found.some((a) => !vars.has(a.name))) return []
+  const used = new Set<number>()
+  for (const a of found) for (let l = a.line; l <= a.lastLine; l++) used.add(l)
+  const ignored = normalized.split('\n').flatMap((line, i) => (used.has(i + 1) || line.trim() === '' || line.trim().startsWith('#') ? [] : [i + 1]))
+  const notes: string[] = []
+  if (ignored.length > 0) notes.push(`${ignored.length === 1 ? 'line' : 'lines'} ${list(ignored)} ${ignored.length === 1 ? 'is' : 'are'} not NAME=value: dotenv ignores ${ignored.length === 1 ? 'it' : 'them'}, so nothing was imported from ${ignored.length === 1 ? 'it' : 'them'}`)
+  const lines = new Map<string, number[]>()
+  for (const a of found) lines.set(a.name, [...(lines.get(a.name) ?? []), a.line])
+  for (const [name, at] of lines)
+    if (at.length > 1) notes.push(`${name} is set on lines ${list(at)}: the value of line ${at.at(-1)} was imported, as dotenv reads it`)
+  return notes
+}
+
+/** Notes on the names: those sstash-run will refuse or rename. */
+function nameNotes(vars: ReadonlyMap<string, string>, into: readonly string[]): string[] {
+  const notes: string[] = []
+  for (const name of vars.keys()) {
+    const given = relativeName(into, [...into, name])
+    if (given !== name) notes.push(`${name} will reach the command as ${given}`)
+    const problem = nameProblem(given)
+    if (problem) notes.push(`sstash-run will refuse ${given}${problem.clause} (${problem.fix})`)
+  }
+  return notes
+}
+
+/** The names a value refers to with `${NAME...}` or `$NAME`. */
+export function referencesOf(value: string): string[] {
+  return [...value.matchAll(REFERENCE)].map((m) => (m[2] ?? (m[1] as string).split(/:\+|\+|:-|-/)[0]) as string)
+}
+
+/** Every name a value may pull in when expanded: the references and those in their defaults. */
+function reachable(value: string): string[] {
+  return [...referencesOf(value), ...[...value.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] as string)]
+}
+
+/**
+ * A loop of references among the file's variables (`A=$A-more`, or A to B to A), as names from
+ * its start back to it, or undefined. dotenv-expand grows such a value without end (dotenv run
+ * then runs out of memory), so sstash import refuses to expand one.
+ */
+function referenceLoop(vars: ReadonlyMap<string, string>): string[] | undefined {
+  const state = new Map<string, 'open' | 'done'>()
+  const visit = (name: string, path: string[]): string[] | undefined => {
+    if (state.get(name) === 'done') return undefined
+    if (state.get(name) === 'open') return [...path.slice(path.indexOf(name)), name]
+    state.set(name, 'open')
+    for (const next of reachable(vars.get(name) ?? '')) {
+      if (!vars.has(next)) continue
+      const loop = visit(next, [...path, name])
+      if (loop) return loop
+    }
+    state.set(name, 'done')
+    return undefined
+  }
+  for (const name of vars.keys()) {
+    const loop = visit(name, [])
+    if (loop) return loop
+  }
+  return undefined
+}
+
+/**
+ * Reads a .env file for `sstash import`.
+ * @param text - the file's contents
+ * @returns the variables (dotenv.parse's, expanded when asked) and the notes to print
+ * @throws {SSError} BAD_INPUT for a loop of references, with `expand`
+ */
+export function importDotenv(text: string, options: DotenvImportOptions): DotenvImport {
+  const parsed = new Map(Object.entries(dotenv.parse(text)))
+  const notes = [...lineNotes(text, parsed), ...nameNotes(parsed, options.into)]
+  const referring = [...parsed].filter(([, value]) => referencesOf(value).length > 0).map(([name]) => name)
+  if (!options.expand) {
+    if (referring.length > 0)
+      notes.push(`${list(referring)} ${referring.length === 1 ? 'holds' : 'hold'} \${...} references, stored as written: sstash-run does not expand them (import with --expand to expand them as dotenv run does)`)
+    return { vars: parsed, notes }
+  }
+  const loop = referenceLoop(parsed)
+  if (loop)
+    throw new SSError(`cannot expand ${loop[0]}: it refers to itself${loop.length > 2 ? ` through ${loop.slice(1, -1).join(', ')}` : ''}`, 'BAD_INPUT', {
+      hint: 'import without --expand to store the values as written, or break the loop in the file',
+    })
+  // As dotenv-cli does: the file's variables join the environment (the file winning here), and
+  // dotenv-expand runs over that one object, so a reference may also name a later variable.
+  // Variables of the environment that hold a `$` are left out: expanding them (as dotenv-cli
+  // does, over all of process.env) could loop, and a .env has no business with them.
+  const outside = Object.entries(withoutSecrets(options.env ?? process.env)).filter(([, value]) => !value.includes('$'))
+  const all: Record<string, string> = { ...Object.fromEntries(outside), ...Object.fromEntries(parsed) }
+  const missing = [...new Set(referring.flatMap((name) => referencesOf(parsed.get(name) ?? '')))].filter((ref) => all[ref] === undefined)
+  expand({ parsed: all, processEnv: all })
+  if (missing.length > 0) notes.push(`${list(missing)} ${missing.length === 1 ? 'is' : 'are'} neither in the file nor set: expanded to the empty string or the default given`)
+  return { vars: new Map([...parsed.keys()].map((name) => [name, all[name] as string])), notes }
+}

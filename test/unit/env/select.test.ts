@@ -1,0 +1,39 @@
+/** selectEnvironment, as a program calls it: a real stash, a real package.json walk. */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { SSError, selectEnvironment } from '../../../src/index.js'
+import { makeStash, tempDir } from '../../helpers.js'
+
+const dir = tempDir()
+const PASSWORD = 'select password'
+const stash = join(dir, 'select.sstash')
+await makeStash(stash, PASSWORD, { 'project/myapp/DATABASE_URL': 'postgres://db', 'project/myapp/db/host': 'h', 'project/shared/DATABASE_URL': 'shared' })
+// No agent here: the password comes from the environment given, never from the test runner's.
+const env = { PATH: '/usr/bin:/bin', SSTASH_PASSWORD: PASSWORD, XDG_RUNTIME_DIR: join(dir, 'no-agent'), KEEP: 'kept' }
+
+describe('selectEnvironment', () => {
+  it('gives the environment sstash-run would give, without the password variables', async () => {
+    const selected = await selectEnvironment({ keys: ['project/myapp', 'project/shared'], stash, env })
+    expect({ ...selected.env }).toEqual({ PATH: '/usr/bin:/bin', XDG_RUNTIME_DIR: env.XDG_RUNTIME_DIR, KEEP: 'kept', DATABASE_URL: 'shared', DB_HOST: 'h' })
+    expect(selected.injected.map((v) => v.name)).toEqual(['DATABASE_URL', 'DB_HOST'])
+    expect(selected).toMatchObject({ mask: false, stash, warnings: [] })
+  })
+
+  it('takes the selection from the package.json above cwd, with its stash relative to it', async () => {
+    const project = join(dir, 'project')
+    mkdirSync(join(project, 'src'), { recursive: true })
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ sstash: { keys: 'project/myapp', prefix: 'APP_', stash: '../select.sstash', mask: true } }))
+    const selected = await selectEnvironment({ cwd: join(project, 'src'), env })
+    expect(selected.env.APP_DATABASE_URL).toBe('postgres://db')
+    expect(selected).toMatchObject({ mask: true, stash, project: join(project, 'package.json') })
+  })
+
+  it('throws a usage error with a hint when nothing selects a key path', async () => {
+    const empty = join(dir, 'empty')
+    mkdirSync(join(empty, '.git'), { recursive: true })
+    const error = await selectEnvironment({ cwd: empty, env }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SSError)
+    expect(error).toMatchObject({ code: 'USAGE', message: 'no key paths: pass -k <keypath>' })
+  })
+})
