@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, realpathSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll } from 'vitest'
-import { SecureStash, parseKdfSpec } from '../src/index.js'
+import { SSError, SecureStash, Tree, parseKdfSpec } from '../src/index.js'
 
 export const ROOT = resolve(import.meta.dirname, '..')
 export const BIN = {
@@ -149,4 +149,22 @@ export function otherUser(): TestUser | undefined {
     other = lookup()
   }
   return other ?? undefined
+}
+
+/** A tree holding `values` (key paths joined by '/'). */
+export function treeOf(values: Record<string, string | Uint8Array>): Tree {
+  const tree = new Tree()
+  for (const [k, v] of Object.entries(values)) tree.write(k.split('/'), typeof v === 'string' ? new TextEncoder().encode(v) : v)
+  return tree
+}
+
+/** The SSError `fn` throws; fails the test when it throws nothing or something else. */
+export function thrown(fn: () => unknown): SSError {
+  try {
+    fn()
+  } catch (error) {
+    if (error instanceof SSError) return error
+    throw error
+  }
+  throw new Error('expected an error')
 }

@@ -11,23 +11,12 @@ import {
 } from '../../../src/env/naming.js'
 import { SSError, SSKeyError } from '../../../src/errors.js'
 import { Tree } from '../../../src/tree/tree.js'
+import { treeOf, thrown } from '../../helpers.js'
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 function entriesOf(values: Record<string, string | Uint8Array>, base: string[]): ReturnType<Tree['entries']> {
-  const tree = new Tree()
-  for (const [k, v] of Object.entries(values)) tree.write(k.split('/'), typeof v === 'string' ? b(v) : v)
-  return tree.entries(base)
-}
-
-function thrown(fn: () => unknown): SSError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof SSError) return error
-    throw error
-  }
-  throw new Error('expected an error')
+  return treeOf(values).entries(base)
 }
 
 describe('the naming rule', () => {

@@ -22,25 +22,8 @@ import {
 import { isDangerousName } from '../../../src/env/naming.js'
 import { dotenvQuote } from '../../../src/env/dotenv.js'
 import { SSError, SSKeyError } from '../../../src/errors.js'
-import { Tree } from '../../../src/tree/tree.js'
+import { treeOf, thrown } from '../../helpers.js'
 
-const b = (s: string): Uint8Array => new TextEncoder().encode(s)
-
-function treeOf(values: Record<string, string | Uint8Array>): Tree {
-  const tree = new Tree()
-  for (const [k, v] of Object.entries(values)) tree.write(k.split('/'), typeof v === 'string' ? b(v) : v)
-  return tree
-}
-
-function thrown(fn: () => unknown): SSError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof SSError) return error
-    throw error
-  }
-  throw new Error('expected an error')
-}
 
 /** The one entry of a one-line file. */
 const only = (line: string): FileEntry => parseReferenceFile(`${line}\n`, '.env.sstash').entries[0] as FileEntry
@@ -222,7 +205,7 @@ describe('resolving references', () => {
     const seen: string[][] = []
     const vars = resolveReferences(entries, (key) => {
       seen.push([...key])
-      return b('v')
+      return new TextEncoder().encode('v')
     })
     expect(vars.get('A')?.value).toBe('v')
     expect(seen).toEqual([['x', 'y']])

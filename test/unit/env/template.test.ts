@@ -3,25 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { SSReferenceError } from '../../../src/env/references.js'
 import { parseTemplate, renderTemplate, templateKeys } from '../../../src/env/template.js'
 import { SSError } from '../../../src/errors.js'
-import { Tree } from '../../../src/tree/tree.js'
+import { treeOf, thrown } from '../../helpers.js'
 
-const b = (s: string): Uint8Array => new TextEncoder().encode(s)
-
-function treeOf(values: Record<string, string | Uint8Array>): Tree {
-  const tree = new Tree()
-  for (const [k, v] of Object.entries(values)) tree.write(k.split('/'), typeof v === 'string' ? b(v) : v)
-  return tree
-}
-
-function thrown(fn: () => unknown): SSError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof SSError) return error
-    throw error
-  }
-  throw new Error('expected an error')
-}
 
 const tree = treeOf({ 'project/db/URL': 'postgres://db', 'my key/x': 'spaced', 'a}b': 'brace', 'café/😀': 'unicode' })
 const render = (text: string): string => Buffer.from(renderTemplate(parseTemplate(text, 'config.tpl'), tree)).toString('utf8')
