@@ -48,26 +48,21 @@ async function importAction(fileArg: string | undefined, options: Options): Prom
   const refsFile = text(options.writeRefs)
   if (refsFile !== undefined && format !== 'dotenv') throw new UsageError('--write-refs is for --format dotenv', 'a reference file names variables of a .env')
   const input = await readInput(file)
-  let count: number
-  if (format === 'dotenv') {
-    const { importDotenv } = await import('../../env/dotenv-import.js')
-    const { vars, notes } = importDotenv(input, { into: base as string[], expand: options.expand === true })
-    // Everything that can fail about the reference file fails here, before anything is imported.
-    const refs = refsFile === undefined ? undefined : await referencesToWrite(refsFile, base as string[], [...vars.keys()], list(options.allow))
-    // Everything worth knowing, before the one write (the notes never name a value).
-    for (const note of notes) printWarning(note)
-    const encoder = new TextEncoder()
-    const stash = await openFromOptions(options)
-    await stash.update((tree) => {
-      for (const [name, value] of vars) tree.write([...(base as string[]), name], encoder.encode(value))
-    })
-    count = vars.size
-    if (refs !== undefined) await writeReferences(refsFile as string, refs)
-  } else {
-    return importGitCredentialsFile(file, input, base, options)
-  }
-  const where = base === undefined ? 'the git layout' : formatKeyPath(base)
-  printStatus(`imported ${count} ${format === 'dotenv' ? 'variables' : 'credentials'} into ${where}`)
+  if (format === 'git-credentials') return importGitCredentialsFile(file, input, base, options)
+  const target = base as string[]
+  const { importDotenv } = await import('../../env/dotenv-import.js')
+  const { vars, notes } = importDotenv(input, { into: target, expand: options.expand === true })
+  // Everything that can fail about the reference file fails here, before anything is imported.
+  const refs = refsFile === undefined ? undefined : await referencesToWrite(refsFile, target, [...vars.keys()], list(options.allow))
+  // Everything worth knowing, before the one write (the notes never name a value).
+  for (const note of notes) printWarning(note)
+  const encoder = new TextEncoder()
+  const stash = await openFromOptions(options)
+  await stash.update((tree) => {
+    for (const [name, value] of vars) tree.write([...target, name], encoder.encode(value))
+  })
+  printStatus(`imported ${vars.size} variables into ${formatKeyPath(target)}`)
+  if (refsFile !== undefined) await writeReferences(refsFile, refs)
 }
 
 /**
@@ -89,8 +84,9 @@ async function referencesToWrite(path: string, base: string[], names: string[], 
   })
 }
 
-/** Writes the reference file atomically, never over a file that appeared meanwhile. */
-async function writeReferences(path: string, refs: string): Promise<void> {
+/** Writes the reference file atomically, never over a file that appeared meanwhile (`refs` undefined: it is there already). */
+async function writeReferences(path: string, refs: string | undefined): Promise<void> {
+  if (refs === undefined) return printStatus(`${path} already holds these references`)
   const { writeAtomic } = await import('../../store/write.js')
   await writeAtomic(resolve(path), new TextEncoder().encode(refs), { exclusive: true }).catch((error: unknown) => {
     throw error instanceof SSError && error.code === 'STASH_EXISTS'
