@@ -1,6 +1,6 @@
 /**
- * `sstash-run [options] -- <command> [args...]`: runs a command with stash subtrees as
- * environment variables. Start-up matters here (it sits in front of `npm start`), so argv is
+ * `sstash-run [options] -- <command> [args...]`: runs a command with stash subtrees and
+ * reference files (`--env-file`) as environment variables. Start-up matters here (it sits in front of `npm start`), so argv is
  * parsed by hand (./argv.ts) and nothing is imported that the common path does not use.
  * The selection is the library's selectEnvironment; this file parses, prints and starts.
  */
@@ -11,28 +11,32 @@ import { exitLikeChild, runCommand, type ChildExit } from '../env/runner.js'
 import { parseArgv, type OptionSpec } from './argv.js'
 import { EXIT, UsageError, printError, printHint, runMain } from './output.js'
 
-const USAGE = 'usage: sstash-run [-k <keypath>]... [--prefix P] [--override] [--mask] [--allow NAME]... [--stash PATH] -- <command> [args...]'
+const USAGE = 'usage: sstash-run [--env-file <file>]... [-k <keypath>]... [--prefix P] [--override] [--mask] [--allow NAME]... [--stash PATH] -- <command> [args...]'
 
 const HELP = `${USAGE}
 
-Runs <command> with the values below each key path as environment variables.
+Runs <command> with the values below each key path, and the variables of each reference file,
+as environment variables.
 
+  --env-file <file>     a reference file (.env.sstash: NAME=plain or NAME=sstash://key/path) to
+                        resolve (repeatable; a later file wins, and -k wins over the files)
   -k, --key <keypath>   a subtree to load (repeatable; a later one wins on the same name);
-                        without -k, the "sstash" field of the nearest package.json chooses
-  --prefix <P>          prepend P to every name
+                        without -k or --env-file, the "sstash" field of the nearest package.json chooses
+  --prefix <P>          prepend P to every name from -k (a reference file's names stay as written)
   --override            the stash wins over variables already set (default: they win)
-  --mask                replace the values with ***** in the command's output (pipes it)
+  --mask                replace the stash's values with ***** in the command's output (pipes it)
   --allow <NAME>        allow a name that is refused by default (LD_PRELOAD, NODE_OPTIONS, GIT_*, ...)
   --stash <path>        the stash file (default: $SSTASH_FILE, else the standard location)
 
 Names: a value right below the key path keeps its name as written (http_proxy stays http_proxy);
 deeper ones are joined by _ and upper-cased: project/myapp/db/host with -k project/myapp -> DB_HOST.
-Reference: docs/RUN.md
+Reference: docs/RUN.md, docs/REFERENCES.md
 `
 
 const SPEC: Record<string, OptionSpec> = {
   '-k': { name: 'key', value: true },
   '--key': { name: 'key', value: true },
+  '--env-file': { name: 'envFile', value: true },
   '--prefix': { name: 'prefix', value: true },
   '--allow': { name: 'allow', value: true },
   '--stash': { name: 'stash', value: true },
@@ -45,6 +49,7 @@ const SPEC: Record<string, OptionSpec> = {
 /** What the command line asked for. */
 export interface RunArgs {
   keys: string[]
+  envFiles: string[]
   prefix?: string
   override: boolean
   mask: boolean
@@ -64,6 +69,7 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
   const last = (name: string): string | undefined => values.get(name)?.at(-1)
   const parsed: RunArgs = {
     keys: values.get('key') ?? [],
+    envFiles: values.get('envFile') ?? [],
     prefix: last('prefix'),
     override: flags.has('override'),
     mask: flags.has('mask'),
@@ -101,11 +107,12 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(HELP)
       return EXIT.OK
     }
-    const selected = await selectEnvironment({ keys: args.keys, prefix: args.prefix, override: args.override, mask: args.mask, allow: args.allow, stash: args.stash })
+    const { keys, envFiles, prefix, override, mask, allow, stash } = args
+    const selected = await selectEnvironment({ keys, envFiles, prefix, override, mask, allow, stash })
     for (const warning of selected.warnings) warn(warning)
     let exit: ChildExit
     try {
-      exit = await runCommand(args.command, args.args, { env: selected.env, mask: selected.mask ? selected.injected.map((v) => v.value) : undefined, exec: true })
+      exit = await runCommand(args.command, args.args, { env: selected.env, mask: selected.mask ? selected.secrets : undefined, exec: true })
     } catch (error) {
       // The codes a shell uses, so scripts can tell "no such command" from the command failing.
       if (error instanceof SSError && (error.code === 'COMMAND_NOT_FOUND' || error.code === 'COMMAND_NOT_EXECUTABLE' || error.code === 'SPAWN_FAILED')) {

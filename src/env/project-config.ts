@@ -25,6 +25,8 @@ export interface ProjectConfig {
   override?: boolean
   mask?: boolean
   allow?: string[]
+  /** Reference files (docs/REFERENCES.md), relative to the package.json; used like `keys`. */
+  envFile?: string | string[]
 }
 
 /** A package.json that chose, with its field. */
@@ -118,5 +120,26 @@ export function checkConfig(field: unknown, file: string): ProjectConfig {
   for (const k of ['prefix', 'stash'] as const) if (c[k] !== undefined && typeof c[k] !== 'string') bad(`has "${k}" that is not a string`)
   for (const k of ['override', 'mask'] as const) if (c[k] !== undefined && typeof c[k] !== 'boolean') bad(`has "${k}" that is not true or false`)
   if (c.allow !== undefined && !strings(c.allow)) bad('has "allow" that is not a list of strings')
+  envFilesFromConfig(c.envFile, file)
   return c as ProjectConfig
+}
+
+/**
+ * Checks the `"envFile"` of a package.json's `"sstash"` field: a path or a list of paths,
+ * relative to that package.json.
+ * @param value - the field's value (undefined when absent)
+ * @param packageJson - the path of the package.json it is in
+ * @returns the absolute paths, in order (a later file wins); `[]` when absent
+ * @throws {SSError} BAD_PROJECT_CONFIG naming the package.json
+ */
+export function envFilesFromConfig(value: unknown, packageJson: string): string[] {
+  if (value === undefined) return []
+  const list = typeof value === 'string' ? [value] : value
+  const good = (s: unknown): s is string => typeof s === 'string' && s !== '' && !s.includes('\0')
+  if (!Array.isArray(list) || !list.every(good))
+    throw new SSError(`the "sstash" field of ${packageJson} has "envFile" that is not a path or a list of paths`, 'BAD_PROJECT_CONFIG', {
+      hint: 'e.g. "envFile": ".env.sstash" or "envFile": [".env.sstash", ".env.local.sstash"]',
+    })
+  const dir = dirname(packageJson)
+  return list.map((path) => resolve(dir, path))
 }

@@ -25,13 +25,15 @@
  *   - every problem of every file is reported at once, in one error, each line naming the file
  *     and the variable, never a value.
  */
-import { resolve, dirname } from 'node:path'
 import dotenv from 'dotenv'
 import { SSError, SSKeyError, type SSErrorCode } from '../errors.js'
 import { formatKeyPath, parseKeyPath } from '../tree/key-path.js'
 import { Tree } from '../tree/tree.js'
 import { dotenvQuote } from './dotenv.js'
 import { envValue, isDangerousName, type EnvVar } from './naming.js'
+
+// Kept with the rest of the package.json field, which sstash-run reads without loading this module.
+export { envFilesFromConfig } from './project-config.js'
 
 /** What every reference starts with. */
 export const REFERENCE_SCHEME = 'sstash://'
@@ -398,24 +400,4 @@ export function formatReferenceFile(entries: readonly EntryToWrite[], options: R
  */
 export function referencesForImport(base: readonly string[], names: readonly string[], options: ReferenceOptions = {}): string {
   return formatReferenceFile(names.map((name) => ({ name, key: [...base, name] })), options)
-}
-
-/**
- * Checks the `"envFile"` of a package.json's `"sstash"` field: a path or a list of paths,
- * relative to that package.json.
- * @param value - the field's value (undefined when absent)
- * @param packageJson - the path of the package.json it is in
- * @returns the absolute paths, in order (a later file wins); `[]` when absent
- * @throws {SSError} BAD_PROJECT_CONFIG naming the package.json
- */
-export function envFilesFromConfig(value: unknown, packageJson: string): string[] {
-  if (value === undefined) return []
-  const list = typeof value === 'string' ? [value] : value
-  const good = (s: unknown): s is string => typeof s === 'string' && s !== '' && !s.includes('\0')
-  if (!Array.isArray(list) || !list.every(good))
-    throw new SSError(`the "sstash" field of ${packageJson} has "envFile" that is not a path or a list of paths`, 'BAD_PROJECT_CONFIG', {
-      hint: 'e.g. "envFile": ".env.sstash" or "envFile": [".env.sstash", ".env.local.sstash"]',
-    })
-  const dir = dirname(packageJson)
-  return list.map((path) => resolve(dir, path))
 }

@@ -4,23 +4,30 @@
  * binary is this function followed by starting the command; a program can call it to get
  * the same environment for a child of its own.
  *
- * The variables come from sources merged in order, a later one winning on the same name: today
- * the `-k` subtrees; every source is named and checked by ./naming.ts in one pass, so every
- * naming problem of a run is reported at once.
+ * The variables come from sources merged in order, a later one winning on the same name: the
+ * reference files (`--env-file`, docs/REFERENCES.md), in order, then the `-k` subtrees, in order.
+ * The subtrees are named and checked by ./naming.ts in one pass, the files by ./references.ts,
+ * so every problem of a source is reported at once. One read of the stash serves both.
  */
 import { resolve } from 'node:path'
 import { SSError, reasonOf } from '../errors.js'
 import { stashPath } from '../locations.js'
 import { parseKeyPath } from '../tree/key-path.js'
+import { Tree } from '../tree/tree.js'
 import { readStash } from '../unlock/open.js'
 import { SECRET_ENV_VARS } from '../unlock/secret-variables.js'
 import { checkPrefix, childEnv, envFromSelections, type EnvVar } from './naming.js'
-import { findProjectConfig } from './project-config.js'
+import { envFilesFromConfig, findProjectConfig } from './project-config.js'
 
 /** What to select: sstash-run's options. */
 export interface SelectOptions {
   /** Key paths in the command line's spelling (`project/myapp`); none: the package.json field. */
   keys?: readonly string[]
+  /**
+   * Reference files (`.env.sstash`), merged before the key paths (a later file, then any key
+   * path, wins on the same name). With neither, the package.json `keys` and `envFile` choose.
+   */
+  envFiles?: readonly string[]
   /** Prepended to every name. The package.json `prefix` applies when this is undefined. */
   prefix?: string
   /** The stash wins over variables already set (or the package.json says so). */
@@ -43,6 +50,8 @@ export interface SelectedEnvironment {
   env: Record<string, string>
   /** The variables actually set from the stash (a variable already set wins unless `override`). */
   injected: EnvVar[]
+  /** The injected values `--mask` hides: all but the plain values of reference files. */
+  secrets: string[]
   /** Whether the output is to be masked. */
   mask: boolean
   /** The stash read. */
@@ -56,6 +65,7 @@ export interface SelectedEnvironment {
 /** The resolved plan before the stash is read. */
 interface Plan {
   keys: string[]
+  envFiles: string[]
   prefix?: string
   override: boolean
   mask: boolean
@@ -65,7 +75,7 @@ interface Plan {
   warnings: string[]
 }
 
-const NO_KEYS_HINT = 'or add {"sstash": {"keys": ["project/myapp"]}} to package.json'
+const NO_KEYS_HINT = 'or --env-file .env.sstash, or add {"sstash": {"keys": ["project/myapp"]}} (or "envFile") to package.json'
 
 /** The working directory, with a clear error when it was removed under us. */
 function workingDirectory(): string {
@@ -82,18 +92,22 @@ function workingDirectory(): string {
 function planOf(options: SelectOptions): Plan {
   const env = options.env ?? process.env
   const base = { override: options.override === true, mask: options.mask === true, allow: [...(options.allow ?? [])], warnings: [] as string[] }
-  if (options.keys !== undefined && options.keys.length > 0)
-    return { ...base, keys: [...options.keys], prefix: options.prefix, stash: stashPath(options.stash, env) }
+  const keys = options.keys ?? []
+  const envFiles = options.envFiles ?? []
+  if (keys.length > 0 || envFiles.length > 0)
+    return { ...base, keys: [...keys], envFiles: [...envFiles], prefix: options.prefix, stash: stashPath(options.stash, env) }
   const lookup = findProjectConfig(options.cwd ?? workingDirectory())
   const found = lookup.found
-  const keys = found?.config.keys
-  if (!found || keys === undefined || keys.length === 0)
-    throw new SSError(found ? `the "sstash" field of ${found.file} has no "keys"` : 'no key paths: pass -k <keypath>', 'USAGE', {
+  const configKeys = found?.config.keys ?? []
+  const configFiles = found ? envFilesFromConfig(found.config.envFile, found.file) : []
+  if (!found || (configKeys.length === 0 && configFiles.length === 0))
+    throw new SSError(found ? `the "sstash" field of ${found.file} has no "keys" and no "envFile"` : 'no key paths: pass -k <keypath>', 'USAGE', {
       hint: lookup.warnings.length > 0 ? `${NO_KEYS_HINT} (${lookup.warnings.length} package.json not read: see the warnings)` : NO_KEYS_HINT,
     })
   const { config, dir, file } = found
   return {
-    keys: typeof keys === 'string' ? [keys] : keys,
+    keys: typeof configKeys === 'string' ? [configKeys] : configKeys,
+    envFiles: configFiles,
     prefix: options.prefix ?? config.prefix,
     override: base.override || config.override === true,
     mask: base.mask || config.mask === true,
@@ -106,30 +120,74 @@ function planOf(options: SelectOptions): Plan {
 }
 
 /**
- * Makes the environment sstash-run gives its command: the key paths asked for (or the
- * project's package.json `"sstash"` field), read from the stash (through the agent when it
- * holds it), named by the naming rule, merged into `env`.
+ * Makes the environment sstash-run gives its command: the reference files and key paths asked
+ * for (or the project's package.json `"sstash"` field), read from the stash in one read (through
+ * the agent when it holds it), named by the naming rule, merged into `env`.
  * @returns the child's environment, what was injected, whether to mask, and warnings
  * @throws {SSError} USAGE (no key paths), BAD_PROJECT_CONFIG, BAD_ENV_PREFIX, BAD_KEYPATH_SYNTAX;
+ *   the files' errors (IO_ERROR, UNSAFE_FILE, ...; SSReferenceError BAD_REFERENCE, UNRESOLVED_REFERENCE);
  *   the stash's errors (STASH_NOT_FOUND, KEY_NOT_FOUND, NO_PASSWORD, ...); naming errors, all at once
  */
 export async function selectEnvironment(options: SelectOptions = {}): Promise<SelectedEnvironment> {
   const plan = planOf(options)
-  if (plan.prefix !== undefined) checkPrefix(plan.prefix)
-  const keys = plan.keys.map(parseKeyPath)
   const env = options.env ?? process.env
-  const tree = await readStash(plan.stash, keys, { env })
-  const vars = envFromSelections(
-    keys.map((base) => ({ base, entries: tree.entries(base) })),
-    { prefix: plan.prefix, allow: plan.allow },
-  )
+  const sources = { keys: plan.keys.map(parseKeyPath), envFiles: plan.envFiles, prefix: plan.prefix, allow: plan.allow }
+  const vars = await readVariables(sources, (keys) => readStash(plan.stash, keys, { env }))
   const { env: childEnvironment, injected } = childEnv(env, vars, { override: plan.override, remove: SECRET_ENV_VARS })
+  // references.js is loaded already when there are files, and only then.
+  const secrets = plan.envFiles.length > 0 ? (await import('./references.js')).secretValues(injected) : injected.map((v) => v.value)
   return {
     env: childEnvironment,
     injected,
+    secrets,
     mask: plan.mask,
     stash: plan.stash,
     ...(plan.project === undefined ? {} : { project: plan.project }),
     warnings: plan.warnings,
   }
+}
+
+/** Where variables come from, merged in this order (a later source wins on the same name). */
+export interface VariableSources {
+  /** Reference files, as given (they name the files in messages). */
+  envFiles: readonly string[]
+  /** Selected subtrees, named by ./naming.ts. */
+  keys: readonly (readonly string[])[]
+  /** Prepended to the subtrees' names (a reference file's names stay as written). */
+  prefix?: string
+  /** Refused names allowed by name, in the files and the subtrees. */
+  allow: readonly string[]
+}
+
+/**
+ * The variables of reference files and selected subtrees, from one read of the stash: what
+ * sstash-run injects and `sstash export --env-file` prints. The files are checked before the
+ * stash is read, so a bad file costs no password; a file of plain values needs no stash.
+ * @param read - reads the stash for these key paths (the subtrees and every reference)
+ * @returns name to variable, in first-seen order; a reference file's variables carry `reference`
+ * @throws {SSError} BAD_ENV_PREFIX; the files' errors (IO_ERROR, UNSAFE_FILE, ...); SSReferenceError
+ *   BAD_REFERENCE, UNRESOLVED_REFERENCE; the naming errors of the subtrees; `read`'s errors
+ */
+export async function readVariables(sources: VariableSources, read: (keys: string[][]) => Promise<Tree>): Promise<Map<string, EnvVar>> {
+  if (sources.prefix !== undefined) checkPrefix(sources.prefix)
+  const files = sources.envFiles.length > 0 ? await loadReferenceFiles(sources.envFiles, sources.allow) : undefined
+  const wanted = [...sources.keys.map((k) => [...k]), ...(files?.keys ?? [])]
+  const tree = wanted.length > 0 ? await read(wanted) : new Tree()
+  // References first: every unresolved one is listed before a missing subtree stops the run.
+  const fromFiles = files?.references.resolveReferences(files.entries, tree)
+  const fromKeys = envFromSelections(
+    sources.keys.map((base) => ({ base, entries: tree.entries(base) })),
+    { prefix: sources.prefix, allow: sources.allow },
+  )
+  return files && fromFiles ? files.references.mergeVars(fromFiles, fromKeys) : fromKeys
+}
+
+/**
+ * Reads, checks and merges the reference files, loading their code only now: sstash-run's
+ * start-up with `-k` alone stays as it was.
+ */
+async function loadReferenceFiles(paths: readonly string[], allow: readonly string[]) {
+  const [{ readReferenceFiles }, references] = await Promise.all([import('./reference-files.js'), import('./references.js')])
+  const entries = references.mergeReferenceFiles(readReferenceFiles(paths, { allow }))
+  return { entries, keys: references.referenceKeys(entries), references }
 }

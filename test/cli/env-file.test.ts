@@ -90,6 +90,42 @@ describe.skipIf(!runHasEnvFile)('sstash-run --env-file (skipped until sstash-run
     expect(run.stdout).not.toContain(TOKEN)
   })
 
+  it('runs a file of plain values without a stash or a password', async () => {
+    const { cwd } = await fresh()
+    writeFileSync(join(cwd, '.env.sstash'), 'PORT=3000\nDOCS=\\sstash://not/a/reference\n')
+    const env = { SSTASH_FILE: join(cwd, 'no-such.sstash'), SSTASH_PASSWORD_FILE: undefined }
+    const run = await runBin('run', ['--env-file', '.env.sstash', '--', ...printEnv('PORT', 'DOCS')], { cwd, env })
+    expect(run).toMatchObject({ code: 0, stderr: '' })
+    expect(JSON.parse(run.stdout)).toEqual({ PORT: '3000', DOCS: 'sstash://not/a/reference' })
+  })
+
+  it('reports a look-alike reference before asking for a password', async () => {
+    const { cwd, env } = await fresh()
+    writeFileSync(join(cwd, '.env.sstash'), 'A=SSTASH://project/db/URL\n')
+    const run = await runBin('run', ['--env-file', '.env.sstash', '--', process.execPath, '-e', ''], { cwd, env: { ...env, SSTASH_PASSWORD_FILE: undefined } })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('sstash: error: .env.sstash: A: the value looks like a reference but its scheme is not lowercase sstash://')
+    expect(run.stderr).not.toContain('password')
+  })
+
+  it('refuses an "envFile" in package.json that is not a path, naming the file', async () => {
+    const { cwd, env } = await fresh()
+    writeFileSync(join(cwd, 'package.json'), JSON.stringify({ sstash: { envFile: 7 } }))
+    const run = await runBin('run', ['--', process.execPath, '-e', ''], { cwd, env })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`sstash: error: the "sstash" field of ${join(cwd, 'package.json')} has "envFile" that is not a path or a list of paths`)
+  })
+
+  it('merges the "envFile" and "keys" of package.json, the keys winning', async () => {
+    const { cwd, env } = await fresh({ 'project/api/TOKEN': TOKEN, 'project/k/PORT': '5000' })
+    writeFileSync(join(cwd, '.env.sstash'), 'PORT=3000\nAPI_TOKEN=sstash://project/api/TOKEN\n')
+    writeFileSync(join(cwd, 'package.json'), JSON.stringify({ sstash: { envFile: ['.env.sstash'], keys: 'project/k' } }))
+    mkdirSync(join(cwd, 'sub'))
+    const run = await runBin('run', ['--', ...printEnv('PORT', 'API_TOKEN')], { cwd: join(cwd, 'sub'), env })
+    expect(run).toMatchObject({ code: 0, stderr: '' })
+    expect(JSON.parse(run.stdout)).toEqual({ PORT: '5000', API_TOKEN: TOKEN })
+  })
+
   it.runIf(npmAvailable)('runs npm start with the reference file that package.json names, from a subdirectory', async () => {
     const { cwd, env } = await fresh()
     const bin = join(cwd, 'bin')
@@ -125,6 +161,21 @@ describe.skipIf(!exportHasEnvFile)('sstash export --env-file (skipped until ssta
     expect(run).toMatchObject({ code: 3, stdout: '' })
     expect(run.stderr).toContain('sstash: error: .env.sstash: A: sstash://nope was not found in the stash')
   })
+
+  it('merges a key path after the files, the key path winning', async () => {
+    const { cwd, env } = await fresh({ 'project/api/TOKEN': TOKEN, 'project/k/PORT': '5000' })
+    writeFileSync(join(cwd, '.env.sstash'), 'PORT=3000\nAPI_TOKEN=sstash://project/api/TOKEN\n')
+    const run = await runBin('sstash', ['export', 'project/k', '--env-file', '.env.sstash', '--format', 'json'], { cwd, env })
+    expect(run).toMatchObject({ code: 0, stderr: '' })
+    expect(JSON.parse(run.stdout)).toEqual({ PORT: '5000', API_TOKEN: TOKEN })
+  })
+
+  it('needs a key path or --env-file', async () => {
+    const { cwd, env } = await fresh()
+    const run = await runBin('sstash', ['export'], { cwd, env })
+    expect(run).toMatchObject({ code: 2, stdout: '' })
+    expect(run.stderr).toContain('sstash: error: export needs a <keypath> or --env-file <file>')
+  })
 })
 
 describe.skipIf(!importHasWriteRefs)('sstash import --write-refs (skipped until sstash import has --write-refs)', () => {
@@ -140,5 +191,29 @@ describe.skipIf(!importHasWriteRefs)('sstash import --write-refs (skipped until 
     if (!exportHasEnvFile) return
     const back = await runBin('sstash', ['export', '--env-file', '.env.sstash'], { cwd, env })
     expect(dotenv.parse(back.stdout)).toEqual(dotenv.parse(plain))
+  })
+
+  it('imports nothing when the reference file cannot hold a name', async () => {
+    const { cwd, env } = await fresh({})
+    writeFileSync(join(cwd, '.env'), 'GOOD=1\nKEY-WITH-DASH=2\n')
+    const run = await runBin('sstash', ['import', '.env', '--into', 'p', '--write-refs', '.env.sstash'], { cwd, env })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('sstash: error: the reference file: KEY-WITH-DASH: is not a valid environment variable name')
+    expect((await runBin('sstash', ['ls'], { cwd, env })).stdout).toBe('')
+    expect(existsSync(join(cwd, '.env.sstash'))).toBe(false)
+  })
+
+  it('imports nothing over another file at the --write-refs path, and takes the same file again', async () => {
+    const { cwd, env } = await fresh({})
+    writeFileSync(join(cwd, '.env'), 'A=1\n')
+    writeFileSync(join(cwd, '.env.sstash'), 'PORT=3000\n')
+    const refused = await runBin('sstash', ['import', '.env', '--into', 'p', '--write-refs', '.env.sstash'], { cwd, env })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('sstash: error: .env.sstash already exists (and differs from the reference file this import would write)')
+    expect((await runBin('sstash', ['ls'], { cwd, env })).stdout).toBe('')
+    expect(readFileSync(join(cwd, '.env.sstash'), 'utf8')).toBe('PORT=3000\n')
+    writeFileSync(join(cwd, '.env.sstash'), 'A=sstash://p/A\n')
+    const again = await runBin('sstash', ['import', '.env', '--into', 'p', '--write-refs', '.env.sstash'], { cwd, env })
+    expect(again).toMatchObject({ code: 0, stderr: 'sstash: imported 1 variables into p\nsstash: .env.sstash already holds these references\n' })
   })
 })

@@ -559,11 +559,34 @@ describe('option values and arguments reach the commands exactly as typed', () =
       expect((await sstash(['ls'], where)).stdout).toBe('0123/\n')
     },
     'import --format': () => refusedAs(['import', 'e', '--format', '007'], 'unknown import format "007"'),
-    'export <keypath>': async () => {
+    'import --writeRefs': async () => {
+      const where = await workdir()
+      writeFileSync(join(where.cwd, 'e'), 'A=1\n')
+      expect((await sstash(['import', 'e', '--into', 'p', '--write-refs', '0x10'], where)).code).toBe(0)
+      expect(readFileSync(join(where.cwd, '0x10'), 'utf8')).toBe('A=sstash://p/A\n')
+      expect(existsSync(join(where.cwd, '16'))).toBe(false)
+    },
+    'import --allow': async () => {
+      const where = await workdir()
+      writeFileSync(join(where.cwd, 'e'), 'NODE_OPTIONS=--max-old-space-size=100\n')
+      const refused = await sstash(['import', 'e', '--into', 'p', '--write-refs', 'refs'], where)
+      expect(refused.stderr).toContain('NODE_OPTIONS: can make programs run other code')
+      expect((await sstash(['ls'], where)).stdout).toBe('')
+      expect((await sstash(['import', 'e', '--into', 'p', '--write-refs', 'refs', '--allow=NODE_OPTIONS'], where)).code).toBe(0)
+      expect(readFileSync(join(where.cwd, 'refs'), 'utf8')).toBe('NODE_OPTIONS=sstash://p/NODE_OPTIONS\n')
+    },
+    'export [keypath]': async () => {
       const where = await workdir({ '007/TOKEN': 'seven', '7/TOKEN': 'no' })
       expect((await sstash(['export', '007'], where)).stdout).toBe('TOKEN=seven\n')
     },
     'export --format': () => refusedAs(['export', 'p', '--format', '1e3'], 'unknown export format "1e3"'),
+    'export --envFile': async () => {
+      const where = await workdir({ '007/TOKEN': 'seven' })
+      writeFileSync(join(where.cwd, '1e3'), 'TOKEN=sstash://007/TOKEN\nN=1e3\n')
+      writeFileSync(join(where.cwd, '1000'), 'TOKEN=no\n')
+      expect((await sstash(['export', '--env-file', '1e3'], where)).stdout).toBe('TOKEN=seven\nN=1e3\n')
+      expect((await sstash(['export', '--env-file=1e3'], where)).stdout).toBe('TOKEN=seven\nN=1e3\n')
+    },
     'export --prefix': async () => {
       const r = await sstash(['export', 'p', '--prefix', '007'], await workdir({ 'p/TOKEN': 'v' }))
       expect(r.code).not.toBe(0)

@@ -1,10 +1,13 @@
 /**
- * `sstash import` and `sstash export`: `.env` files (and git-credentials) in and out of the stash.
+ * `sstash import` and `sstash export`: `.env` files (and git-credentials) in and out of the stash,
+ * and reference files (`--write-refs`, `--env-file`, docs/REFERENCES.md).
  * The format code is loaded only when one of these commands runs.
  */
 import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import type { CAC } from 'cac'
 import { SSError, ioError } from '../../errors.js'
+import { readRegularFile } from '../../store/read.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
 import { UsageError, openFromOptions, optionText, printStatus, printWarning, readFromOptions, readStdin, writeOut, type GlobalOptions } from '../output.js'
 import { checkRemoveSource, importGitCredentialsFile } from './git-import.js'
@@ -13,8 +16,8 @@ type Options = GlobalOptions & Record<string, unknown>
 
 const text = optionText
 // A repeated option is an array of its values (see ../argv.ts).
-const list = (value: unknown): string[] =>
-  value === undefined ? [] : (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','))
+const paths = (value: unknown): string[] => (value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String))
+const list = (value: unknown): string[] => paths(value).flatMap((v) => v.split(','))
 
 
 async function readInput(file: string): Promise<string> {
@@ -42,36 +45,68 @@ async function importAction(fileArg: string | undefined, options: Options): Prom
   if (into === undefined && format === 'dotenv') throw new UsageError('import needs --into <keypath>', 'e.g. `sstash import .env --into project/myapp`')
   checkRemoveSource(format, file, options)
   const base = into === undefined ? undefined : parseKeyPath(into)
+  const refsFile = text(options.writeRefs)
+  if (refsFile !== undefined && format !== 'dotenv') throw new UsageError('--write-refs is for --format dotenv', 'a reference file names variables of a .env')
   const input = await readInput(file)
-  let count: number
-  if (format === 'dotenv') {
-    const { importDotenv } = await import('../../env/dotenv-import.js')
-    const { vars, notes } = importDotenv(input, { into: base as string[], expand: options.expand === true })
-    // Everything worth knowing, before the one write (the notes never name a value).
-    for (const note of notes) printWarning(note)
-    const encoder = new TextEncoder()
-    const stash = await openFromOptions(options)
-    await stash.update((tree) => {
-      for (const [name, value] of vars) tree.write([...(base as string[]), name], encoder.encode(value))
-    })
-    count = vars.size
-  } else {
-    return importGitCredentialsFile(file, input, base, options)
-  }
-  const where = base === undefined ? 'the git layout' : formatKeyPath(base)
-  printStatus(`imported ${count} ${format === 'dotenv' ? 'variables' : 'credentials'} into ${where}`)
+  if (format === 'git-credentials') return importGitCredentialsFile(file, input, base, options)
+  const target = base as string[]
+  const { importDotenv } = await import('../../env/dotenv-import.js')
+  const { vars, notes } = importDotenv(input, { into: target, expand: options.expand === true })
+  // Everything that can fail about the reference file fails here, before anything is imported.
+  const refs = refsFile === undefined ? undefined : await referencesToWrite(refsFile, target, [...vars.keys()], list(options.allow))
+  // Everything worth knowing, before the one write (the notes never name a value).
+  for (const note of notes) printWarning(note)
+  const encoder = new TextEncoder()
+  const stash = await openFromOptions(options)
+  await stash.update((tree) => {
+    for (const [name, value] of vars) tree.write([...target, name], encoder.encode(value))
+  })
+  printStatus(`imported ${vars.size} variables into ${formatKeyPath(target)}`)
+  if (refsFile !== undefined) await writeReferences(refsFile, refs)
 }
 
-async function exportAction(keypath: string, options: Options): Promise<void> {
-  const [{ envFromEntries }, { formatEnv, EXPORT_FORMATS }] = await Promise.all([import('../../env/naming.js'), import('../../env/dotenv.js')])
+/**
+ * The reference file `--write-refs` will write, checked before the import: a name it cannot
+ * hold, or another file already at that path, stops the import before anything is stored.
+ * @returns the file's text, or undefined when the same file is there already
+ */
+async function referencesToWrite(path: string, base: string[], names: string[], allow: string[]): Promise<string | undefined> {
+  const { referencesForImport } = await import('../../env/references.js')
+  const refs = referencesForImport(base, names, { allow })
+  // The directory writeAtomic will refuse, refused now.
+  const { checkStashDirectory } = await import('../../store/directory.js')
+  checkStashDirectory(dirname(resolve(path)))
+  const existing = readRegularFile(path)
+  if (existing === undefined) return refs
+  if (Buffer.from(existing).equals(Buffer.from(refs))) return undefined
+  throw new SSError(`${path} already exists (and differs from the reference file this import would write)`, 'DEST_EXISTS', {
+    hint: 'choose another --write-refs file, or remove this one first; nothing was imported',
+  })
+}
+
+/** Writes the reference file atomically, never over a file that appeared meanwhile (`refs` undefined: it is there already). */
+async function writeReferences(path: string, refs: string | undefined): Promise<void> {
+  if (refs === undefined) return printStatus(`${path} already holds these references`)
+  const { writeAtomic } = await import('../../store/write.js')
+  await writeAtomic(resolve(path), new TextEncoder().encode(refs), { exclusive: true }).catch((error: unknown) => {
+    throw error instanceof SSError && error.code === 'STASH_EXISTS'
+      ? new SSError(`${path} appeared during the import: the variables are in the stash, the reference file was not written`, 'DEST_EXISTS', { cause: error })
+      : error
+  })
+  printStatus(`wrote ${path}`)
+}
+
+async function exportAction(keypath: string | undefined, options: Options): Promise<void> {
+  const [{ readVariables }, { formatEnv, EXPORT_FORMATS }] = await Promise.all([import('../../env/select.js'), import('../../env/dotenv.js')])
   const format = text(options.format) ?? 'dotenv'
   if (!(EXPORT_FORMATS as readonly string[]).includes(format))
     throw new UsageError(`unknown export format ${JSON.stringify(format)}`, `use --format ${EXPORT_FORMATS.join(', --format ')}`)
-  const base = parseKeyPath(keypath)
-  const entries = (await readFromOptions(options, [base])).entries(base)
-  const vars = envFromEntries(base, entries, { prefix: text(options.prefix), allow: list(options.allow) })
-  const output = formatEnv(vars, format)
-  await writeOut(output)
+  const envFiles = paths(options.envFile)
+  if (keypath === undefined && envFiles.length === 0)
+    throw new UsageError('export needs a <keypath> or --env-file <file>', 'e.g. `sstash export project/myapp` or `sstash export --env-file .env.sstash`')
+  const sources = { envFiles, keys: keypath === undefined ? [] : [parseKeyPath(keypath)], prefix: text(options.prefix), allow: list(options.allow) }
+  const vars = await readVariables(sources, (keys) => readFromOptions(options, keys))
+  await writeOut(formatEnv([...vars.values()], format))
 }
 
 /** Registers `sstash import` and `sstash export`. */
@@ -81,15 +116,20 @@ export function registerEnvCommands(cli: CAC): void {
     .option('--format <format>', 'dotenv (the default) or git-credentials (a ~/.git-credentials file; --into defaults to git)')
     .option('--remove-source', 'git-credentials: delete the file once every line of it is in the stash')
     .option('--expand', 'expand ${VAR} references as dotenv run does (dotenv-expand), from the file, then the environment')
+    .option('--write-refs <file>', 'also write a reference file (NAME=sstash://<keypath>/NAME lines) for what was imported')
+    .option('--allow <name>', '--write-refs: allow a name refused by default, such as NODE_OPTIONS (repeatable)')
     .example('  $ sstash import .env --into project/myapp')
+    .example('  $ sstash import .env --into project/myapp --write-refs .env.sstash')
     .example('  $ sstash import ~/.git-credentials --format git-credentials --remove-source')
     .action((file: string | undefined, options: Options) => importAction(file, options))
 
-  cli.command('export <keypath>', 'print a subtree as variables, named as sstash-run names them')
+  cli.command('export [keypath]', 'print a subtree, or resolved reference files, as variables, as sstash-run gives them')
+    .option('--env-file <file>', 'a reference file to resolve (repeatable; a later file wins, and <keypath> wins over the files)')
     .option('--format <format>', 'dotenv (the default), json, or shell (export NAME=\'...\' lines for eval)')
     .option('--prefix <prefix>', 'prepend this to every name')
     .option('--allow <name>', 'allow a name refused by default, such as NODE_OPTIONS (repeatable)')
     .example('  $ sstash export project/myapp > .env')
     .example('  $ eval "$(sstash export project/myapp --format shell)"')
-    .action((keypath: string, options: Options) => exportAction(keypath, options))
+    .example('  $ eval "$(sstash export --env-file .env.sstash --format shell)"')
+    .action((keypath: string | undefined, options: Options) => exportAction(keypath, options))
 }

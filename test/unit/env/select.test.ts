@@ -36,4 +36,22 @@ describe('selectEnvironment', () => {
     expect(error).toBeInstanceOf(SSError)
     expect(error).toMatchObject({ code: 'USAGE', message: 'no key paths: pass -k <keypath>' })
   })
+
+  it('merges reference files before the key paths, and keeps the plain values out of the secrets', async () => {
+    const refs = join(dir, 'refs.sstash')
+    writeFileSync(refs, 'PORT=3000\nTOKEN=sstash://project/myapp/db/host\nDATABASE_URL=from-the-file\n')
+    const selected = await selectEnvironment({ envFiles: [refs], keys: ['project/myapp'], stash, env })
+    expect(selected.injected.map((v) => [v.name, v.value])).toEqual([['PORT', '3000'], ['TOKEN', 'h'], ['DATABASE_URL', 'postgres://db'], ['DB_HOST', 'h']])
+    expect(selected.secrets).toEqual(['h', 'postgres://db', 'h'])
+  })
+
+  it('refuses a dangerous name in a reference file unless allowed, before the stash is read', async () => {
+    const refs = join(dir, 'dangerous.sstash')
+    writeFileSync(refs, 'NODE_OPTIONS=--require ./evil.js\n')
+    const noPassword = { ...env, SSTASH_PASSWORD: undefined }
+    const error = await selectEnvironment({ envFiles: [refs], keys: ['project/myapp'], stash, env: noPassword }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'BAD_REFERENCE', message: `${refs}: NODE_OPTIONS: can make programs run other code; pass --allow NODE_OPTIONS to set it anyway` })
+    const allowed = await selectEnvironment({ envFiles: [refs], allow: ['NODE_OPTIONS'], stash, env })
+    expect(allowed.env.NODE_OPTIONS).toBe('--require ./evil.js')
+  })
 })
