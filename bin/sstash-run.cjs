@@ -1,3 +1,3 @@
-#!/usr/bin/env node
-// The binary is one CommonJS bundle (scripts/bundle.mjs) run with a V8 code cache (run-bundle.cjs).
+#!/bin/sh
+':' //; exec node -- "$0" "$@"   # sh runs node with -- first, so node never reads our --env-file as its own
 require('./run-bundle.cjs').loadBundle('sstash-run').main(process.argv.slice(2))

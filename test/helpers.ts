@@ -98,7 +98,8 @@ export function runCommand(command: string, args: string[], options: RunOptions 
 
 /** Runs one of the built binaries with node. */
 export function runBin(bin: keyof typeof BIN, args: string[], options: RunOptions = {}): Promise<RunResult> {
-  return runCommand(process.execPath, [BIN[bin], ...args], options)
+  // `--` first, as bin/ does: node reads a `--env-file` anywhere before one as its own option.
+  return runCommand(process.execPath, ['--', BIN[bin], ...args], options)
 }
 
 /** True while a process with this pid exists. */

@@ -28,13 +28,12 @@ async function ranPayload(bin: string, args: string[]): Promise<boolean> {
 }
 
 describe('a reference file named on the command line', () => {
-  // KNOWN HOLE until bin/*.cjs pass `--` to node (see the report of the references branch):
-  // `it.fails` keeps the suite green while the hole is there; make these `it` with the fix.
-  it.fails('is not read by node itself as its own --env-file, for sstash-run', async () => {
+  // bin/*.cjs are sh-and-JavaScript launchers that run `node -- <file>`.
+  it('is not read by node itself as its own --env-file, for sstash-run', async () => {
     expect(await ranPayload(BIN.run, ['--env-file', '.env.sstash', '--', 'true'])).toBe(false)
   })
 
-  it.fails('is not read by node itself as its own --env-file, for sstash export', async () => {
+  it('is not read by node itself as its own --env-file, for sstash export', async () => {
     expect(await ranPayload(BIN.sstash, ['export', '--env-file=.env.sstash', '--format', 'shell'])).toBe(false)
   })
 
