@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// The binary is one CommonJS bundle (scripts/bundle.mjs) run with a V8 code cache (run-bundle.cjs).
+// The binary is one CommonJS bundle (scripts/bundle.mjs), run with Node's compile cache (run-bundle.cjs).
 require('./run-bundle.cjs').loadBundle('git-credential-sstash').main(process.argv.slice(2))
