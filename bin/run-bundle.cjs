@@ -7,9 +7,10 @@
  * The cache is code that Node runs, so it goes only into a directory of ours alone, never into
  * Node's shared default under the system's tmp: $XDG_CACHE_HOME/sstash (else ~/.cache/sstash,
  * ~/Library/Caches/sstash on macOS), made 0700 and checked with lstat (a real directory, ours,
- * no group or world bits). Inside it, one folder per Node version: the first run with a new Node
- * removes what older Nodes (and sstash's own older cache, *.v8 files) left, and Node keeps one
- * file per bundle file, replaced when the bundle changes, so the cache stays bounded.
+ * no group or world bits). Inside it, one folder per Node version, in which Node keeps one file
+ * per bundle file, replaced when the bundle changes. The first run with a new Node keeps the
+ * folders of the two Nodes used last (someone may switch between a few) and removes the rest,
+ * and what sstash's own older cache left (*.v8 files): so the cache stays bounded.
  * NODE_DISABLE_COMPILE_CACHE=1 turns it off; a NODE_COMPILE_CACHE of the user's own is left as
  * it is. Any failure just means running without a cache.
  */
@@ -17,6 +18,9 @@ const { lstatSync, mkdirSync, readdirSync, rmSync } = require('node:fs')
 const { enableCompileCache, getCompileCacheDir } = require('node:module')
 const { homedir } = require('node:os')
 const { join } = require('node:path')
+
+/** How many Node versions' folders are kept, the new one included. */
+const KEEP = 3
 
 /** True for a real directory owned by this user with no group or world bits. */
 function ours(info) {
@@ -35,13 +39,25 @@ function cacheDir() {
     if (info) return ours(info) ? dir : undefined
     mkdirSync(top, { recursive: true, mode: 0o700 })
     if (!ours(lstatSync(top))) return undefined
-    // A new Node: what other Nodes cached is of no use to it.
-    for (const name of readdirSync(top)) rmSync(join(top, name), { recursive: true, force: true })
     mkdirSync(dir, { mode: 0o700 })
+    prune(top, dir)
     return ours(lstatSync(dir)) ? dir : undefined
   } catch {
     return undefined
   }
+}
+
+/** Removes from `top` all but the newest {@link KEEP} Node folders (`dir`, just made, among them) and anything else. */
+function prune(top, dir) {
+  const folders = []
+  for (const name of readdirSync(top)) {
+    const path = join(top, name)
+    const info = lstatSync(path)
+    if (name.startsWith('node-') && info.isDirectory()) folders.push({ path, mtime: path === dir ? Infinity : info.mtimeMs })
+    else rmSync(path, { recursive: true, force: true })
+  }
+  folders.sort((a, b) => b.mtime - a.mtime)
+  for (const { path } of folders.slice(KEEP)) rmSync(path, { recursive: true, force: true })
 }
 
 /** Loads dist/bundle/<name>.cjs with the compile cache on, and returns its exports. */

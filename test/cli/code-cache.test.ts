@@ -3,7 +3,7 @@
  * directory only this user can write, one folder per Node version, bounded; Node 20 runs
  * without one. The suite itself never writes into the user's cache (test/global-setup.ts).
  */
-import { appendFileSync, chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { enableCompileCache } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -75,15 +75,23 @@ describe.skipIf(!hasCache)('the compile cache (Node 22.1 and later)', () => {
     expect(readFileSync(join(home, 'sstash', file as string)).equals(before)).toBe(false)
   })
 
-  it('removes, on the first run with a new Node, what other Nodes and the old code cache left', async () => {
+  it('keeps, on the first run with a new Node, the folders of the two Nodes used last, and nothing else', async () => {
     const home = tempDir()
     const top = join(home, 'sstash')
-    mkdirSync(join(top, 'node-v22.1.0-x64', 'v22.1.0-x64-0-0'), { recursive: true, mode: 0o700 })
-    writeFileSync(join(top, 'node-v22.1.0-x64', 'v22.1.0-x64-0-0', '1234abcd'), 'old code')
-    writeFileSync(join(top, `sstash-get-${'0'.repeat(64)}-v20.19.0-x64.v8`), 'old code')
+    const olderNodes = ['node-v22.1.0-x64', 'node-v22.2.0-x64', 'node-v22.3.0-x64', 'node-v22.4.0-x64']
+    olderNodes.forEach((name, i) => {
+      mkdirSync(join(top, name, 'v0-x64-0-0'), { recursive: true, mode: 0o700 })
+      writeFileSync(join(top, name, 'v0-x64-0-0', '1234abcd'), 'old code')
+      // Used last: the highest mtime.
+      utimesSync(join(top, name), 1_000 + i, 1_000 + i)
+    })
+    writeFileSync(join(top, `sstash-get-${'0'.repeat(64)}-v20.19.0-x64.v8`), 'the old code cache')
     chmodSync(top, 0o700)
     await runWithCache(home)
-    expect(readdirSync(top)).toEqual([nodeDir])
+    expect(readdirSync(top).sort()).toEqual([nodeDir, 'node-v22.3.0-x64', 'node-v22.4.0-x64'].sort())
+    // The folder of a Node in use is only looked at.
+    await runWithCache(home)
+    expect(readdirSync(top)).toHaveLength(3)
   })
 
   it('ignores a damaged cache file and replaces it', async () => {
