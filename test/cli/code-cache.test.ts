@@ -4,14 +4,15 @@
  * without one. The suite itself never writes into the user's cache (test/global-setup.ts).
  */
 import { appendFileSync, chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
-import { enableCompileCache } from 'node:module'
+import nodeModule from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ROOT, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
-const hasCache = typeof enableCompileCache === 'function'
+// @types/node is Node 20's, which has no compile cache.
+const hasCache = 'enableCompileCache' in nodeModule
 const nodeDir = `node-${process.version}-${process.arch}`
 const cacheEnv = (home: string, env: Record<string, string> = {}) => ({ XDG_CACHE_HOME: home, NODE_DISABLE_COMPILE_CACHE: undefined, NODE_COMPILE_CACHE: undefined, ...env })
 
