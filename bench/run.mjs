@@ -27,7 +27,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { randomBytes } from 'node:crypto'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { summarize, formatMs, markdownTable } from './stats.mjs'
+import { summarize, formatMs, markdownTable, plus } from './stats.mjs'
 import { installNodeLine, NODE_LINES } from '../scripts/node-lines.mjs'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -445,7 +445,7 @@ function goalsTable(results) {
       if (!row.verdict) continue
       const cells = group.perNode.map((n) => {
         const r = n.rows.find((x) => x.key === row.key)
-        return r ? `${r.overFloorMs !== undefined ? `+${r.overFloorMs.toFixed(1)} ms` : formatMs(r.median)}; ${r.verdict}` : ''
+        return r ? `${r.overFloorMs !== undefined ? plus(r.overFloorMs) : formatMs(r.median)}; ${r.verdict}` : ''
       })
       lines.push(`| ${row.label} | ${cells.join(' | ')} |`)
     }

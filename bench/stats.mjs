@@ -16,7 +16,8 @@ export function formatMs(ms) {
 
 const mib = (kib) => (kib === undefined ? '?' : `${(kib / 1024).toFixed(0)} MiB`)
 
-const plus = (ms) => (ms === undefined ? '' : `${ms < 0 ? '−' : '+'}${Math.abs(ms).toFixed(1)} ms`)
+/** `+1.2 ms`, or `−0.4 ms`. */
+export const plus = (ms) => (ms === undefined ? '' : `${ms < 0 ? '−' : '+'}${Math.abs(ms).toFixed(1)} ms`)
 
 /** The markdown table of one group's rows on one Node. */
 export function markdownTable(rows) {
