@@ -34,9 +34,9 @@ function cacheDir() {
   const top = join(base, 'sstash')
   const dir = join(top, `node-${process.version}-${process.arch}`)
   try {
-    // Later runs only look at it: one lstat.
+    // Later runs only look at both: whoever owned the folder above could swap ours.
     const info = lstatSync(dir, { throwIfNoEntry: false })
-    if (info) return ours(info) ? dir : undefined
+    if (info) return ours(info) && ours(lstatSync(top)) ? dir : undefined
     mkdirSync(top, { recursive: true, mode: 0o700 })
     if (!ours(lstatSync(top))) return undefined
     mkdirSync(dir, { mode: 0o700 })

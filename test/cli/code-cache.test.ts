@@ -3,7 +3,7 @@
  * directory only this user can write, one folder per Node version, bounded; Node 20 runs
  * without one. The suite itself never writes into the user's cache (test/global-setup.ts).
  */
-import { appendFileSync, chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import nodeModule from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -103,6 +103,18 @@ describe.skipIf(!hasCache)('the compile cache (Node 22.1 and later)', () => {
     writeFileSync(file, garbage)
     await runWithCache(home)
     expect(readFileSync(file).equals(garbage)).toBe(false)
+  })
+
+  it('is not used once the folder above it can be written by others', async () => {
+    const home = tempDir()
+    await runWithCache(home)
+    const top = join(home, 'sstash')
+    const tag = readdirSync(join(top, nodeDir))[0] as string
+    rmSync(join(top, nodeDir, tag), { recursive: true })
+    chmodSync(top, 0o777)
+    await runWithCache(home)
+    // Used, Node would have written the bundle's file again.
+    expect(readdirSync(join(top, nodeDir))).toEqual([])
   })
 
   it('leaves a NODE_COMPILE_CACHE of the user\'s own as it is', async () => {
