@@ -214,6 +214,32 @@ const gitFill = 'protocol=https\nhost=example.com\n\n'
 const approve = 'protocol=https\nhost=example.com\nusername=bob\npassword=s3cret\n\n'
 const first = RUNTIMES[0]
 
+// The floor of a helper that asks the agent: one read request for the helper's subtree and the
+// answer printed, nothing else; over node:net as sstash does, and over Node's internal pipe
+// binding (process.binding('pipe_wrap'), undocumented, not used by sstash) to show what node:net costs.
+const agentAsk = (transport) => `
+const fs = require('node:fs')
+fs.readSync(0, Buffer.alloc(4096))
+const sock = process.env.XDG_RUNTIME_DIR + '/sstash/agent.sock'
+const line = JSON.stringify({ v: 1, op: 'read', path: fs.realpathSync(process.env.SSTASH_FILE), keys: [['git']] }) + '\\n'
+const chunks = []
+const done = () => { JSON.parse(Buffer.concat(chunks).toString()); process.stdout.write('username=bob\\npassword=s3cret\\n') }
+${transport === 'net'
+    ? `const s = require('node:net').connect(sock)
+s.on('connect', () => s.write(line)).on('data', (d) => chunks.push(d)).on('end', () => { done(); s.destroy() })`
+    : `const { Pipe, PipeConnectWrap, constants } = process.binding('pipe_wrap')
+const { WriteWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset } = process.binding('stream_wrap')
+const h = new Pipe(constants.SOCKET)
+const req = new PipeConnectWrap()
+req.oncomplete = () => {
+  const w = new WriteWrap(); w.handle = h; w.oncomplete = () => {}
+  h.writeUtf8String(w, line)
+  h.onread = (ab) => { const n = streamBaseState[kReadBytesOrError]; if (n > 0) chunks.push(Buffer.from(ab, streamBaseState[kArrayBufferOffset], n)); else { done(); h.close() } }
+  h.readStart()
+}
+h.connect(req, sock)`}
+`
+
 async function groups() {
   const out = []
   const want = (id) => ONLY.length === 0 || ONLY.some((prefix) => id.startsWith(prefix))
@@ -239,6 +265,8 @@ async function groups() {
         nodeZero,
         { key: 'helper', label: 'git-credential-sstash get (helper alone)', file: 'node', args: [BIN.git, 'get'], env: helperEnv, input: gitFill, goal: { overFloorMs: 4 } },
         { key: 'nocache', label: 'the same without the compile cache (NODE_DISABLE_COMPILE_CACHE=1)', file: 'node', args: [BIN.git, 'get'], env: { ...helperEnv, NODE_DISABLE_COMPILE_CACHE: '1' }, input: gitFill },
+        { key: 'askNet', label: 'floor: `node -e` that only asks the agent over node:net and prints', file: 'node', args: ['-e', agentAsk('net')], env: helperEnv, input: gitFill },
+        { key: 'askPipe', label: "the same over Node's internal pipe binding (no node:net; not used by sstash)", file: 'node', args: ['-e', agentAsk('pipe')], env: helperEnv, input: gitFill },
         { key: 'floorPath', label: 'floor by path: git credential fill, a helper that only starts Node and prints the answer', file: 'git', args: fill(floorHelper), input: gitFill },
         { key: 'byPath', label: 'git credential fill, helper by path (`.../git-credential-sstash`)', file: 'git', args: fill(join(pathDir, 'git-credential-sstash')), env: helperEnv, input: gitFill, floor: 'floorPath', goal: { overFloorMs: 4 } },
         { key: 'floorName', label: 'floor by name: the same floor helper, `credential.helper floor`', file: 'git', args: fill('floor'), input: gitFill },
