@@ -90,10 +90,15 @@ function runtimes() {
   const found = []
   const system = { line: 'system', node: process.execPath, version: process.version }
   if (wanted('system') || wanted(process.versions.node.split('.')[0])) found.push(system)
-  for (const line of NODE_LINES) if (wanted(line)) found.push(installNodeLine(line))
+  for (const line of NODE_LINES) {
+    if (!wanted(line)) continue
+    const installed = installNodeLine(line)
+    // A system Node of the same release is measured once.
+    if (!found.some((rt) => rt.version === installed.version)) found.push(installed)
+  }
   if (found.length === 0) throw new Error(`bench: BENCH_NODES=${process.env.BENCH_NODES} names no Node to measure`)
   return found.map(({ node, version }) => {
-    const id = version.split('.')[0]
+    const id = version
     const runtime = join(dir, `run-${id}`)
     mkdirSync(runtime, { mode: 0o700 })
     const execve = spawnSync(node, ['-p', 'typeof process.execve'], { encoding: 'utf8' }).stdout.trim() === 'function'
