@@ -16,10 +16,13 @@ export function formatMs(ms) {
 
 const mib = (kib) => (kib === undefined ? '?' : `${(kib / 1024).toFixed(0)} MiB`)
 
-/** The markdown table of one group's rows. */
+/** `+1.2 ms`, or `−0.4 ms`. */
+export const plus = (ms) => (ms === undefined ? '' : `${ms < 0 ? '−' : '+'}${Math.abs(ms).toFixed(1)} ms`)
+
+/** The markdown table of one group's rows on one Node. */
 export function markdownTable(rows) {
-  const lines = ['| command | median | p90 | x `node -e 0` | peak RSS | verdict |', '|---|---:|---:|---:|---:|---|']
+  const lines = ['| command | median | p90 | x `node -e 0` | over its floor | peak RSS | verdict |', '|---|---:|---:|---:|---:|---:|---|']
   for (const r of rows)
-    lines.push(`| ${r.label} | ${formatMs(r.median)} | ${formatMs(r.p90)} | ${r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`} | ${mib(r.peakRssKiB)} | ${r.verdict ?? ''} |`)
+    lines.push(`| ${r.label} | ${formatMs(r.median)} | ${formatMs(r.p90)} | ${r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`} | ${plus(r.overFloorMs)} | ${mib(r.peakRssKiB)} | ${r.verdict ?? ''} |`)
   return lines.join('\n')
 }

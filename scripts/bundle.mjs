@@ -2,7 +2,7 @@
 /**
  * The second half of `npm run build` (after tsc): bundles each binary's compiled entry into one
  * file under dist/bundle/, so that start-up reads and compiles one file instead of ~30 modules
- * (module resolution and loading is most of the binaries' start-up cost; see the README's Speed section).
+ * (module resolution and loading was most of the binaries' start-up cost; see docs/SPEED.md).
  *
  *   dist/cli/sstash.js          -> dist/bundle/sstash.cjs                 (exports main)
  *   dist/cli/sstash-run.js      -> dist/bundle/sstash-run.cjs             (exports main)
@@ -14,12 +14,12 @@
  * `new URL(..., import.meta.url)` finds package.json and the agent from either layout.
  * Dependencies (tweetnacl, cac, dotenv) are bundled too.
  *
- * Each bundle ends with `//# sstash-build=<sha256 of the bundle>`: bin/run-bundle.cjs names its
- * V8 code cache after it, so a cache is never used for other code.
+ * One file per binary, not split into chunks: each extra file a binary requires costs more
+ * start-up than leaving its lazily-needed code (the cipher, the writer) in the binary's one file,
+ * whose unrun functions the compile cache and V8's lazy parsing make cheap (docs/SPEED.md).
  */
 import { build } from 'esbuild'
-import { createHash } from 'node:crypto'
-import { appendFileSync, readFileSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 // The package root to bundle (default this one; bench/run.mjs passes its private copy).
@@ -36,7 +36,7 @@ rmSync(join(ROOT, 'dist/bundle'), { recursive: true, force: true })
 
 await build({
   absWorkingDir: ROOT,
-  entryPoints: Object.fromEntries(Object.entries(entries).map(([out, src]) => [out, src])),
+  entryPoints: entries,
   outdir: 'dist/bundle',
   bundle: true,
   platform: 'node',
@@ -46,7 +46,7 @@ await build({
   outExtension: { '.js': '.cjs' },
   target: 'node20',
   // import() of a Node built-in becomes a lazy require() too: no ES module loader is started,
-  // and bin/run-bundle.cjs can run the bundle as a plain script.
+  // and bin/run-bundle.cjs can require the bundle as a plain CommonJS file.
   supported: { 'dynamic-import': false },
   define: { 'import.meta.url': '__sstashModuleUrl' },
   banner: { js: "const __sstashModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -58,8 +58,3 @@ await build({
   external: ['@noble/curves'],
   logLevel: 'warning',
 })
-
-for (const out of Object.keys(entries)) {
-  const file = join(ROOT, 'dist/bundle', `${out}.cjs`)
-  appendFileSync(file, `\n//# sstash-build=${createHash('sha256').update(readFileSync(file)).digest('hex')}\n`)
-}
