@@ -1,5 +1,5 @@
 /**
- * The binaries start with `#!/usr/bin/env node`, and git runs the helper by that line: a suite
+ * The binaries' launchers run the `node` on PATH, and git runs the helper through them: a suite
  * run under one Node (.ci/run runs it under each line we test) must find that same Node first
  * on PATH, or part of it would test another.
  */
