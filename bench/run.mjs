@@ -340,6 +340,20 @@ async function groups() {
         ]),
       ],
     })
+    // A committed reference file resolved against the 10,000-key stash, against -k of a subtree.
+    const large = sized.find(({ n }) => n === 10_000)
+    const refs = join(dir, 'refs.env.sstash')
+    writeFileSync(refs, Array.from({ length: 10 }, (_, j) => `VAR_${j}=sstash://project1/service1/key${1 + 100 * j}\n`).join(''))
+    out.push({
+      id: 'size-refs',
+      title: 'a reference file of 10 references into the 10,000-key stash, against `-k` of a 100-value subtree of it (unlocked in the agent)',
+      target: '`sstash-run --env-file` costs at most what `-k` costs',
+      commands: () => [
+        nodeZero,
+        { key: 'k', label: '`sstash-run -k project1/service1 -- true`, 10,000 keys', file: 'node', args: [BIN.run, '--stash', large.path, '-k', 'project1/service1', '--', 'true'] },
+        { key: 'refs', label: '`sstash-run --env-file refs -- true`, 10,000 keys', file: 'node', args: ['--', BIN.run, '--stash', large.path, '--env-file', refs, '--', 'true'], goal: { peer: 'k', peerName: '`-k`', peerRatio: 1.05 } },
+      ],
+    })
     const big = new Uint8Array(randomBytes(10 * 1024 * 1024))
     const bigPath = await makeStash('big', [[['big'], big]])
     unlock(bigPath)

@@ -11,36 +11,40 @@
  *
  * On every client's path: synchronous lstat calls only, no thread pool.
  */
-import { chmodSync, lstatSync, mkdirSync, type Stats } from 'node:fs'
+import { chmodSync, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { SSError, errno, ioError } from '../errors.js'
 import { SOCKET_NAME, agentDir } from '../locations.js'
+import { PRIVATE_DIRECTORY, STASH_DIRECTORY, directoryProblem } from '../store/directory.js'
 
 type Env = Record<string, string | undefined>
 
 const AGAIN = 'then run `sstash unlock` again'
 const ELSEWHERE = 'set XDG_RUNTIME_DIR to a directory only you can write'
 
-/** What is wrong with the agent directory and what to do about it, or undefined when it is safe. */
+/**
+ * What is wrong with the agent directory and what to do about it, or undefined when it is safe:
+ * the directory under the private policy, its parent under the stash directories' one.
+ */
 function problemWith(dir: string, info: Stats): { why: string; hint: string } | undefined {
-  const uid = process.getuid?.()
-  if (info.isSymbolicLink()) return { why: 'it is a symlink', hint: `remove it (\`rm ${dir}\`), ${AGAIN}` }
-  if (!info.isDirectory()) return { why: 'it is not a directory', hint: `remove it (\`rm ${dir}\`), ${AGAIN}` }
-  if (uid !== undefined && info.uid !== uid)
-    return { why: `it is owned by uid ${info.uid}, not ${uid}`, hint: `another user made it; ask them or root to remove it, or ${ELSEWHERE}` }
-  const mode = info.mode & 0o7777
-  if (mode !== 0o700) return { why: `its mode is ${mode.toString(8).padStart(4, '0')}, not 0700`, hint: `\`chmod 700 ${dir}\` (or remove it), ${AGAIN}` }
+  const why = directoryProblem(info, PRIVATE_DIRECTORY)
+  if (why !== undefined) {
+    const hint = !info.isDirectory() || info.isSymbolicLink()
+      ? `remove it (\`rm ${dir}\`), ${AGAIN}`
+      : info.uid !== process.getuid?.()
+        ? `another user made it; ask them or root to remove it, or ${ELSEWHERE}`
+        : `\`chmod 700 ${dir}\` (or remove it), ${AGAIN}`
+    return { why, hint }
+  }
   const parent = dirname(dir)
   let above: Stats
   try {
-    above = lstatSync(parent)
+    above = statSync(parent)
   } catch (error) {
     return { why: ioError('check', parent, error).message, hint: ELSEWHERE }
   }
-  if (uid !== undefined && above.uid !== uid && above.uid !== 0)
-    return { why: `its parent ${parent} belongs to uid ${above.uid}`, hint: ELSEWHERE }
-  if ((above.mode & 0o002) !== 0 && (above.mode & 0o1000) === 0)
-    return { why: `its parent ${parent} is writable by anyone and not sticky`, hint: `\`chmod o-w ${parent}\`, or ${ELSEWHERE}` }
+  const parentWhy = directoryProblem(above, STASH_DIRECTORY)
+  if (parentWhy !== undefined) return { why: `its parent ${parent}: ${parentWhy}`, hint: (above.mode & 0o002) !== 0 ? `\`chmod o-w ${parent}\`, or ${ELSEWHERE}` : ELSEWHERE }
   return undefined
 }
 

@@ -1,5 +1,5 @@
 /**
- * A small argv parser for the binaries parsed by hand to keep their start-up small (cac costs
+ * A small argv parser for the two binaries parsed by hand (sstash-run, git-credential-sstash) to keep their start-up small (cac costs
  * a few milliseconds to load). Options are declared by spelling; values come inline
  * (`--key=v`), attached to a one-letter option (`-kv`) or as the next argument; `--` ends the
  * options, and what follows is returned untouched. Values stay strings exactly as typed.

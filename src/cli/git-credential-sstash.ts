@@ -28,6 +28,7 @@ import type { SecureStash } from '../store/secure-stash.js'
 import type { Tree } from '../tree/tree.js'
 import { openStash, readStash, type OpenStashOptions } from '../unlock/open.js'
 import { printHint, printWarning, readStdin, reportError, runMain, UsageError, writeStdout } from './output.js'
+import { parseArgv, type OptionSpec } from './argv.js'
 
 /** The most request bytes read from stdin; a real request is a few hundred. */
 const MAX_INPUT_BYTES = 1 << 20
@@ -43,23 +44,28 @@ interface Options {
   action?: string
 }
 
+const SPEC: Record<string, OptionSpec> = {
+  '--stash': { name: 'stash', value: true },
+  '--prefix': { name: 'prefix', value: true },
+  '-h': { name: 'help' },
+  '--help': { name: 'help' },
+}
+
 function parseArgs(argv: string[]): Options {
-  const options: Options = { prefix: DEFAULT_PREFIX }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    const eq = arg.indexOf('=')
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg
-    if (name === '--stash' || name === '--prefix') {
-      const value = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i]
-      if (value === undefined || value === '') throw new UsageError(`${name} needs a value`, USAGE)
-      if (name === '--stash') options.stash = value
-      else options.prefix = parseKeyPath(value)
-    } else if (arg === '-h' || arg === '--help') options.action = 'help'
-    else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`, USAGE)
-    else if (options.action === undefined) options.action = arg
-    else throw new UsageError(`unexpected argument ${arg}`, USAGE)
+  const { values, flags, positional, rest } = parseArgv(argv, SPEC, USAGE)
+  const words = [...positional, ...(rest ?? [])]
+  const value = (name: string): string | undefined => {
+    const given = values.get(name)?.at(-1)
+    if (given === '') throw new UsageError(`--${name} needs a value`, USAGE)
+    return given
   }
-  return options
+  if (words.length > 1) throw new UsageError(`unexpected argument ${words[1]}`, USAGE)
+  const prefix = value('prefix')
+  return {
+    stash: value('stash'),
+    prefix: prefix === undefined ? DEFAULT_PREFIX : parseKeyPath(prefix),
+    action: flags.has('help') ? 'help' : words[0],
+  }
 }
 
 /** Reads stdin up to a blank line, EOF or {@link MAX_INPUT_BYTES}, without splitting anything. */

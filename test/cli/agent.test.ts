@@ -306,7 +306,7 @@ describe('sstash unlock, lock and agent status', () => {
       const { runtime, withPassword, env } = await setup()
       const dir = join(runtime, 'sstash')
       make(dir)
-      const why = what === 'mode 0755' ? 'its mode is 0755, not 0700' : `it is owned by uid 65534, not ${process.getuid!()}`
+      const why = what === 'mode 0755' ? 'its mode is 0755, not 0700' : 'it belongs to another user (uid 65534)'
       const run = await sstash(['unlock'], withPassword)
       expect(run.code).toBe(1)
       expect(run.stderr.split('\n')).toEqual([
@@ -340,7 +340,7 @@ describe('where the agent directory lives', () => {
     expect((await runCommand('mkdir', ['-m', '700', dir], { user: other })).code).toBe(0)
     const foreign = { ...env, XDG_RUNTIME_DIR: shared }
     const password = { ...withPassword, XDG_RUNTIME_DIR: shared }
-    const warning = `sstash: warning: not using the agent: refusing the agent directory ${dir}: it is owned by uid ${other.uid}, not ${process.getuid!()}\n`
+    const warning = `sstash: warning: not using the agent: refusing the agent directory ${dir}: it belongs to another user (uid ${other.uid})\n`
 
     expect((await gitCredential('approve', `${REQUEST.trim()}\npassword=hunter2\n\n`, password)).code).toBe(0)
     const get = await sstash(['get', 'svc/token'], password)
@@ -355,7 +355,7 @@ describe('where the agent directory lives', () => {
     expect({ code: unlocked.code, err: unlocked.stderr }).toEqual({
       code: 1,
       err:
-        `sstash: error: refusing the agent directory ${dir}: it is owned by uid ${other.uid}, not ${process.getuid!()}\n` +
+        `sstash: error: refusing the agent directory ${dir}: it belongs to another user (uid ${other.uid})\n` +
         'sstash: hint: another user made it; ask them or root to remove it, or set XDG_RUNTIME_DIR to a directory only you can write\n',
     })
     // Without a password source, the usual error (and the one warning), at once.

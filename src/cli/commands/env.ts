@@ -19,7 +19,6 @@ const text = optionText
 const paths = (value: unknown): string[] => (value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String))
 const list = (value: unknown): string[] => paths(value).flatMap((v) => v.split(','))
 
-
 async function readInput(file: string): Promise<string> {
   let bytes: Buffer
   try {

@@ -501,7 +501,7 @@ describe('the agent directory', () => {
     chmodSync(runtime, 0o777)
     await expect(agentUnlock(stash.path, await stash.exportKey(), 60_000, env)).rejects.toMatchObject({
       code: 'AGENT_UNSAFE',
-      message: expect.stringContaining('is writable by anyone and not sticky'),
+      message: expect.stringContaining('anyone can write there'),
     })
     chmodSync(runtime, 0o1777)
     await unlockInAgent(stash, env)
@@ -532,7 +532,6 @@ describe('the agent directory', () => {
     expect(agentDir({ XDG_RUNTIME_DIR: `/${'r'.repeat(100)}`, XDG_STATE_HOME: '/s' })).toBe('/s/sstash/agent')
   })
 })
-
 
 describe('reads and writes done by the agent', () => {
   it('decrypts for a reader and sends only the subtrees asked for', async () => {

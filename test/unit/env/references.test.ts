@@ -24,7 +24,6 @@ import { dotenvQuote } from '../../../src/env/dotenv.js'
 import { SSError, SSKeyError } from '../../../src/errors.js'
 import { treeOf, thrown } from '../../helpers.js'
 
-
 /** The one entry of a one-line file. */
 const only = (line: string): FileEntry => parseReferenceFile(`${line}\n`, '.env.sstash').entries[0] as FileEntry
 

@@ -5,7 +5,6 @@ import { parseTemplate, renderTemplate, templateKeys } from '../../../src/env/te
 import { SSError } from '../../../src/errors.js'
 import { treeOf, thrown } from '../../helpers.js'
 
-
 const tree = treeOf({ 'project/db/URL': 'postgres://db', 'my key/x': 'spaced', 'a}b': 'brace', 'café/😀': 'unicode' })
 const render = (text: string): string => Buffer.from(renderTemplate(parseTemplate(text, 'config.tpl'), tree)).toString('utf8')
 
