@@ -141,11 +141,6 @@ export class SSCryptoError extends SSError {
   }
 }
 
-/** Renders a key path for messages: `['a','b/c']` becomes `["a","b/c"]`. */
-export function showKey(key: readonly string[]): string {
-  return JSON.stringify(key)
-}
-
 /** The errno code of a system error (`ENOENT`), or undefined. */
 export const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
 

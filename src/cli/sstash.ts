@@ -7,7 +7,7 @@ import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:f
 import { isatty } from 'node:tty'
 import { dirname } from 'node:path'
 import { cac, type CAC, type Command } from 'cac'
-import { SSError, ioError, showKey } from '../errors.js'
+import { SSError, ioError } from '../errors.js'
 import type { KdfParams } from '../format/kdf.js'
 import { formatKeyPath, parseKeyPath } from '../tree/key-path.js'
 import { readLocalFile } from '../store/read.js'
@@ -21,6 +21,7 @@ import { registerEnvCommands } from './commands/env.js'
 import { registerAgentCommands } from './commands/agent.js'
 import { registerInjectCommand } from './commands/inject.js'
 import { registerTeamCommands } from './commands/team.js'
+import { isTeamStashFile } from '../team/detect.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
 // sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
 // and `set` through the agent load none.
@@ -167,7 +168,7 @@ async function rm(keypath: string, options: Options): Promise<void> {
   const key = parseKeyPath(keypath)
   await (await openFromOptions(options)).update((tree) => {
     if (tree.node(key).children.size > 0 && options.recursive !== true)
-      throw new SSError(`key ${showKey(key)} has children`, 'HAS_CHILDREN', { hint: `\`sstash rm -r ${keypath}\` removes it with everything below it` })
+      throw new SSError(`key ${formatKeyPath(key)} has children`, 'HAS_CHILDREN', { hint: `\`sstash rm -r ${keypath}\` removes it with everything below it` })
     tree.remove(key)
   })
 }
@@ -178,6 +179,8 @@ async function mv(from: string, to: string, options: Options): Promise<void> {
 
 async function passwd(options: Options): Promise<void> {
   const stash = await openFromOptions(options)
+  // Before any prompt: a team stash has no password to change.
+  if (isTeamStashFile(stash.path)) throw (await import('../team/team-stash.js')).teamHasNoPassword(stash.path)
   const kdf = await kdfOption(options, stash.info.kdf)
   const { password, source } = await newPassword(stash.path, 'passwd')
   await warnIfWeak(options, kdf, password)

@@ -5,7 +5,8 @@
  * key path (key paths are public). Every call re-reads the file; every change is a
  * read-modify-write under the stash's lock that rewrites only the records it changed.
  */
-import { SSError, SSKeyError, showKey } from '../errors.js'
+import { SSError, SSKeyError } from '../errors.js'
+import { formatKeyPath } from '../tree/key-path.js'
 import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../store/read.js'
 import { Tree, TreeNode, checkKey, checkValue, type Entry } from '../tree/tree.js'
 import type { Identity } from './age-file.js'
@@ -49,11 +50,11 @@ function nodeAt(tree: Tree, path: readonly string[]): TreeNode {
 function unreadable(file: TeamFile, ring: Keyring, path: readonly string[]): SSError {
   const enc = encodePath(path)
   if (file.conflicts.has(enc))
-    return new SSKeyError(`key ${showKey(path)} has an unresolved merge conflict`, path, 'TEAM_CONFLICT', {
+    return new SSKeyError(`key ${formatKeyPath(path)} has an unresolved merge conflict`, path, 'TEAM_CONFLICT', {
       hint: `\`sstash team resolve ${enc.slice(1)} --ours\` (or --theirs) settles it, or \`sstash set\` a new value`,
     })
   const scope = file.values.get(enc)?.scope ?? scopeOf(file, path)?.name
-  return new SSKeyError(`key ${showKey(path)} is in scope ${scope}, which ${ring.member} does not hold`, path, 'NO_ACCESS')
+  return new SSKeyError(`key ${formatKeyPath(path)} is in scope ${scope}, which ${ring.member} does not hold`, path, 'NO_ACCESS')
 }
 
 function decryptTree(file: TeamFile, ring: Keyring): Opened {
@@ -85,7 +86,7 @@ function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
     if (old && sameBytes(old, entry.value)) continue
     const scope = scopeOf(file, entry.key)
     if (!scope)
-      throw new SSError(`no scope holds key ${showKey(entry.key)}`, 'BAD_SCOPE', { hint: `the scopes are ${[...file.scopes.values()].map((s) => encodePath(s.prefix)).join(', ')}` })
+      throw new SSError(`no scope holds key ${formatKeyPath(entry.key)}`, 'BAD_SCOPE', { hint: `the scopes are ${[...file.scopes.values()].map((s) => encodePath(s.prefix)).join(', ')}` })
     if (!ring.holds(scope.name)) throw unreadable(file, ring, entry.key)
     const since = old ? scope.gen : (moved.get(`${scope.name} ${Buffer.from(entry.value).toString('base64')}`) ?? scope.gen)
     const record: ValueRecord = sealValue(ring.keyAt(scope.name, scope.gen), file.teamId, { path: entry.key, scope: scope.name, gen: scope.gen, since }, entry.value)
@@ -106,6 +107,13 @@ function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
     file.values.delete(enc)
     file.conflicts.delete(enc)
   }
+}
+
+/** The error for a password command on a team stash, which members open with their own keys. */
+export function teamHasNoPassword(path: string): SSError {
+  return new SSError(`${path} is a team stash: it has no password; members open it with their own keys`, 'USAGE', {
+    hint: '`sstash team rm` and `sstash team add` change who can open it',
+  })
 }
 
 /** A team stash opened with an identity. */
@@ -263,9 +271,7 @@ export class TeamStash {
 
   /** A team stash has no password: refused with a message that says what to do instead. */
   async changePassword(): Promise<never> {
-    throw new SSError(`${this.path} is a team stash: it has no password; members open it with their own keys`, 'USAGE', {
-      hint: '`sstash team rm` and `sstash team add` change who can open it',
-    })
+    throw teamHasNoPassword(this.path)
   }
 
   /** The agent holds password-derived keys only; a team stash is opened with an identity. */

@@ -337,7 +337,7 @@ describe('sstash rm and mv', () => {
     const before = readFileSync(path)
     const r = await runBin('sstash', ['rm', 'a'], { env })
     expect(r.code).toBe(1)
-    expect(r.stderr).toBe('sstash: error: key ["a"] has children\nsstash: hint: `sstash rm -r a` removes it with everything below it\n')
+    expect(r.stderr).toBe('sstash: error: key a has children\nsstash: hint: `sstash rm -r a` removes it with everything below it\n')
     expect(readFileSync(path)).toEqual(before)
     expect(await runBin('sstash', ['rm', '-r', 'a'], { env })).toMatchObject({ code: 0, stdout: '', stderr: '' })
     expect(await runBin('sstash', ['rm', 'd'], { env })).toMatchObject({ code: 0, stdout: '', stderr: '' })
