@@ -8,8 +8,11 @@
  *   node scripts/node-lines.mjs [line...]   installs (or updates) each line, then prints one
  *                                           `<line> <path of its node>` per line
  *
- * The cache is $XDG_CACHE_HOME/sstash-ci (else ~/.cache/sstash-ci), one folder per line. What is
- * installed there is run as us, so the folder must be ours alone (made 0700, checked with lstat).
+ * The cache is $SSTASH_CI_NODES, else $XDG_CACHE_HOME/sstash-ci (else ~/.cache/sstash-ci), one
+ * folder per line. What is installed there is run as us, so nobody else may write the folder
+ * (checked with lstat). The default is made 0700; $SSTASH_CI_NODES is made 0755, so that the
+ * second user of the cross-user tests can run these Nodes too (.ci/run sets it when run as root,
+ * whose home other users cannot enter).
  * Each run asks the registry for the newest release of each line; a line that cannot be
  * installed (no registry, no package for this platform) is an error, never a silent skip.
  */
@@ -22,11 +25,12 @@ import { pathToFileURL } from 'node:url'
 /** The release lines tested besides the system's Node, oldest first. */
 export const NODE_LINES = ['22', '24', '26']
 
-/** The cache folder, made 0700 when missing and refused unless it is a directory of ours alone. */
+/** The cache folder, made when missing and refused unless it is ours and nobody else can write it. */
 function cacheDir() {
+  const shared = process.env.SSTASH_CI_NODES?.startsWith('/') ? process.env.SSTASH_CI_NODES : undefined
   const base = process.env.XDG_CACHE_HOME?.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache')
-  const dir = join(base, 'sstash-ci')
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const dir = shared ?? join(base, 'sstash-ci')
+  mkdirSync(dir, { recursive: true, mode: shared ? 0o755 : 0o700 })
   const info = lstatSync(dir)
   if (!info.isDirectory() || info.uid !== process.getuid?.() || (info.mode & 0o022) !== 0)
     throw new Error(`node-lines: refusing ${dir}: it must be a directory owned by you that nobody else can write to`)
