@@ -1,8 +1,9 @@
 import { SSCryptoError, SSError, SSValueError } from '../errors.js'
+import { TreeStash } from './tree-stash.js'
 import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from '../format/kdf.js'
 import { createStash, parseStash, type FormatName, type LockedStash, type UnlockedStash } from '../format/stash-file.js'
 import { fileIdentity, identityOf, readFileChecked, resolveStashPath } from './read.js'
-import { Tree, checkKey, checkValue, type Entry } from '../tree/tree.js'
+import { Tree } from '../tree/tree.js'
 
 /** Options of {@link SecureStash.open}. */
 export interface OpenOptions {
@@ -55,7 +56,7 @@ const formatOf = (kdf: KdfParams): FormatName => (kdf.name === 'scrypt' ? 'nativ
  * read-modify-write under the stash's lock that replaces the file atomically. Every method
  * returns a promise and reports a bad argument by rejecting it, never by throwing.
  */
-export class SecureStash {
+export class SecureStash extends TreeStash {
   /**
    * What an {@link SecureStash.update} callback returns to say it changed nothing: then
    * nothing is written (the file keeps its bytes, times and inode), and update returns it.
@@ -72,6 +73,7 @@ export class SecureStash {
   #primed: { identity: string; unlocked: UnlockedStash } | undefined
 
   private constructor(path: string, password: string | undefined, info: StashInfo) {
+    super()
     this.path = path
     this.#password = password
     this.#info = info
@@ -187,7 +189,7 @@ export class SecureStash {
    * handed over, once. For many reads of an unchanged file, {@link peek} decrypts nothing.
    * @returns what `fn` returns
    */
-  async view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
+  override async view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
     return fn((await this.#current()).tree)
   }
 
@@ -234,7 +236,7 @@ export class SecureStash {
    * @returns what `fn` returns
    * @throws {SSError} LOCK_TIMEOUT, LOCK_LOST, WRITE_FAILED, UNSAFE_DIRECTORY; {@link SSValueError} for a tree too large
    */
-  async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
+  override async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
     const [{ withLock }, { writeAtomic }] = await writing()
     return withLock(this.path, async (lock) => {
       const unlocked = await this.#current()
@@ -245,52 +247,6 @@ export class SecureStash {
       this.#prime(fileIdentity(this.path), unlocked)
       return result
     })
-  }
-
-  /** The value at `key`. @throws {SSKeyError} KEY_NOT_FOUND or NO_VALUE */
-  async readValue(key: readonly string[]): Promise<Uint8Array> {
-    checkKey(key)
-    return this.view((tree) => tree.read(key))
-  }
-
-  /** Stores `value` at `key`, creating the path. @throws {SSValueError} when value is not a Uint8Array */
-  async writeValue(key: readonly string[], value: Uint8Array): Promise<void> {
-    checkKey(key)
-    checkValue(value)
-    await this.update((tree) => tree.write(key, value))
-  }
-
-  /**
-   * Removes `key` and everything below it; `[]` empties the stash.
-   * @returns the removed node's own value, or undefined when it held none
-   * @throws {SSKeyError} KEY_NOT_FOUND
-   */
-  async removeKey(key: readonly string[]): Promise<Uint8Array | undefined> {
-    checkKey(key)
-    return this.update((tree) => tree.remove(key))
-  }
-
-  /** Names of the children of `key` (`[]` is the root). @throws {SSKeyError} KEY_NOT_FOUND */
-  async getChildren(key: readonly string[]): Promise<string[]> {
-    checkKey(key)
-    return this.view((tree) => tree.children(key))
-  }
-
-  /** True when `key` exists, with or without a value. */
-  async has(key: readonly string[]): Promise<boolean> {
-    checkKey(key)
-    return this.view((tree) => tree.find(key) !== undefined)
-  }
-
-  /** Every value at or below `key`, with its full key path. @throws {SSKeyError} KEY_NOT_FOUND */
-  async list(key: readonly string[] = []): Promise<Entry[]> {
-    checkKey(key)
-    return this.view((tree) => tree.entries(key))
-  }
-
-  /** Moves a subtree. @throws {SSKeyError} when `from` is missing or `to` exists */
-  async move(from: readonly string[], to: readonly string[]): Promise<void> {
-    await this.update((tree) => tree.move(from, to))
   }
 
   /**

@@ -6,9 +6,10 @@
  * read-modify-write under the stash's lock that rewrites only the records it changed.
  */
 import { SSError, SSKeyError } from '../errors.js'
+import { TreeStash } from '../store/tree-stash.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../store/read.js'
-import { Tree, TreeNode, checkKey, checkValue, type Entry } from '../tree/tree.js'
+import { Tree, TreeNode, checkKey } from '../tree/tree.js'
 import type { Identity } from './age-file.js'
 import { decodePath, encodePath, parseTeamFile, scopeOf, serializeTeamFile, type TeamFile, type ValueRecord } from './format.js'
 import { openKeyring, type Keyring } from './keyring.js'
@@ -117,13 +118,14 @@ export function teamHasNoPassword(path: string): SSError {
 }
 
 /** A team stash opened with an identity. */
-export class TeamStash {
+export class TeamStash extends TreeStash {
   readonly path: string
   readonly #identities: readonly Identity[]
   readonly #env: Env
   #primed: { identity: string; opened: Opened } | undefined
 
   private constructor(path: string, identities: readonly Identity[], env: Env) {
+    super()
     this.path = path
     this.#identities = identities
     this.#env = env
@@ -188,7 +190,7 @@ export class TeamStash {
   }
 
   /** Reads a consistent snapshot of the tree and passes it to `fn`. */
-  async view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
+  override async view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
     return fn((await this.#current()).tree)
   }
 
@@ -201,7 +203,7 @@ export class TeamStash {
    * Applies changes to the tree under the lock and writes the records that changed.
    * @throws {SSError} NO_ACCESS (a value in a scope the member lacks), BAD_SCOPE (a key path no scope covers)
    */
-  async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
+  override async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
     return this.mutate(async (opened) => {
       const result = await fn(opened.tree)
       applyTree(opened, opened.tree)
@@ -225,43 +227,10 @@ export class TeamStash {
   }
 
   /** The value at `key`. @throws {SSKeyError} KEY_NOT_FOUND, NO_VALUE, NO_ACCESS, TEAM_CONFLICT */
-  async readValue(key: readonly string[]): Promise<Uint8Array> {
+  override async readValue(key: readonly string[]): Promise<Uint8Array> {
     checkKey(key)
     await this.check([key])
-    return this.view((tree) => tree.read(key))
-  }
-
-  /** Stores `value` at `key`. */
-  async writeValue(key: readonly string[], value: Uint8Array): Promise<void> {
-    checkKey(key)
-    checkValue(value)
-    await this.update((tree) => tree.write(key, value))
-  }
-
-  /** Removes `key` and everything below it. */
-  async removeKey(key: readonly string[]): Promise<Uint8Array | undefined> {
-    checkKey(key)
-    return this.update((tree) => tree.remove(key))
-  }
-
-  /** Names of the children of `key`. */
-  async getChildren(key: readonly string[]): Promise<string[]> {
-    return this.view((tree) => tree.children(key))
-  }
-
-  /** True when `key` exists. */
-  async has(key: readonly string[]): Promise<boolean> {
-    return this.view((tree) => tree.find(key) !== undefined)
-  }
-
-  /** Every readable value at or below `key`. */
-  async list(key: readonly string[] = []): Promise<Entry[]> {
-    return this.view((tree) => tree.entries(key))
-  }
-
-  /** Moves a subtree (its values are encrypted again for their new key paths). */
-  async move(from: readonly string[], to: readonly string[]): Promise<void> {
-    await this.update((tree) => tree.move(from, to))
+    return super.readValue(key)
   }
 
   /** Stores the bytes of the file at `srcPath` at `key`. */
