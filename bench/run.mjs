@@ -315,6 +315,67 @@ async function groups() {
     })
   }
 
+  if (want('team')) {
+    // A team stash opened by CI's identity: one age X25519 unwrap, no key derivation, no agent.
+    const ageKeygen = spawnSync('age-keygen', [], { encoding: 'utf8' })
+    if (ageKeygen.status !== 0) throw new Error('bench: the team group needs age-keygen (Debian package age)')
+    const identity = /AGE-SECRET-KEY-1[0-9A-Z]+/.exec(ageKeygen.stdout)[0]
+    const teamEnv = { SSTASH_IDENTITY: identity }
+    const team = (name, n) => {
+      const path = stashFile(name)
+      exec(first, first.node, [BIN.sstash, '--stash', path, 'team', 'init', '--as', 'ci', '--scope', 'dev=dev/', '--scope', 'prod=prod/'], { env: teamEnv })
+      const envFile = join(dir, `${name}.env`)
+      writeFileSync(envFile, Array.from({ length: n }, (_, i) => (i < 10 ? ten[i] : [`VAR_${i}`, `value-${i}-${'x'.repeat(20)}`])).map(([k, v]) => `${k}=${v}\n`).join(''))
+      exec(first, first.node, [BIN.sstash, '--stash', path, 'import', envFile, '--into', 'dev/app'], { env: teamEnv })
+      return path
+    }
+    const small = team('team10', 10)
+    const large = team('team1000', 1_000)
+    // dotenvx's own encryption: the same 10 values, its private key in the environment (as in CI).
+    const dotenvx = peerBin('@dotenvx/dotenvx', 'dotenvx')
+    const dxDir = join(dir, 'dotenvx')
+    mkdirSync(dxDir)
+    writeFileSync(join(dxDir, '.env'), ten.map(([k, v]) => `${k}=${v}\n`).join(''))
+    exec(first, first.node, [dotenvx.path, 'encrypt', '-f', join(dxDir, '.env'), '-fk', join(dxDir, '.env.keys')])
+    const dxKey = /^DOTENV_PRIVATE_KEY=(\S+)$/m.exec(readFileSync(join(dxDir, '.env.keys'), 'utf8'))[1]
+    rmSync(join(dxDir, '.env.keys'))
+    for (const rt of RUNTIMES) {
+      const got = exec(rt, rt.node, [BIN.sstash, '--stash', small, 'get', 'dev/app/VAR_9'], { env: teamEnv }).stdout.toString()
+      const ran = exec(rt, rt.node, [dotenvx.path, 'run', '-q', '-f', join(dxDir, '.env'), '--', 'sh', '-c', 'echo $VAR_9'], { env: { DOTENV_PRIVATE_KEY: dxKey } }).stdout.toString()
+      if (!got.startsWith('value-9') || !ran.startsWith('value-9')) throw new Error(`bench: the team stash or dotenvx did not give the value on Node ${rt.version}`)
+    }
+    // The floor: what any age reader does after Node starts: load node:crypto, import the
+    // identity and derive its public key, one X25519 with the stanza's share, HKDF, and one
+    // ChaCha20-Poly1305 open; then print. Made here with fixed inputs, so it always decrypts.
+    const { createCipheriv, diffieHellman, generateKeyPairSync, hkdfSync } = await import('node:crypto')
+    const der = (k, type) => k.export({ format: 'der', type }).toString('hex')
+    const me = generateKeyPairSync('x25519')
+    const share = generateKeyPairSync('x25519')
+    const wrapKey = Buffer.from(hkdfSync('sha256', diffieHellman({ privateKey: share.privateKey, publicKey: me.publicKey }), Buffer.alloc(64), 'age-encryption.org/v1/X25519', 32))
+    const cipher = createCipheriv('chacha20-poly1305', wrapKey, Buffer.alloc(12), { authTagLength: 16 })
+    const sealed = Buffer.concat([cipher.update(Buffer.alloc(32, 7)), cipher.final(), cipher.getAuthTag()]).toString('hex')
+    const floorUnwrap = `const c = require('node:crypto'); const h = (x) => Buffer.from(x, 'hex')
+const privateKey = c.createPrivateKey({ key: h('${der(me.privateKey, 'pkcs8')}'), format: 'der', type: 'pkcs8' })
+c.createPublicKey(privateKey).export({ format: 'der', type: 'spki' })
+const publicKey = c.createPublicKey({ key: h('${der(share.publicKey, 'spki')}'), format: 'der', type: 'spki' })
+const key = Buffer.from(c.hkdfSync('sha256', c.diffieHellman({ privateKey, publicKey }), Buffer.alloc(64), 'age-encryption.org/v1/X25519', 32))
+const d = c.createDecipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: 16 }); const s = h('${sealed}')
+d.setAuthTag(s.subarray(32)); require('node:fs').writeSync(1, Buffer.concat([d.update(s.subarray(0, 32)), d.final()]))`
+    out.push({
+      id: 'team',
+      title: 'a team stash opened with SSTASH_IDENTITY (an age X25519 key), no agent, as in CI; dotenvx with its private key in the environment',
+      target: '`sstash get` at most 10 ms over `node -e 0`; `sstash-run` faster than `dotenvx run`',
+      commands: () => [
+        nodeZero,
+        { key: 'crypto', label: 'floor: `node -e` that loads node:crypto and does one age X25519 unwrap', file: 'node', args: ['-e', floorUnwrap] },
+        { key: 'get', label: '`sstash get`, team stash, 10 keys', file: 'node', args: [BIN.sstash, '--stash', small, 'get', 'dev/app/VAR_1'], env: teamEnv, goal: { overFloorMs: 10 } },
+        { key: 'get1000', label: '`sstash get`, team stash, 1,000 keys', file: 'node', args: [BIN.sstash, '--stash', large, 'get', 'dev/app/VAR_1'], env: teamEnv },
+        { key: 'run', label: '`sstash-run -k dev/app -- true`, team stash, 10 keys', file: 'node', args: [BIN.run, '--stash', small, '-k', 'dev/app', '--', 'true'], env: teamEnv, goal: { peer: 'dotenvx', peerName: '`dotenvx run`', peerRatio: 1 } },
+        { key: 'dotenvx', label: `\`dotenvx run -- true\`, encrypted .env, DOTENV_PRIVATE_KEY (@dotenvx/dotenvx ${dotenvx.version})`, file: 'node', args: [dotenvx.path, 'run', '-q', '-f', join(dxDir, '.env'), '--', 'true'], env: { DOTENV_PRIVATE_KEY: dxKey } },
+      ],
+    })
+  }
+
   if (want('size')) {
     const sizes = [
       ['10 keys', 10],

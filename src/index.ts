@@ -31,6 +31,7 @@ export {
 } from './git/mapping.js'
 export {
   openStash,
+  openPersonalStash,
   openWithAgent,
   openWithPassword,
   shareWithAgent,
@@ -41,6 +42,7 @@ export {
   PASSWORD_TRIES,
   type OpenStashOptions,
   type OpenedWithPassword,
+  type OpenedStash,
 } from './unlock/open.js'
 export { getPassword, readPassword, passwordFromEnvironment, type PasswordOptions, type PasswordSource, type SourcedPassword } from './unlock/password.js'
 export { SECRET_ENV_VARS } from './unlock/secret-variables.js'

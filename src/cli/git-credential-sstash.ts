@@ -26,7 +26,7 @@ import { parseKeyPath } from '../tree/key-path.js'
 import { stashPath } from '../locations.js'
 import type { SecureStash } from '../store/secure-stash.js'
 import type { Tree } from '../tree/tree.js'
-import { openStash, readStash, type OpenStashOptions } from '../unlock/open.js'
+import { openStash, readStash, type OpenedStash, type OpenStashOptions } from '../unlock/open.js'
 import { printHint, printWarning, readStdin, reportError, runMain, UsageError, writeStdout } from './output.js'
 import { parseArgv, type OptionSpec } from './argv.js'
 
@@ -91,7 +91,7 @@ function readRequest(): Promise<Uint8Array> {
 type Unlocked<T> = { ok: true; stash: T } | { ok: false; code: number }
 type Opener<T> = (path: string, how: OpenStashOptions) => Promise<T>
 
-const openForWriting: Opener<SecureStash> = (path, how) => openStash(path, how)
+const openForWriting: Opener<OpenedStash> = (path, how) => openStash(path, how)
 
 /** Opens the stash with `open`, or says in one hint line why not (exit 0: git falls back). */
 async function unlock<T>(options: Options, open: Opener<T>): Promise<Unlocked<T>> {

@@ -6,12 +6,12 @@
  *   - prompts go to /dev/tty (see ../tty.ts), never to stdin/stdout.
  *   - a user error exits non-zero with one line; a stack trace only with SSTASH_DEBUG=1.
  */
-import { readSync, writeSync } from 'node:fs'
-import { SSCryptoError, SSError, SSKeyError, type SSErrorCode } from '../errors.js'
+import { fstatSync, readSync, writeSync } from 'node:fs'
+import { ioError, SSCryptoError, SSError, SSKeyError, type SSErrorCode } from '../errors.js'
 import { stashPath } from '../locations.js'
 import type { SecureStash } from '../store/secure-stash.js'
 import type { Tree } from '../tree/tree.js'
-import { openStash, readStash, requireStash } from '../unlock/open.js'
+import { openStash, readStash, requireStash, type OpenedStash } from '../unlock/open.js'
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -145,7 +145,7 @@ export function existingStash(options: GlobalOptions): string {
  * agent, SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS, a /dev/tty prompt).
  * @throws {SSError} STASH_NOT_FOUND (with a hint to run `sstash init`), NO_PASSWORD; SSCryptoError
  */
-export async function openFromOptions(options: GlobalOptions): Promise<SecureStash> {
+export async function openFromOptions(options: GlobalOptions): Promise<OpenedStash> {
   return openStash(existingStash(options))
 }
 
@@ -186,13 +186,6 @@ export async function readStdin(complete: (chunk: Buffer) => boolean = () => fal
   return new Uint8Array(Buffer.concat(chunks))
 }
 
-/** Writes `data` to stdout and waits until it is written. A reader that went away (`| head -c1`) is not an error. */
-export function writeOut(data: string | Uint8Array): Promise<void> {
-  return new Promise((resolve) => {
-    process.stdout.once('error', () => resolve())
-    process.stdout.write(data, () => resolve())
-  })
-}
 
 /**
  * Writes `data` to stdout with blocking writes, as git's own helpers do: no stream machinery
@@ -207,6 +200,19 @@ export function writeStdout(data: string | Uint8Array): void {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EAGAIN') process.stdout.write(bytes.subarray(offset))
-    else if (code !== 'EPIPE') throw error
+    else if (code !== 'EPIPE') throw ioError('write to', 'standard output', error)
   }
+}
+
+/**
+ * Whether `fd` is a terminal. Only a character device can be one, so for a pipe or a file this
+ * costs one fstat and never loads node:tty (which loads node:net and the streams, ~6 ms).
+ */
+export function isTerminal(fd: number): boolean {
+  try {
+    if (!fstatSync(fd).isCharacterDevice()) return false
+  } catch {
+    return false
+  }
+  return process.getBuiltinModule('node:tty').isatty(fd)
 }

@@ -4,7 +4,6 @@
  * through stdout only for `get` and when `--values` is asked for.
  */
 import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:fs'
-import { isatty } from 'node:tty'
 import { dirname } from 'node:path'
 import { cac, type CAC, type Command } from 'cac'
 import { SSError, ioError } from '../errors.js'
@@ -13,15 +12,14 @@ import { formatKeyPath, parseKeyPath } from '../tree/key-path.js'
 import { readLocalFile } from '../store/read.js'
 import { stashPath } from '../locations.js'
 import type { SourcedPassword } from '../unlock/password.js'
-import { agentTimeoutFromEnv, openWithPassword, shareWithAgent, writeValues } from '../unlock/open.js'
+import { agentTimeoutFromEnv, openPersonalStash, openWithPassword, shareWithAgent, writeValues } from '../unlock/open.js'
 import { parseArgv, type ParsedArgv } from './cac-argv.js'
-import { EXIT, UsageError, existingStash, openFromOptions, optionText as text, readFromOptions, readStdin, printStatus, printWarning, runMain, writeOut, type GlobalOptions } from './output.js'
+import { EXIT, UsageError, isTerminal, existingStash, openFromOptions, optionText as text, readFromOptions, readStdin, printStatus, printWarning, runMain, writeStdout, type GlobalOptions } from './output.js'
 import { listJson, listLines, treeJson, treeLines } from './commands/listing.js'
 import { registerEnvCommands } from './commands/env.js'
 import { registerAgentCommands } from './commands/agent.js'
 import { registerInjectCommand } from './commands/inject.js'
 import { registerTeamCommands } from './commands/team.js'
-import { isTeamStashFile } from '../team/detect.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
 // sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
 // and `set` through the agent load none.
@@ -129,7 +127,7 @@ async function set(keypath: string, options: Options): Promise<void> {
   const path = existingStash(options)
   const file = text(options.file)
   let value: Uint8Array
-  if (file === undefined && isatty(0)) {
+  if (file === undefined && isTerminal(0)) {
     // On a terminal, unlock before asking for the value: a wrong password should not cost a typed secret.
     const stash = await openFromOptions(options)
     const { promptHidden } = await import('../unlock/tty.js')
@@ -147,9 +145,9 @@ async function set(keypath: string, options: Options): Promise<void> {
 async function get(keypath: string, options: Options): Promise<void> {
   const key = parseKeyPath(keypath)
   const value = (await readFromOptions(options, [key])).read(key)
-  await writeOut(value)
+  writeStdout(value)
   // On a terminal only, so the shell prompt does not run into the value; pipes get the bytes as stored.
-  if (isatty(1) && value.at(-1) !== 0x0a) await writeOut('\n')
+  if (isTerminal(1) && value.at(-1) !== 0x0a) writeStdout('\n')
 }
 
 async function show(keypath: string | undefined, options: Options, kind: 'ls' | 'tree'): Promise<void> {
@@ -158,10 +156,10 @@ async function show(keypath: string | undefined, options: Options, kind: 'ls' | 
   const values = options.values === true
   if (options.json === true) {
     const json = kind === 'ls' ? listJson(key, node, values) : treeJson(key, node, values)
-    return writeOut(`${JSON.stringify(json, null, 2)}\n`)
+    return writeStdout(`${JSON.stringify(json, null, 2)}\n`)
   }
   const lines = kind === 'ls' ? listLines(key, node, values) : treeLines(key, node, values)
-  if (lines.length > 0) await writeOut(`${lines.join('\n')}\n`)
+  if (lines.length > 0) writeStdout(`${lines.join('\n')}\n`)
 }
 
 async function rm(keypath: string, options: Options): Promise<void> {
@@ -178,9 +176,8 @@ async function mv(from: string, to: string, options: Options): Promise<void> {
 }
 
 async function passwd(options: Options): Promise<void> {
-  const stash = await openFromOptions(options)
-  // Before any prompt: a team stash has no password to change.
-  if (isTeamStashFile(stash.path)) throw (await import('../team/team-stash.js')).teamHasNoPassword(stash.path)
+  // A team stash is refused before any prompt: it has no password to change.
+  const stash = await openPersonalStash(existingStash(options))
   const kdf = await kdfOption(options, stash.info.kdf)
   const { password, source } = await newPassword(stash.path, 'passwd')
   await warnIfWeak(options, kdf, password)
@@ -212,7 +209,7 @@ async function doctor(options: Options): Promise<number> {
     lines.push(`${finding.severity}: ${finding.what}`)
     if (finding.fix) lines.push(`  fix: ${finding.fix}`)
   }
-  await writeOut(`${lines.join('\n')}\n`)
+  writeStdout(`${lines.join('\n')}\n`)
   return findings.some((f) => f.severity === 'problem' || f.severity === 'warning') ? EXIT.ERROR : EXIT.OK
 }
 
@@ -337,12 +334,28 @@ async function checkArguments(argv: readonly string[]): Promise<void> {
 }
 
 /**
+ * `sstash [--stash <path>] get <keypath>`, the command scripts run most (`$(sstash get ...)`),
+ * recognised without building cac and its commands (docs/SPEED.md). Anything else, `--help`
+ * or a mistake included, returns undefined and goes through cac.
+ */
+function plainGet(argv: readonly string[]): { keypath: string; options: Options } | undefined {
+  const parsed = parseArgv(argv, [{ names: ['stash'], takesValue: true }])
+  const [command, keypath, ...rest] = parsed.args
+  const names = Object.keys(parsed.options)
+  if (parsed.error !== undefined || command !== 'get' || keypath === undefined || rest.length > 0 || parsed.options['--'].length > 0) return undefined
+  if (!names.every((name) => name === '--' || name === 'stash') || typeof (parsed.options.stash ?? '') !== 'string') return undefined
+  return { keypath, options: { stash: parsed.options.stash as string | undefined } }
+}
+
+/**
  * Entry point of the `sstash` binary.
  * @param argv - the arguments after the program name
  */
 export async function main(argv: string[]): Promise<void> {
   await runMain(async () => {
     await checkArguments(argv)
+    const fast = plainGet(argv)
+    if (fast) return get(fast.keypath, fast.options)
     const cli = buildCli()
     const { command, parsed } = parseCommandLine(cli, argv)
     if (command) cli.matchedCommand = command

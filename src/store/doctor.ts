@@ -50,7 +50,12 @@ async function onPath(name: string, env: Env): Promise<string | undefined> {
   return undefined
 }
 
-async function fileFindings(path: string, real: string): Promise<Finding[]> {
+/**
+ * The file itself: a regular file of ours, and private. A team stash is committed to a repository
+ * and read by everyone who clones it (its values are sealed to members' keys), so only write
+ * access by others is a finding for it.
+ */
+async function fileFindings(path: string, real: string, team: boolean): Promise<Finding[]> {
   const out: Finding[] = []
   const link = await lstat(path)
   if (link.isSymbolicLink()) out.push({ severity: 'note', what: `${path} is a symbolic link to ${real}; writes replace ${real}` })
@@ -59,7 +64,10 @@ async function fileFindings(path: string, real: string): Promise<Finding[]> {
   const uid = process.getuid?.()
   if (uid !== undefined && info.uid !== uid)
     out.push({ severity: 'problem', what: `${real} belongs to another user (uid ${info.uid})`, fix: `chown ${uid} ${real}` })
-  if ((info.mode & 0o077) !== 0)
+  if (team && (info.mode & 0o022) !== 0)
+    out.push({ severity: 'warning', what: `${real} has mode ${mode(info.mode)}: other users can replace the team stash`, fix: `chmod go-w ${real}` })
+  else if (team) out.push({ severity: 'ok', what: `file mode ${mode(info.mode)} (a team stash: readable by whoever clones the repository, values sealed to members' keys)` })
+  else if ((info.mode & 0o077) !== 0)
     out.push({
       severity: 'problem',
       what: `${real} has mode ${mode(info.mode)}: other users can read the encrypted stash and try passwords offline`,
@@ -184,9 +192,10 @@ export async function diagnose(path: string, env: Env = process.env): Promise<Fi
   if (real !== undefined && bytes === undefined && findings.length === 0)
     findings.push({ severity: 'problem', what: `no stash at ${path}`, fix: 'sstash init (or pass --stash <path>, or set SSTASH_FILE)' })
   if (real !== undefined && bytes !== undefined) {
-    findings.push(...(await fileFindings(path, real)))
+    const team = isTeamStash(bytes)
+    findings.push(...(await fileFindings(path, real, team)))
     findings.push(...(await directoryFindings(dirname(real))))
-    findings.push(...(isTeamStash(bytes) ? (await import('../team/doctor.js')).teamFindings(real, bytes) : formatFindings(real, bytes)))
+    findings.push(...(team ? (await import('../team/doctor.js')).teamFindings(real, bytes) : formatFindings(real, bytes)))
     findings.push(...lockFindings(real))
     findings.push(...(await leftoverFindings(real)))
   }

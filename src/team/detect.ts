@@ -3,6 +3,7 @@
  * 12 bytes and loads nothing: a personal stash never loads the team code.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
+import { SSError } from '../errors.js'
 
 const PREFIX = 'sstash-team/'
 
@@ -28,4 +29,11 @@ export function isTeamStashFile(path: string): boolean {
   } finally {
     closeSync(fd)
   }
+}
+
+/** The error for a password command (`passwd`, `unlock`, `migrate`) on a team stash, which members open with their own keys. */
+export function teamHasNoPassword(path: string): SSError {
+  return new SSError(`${path} is a team stash: it has no password; members open it with their own keys`, 'USAGE', {
+    hint: '`sstash team rm` and `sstash team add` change who can open it',
+  })
 }

@@ -5,7 +5,7 @@
  * record nobody changed keeps its exact bytes.
  */
 import { SSError } from '../errors.js'
-import { fromB64 } from './primitives.js'
+import { fromB64, isCanonicalB64 } from './primitives.js'
 
 export { isTeamStash } from './detect.js'
 
@@ -54,6 +54,7 @@ export interface TeamFile {
 }
 
 const ESCAPED = /[%/\x00-\x20\x7f]/g
+const PLAIN_PATH = /^(?:\/[^%/\x00-\x20\x7f]+)+$/
 
 /** A key path in the file's spelling: `/` + segments, `%XX` for `%`, `/`, space and controls, `%` for an empty segment. */
 export function encodePath(path: readonly string[]): string {
@@ -62,6 +63,11 @@ export function encodePath(path: readonly string[]): string {
 
 /** Reads {@link encodePath}'s spelling. @returns undefined for anything that is not its canonical output */
 export function decodePath(text: string): string[] | undefined {
+  // Most key paths escape nothing: then the spelling is canonical as it stands.
+  if (PLAIN_PATH.test(text)) {
+    const path = text.slice(1).split('/')
+    return path.every((segment) => segment.isWellFormed()) ? path : undefined
+  }
   if (!text.startsWith('/')) return undefined
   if (text === '/') return []
   const path = text.slice(1).split('/').map((segment) => (segment === '%' ? '' : segment.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))))
@@ -102,7 +108,7 @@ function parseValue(f: string[], what: string, line: number): ValueRecord {
   const decoded = path === undefined ? undefined : decodePath(path)
   const g = parseGen(gen)
   const s = parseGen(since)
-  if (f.length !== 6 || !decoded || decoded.length === 0 || !NAME.test(scope ?? '') || !g || !s || s > g || fromB64(sealed ?? '') === undefined)
+  if (f.length !== 6 || !decoded || decoded.length === 0 || !NAME.test(scope ?? '') || !g || !s || s > g || !isCanonicalB64(sealed ?? ''))
     bad(what, line, `a ${f[0]} record is malformed`)
   return { path: decoded, scope: scope as string, gen: g, since: s, sealed: sealed as string }
 }
@@ -125,7 +131,7 @@ function parseRecord(file: TeamFile, { kind, f }: Fields, what: string, line: nu
     once(file.scopes, f[1] as string, { name: f[1] as string, prefix: prefix as string[], gen: gen as number, fingerprint: f[4] as string, mac: f[5] as string })
   } else if (kind === 'wrap') {
     const gen = parseGen(f[2])
-    if (f.length !== 5 || !NAME.test(f[1] ?? '') || !gen || !NAME.test(f[3] ?? '') || fromB64(f[4] as string) === undefined) malformed()
+    if (f.length !== 5 || !NAME.test(f[1] ?? '') || !gen || !NAME.test(f[3] ?? '') || !isCanonicalB64(f[4] as string)) malformed()
     once(file.wraps, `${f[1]} ${f[3]}`, { scope: f[1] as string, gen: gen as number, member: f[3] as string, file: f[4] as string })
   } else if (kind === 'chain') {
     const gen = parseGen(f[2])
@@ -197,10 +203,10 @@ export function parseTeamFile(bytes: Uint8Array, what: string): TeamFile {
       hint: 'run `sstash team git-setup`, then `git checkout -m <file>` to merge it again with the sstash merge driver',
     })
   const file: TeamFile = { teamId: header[1] as string, members: new Map(), scopes: new Map(), wraps: new Map(), chains: new Map(), values: new Map(), conflicts: new Map() }
-  let previous: Buffer | undefined
+  let previous: string | undefined
   for (const record of splitRecords(lines, (line, why) => bad(what, line, why))) {
-    const first = Buffer.from(record.first)
-    if (previous && Buffer.compare(previous, first) >= 0) bad(what, record.line, 'records are not sorted, or one is repeated')
+    const first = record.first
+    if (previous !== undefined && byteOrder(previous, first) >= 0) bad(what, record.line, 'records are not sorted, or one is repeated')
     previous = first
     const f = record.text.split(' ')
     if (f.some((field) => field === '')) bad(what, record.line, 'a field is empty, or there are two spaces')
@@ -208,6 +214,15 @@ export function parseTeamFile(bytes: Uint8Array, what: string): TeamFile {
   }
   checkStructure(file, what)
   return file
+}
+
+/**
+ * Compares two strings by their UTF-8 bytes, as the spec sorts. Below U+D800 that is the order
+ * of their UTF-16 code units, which needs no encoding; only text with higher characters is encoded.
+ */
+function byteOrder(a: string, b: string): number {
+  if (!/[\ud800-\uffff]/.test(a) && !/[\ud800-\uffff]/.test(b)) return a < b ? -1 : a > b ? 1 : 0
+  return Buffer.compare(Buffer.from(a), Buffer.from(b))
 }
 
 /** One record of the file: its first line (what records are sorted by), its fields as one line, and its line number. */
@@ -246,9 +261,9 @@ const valueLines = (kind: string, v: ValueRecord): string => `${kind} ${encodePa
  * (by bytes, as the spec says: String comparison is by UTF-16 code unit, which differs above U+FFFF).
  */
 export function joinRecords(header: string, records: readonly string[]): Uint8Array {
-  const firstLine = (record: Buffer): Buffer => record.subarray(0, record.includes(0x0a) ? record.indexOf(0x0a) : record.length)
-  const sorted = records.map((record) => Buffer.from(record)).sort((a, b) => Buffer.compare(firstLine(a), firstLine(b)))
-  return new Uint8Array(Buffer.concat([Buffer.from(`${header}\n`), ...sorted.flatMap((r) => [r, Buffer.from('\n')])]))
+  const firstLine = (record: string): string => record.split('\n', 1)[0] as string
+  const sorted = [...records].sort((a, b) => byteOrder(firstLine(a), firstLine(b)))
+  return new Uint8Array(Buffer.from(`${header}\n${sorted.map((record) => `${record}\n`).join('')}`))
 }
 
 /** Writes a team stash: the header, then every record, sorted. */

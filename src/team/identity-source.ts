@@ -11,7 +11,7 @@ import { SSError, SSKeyError, ioError } from '../errors.js'
 import { dataDir, stashPath } from '../locations.js'
 import { readRegularFile } from '../store/read.js'
 import type { Identity } from './age-file.js'
-import { isTeamStash } from './detect.js'
+import { isTeamStashFile } from './detect.js'
 import { generateIdentity, parseIdentities } from './keys.js'
 import { randomBytes } from './primitives.js'
 
@@ -23,13 +23,7 @@ export const IDENTITY_KEY = ['sstash', 'identity']
 /** The personal stash: $SSTASH_FILE unless that is a team stash, else the default location. */
 export function personalStashPath(env: Env = process.env): string {
   const chosen = stashPath(undefined, env)
-  let bytes: Uint8Array | undefined
-  try {
-    bytes = readRegularFile(chosen, 1024 ** 3)
-  } catch {
-    bytes = undefined
-  }
-  return bytes && isTeamStash(bytes) ? join(dataDir(env), 'stash.sstash') : chosen
+  return isTeamStashFile(chosen) ? join(dataDir(env), 'stash.sstash') : chosen
 }
 
 /**
@@ -65,6 +59,8 @@ export async function loadIdentities(env: Env = process.env): Promise<Identity[]
   } catch {
     throw new SSError(`no identity to open a team stash with (no personal stash at ${personal})`, 'NO_IDENTITY', { hint })
   }
+  // A team stash cannot hold the identity that opens team stashes (it would need itself to open).
+  if (isTeamStashFile(personal)) throw new SSError(`no identity to open a team stash with: ${personal} is a team stash, not a personal stash`, 'NO_IDENTITY', { hint })
   const tree = await readStash(personal, [IDENTITY_KEY], { env })
   const node = tree.find(IDENTITY_KEY)
   if (node?.value === undefined) throw new SSError(`no identity in your personal stash ${personal}`, 'NO_IDENTITY', { hint })
@@ -80,8 +76,8 @@ export async function ensureIdentity(env: Env = process.env): Promise<{ recipien
   const fromEnv = identitiesFromEnvironment(env)
   if (fromEnv) return { recipient: (fromEnv[0] as Identity).recipient, created: false, where: env.SSTASH_IDENTITY ? 'SSTASH_IDENTITY' : (env.SSTASH_IDENTITY_FILE as string) }
   const personal = personalStashPath(env)
-  const { openStash } = await import('../unlock/open.js')
-  const stash = await openStash(personal, { env })
+  const { openPersonalStash } = await import('../unlock/open.js')
+  const stash = await openPersonalStash(personal, { env })
   const existing = await stash.view((tree) => tree.find(IDENTITY_KEY)?.value)
   const created = existing === undefined
   const secret = existing === undefined ? `${generateIdentity(randomBytes(32))}\n` : Buffer.from(existing).toString('utf8')

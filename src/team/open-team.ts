@@ -4,7 +4,7 @@
  * lazily, so a personal stash never loads the team code.
  */
 import { loadIdentities } from './identity-source.js'
-import { TeamStash } from './team-stash.js'
+import { readTeamTree, TeamStash } from './team-stash.js'
 import type { Tree } from '../tree/tree.js'
 
 type Env = Record<string, string | undefined>
@@ -15,12 +15,10 @@ export async function openTeamStash(path: string, env: Env = process.env): Promi
 }
 
 /**
- * The tree of a team stash for a command that reads `keys`, after checking that none of them
- * is a value the member cannot read.
+ * The tree of a team stash for a command that reads `keys` (only their values decrypted),
+ * after checking that none of them is a value the member cannot read.
  * @throws {SSKeyError} NO_ACCESS, TEAM_CONFLICT; as {@link openTeamStash}
  */
 export async function readTeamStash(path: string, keys: readonly (readonly string[])[], env: Env = process.env): Promise<Tree> {
-  const stash = await openTeamStash(path, env)
-  await stash.check(keys)
-  return stash.view((tree) => tree)
+  return readTeamTree(path, await loadIdentities(env), keys, env)
 }

@@ -94,9 +94,13 @@ export function fromB64nopad(text: string): Uint8Array | undefined {
 /** Standard base64 with padding. */
 export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
 
+/** Canonical padded base64: what {@link b64} writes (unused bits of the last character zero). Checked without decoding. */
+const CANONICAL_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$/
+
+/** True for canonical padded base64, as {@link fromB64} accepts; costs no decoding (a file's values are decoded only when read). */
+export const isCanonicalB64 = (text: string): boolean => CANONICAL_B64.test(text)
+
 /** Decodes canonical padded base64. @returns undefined for anything else */
 export function fromB64(text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined
-  const bytes = Buffer.from(text, 'base64')
-  return b64(bytes) === text ? new Uint8Array(bytes) : undefined
+  return isCanonicalB64(text) ? new Uint8Array(Buffer.from(text, 'base64')) : undefined
 }

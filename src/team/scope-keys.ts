@@ -8,7 +8,16 @@ import { encodePath, type ScopeRecord, type ValueRecord } from './format.js'
 import { aeadOpen, aeadSeal, b64, fromB64, hkdf, hmac, randomBytes } from './primitives.js'
 
 const LABEL = 'sstash-team/1'
-const sub = (key: Uint8Array, purpose: string): Uint8Array => hkdf(key, new Uint8Array(0), `${LABEL} ${purpose}`)
+/** Each scope key's subkeys, derived once per key and purpose: a file's values share their scope's. */
+const subkeys = new WeakMap<Uint8Array, Map<string, Uint8Array>>()
+
+function sub(key: Uint8Array, purpose: string): Uint8Array {
+  let mine = subkeys.get(key)
+  if (!mine) subkeys.set(key, (mine = new Map()))
+  let subkey = mine.get(purpose)
+  if (!subkey) mine.set(purpose, (subkey = hkdf(key, new Uint8Array(0), `${LABEL} ${purpose}`)))
+  return subkey
+}
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text))
 
 /** A new random scope key. */

@@ -16,6 +16,7 @@ import { openKeyring, type Keyring } from './keyring.js'
 import { sameBytes } from './primitives.js'
 import { openValue, sealValue } from './scope-keys.js'
 import { SeenStore } from './seen.js'
+import { teamHasNoPassword } from './detect.js'
 
 type Env = Record<string, string | undefined>
 const writing = (): Promise<[typeof import('../store/lock.js'), typeof import('../store/write.js')]> => Promise.all([import('../store/lock.js'), import('../store/write.js')])
@@ -58,12 +59,20 @@ function unreadable(file: TeamFile, ring: Keyring, path: readonly string[]): SSE
   return new SSKeyError(`key ${formatKeyPath(path)} is in scope ${scope}, which ${ring.member} does not hold`, path, 'NO_ACCESS')
 }
 
-function decryptTree(file: TeamFile, ring: Keyring): Opened {
+/** True when `path` is `key` or below it. */
+const isUnder = (path: readonly string[], key: readonly string[]): boolean => key.length <= path.length && key.every((segment, i) => path[i] === segment)
+
+/**
+ * The tree of every key path, with the values this member can read.
+ * @param only - decrypt only the values below these keys (a read of them); every key path still gets its node
+ */
+function decryptTree(file: TeamFile, ring: Keyring, only?: readonly (readonly string[])[]): Opened {
   const tree = new Tree()
   const plain = new Map<string, Uint8Array>()
   for (const [enc, record] of file.values) {
     const node = nodeAt(tree, record.path)
     if (!ring.holds(record.scope) || file.conflicts.has(enc)) continue
+    if (only && !only.some((key) => isUnder(record.path, key))) continue
     node.value = openValue(ring.keyAt(record.scope, record.gen), file.teamId, record)
     plain.set(enc, node.value)
   }
@@ -110,11 +119,40 @@ function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
   }
 }
 
-/** The error for a password command on a team stash, which members open with their own keys. */
-export function teamHasNoPassword(path: string): SSError {
-  return new SSError(`${path} is a team stash: it has no password; members open it with their own keys`, 'USAGE', {
-    hint: '`sstash team rm` and `sstash team add` change who can open it',
-  })
+/** Reads, checks and opens the file at `path` (the whole of it, or for a read of `only`), and remembers what this clone saw. */
+async function openFile(path: string, identities: readonly Identity[], env: Env, only?: readonly (readonly string[])[]): Promise<Opened> {
+  const file = readTeamFile(path)
+  const seen = SeenStore.load(env)
+  const ring = openKeyring(file, identities, seen, path)
+  const opened = decryptTree(file, ring, only)
+  await seen.save()
+  return opened
+}
+
+/**
+ * Throws the error a read of `keys` must give when one of them is a value this member cannot
+ * read, or a subtree holding only such values (a scope they lack).
+ * @throws {SSKeyError} NO_ACCESS or TEAM_CONFLICT
+ */
+function checkReadable({ file, ring, tree }: Opened, keys: readonly (readonly string[])[]): void {
+  for (const key of keys) {
+    const node = tree.find(key)
+    if (!node || node.value !== undefined) continue
+    const enc = encodePath(key)
+    const below = [...file.values.keys(), ...file.conflicts.keys()].filter((p) => p === enc || p.startsWith(enc === '/' ? '/' : `${enc}/`))
+    if (below.length > 0 && tree.entries(key).length === 0) throw unreadable(file, ring, file.values.get(below[0] as string)?.path ?? key)
+  }
+}
+
+/**
+ * The tree a command that only reads `keys` needs: every key path, and the values below those
+ * keys only, so that a read costs one decryption per value it uses, whatever the file's size.
+ * @throws {SSKeyError} NO_ACCESS, TEAM_CONFLICT; as {@link TeamStash.open}
+ */
+export async function readTeamTree(path: string, identities: readonly Identity[], keys: readonly (readonly string[])[], env: Env = process.env): Promise<Tree> {
+  const opened = await openFile(resolveStashPath(path), identities, env, keys)
+  checkReadable(opened, keys)
+  return opened.tree
 }
 
 /** A team stash opened with an identity. */
@@ -143,13 +181,8 @@ export class TeamStash extends TreeStash {
     return stash
   }
 
-  async #read(): Promise<Opened> {
-    const file = readTeamFile(this.path)
-    const seen = SeenStore.load(this.#env)
-    const ring = openKeyring(file, this.#identities, seen, this.path)
-    const opened = decryptTree(file, ring)
-    await seen.save()
-    return opened
+  #read(): Promise<Opened> {
+    return openFile(this.path, this.#identities, this.#env)
   }
 
   /** What the stash is, for status lines; a team stash has no key derivation. */
@@ -170,14 +203,7 @@ export class TeamStash extends TreeStash {
    * @throws {SSKeyError} NO_ACCESS or TEAM_CONFLICT
    */
   async check(keys: readonly (readonly string[])[]): Promise<void> {
-    const { file, ring, tree } = await this.#peekOpened()
-    for (const key of keys) {
-      const node = tree.find(key)
-      if (!node || node.value !== undefined) continue
-      const enc = encodePath(key)
-      const below = [...file.values.keys(), ...file.conflicts.keys()].filter((p) => p === enc || p.startsWith(enc === '/' ? '/' : `${enc}/`))
-      if (below.length > 0 && tree.entries(key).length === 0) throw unreadable(file, ring, file.values.get(below[0] as string)?.path ?? key)
-    }
+    checkReadable(await this.#peekOpened(), keys)
   }
 
   async #peekOpened(): Promise<Opened> {

@@ -15,9 +15,10 @@
 import { lstatSync } from 'node:fs'
 import { SSCryptoError, SSError, errno, ioError } from '../errors.js'
 import type { SecureStash, OpenOptions } from '../store/secure-stash.js'
+import type { TeamStash } from '../team/team-stash.js'
 import { checkKey, checkValue, type Tree } from '../tree/tree.js'
 import { readIfExists, resolveStashPath } from '../store/read.js'
-import { isTeamStashFile } from '../team/detect.js'
+import { isTeamStash, isTeamStashFile, teamHasNoPassword } from '../team/detect.js'
 import { agentGetKey, agentReadTree, agentStatus, agentUnlock, agentWriteValues } from '../agent/client.js'
 import { agentSocket } from '../agent/directory.js'
 import { parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../agent/duration.js'
@@ -25,6 +26,9 @@ import type { AgentEntry } from '../agent/protocol.js'
 import type { PasswordOptions, PasswordSource, SourcedPassword } from './password.js'
 
 type Env = Record<string, string | undefined>
+
+/** A stash {@link openStash} opened: a personal stash with its key, or a team stash with the member's identity. */
+export type OpenedStash = SecureStash | TeamStash
 
 /** What {@link openStash}, {@link readStash} and {@link writeValues} may use. */
 export interface OpenStashOptions extends PasswordOptions, OpenOptions {
@@ -109,6 +113,7 @@ export function requireStash(stashPath: string): void {
 async function checkStashFile(stashPath: string): Promise<void> {
   const bytes = readIfExists(resolveStashPath(stashPath))
   if (bytes === undefined) return
+  if (isTeamStash(bytes)) throw teamHasNoPassword(stashPath)
   const { parseStash } = await import('../format/stash-file.js')
   parseStash(bytes, stashPath)
 }
@@ -174,11 +179,22 @@ export async function shareWithAgent(stash: SecureStash, source: PasswordSource,
  * @param stashPath - the stash file
  * @throws {SSError} STASH_NOT_FOUND (unless options.create), NOT_A_STASH, NO_PASSWORD, BAD_DURATION; {@link SSCryptoError}
  */
-export async function openStash(stashPath: string, options: OpenStashOptions = {}): Promise<SecureStash> {
-  const env = options.env ?? process.env
+export async function openStash(stashPath: string, options: OpenStashOptions = {}): Promise<OpenedStash> {
   if (options.create !== true) requireStash(stashPath)
   // A team stash opens with the member's identity (src/team), not with a password.
-  if (isTeamStashFile(stashPath)) return (await import('../team/open-team.js')).openTeamStash(stashPath, env) as Promise<unknown> as Promise<SecureStash>
+  if (isTeamStashFile(stashPath)) return (await import('../team/open-team.js')).openTeamStash(stashPath, options.env ?? process.env)
+  return openPersonalStash(stashPath, options)
+}
+
+/**
+ * Opens a personal stash, the kind a password opens, as {@link openStash} does; a team stash is
+ * refused before any prompt. For the commands about passwords, and the identity's own stash.
+ * @throws as {@link openStash}; {@link SSError} USAGE for a team stash
+ */
+export async function openPersonalStash(stashPath: string, options: OpenStashOptions = {}): Promise<SecureStash> {
+  const env = options.env ?? process.env
+  if (options.create !== true) requireStash(stashPath)
+  if (isTeamStashFile(stashPath)) throw teamHasNoPassword(stashPath)
   if (options.agent !== false) {
     const unlocked = await openWithAgent(stashPath, env)
     if (unlocked) return unlocked

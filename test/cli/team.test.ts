@@ -3,7 +3,7 @@
  * (sstash get/set/ls, sstash-run) on a team stash, with real age and ssh keys.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ROOT, makeStash, runBin, tempDir } from '../helpers.js'
@@ -121,6 +121,16 @@ describe.skipIf(!hasAge)('sstash team', () => {
     expect(ci.stderr).toMatch(/^sstash: error: .*: your identity \(age1.*\) is not a member of this team stash\nsstash: hint: /)
   })
 
+  it('doctor finds nothing wrong with the 0644 mode git checks a team stash out with, but warns when others can write it', async () => {
+    const t = await team()
+    chmodSync(t.path, 0o644)
+    const doctor = await t.run(['doctor'])
+    expect(doctor.stdout).toMatch(/^ok: file mode 0644 \(a team stash: readable by whoever clones the repository/m)
+    expect(doctor.stdout).not.toMatch(/other users can read/)
+    chmodSync(t.path, 0o664)
+    expect((await t.run(['doctor'])).stdout).toMatch(/^warning: .* has mode 0664: other users can replace the team stash\n  fix: chmod go-w /m)
+  })
+
   it('serves git-credential-sstash from a team stash, storing and getting through the member identity', async () => {
     const path = join(dir, 'git-team.sstash')
     const key = ageKey()
@@ -159,7 +169,8 @@ describe.skipIf(!hasAge)('sstash team', () => {
       [['team', 'init', '--as', 'x'], t.env, /^sstash: error: .* already exists\n/],
       [['set', 'elsewhere/x'], t.env, /^sstash: error: no scope holds key elsewhere\/x\nsstash: hint: the scopes are \/dev, \/prod\n$/],
       [['team', 'frobnicate'], t.env, /^sstash: error: unknown team command "frobnicate"\n/],
-      [['passwd'], t.env, /^sstash: error: .* is a team stash: it has no password; members open it with their own keys\n/],
+      // The password commands refuse before they look for an identity or ask anything.
+      ...[['passwd'], ['unlock'], ['migrate']].map((args): [string[], Record<string, string>, RegExp] => [args, user(), /^sstash: error: .* is a team stash: it has no password; members open it with their own keys\n/]),
     ]
     for (const [args, env, stderr] of cases) {
       const result = await t.run(args, 'value', env)

@@ -9,7 +9,7 @@ import type { CAC } from 'cac'
 import { SSError, ioError } from '../../errors.js'
 import { readRegularFile } from '../../store/read.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
-import { UsageError, openFromOptions, optionText, printStatus, printWarning, readFromOptions, readStdin, writeOut, type GlobalOptions } from '../output.js'
+import { UsageError, isTerminal, openFromOptions, optionText, printStatus, printWarning, readFromOptions, readStdin, writeStdout, type GlobalOptions } from '../output.js'
 import { checkRemoveSource, importGitCredentialsFile } from './git-import.js'
 
 type Options = GlobalOptions & Record<string, unknown>
@@ -36,7 +36,7 @@ async function readInput(file: string): Promise<string> {
 async function importAction(fileArg: string | undefined, options: Options): Promise<number | void> {
   // A missing file means stdin, as `-` does; never a terminal.
   const file = fileArg ?? '-'
-  if (file === '-' && process.stdin.isTTY) throw new UsageError('import needs a file, or - with the file on stdin', 'e.g. `sstash import .env --into project/myapp`')
+  if (file === '-' && isTerminal(0)) throw new UsageError('import needs a file, or - with the file on stdin', 'e.g. `sstash import .env --into project/myapp`')
   const format = text(options.format) ?? 'dotenv'
   const into = text(options.into)
   if (format !== 'dotenv' && format !== 'git-credentials')
@@ -105,7 +105,7 @@ async function exportAction(keypath: string | undefined, options: Options): Prom
     throw new UsageError('export needs a <keypath> or --env-file <file>', 'e.g. `sstash export project/myapp` or `sstash export --env-file .env.sstash`')
   const sources = { envFiles, keys: keypath === undefined ? [] : [parseKeyPath(keypath)], prefix: text(options.prefix), allow: list(options.allow) }
   const vars = await readVariables(sources, (keys) => readFromOptions(options, keys))
-  await writeOut(formatEnv([...vars.values()], format))
+  writeStdout(formatEnv([...vars.values()], format))
 }
 
 /** Registers `sstash import` and `sstash export`. */

@@ -7,7 +7,7 @@ import { resolve } from 'node:path'
 import type { CAC } from 'cac'
 import { Tree } from '../../tree/tree.js'
 import { readOwnFile } from '../../store/read.js'
-import { UsageError, optionText, readFromOptions, readStdin, writeOut, type GlobalOptions } from '../output.js'
+import { UsageError, isTerminal, optionText, readFromOptions, readStdin, writeStdout, type GlobalOptions } from '../output.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
@@ -22,7 +22,7 @@ function pathOption(options: Options, name: 'inFile' | 'outFile', flag: string):
 async function inject(options: Options): Promise<void> {
   const input = pathOption(options, 'inFile', '-i')
   const output = pathOption(options, 'outFile', '-o')
-  if (input === undefined && process.stdin.isTTY)
+  if (input === undefined && isTerminal(0))
     throw new UsageError('inject needs a template: -i <file>, or the template on stdin', 'e.g. `sstash inject -i config.tpl -o config.json`')
   const { parseTemplate, renderTemplate, templateKeys } = await import('../../env/template.js')
   const template = parseTemplate(input === undefined ? await readStdin() : readOwnFile(input), input ?? 'stdin')
@@ -30,7 +30,7 @@ async function inject(options: Options): Promise<void> {
   // A template without placeholders needs no stash, and no password.
   const tree = keys.length > 0 ? await readFromOptions(options, keys) : new Tree()
   const bytes = renderTemplate(template, tree)
-  if (output === undefined) return writeOut(bytes)
+  if (output === undefined) return writeStdout(bytes)
   const { writeAtomic } = await import('../../store/write.js')
   await writeAtomic(resolve(output), bytes)
 }

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { SSError } from '../../errors.js'
 import { stashPath } from '../../locations.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
-import { UsageError, existingStash, optionText, writeOut, type GlobalOptions } from '../output.js'
+import { UsageError, existingStash, optionText, writeStdout, type GlobalOptions } from '../output.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
@@ -33,7 +33,7 @@ async function identity(): Promise<void> {
   const { ensureIdentity } = await import('../../team/identity-source.js')
   const { recipient, created, where } = await ensureIdentity()
   if (created) note(`created a new identity in ${where}`)
-  await writeOut(`${recipient}\n`)
+  writeStdout(`${recipient}\n`)
 }
 
 function parseScopes(values: string[]): { name: string; prefix: string[] }[] {
@@ -88,14 +88,14 @@ async function ls(options: Options): Promise<void> {
   const file = readTeamFile(existingStash(options))
   const lines = listMembers(file).map((m) => `member ${m.name} ${m.fingerprint} scopes ${m.scopes.join(',')}`)
   for (const s of file.scopes.values()) lines.push(`scope ${s.name} ${formatKeyPath(s.prefix)} generation ${s.gen}`)
-  await writeOut(`${lines.join('\n')}\n`)
+  writeStdout(`${lines.join('\n')}\n`)
 }
 
 async function exposed(options: Options): Promise<void> {
   const [{ readTeamFile }, { exposedValues }] = await Promise.all([import('../../team/team-stash.js'), team()])
   const values = exposedValues(readTeamFile(existingStash(options)))
   if (values.length === 0) return note('nothing is exposed: every value was set after the last removal')
-  await writeOut(`${values.map((v) => `${formatKeyPath(v.path)}\tscope ${v.scope}`).join('\n')}\n`)
+  writeStdout(`${values.map((v) => `${formatKeyPath(v.path)}\tscope ${v.scope}`).join('\n')}\n`)
   warn('removed members could read these values, and old values stay in git history: rotate each secret where it was issued, then `sstash set` it')
 }
 
@@ -104,7 +104,7 @@ async function resolve(keypath: string | undefined, options: Options): Promise<n
     const [{ readTeamFile }, { conflictList }] = await Promise.all([import('../../team/team-stash.js'), import('../../team/merge.js')])
     const conflicts = conflictList(readTeamFile(existingStash(options)))
     if (conflicts.length === 0) return note('no merge conflicts')
-    return writeOut(`${conflicts.join('\n')}\n`)
+    return writeStdout(`${conflicts.join('\n')}\n`)
   }
   const side = options.ours === true ? 'ours' : options.theirs === true ? 'theirs' : undefined
   if (side === undefined) throw new UsageError('team resolve needs --ours or --theirs', 'or `sstash set` a new value at the key path')
@@ -116,7 +116,7 @@ async function resolve(keypath: string | undefined, options: Options): Promise<n
 async function textconv(file: string | undefined): Promise<void> {
   if (file === undefined) throw new UsageError('team textconv needs a file')
   const [{ textconv: render }, { readRegularFile }] = await Promise.all([import('../../team/textconv.js'), import('../../store/read.js')])
-  await writeOut(render(readRegularFile(file) ?? new Uint8Array(0), file))
+  writeStdout(render(readRegularFile(file) ?? new Uint8Array(0), file))
 }
 
 async function mergeFile(args: string[]): Promise<number> {
