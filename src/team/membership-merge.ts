@@ -48,23 +48,31 @@ function wrapReason(scope: string, member: string, sides: Sides): string | undef
   const { ours, theirs } = sides
   const [o, t] = [ours.wraps.get(`${scope} ${member}`), theirs.wraps.get(`${scope} ${member}`)]
   if (o && t && o.gen === t.gen && ours.members.get(member) === theirs.members.get(member)) return undefined
-  return o && t ? memberReason(member, sides) : `${member} left scope ${scope} on one side and got it again on the other`
+  return o && t ? memberReason(member, sides) : `the wrap of scope ${scope} for ${member} was removed on one side and changed on the other`
+}
+
+/** Why the record `key` (`scope s`, `member m`, `wrap s m` or `chain s g`) cannot be merged, or undefined when ours stands. */
+function reasonFor(key: string, sides: Sides): string | undefined {
+  const [kind, a, b] = key.split(' ') as [string, string, string]
+  if (kind === 'member') return memberReason(a, sides)
+  const scope = scopeReason(a, sides)
+  if (scope !== undefined || kind === 'scope') return scope
+  return kind === 'wrap' ? wrapReason(a, b, sides) : `the key chain of scope ${a} differs`
 }
 
 /**
- * Decides the membership records changed differently on both sides (keys as the merge keys
- * records: `scope s`, `member m`, `wrap s m`, `chain s g`). Where it returns, our record of
- * each key stands, and the scopes it returns need their MAC computed again ({@link resignScopes}).
+ * Decides the membership records changed differently on both sides, given by their keys as
+ * merge.ts keys records. Where it returns, our record of each key stands, and the scopes it
+ * returns need their MAC computed again ({@link resignScopes}).
  * @throws {SSError} TEAM_CONFLICT naming what cannot be merged
  */
 export function settleMembership(keys: readonly string[], sides: Sides, what: string): string[] {
   const reasons = new Set<string>()
   const resign = new Set<string>()
   for (const key of keys) {
-    const [kind, a, b] = key.split(' ') as [string, string, string]
-    const reason = kind === 'member' ? memberReason(a, sides) : (scopeReason(a, sides) ?? (kind === 'wrap' ? wrapReason(a, b, sides) : kind === 'chain' ? `the key chain of scope ${a} differs` : undefined))
+    const reason = reasonFor(key, sides)
     if (reason !== undefined) reasons.add(reason)
-    else if (kind === 'scope') resign.add(a)
+    else if (key.startsWith('scope ')) resign.add(key.slice(6))
   }
   if (reasons.size > 0) throw membershipConflict(what, [...reasons])
   return [...resign]
