@@ -185,8 +185,9 @@ describe.skipIf(!hasAge)('team stash in git', () => {
 describe.skipIf(!hasAge)('team stash in git, members changed on two branches', () => {
   const root = join(dir, 'members')
   const remote = join(root, 'origin.git')
-  const [alice, carol, ops, bob, dave] = (['alice', 'carol', 'ops', 'bob', 'dave'] as const).map((name) => member(name, name === 'bob' ? 'ssh' : 'age', join(root, name)))
-  const as = (who: Member, identity: Member): Member => ({ ...who, env: { ...who.env, SSTASH_IDENTITY_FILE: identity.env.SSTASH_IDENTITY_FILE } })
+  const at = (name: string, kind: 'age' | 'ssh' = 'age') => member(name, kind, join(root, name))
+  const [alice, carol, ops, bob, dave] = [at('alice'), at('carol'), at('ops'), at('bob', 'ssh'), at('dave')]
+  const as = (who: Member, identity: Member): Member => ({ ...who, env: { ...who.env, SSTASH_IDENTITY_FILE: identity.env.SSTASH_IDENTITY_FILE as string } })
   const file = (who: Member): string => readFileSync(join(who.repo, 'secrets.sstash'), 'utf8')
   /** Expects the merge to have stopped with our file left as it was, then abandons our branch's commit. */
   const stoppedWithOurs = async (who: Member, merge: RunResult): Promise<void> => {
@@ -249,7 +250,7 @@ describe.skipIf(!hasAge)('team stash in git, members changed on two branches', (
   })
 
   it('stops a merge of one member name added on both branches with different keys, leaving our file', async () => {
-    const [one, two] = [member('erin1', 'age', join(root, 'erin1')), member('erin2', 'age', join(root, 'erin2'))]
+    const [one, two] = [at('erin1'), at('erin2')]
     await ok(sstash(alice, ['team', 'add', 'erin', '--key', one.recipient, '--scope', 'dev']))
     await commit(alice, 'add erin')
     await ok(git(alice, 'push', '-q'))
@@ -262,15 +263,15 @@ describe.skipIf(!hasAge)('team stash in git, members changed on two branches', (
   })
 
   it('refuses to merge a branch whose membership was forged, instead of signing it', async () => {
-    const mallory = member('mallory', 'age', join(root, 'mallory'))
+    const mallory = at('mallory')
     // Someone with push access adds a member with a key of their own choosing, without the scope key.
     await ok(git(alice, 'checkout', '-q', '-b', 'forged'))
-    await ok(sstash(alice, ['team', 'add', 'frank', '--key', member('frank', 'age', join(root, 'frank')).recipient, '--scope', 'dev']))
+    await ok(sstash(alice, ['team', 'add', 'frank', '--key', at('frank').recipient, '--scope', 'dev']))
     writeFileSync(join(alice.repo, 'secrets.sstash'), file(alice).replace(/^member frank \S+$/m, `member frank ${mallory.recipient}`))
     await commit(alice, 'forged')
     await ok(git(alice, 'push', '-q', 'origin', 'forged'))
     await ok(git(alice, 'checkout', '-q', 'main'))
-    await ok(sstash(carol, ['team', 'add', 'gina', '--key', member('gina', 'age', join(root, 'gina')).recipient, '--scope', 'dev']))
+    await ok(sstash(carol, ['team', 'add', 'gina', '--key', at('gina').recipient, '--scope', 'dev']))
     await commit(carol, 'add gina')
     await ok(git(carol, 'fetch', '-q'))
     const merge = await git(carol, 'merge', '--no-edit', 'origin/forged')
