@@ -68,7 +68,12 @@ export class Keyring {
   }
 }
 
-function unwrapScope(file: TeamFile, scope: ScopeRecord, member: string, identity: Identity, what: string): Uint8Array | undefined {
+/**
+ * The key of `scope` wrapped to `member`, checked against the scope's fingerprint and membership MAC.
+ * @returns undefined when the member holds no wrap of the scope
+ * @throws {SSCryptoError} TEAM_TAMPERED
+ */
+export function unwrapScope(file: TeamFile, scope: ScopeRecord, member: string, identity: Identity, what: string): Uint8Array | undefined {
   const wrap = file.wraps.get(`${scope.name} ${member}`)
   if (!wrap) return undefined
   const key = ageDecrypt(fromB64(wrap.file) as Uint8Array, identity)

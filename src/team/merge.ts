@@ -1,15 +1,17 @@
 /**
  * The merge driver: a three-way merge of team stashes record by record (docs/TEAM.md, Merge
  * semantics). A value changed differently on both sides becomes a conflict record that
- * `team resolve` or `set` settles; a membership record changed differently on both sides
- * cannot be decided here. Values left under an older generation than their scope's (edits
- * from a branch that did not have a rotation) are re-encrypted under the current one.
+ * `team resolve` or `set` settles; membership records changed differently on both sides are
+ * settled by membership-merge.ts (members added under one scope key merge, the rest is a
+ * conflict). Values left under an older generation than their scope's (edits from a branch
+ * that did not have a rotation) are re-encrypted under the current one.
  */
 import { SSError } from '../errors.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import type { Identity } from './age-file.js'
 import { decodePath, joinRecords, parseTeamFile, serializeTeamFile, splitRecords, type TeamFile } from './format.js'
 import { openKeyring } from './keyring.js'
+import { resignScopes, settleMembership, type Sides } from './membership-merge.js'
 import { openValue, sealValue } from './scope-keys.js'
 import type { SeenStore } from './seen.js'
 
@@ -20,6 +22,8 @@ export interface MergeResult {
   conflicts: string[][]
   /** Values re-encrypted under their scope's newest key. */
   reencrypted: number
+  /** Scopes whose members both sides changed, merged and signed again. */
+  membership: string[]
 }
 
 /** A file's records by what identifies them (kind and first fields), each as its lines without the last newline. */
@@ -42,12 +46,14 @@ function records(bytes: Uint8Array, what: string): { header: string; byKey: Map<
 
 /**
  * Merges `ours` and `theirs` from their common `base`.
- * @param identities - when given, stale values of the scopes they hold are re-encrypted
- * @throws {SSError} TEAM_CONFLICT for a membership conflict or another team; NOT_A_STASH
+ * @param identities - when given, members added on both sides of a scope they hold are merged, and
+ * stale values of the scopes they hold are re-encrypted
+ * @throws {SSError} TEAM_CONFLICT for a membership conflict or another team; NOT_A_STASH;
+ * {@link SSCryptoError} TEAM_TAMPERED when a side's membership to merge does not verify
  */
 export function mergeTeamFiles(base: Uint8Array, ours: Uint8Array, theirs: Uint8Array, what: string, identities?: readonly Identity[], seen?: SeenStore): MergeResult {
   // Each side must be a valid team stash on its own; the base may be empty (both sides added the file).
-  for (const bytes of [ours, theirs]) parseTeamFile(bytes, what)
+  const [oursFile, theirsFile] = [ours, theirs].map((bytes) => parseTeamFile(bytes, what)) as [TeamFile, TeamFile]
   const [o, t] = [records(ours, what), records(theirs, what)]
   const b = base.length > 0 ? records(base, what) : { header: o.header, byKey: new Map<string, string>() }
   if (o.header !== t.header) throw new SSError(`${what}: the two sides are different team stashes (another team id)`, 'TEAM_CONFLICT')
@@ -72,10 +78,10 @@ export function mergeTeamFiles(base: Uint8Array, ours: Uint8Array, theirs: Uint8
       if (ol !== undefined) out.push(ol)
     } else membership.push(key)
   }
-  if (membership.length > 0)
-    throw new SSError(`${what}: membership changed on both sides (${membership.slice(0, 3).join(', ')}): the merge driver cannot decide it`, 'TEAM_CONFLICT', {
-      hint: 'keep one side (`git checkout --ours <file>` or `--theirs`), `git add` it, and redo the other side\'s membership change',
-    })
+  const sides: Sides = { base: membership.length > 0 && base.length > 0 ? parseTeamFile(base, what) : undefined, ours: oursFile, theirs: theirsFile }
+  const resign = settleMembership(membership, sides, what)
+  // Where settleMembership returns, both sides hold each of these records and ours stands.
+  for (const key of membership) out.push(o.byKey.get(key) as string)
   const text = joinRecords(o.header, out)
   let file: TeamFile
   try {
@@ -83,8 +89,9 @@ export function mergeTeamFiles(base: Uint8Array, ours: Uint8Array, theirs: Uint8
   } catch (error) {
     throw new SSError(`${what}: the two sides' changes do not fit together: ${(error as Error).message}`, 'TEAM_CONFLICT', { cause: error })
   }
+  resignScopes(file, resign, sides, identities, what)
   const reencrypted = identities && seen ? reencryptStale(file, changed, identities, seen, what) : 0
-  return { bytes: reencrypted > 0 ? serializeTeamFile(file) : text, conflicts, reencrypted }
+  return { bytes: reencrypted > 0 || resign.length > 0 ? serializeTeamFile(file) : text, conflicts, reencrypted, membership: resign }
 }
 
 /**

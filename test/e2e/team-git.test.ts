@@ -1,9 +1,10 @@
 /**
  * The team stash in real git repositories: clones of one origin (file:// remotes), members with
- * real age and ssh keys, the diff and merge drivers that `team git-setup` configures.
+ * real age and ssh keys, the diff and merge drivers that `team git-setup` configures, and
+ * membership changed on two branches.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
@@ -18,8 +19,7 @@ interface Member {
   env: Record<string, string>
 }
 
-function member(name: string, kind: 'age' | 'ssh'): Member & { recipient: string } {
-  const home = join(dir, name)
+function member(name: string, kind: 'age' | 'ssh', home = join(dir, name)): Member & { recipient: string } {
   mkdirSync(home, { recursive: true })
   const key = join(home, 'key')
   if (kind === 'age') spawnSync('age-keygen', ['-o', key])
@@ -179,5 +179,116 @@ describe.skipIf(!hasAge)('team stash in git', () => {
     expect(rolledBack.code).not.toBe(0)
     expect(rolledBack.stderr).toMatch(/^sstash: error: .*scope dev is at key generation 1, older than generation 2 this clone has seen: the file was rolled back\n/)
     await ok(git(alice, 'checkout', '-q', 'HEAD', '--', 'secrets.sstash'))
+  })
+})
+
+describe.skipIf(!hasAge)('team stash in git, members changed on two branches', () => {
+  const root = join(dir, 'members')
+  const remote = join(root, 'origin.git')
+  const at = (name: string, kind: 'age' | 'ssh' = 'age') => member(name, kind, join(root, name))
+  const [alice, carol, ops, bob, dave] = [at('alice'), at('carol'), at('ops'), at('bob', 'ssh'), at('dave')]
+  const as = (who: Member, identity: Member): Member => ({ ...who, env: { ...who.env, SSTASH_IDENTITY_FILE: identity.env.SSTASH_IDENTITY_FILE as string } })
+  const file = (who: Member): string => readFileSync(join(who.repo, 'secrets.sstash'), 'utf8')
+  /** Expects the merge to have stopped with our file left as it was, then abandons our branch's commit. */
+  const stoppedWithOurs = async (who: Member, merge: RunResult): Promise<void> => {
+    expect(merge.code).not.toBe(0)
+    expect(file(who)).toBe(await ok(git(who, 'show', 'HEAD:secrets.sstash')))
+    await ok(git(who, 'merge', '--abort'))
+  }
+
+  it('sets up a team with scopes dev and prod in a shared origin', async () => {
+    mkdirSync(root, { recursive: true })
+    spawnSync('git', ['init', '-q', '--bare', '-b', 'main', remote])
+    await ok(runCommand('git', ['clone', '-q', remote, alice.repo], { env: alice.env }))
+    await ok(git(alice, 'checkout', '-q', '-b', 'main'))
+    await ok(sstash(alice, ['team', 'init', '--as', 'alice', '--scope', 'dev=dev/', '--scope', 'prod=prod/']))
+    await ok(sstash(alice, ['team', 'add', 'carol', '--key', carol.recipient, '--scope', 'dev']))
+    await ok(sstash(alice, ['team', 'add', 'ops', '--key', ops.recipient, '--scope', 'prod']))
+    await ok(sstash(alice, ['team', 'git-setup']))
+    await set(alice, 'dev/shared', 'dev-secret')
+    await set(alice, 'prod/db', 'prod-secret')
+    await ok(git(alice, 'add', 'secrets.sstash', '.gitattributes'))
+    await commit(alice, 'team stash')
+    await ok(git(alice, 'push', '-q', 'origin', 'main'))
+    for (const who of [carol, ops]) {
+      await ok(runCommand('git', ['clone', '-q', remote, who.repo], { env: who.env }))
+      await ok(sstash(who, ['team', 'git-setup']))
+    }
+    expect(await get(carol, 'dev/shared')).toBe('dev-secret')
+  })
+
+  it('stops a merge of members added to dev on two branches when the merging identity does not hold dev, signing nothing', async () => {
+    await ok(sstash(alice, ['team', 'add', 'bob', '--key', bob.recipient, '--scope', 'dev']))
+    await commit(alice, 'add bob')
+    await ok(git(alice, 'push', '-q'))
+    await ok(sstash(carol, ['team', 'add', 'dave', '--key', dave.recipient, '--scope', 'dev']))
+    await commit(carol, 'add dave')
+    // Ops holds prod only: it cannot check either side's dev membership, nor sign the union.
+    const pull = await git(as(carol, ops), 'pull', '-q', '--no-rebase', '--no-edit')
+    expect(pull.stderr).toMatch(/^sstash: error: secrets\.sstash: membership changed on both sides, and the merge driver cannot decide it: merging the members of scope dev needs its key, and your identity does not hold scope dev\nsstash: hint: a member of scope dev runs the merge/m)
+    await stoppedWithOurs(carol, pull)
+  })
+
+  it('merges members added to dev on two branches with the merge driver, and every member opens the result', async () => {
+    const pull = await git(carol, 'pull', '-q', '--no-rebase', '--no-edit')
+    expect(pull.code, pull.stderr).toBe(0)
+    await ok(git(carol, 'push', '-q'))
+    for (const who of [bob, dave]) {
+      await ok(runCommand('git', ['clone', '-q', remote, who.repo], { env: who.env }))
+      expect(await get(who, 'dev/shared')).toBe('dev-secret')
+      expect((await sstash(who, ['get', 'prod/db'])).stderr).toMatch(/NO_ACCESS|does not hold/)
+    }
+    for (const who of [alice, ops]) await ok(git(who, 'pull', '-q', '--no-rebase'))
+    for (const who of [alice, carol]) expect(await get(who, 'dev/shared')).toBe('dev-secret')
+    expect(await get(ops, 'prod/db')).toBe('prod-secret')
+    const ls = await ok(sstash(ops, ['team', 'ls']))
+    expect(ls.match(/^member \S+/gm)).toEqual(['member alice', 'member bob', 'member carol', 'member dave', 'member ops'])
+    expect(ls).toMatch(/^member bob .* scopes dev$/m)
+    expect(ls).toMatch(/^member dave .* scopes dev$/m)
+    await set(dave, 'dev/from-dave', 'after the merge')
+    expect(await get(dave, 'dev/from-dave')).toBe('after the merge')
+  })
+
+  it('stops a merge of one member name added on both branches with different keys, leaving our file', async () => {
+    const [one, two] = [at('erin1'), at('erin2')]
+    await ok(sstash(alice, ['team', 'add', 'erin', '--key', one.recipient, '--scope', 'dev']))
+    await commit(alice, 'add erin')
+    await ok(git(alice, 'push', '-q'))
+    await ok(sstash(carol, ['team', 'add', 'erin', '--key', two.recipient, '--scope', 'dev']))
+    await commit(carol, 'add another erin')
+    const pull = await git(carol, 'pull', '-q', '--no-rebase', '--no-edit')
+    expect(pull.stderr).toMatch(/^sstash: error: secrets\.sstash: membership changed on both sides, and the merge driver cannot decide it: member erin was added with a different key on each side\nsstash: hint: keep one side/m)
+    await stoppedWithOurs(carol, pull)
+    await ok(git(carol, 'reset', '-q', '--hard', 'origin/main'))
+  })
+
+  it('refuses to merge a branch whose membership was forged, instead of signing it', async () => {
+    const mallory = at('mallory')
+    // Someone with push access adds a member with a key of their own choosing, without the scope key.
+    await ok(git(alice, 'checkout', '-q', '-b', 'forged'))
+    await ok(sstash(alice, ['team', 'add', 'frank', '--key', at('frank').recipient, '--scope', 'dev']))
+    writeFileSync(join(alice.repo, 'secrets.sstash'), file(alice).replace(/^member frank \S+$/m, `member frank ${mallory.recipient}`))
+    await commit(alice, 'forged')
+    await ok(git(alice, 'push', '-q', 'origin', 'forged'))
+    await ok(git(alice, 'checkout', '-q', 'main'))
+    await ok(sstash(carol, ['team', 'add', 'gina', '--key', at('gina').recipient, '--scope', 'dev']))
+    await commit(carol, 'add gina')
+    await ok(git(carol, 'fetch', '-q'))
+    const merge = await git(carol, 'merge', '--no-edit', 'origin/forged')
+    expect(merge.stderr).toMatch(/^sstash: error: secrets\.sstash \(their side\): the membership of scope dev does not verify: it was changed by someone without the scope's key/m)
+    await stoppedWithOurs(carol, merge)
+    await ok(git(carol, 'reset', '-q', '--hard', 'origin/main'))
+    expect(await get(carol, 'dev/shared')).toBe('dev-secret')
+  })
+
+  it('stops a merge of two removals on two branches, each of which gave dev a new key', async () => {
+    await ok(sstash(alice, ['team', 'rm', 'bob']))
+    await commit(alice, 'remove bob')
+    await ok(git(alice, 'push', '-q'))
+    await ok(sstash(carol, ['team', 'rm', 'dave']))
+    await commit(carol, 'remove dave')
+    const pull = await git(carol, 'pull', '-q', '--no-rebase', '--no-edit')
+    expect(pull.stderr).toMatch(/^sstash: error: secrets\.sstash: membership changed on both sides, and the merge driver cannot decide it: scope dev got a different new key on each side \(two `team rm`\)\nsstash: hint: keep one side/m)
+    await stoppedWithOurs(carol, pull)
   })
 })
