@@ -232,6 +232,7 @@ describe.skipIf(!hasAge)('team stash in git, members changed on two branches', (
   it('merges members added to dev on two branches with the merge driver, and every member opens the result', async () => {
     const pull = await git(carol, 'pull', '-q', '--no-rebase', '--no-edit')
     expect(pull.code, pull.stderr).toBe(0)
+    expect(pull.stderr).toMatch(/^sstash: secrets\.sstash: merged the members both branches added to scope dev, signed with your key$/m)
     await ok(git(carol, 'push', '-q'))
     for (const who of [bob, dave]) {
       await ok(runCommand('git', ['clone', '-q', remote, who.repo], { env: who.env }))

@@ -135,6 +135,7 @@ async function mergeFile(args: string[]): Promise<number> {
   const result = mergeTeamFiles(read(base), read(ours), read(theirs), what, identities, seen)
   writeFileSync(ours, result.bytes)
   await seen.save()
+  if (result.membership.length > 0) note(`${what}: merged the members both branches added to ${result.membership.length === 1 ? 'scope' : 'scopes'} ${result.membership.join(', ')}, signed with your key`)
   if (result.reencrypted > 0) note(`${what}: re-encrypted ${result.reencrypted} values from the other branch under the new scope keys; they stay listed by \`sstash team exposed\``)
   if (result.conflicts.length === 0) return 0
   process.stderr.write(`sstash: error: ${what}: ${result.conflicts.length} key ${result.conflicts.length === 1 ? 'path was' : 'paths were'} changed on both sides: ${result.conflicts.map(formatKeyPath).join(', ')}\n`)
