@@ -1,3 +1,5 @@
 #!/bin/sh
 ':' //; exec node -- "$0" "$@"   # sh runs node with -- first, so node never reads our --env-file as its own
-require('./run-bundle.cjs').loadBundle('sstash').main(process.argv.slice(2))
+const { loadBundle } = require('./run-bundle.cjs'), argv = process.argv.slice(2)
+// A plain `sstash get` runs from its own small bundle (src/cli/get.ts); every other line from the full one.
+;(argv.includes('get') && loadBundle('sstash-get').main(argv)) || loadBundle('sstash').main(argv)

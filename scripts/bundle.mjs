@@ -5,6 +5,7 @@
  * (module resolution and loading was most of the binaries' start-up cost; see docs/SPEED.md).
  *
  *   dist/cli/sstash.js          -> dist/bundle/sstash.cjs                 (exports main)
+ *   dist/cli/get.js             -> dist/bundle/sstash-get.cjs             (a plain `sstash get`, tried first)
  *   dist/cli/sstash-run.js      -> dist/bundle/sstash-run.cjs             (exports main)
  *   dist/cli/git-credential-sstash.js -> dist/bundle/git-credential-sstash.cjs (exports main)
  *   dist/cli/agent.js           -> dist/bundle/cli/agent.cjs              (the agent process)
@@ -26,6 +27,7 @@ import { join, resolve } from 'node:path'
 const ROOT = resolve(process.argv[2] ?? resolve(import.meta.dirname, '..'))
 const entries = {
   sstash: 'dist/cli/sstash.js',
+  'sstash-get': 'dist/cli/get.js',
   'sstash-run': 'dist/cli/sstash-run.js',
   'git-credential-sstash': 'dist/cli/git-credential-sstash.js',
   'cli/agent': 'dist/cli/agent.js',

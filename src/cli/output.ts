@@ -186,7 +186,6 @@ export async function readStdin(complete: (chunk: Buffer) => boolean = () => fal
   return new Uint8Array(Buffer.concat(chunks))
 }
 
-
 /**
  * Writes `data` to stdout with blocking writes, as git's own helpers do: no stream machinery
  * (and no node:net for a pipe) on the hot path. A reader that went away (EPIPE) is not an error;

@@ -15,6 +15,7 @@ import type { SourcedPassword } from '../unlock/password.js'
 import { agentTimeoutFromEnv, openPersonalStash, openWithPassword, shareWithAgent, writeValues } from '../unlock/open.js'
 import { parseArgv, type ParsedArgv } from './cac-argv.js'
 import { EXIT, UsageError, isTerminal, existingStash, openFromOptions, optionText as text, readFromOptions, readStdin, printStatus, printWarning, runMain, writeStdout, type GlobalOptions } from './output.js'
+import { get, plainGet } from './get.js'
 import { listJson, listLines, treeJson, treeLines } from './commands/listing.js'
 import { registerEnvCommands } from './commands/env.js'
 import { registerAgentCommands } from './commands/agent.js'
@@ -140,14 +141,6 @@ async function set(keypath: string, options: Options): Promise<void> {
     await writeValues(path, [[key, value]])
   }
   if (value.length === 0) printWarning(`stored an empty value at ${formatKeyPath(key)}`)
-}
-
-async function get(keypath: string, options: Options): Promise<void> {
-  const key = parseKeyPath(keypath)
-  const value = (await readFromOptions(options, [key])).read(key)
-  writeStdout(value)
-  // On a terminal only, so the shell prompt does not run into the value; pipes get the bytes as stored.
-  if (isTerminal(1) && value.at(-1) !== 0x0a) writeStdout('\n')
 }
 
 async function show(keypath: string | undefined, options: Options, kind: 'ls' | 'tree'): Promise<void> {
@@ -334,28 +327,15 @@ async function checkArguments(argv: readonly string[]): Promise<void> {
 }
 
 /**
- * `sstash [--stash <path>] get <keypath>`, the command scripts run most (`$(sstash get ...)`),
- * recognised without building cac and its commands (docs/SPEED.md). Anything else, `--help`
- * or a mistake included, returns undefined and goes through cac.
- */
-function plainGet(argv: readonly string[]): { keypath: string; options: Options } | undefined {
-  const parsed = parseArgv(argv, [{ names: ['stash'], takesValue: true }])
-  const [command, keypath, ...rest] = parsed.args
-  const names = Object.keys(parsed.options)
-  if (parsed.error !== undefined || command !== 'get' || keypath === undefined || rest.length > 0 || parsed.options['--'].length > 0) return undefined
-  if (!names.every((name) => name === '--' || name === 'stash') || typeof (parsed.options.stash ?? '') !== 'string') return undefined
-  return { keypath, options: { stash: parsed.options.stash as string | undefined } }
-}
-
-/**
  * Entry point of the `sstash` binary.
  * @param argv - the arguments after the program name
  */
 export async function main(argv: string[]): Promise<void> {
   await runMain(async () => {
     await checkArguments(argv)
-    const fast = plainGet(argv)
-    if (fast) return get(fast.keypath, fast.options)
+    // The launcher runs a plain `get` through ./get.ts's own bundle; the library and tsc's output come here.
+    const plain = plainGet(argv)
+    if (plain) return get(plain.keypath, plain.options)
     const cli = buildCli()
     const { command, parsed } = parseCommandLine(cli, argv)
     if (command) cli.matchedCommand = command
