@@ -5,7 +5,7 @@
  * record nobody changed keeps its exact bytes.
  */
 import { SSError } from '../errors.js'
-import { fromB64, isCanonicalB64 } from './primitives.js'
+import { fromB64, hash, isCanonicalB64 } from './primitives.js'
 
 export { isTeamStash } from './detect.js'
 
@@ -74,6 +74,17 @@ export function decodePath(text: string): string[] | undefined {
   return encodePath(path) === text && path.every((segment) => segment.isWellFormed()) ? path : undefined
 }
 
+/**
+ * The slot of a key path: the first 8 hex digits of SHA-256 of its spelling in the file. Value
+ * records sort by it, so that new key paths land at scattered places in the file rather than
+ * next to their siblings: git's own merge conflicts on two additions at one place, and related
+ * key paths (`dev/api/a`, `dev/api/b`) are what two people tend to add at once.
+ */
+export const slotOf = (spelling: string): string => Buffer.from(hash('sha256', new Uint8Array(Buffer.from(spelling)))).toString('hex').slice(0, 8)
+
+/** The first line of a value or conflict record. */
+export const valueHead = (kind: 'value' | 'conflict', spelling: string): string => `${kind} ${slotOf(spelling)} ${spelling}`
+
 const isPrefix = (prefix: readonly string[], path: readonly string[]): boolean => prefix.length <= path.length && prefix.every((s, i) => path[i] === s)
 
 /** The scope a key path belongs to: the one with the longest prefix of it. */
@@ -103,14 +114,21 @@ interface Fields {
   f: string[]
 }
 
+/** The key path of a value or conflict record, after checking its slot. */
+function recordPath(f: string[], what: string, line: number): string[] {
+  const [kind, slot, spelling] = f
+  const path = spelling === undefined ? undefined : decodePath(spelling)
+  if (!path || path.length === 0) bad(what, line, `a ${kind} record is malformed`)
+  if (slot !== slotOf(spelling as string)) bad(what, line, `the slot of the ${kind} record for ${spelling} is not the one its key path gives`)
+  return path
+}
+
 function parseValue(f: string[], what: string, line: number): ValueRecord {
-  const [, path, scope, gen, since, sealed] = f
-  const decoded = path === undefined ? undefined : decodePath(path)
+  const [, , , scope, gen, since, sealed] = f
   const g = parseGen(gen)
   const s = parseGen(since)
-  if (f.length !== 6 || !decoded || decoded.length === 0 || !NAME.test(scope ?? '') || !g || !s || s > g || !isCanonicalB64(sealed ?? ''))
-    bad(what, line, `a ${f[0]} record is malformed`)
-  return { path: decoded, scope: scope as string, gen: g, since: s, sealed: sealed as string }
+  if (f.length !== 7 || !NAME.test(scope ?? '') || !g || !s || s > g || !isCanonicalB64(sealed ?? '')) bad(what, line, `a ${f[0]} record is malformed`)
+  return { path: recordPath(f, what, line), scope: scope as string, gen: g, since: s, sealed: sealed as string }
 }
 
 function parseRecord(file: TeamFile, { kind, f }: Fields, what: string, line: number): void {
@@ -141,10 +159,9 @@ function parseRecord(file: TeamFile, { kind, f }: Fields, what: string, line: nu
     const value = parseValue(f, what, line)
     once(file.values, encodePath(value.path), value)
   } else if (kind === 'conflict') {
-    if (f.length === 3 && f[2] === '-') {
-      const path = decodePath(f[1] ?? '')
-      if (!path || path.length === 0) malformed()
-      once(file.conflicts, f[1] as string, null)
+    if (f.length === 4 && f[3] === '-') {
+      recordPath(f, what, line)
+      once(file.conflicts, f[2] as string, null)
     } else {
       const value = parseValue(f, what, line)
       once(file.conflicts, encodePath(value.path), value)
@@ -220,10 +237,13 @@ export function parseTeamFile(bytes: Uint8Array, what: string): TeamFile {
  * Compares two strings by their UTF-8 bytes, as the spec sorts. Below U+D800 that is the order
  * of their UTF-16 code units, which needs no encoding; only text with higher characters is encoded.
  */
-function byteOrder(a: string, b: string): number {
+export function byteOrder(a: string, b: string): number {
   if (!/[\ud800-\uffff]/.test(a) && !/[\ud800-\uffff]/.test(b)) return a < b ? -1 : a > b ? 1 : 0
   return Buffer.compare(Buffer.from(a), Buffer.from(b))
 }
+
+/** Records keyed by their key path's spelling (`file.values`, `file.conflicts`), in key-path order: what users see, whatever the file's order. */
+export const inPathOrder = <T>(records: ReadonlyMap<string, T>): [string, T][] => [...records].sort(([a], [b]) => byteOrder(a, b))
 
 /** One record of the file: its first line (what records are sorted by), its fields as one line, and its line number. */
 export interface RawRecord {
@@ -233,7 +253,7 @@ export interface RawRecord {
 }
 
 /**
- * The records after the header. A value or conflict record spans three lines: `value <path>`,
+ * The records after the header. A value or conflict record spans three lines: `value <slot> <path>`,
  * then ` <scope> <gen> <since> <sealed>`, then an empty line, so that changes of neighbouring
  * values are never on adjacent lines and git's own merge keeps them apart.
  */
@@ -254,7 +274,10 @@ export function splitRecords(lines: readonly string[], fail: (line: number, why:
 }
 
 /** A value record (or their side of a conflict) in its three lines. */
-const valueLines = (kind: string, v: ValueRecord): string => `${kind} ${encodePath(v.path)}\n ${v.scope} ${v.gen} ${v.since} ${v.sealed}\n`
+const valueLines = (kind: 'value' | 'conflict', v: ValueRecord): string => `${valueHead(kind, encodePath(v.path))}\n ${v.scope} ${v.gen} ${v.since} ${v.sealed}\n`
+
+/** Their side of a conflict, when they removed the value: the record's lines. */
+export const removedLines = (spelling: string): string => `${valueHead('conflict', spelling)}\n -\n`
 
 /**
  * Joins records, each given as its lines without the final newline, sorted by their first line
@@ -274,6 +297,6 @@ export function serializeTeamFile(file: TeamFile): Uint8Array {
   for (const w of file.wraps.values()) records.push(`wrap ${w.scope} ${w.gen} ${w.member} ${w.file}`)
   for (const [key, sealed] of file.chains) records.push(`chain ${key} ${sealed}`)
   for (const v of file.values.values()) records.push(valueLines('value', v))
-  for (const [path, v] of file.conflicts) records.push(v ? valueLines('conflict', v) : `conflict ${path}\n -\n`)
+  for (const [path, v] of file.conflicts) records.push(v ? valueLines('conflict', v) : removedLines(path))
   return joinRecords(`${TEAM_MAGIC} ${file.teamId}`, records)
 }

@@ -5,7 +5,7 @@
  */
 import { SSError } from '../errors.js'
 import { ageEncrypt } from './age-file.js'
-import { checkName, encodePath, serializeTeamFile, type ScopeRecord, type TeamFile, type ValueRecord } from './format.js'
+import { checkName, encodePath, inPathOrder, serializeTeamFile, type ScopeRecord, type TeamFile, type ValueRecord } from './format.js'
 import { Keyring, membersOf } from './keyring.js'
 import { parseRecipient, recipientFingerprint } from './keys.js'
 import { b64, randomBytes } from './primitives.js'
@@ -144,7 +144,7 @@ export async function removeMember(stash: TeamStash, name: string, env: Env = pr
 /** Every value (and conflicting side) set before its scope's newest rotation: a removed member could read it. */
 export function exposedValues(file: TeamFile): ValueRecord[] {
   const out: ValueRecord[] = []
-  for (const record of [...file.values.values(), ...file.conflicts.values()])
+  for (const [, record] of [...inPathOrder(file.values), ...inPathOrder(file.conflicts)])
     if (record && record.since < (file.scopes.get(record.scope) as ScopeRecord).gen) out.push(record)
   return out
 }

@@ -9,7 +9,7 @@
 import { SSError } from '../errors.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import type { Identity } from './age-file.js'
-import { decodePath, joinRecords, parseTeamFile, serializeTeamFile, splitRecords, type TeamFile } from './format.js'
+import { decodePath, inPathOrder, joinRecords, parseTeamFile, removedLines, serializeTeamFile, splitRecords, type TeamFile } from './format.js'
 import { openKeyring } from './keyring.js'
 import { resignScopes, settleMembership, type Sides } from './membership-merge.js'
 import { openValue, sealValue } from './scope-keys.js'
@@ -37,7 +37,8 @@ function records(bytes: Uint8Array, what: string): { header: string; byKey: Map<
   for (const record of splitRecords(lines, fail)) {
     const f = record.first.split(' ')
     const kind = f[0] as string
-    const key = kind === 'wrap' ? `wrap ${f[1]} ${f[3]}` : kind === 'chain' ? `chain ${f[1]} ${f[2]}` : `${kind} ${f[1]}`
+    // Values and conflicts by key path (their slot follows from it), the rest by name.
+    const key = kind === 'wrap' ? `wrap ${f[1]} ${f[3]}` : kind === 'chain' ? `chain ${f[1]} ${f[2]}` : kind === 'value' || kind === 'conflict' ? `${kind} ${f[2]}` : `${kind} ${f[1]}`
     const payload = record.text.slice(record.first.length)
     byKey.set(key, payload === '' ? record.first : `${record.first}\n${payload}\n`)
   }
@@ -72,7 +73,7 @@ export function mergeTeamFiles(base: Uint8Array, ours: Uint8Array, theirs: Uint8
       const path = key.slice(6)
       conflicts.push(decodePath(path) as string[])
       if (ol !== undefined) out.push(ol)
-      out.push(tl === undefined ? `conflict ${path}\n -\n` : `conflict ${tl.slice(6)}`)
+      out.push(tl === undefined ? removedLines(path) : `conflict ${tl.slice(6)}`)
     } else if (key.startsWith('conflict ')) {
       // Both sides settled an older conflict differently: ours stands; the values decide.
       if (ol !== undefined) out.push(ol)
@@ -118,4 +119,4 @@ function reencryptStale(file: TeamFile, changed: ReadonlySet<string>, identities
 }
 
 /** The conflicted key paths of a team stash, in the command-line spelling. */
-export const conflictList = (file: TeamFile): string[] => [...file.conflicts.keys()].map((enc) => formatKeyPath(decodePath(enc) as string[]))
+export const conflictList = (file: TeamFile): string[] => inPathOrder(file.conflicts).map(([enc]) => formatKeyPath(decodePath(enc) as string[]))

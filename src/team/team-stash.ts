@@ -11,7 +11,7 @@ import { formatKeyPath } from '../tree/key-path.js'
 import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../store/read.js'
 import { Tree, TreeNode, checkKey } from '../tree/tree.js'
 import type { Identity } from './age-file.js'
-import { decodePath, encodePath, parseTeamFile, scopeOf, serializeTeamFile, type TeamFile, type ValueRecord } from './format.js'
+import { decodePath, encodePath, inPathOrder, parseTeamFile, scopeOf, serializeTeamFile, type TeamFile, type ValueRecord } from './format.js'
 import { openKeyring, type Keyring } from './keyring.js'
 import { sameBytes } from './primitives.js'
 import { openValue, sealValue } from './scope-keys.js'
@@ -69,7 +69,8 @@ const isUnder = (path: readonly string[], key: readonly string[]): boolean => ke
 function decryptTree(file: TeamFile, ring: Keyring, only?: readonly (readonly string[])[]): Opened {
   const tree = new Tree()
   const plain = new Map<string, Uint8Array>()
-  for (const [enc, record] of file.values) {
+  // In key-path order, so that `ls` lists a team stash sorted, whatever the file's order.
+  for (const [enc, record] of inPathOrder(file.values)) {
     const node = nodeAt(tree, record.path)
     if (!ring.holds(record.scope) || file.conflicts.has(enc)) continue
     if (only && !only.some((key) => isUnder(record.path, key))) continue

@@ -5,7 +5,7 @@
  * and who joined or left. It needs no identity and shows no value and no ciphertext.
  */
 import { formatKeyPath } from '../tree/key-path.js'
-import { parseTeamFile, type TeamFile, type ValueRecord } from './format.js'
+import { inPathOrder, parseTeamFile, type TeamFile, type ValueRecord } from './format.js'
 import { listMembers } from './membership.js'
 import { hash } from './primitives.js'
 
@@ -21,8 +21,8 @@ export function renderTeamFile(file: TeamFile): string {
   const lines = [`sstash-team/1 ${file.teamId}`]
   for (const member of listMembers(file)) lines.push(`member ${member.name} ${member.fingerprint} scopes ${member.scopes.join(' ')}`)
   for (const scope of file.scopes.values()) lines.push(`scope ${scope.name} ${formatKeyPath(scope.prefix)} generation ${scope.gen}`)
-  for (const record of file.values.values()) lines.push(valueLine('value', record, file))
-  for (const [path, record] of file.conflicts) lines.push(record ? valueLine('conflict', record, file) : `conflict ${path} removed on their side`)
+  for (const [, record] of inPathOrder(file.values)) lines.push(valueLine('value', record, file))
+  for (const [path, record] of inPathOrder(file.conflicts)) lines.push(record ? valueLine('conflict', record, file) : `conflict ${path} removed on their side`)
   return `${lines.join('\n')}\n`
 }
 

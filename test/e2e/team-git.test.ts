@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { slotOf } from '../../src/team/format.js'
 import { runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
 
 const dir = tempDir()
@@ -57,28 +58,46 @@ const commit = async (who: Member, message: string): Promise<void> => {
   await ok(git(who, 'commit', '-qam', message))
 }
 
+/**
+ * A bare origin at `originPath`, and in it `first`'s team stash (scopes dev and prod) with the
+ * `members` added to their scopes and `values` set, committed and pushed; then each member's
+ * clone of it, with the drivers set up.
+ */
+async function shareTeam(originPath: string, first: Member, members: [Member & { recipient: string }, string][], values: [string, string][]): Promise<void> {
+  spawnSync('git', ['init', '-q', '--bare', '-b', 'main', originPath])
+  await ok(runCommand('git', ['clone', '-q', originPath, first.repo], { env: first.env }))
+  await ok(git(first, 'checkout', '-q', '-b', 'main'))
+  await ok(sstash(first, ['team', 'init', '--as', first.name, '--scope', 'dev=dev/', '--scope', 'prod=prod/']))
+  for (const [who, scope] of members) await ok(sstash(first, ['team', 'add', who.name, '--key', who.recipient, '--scope', scope]))
+  await ok(sstash(first, ['team', 'git-setup']))
+  for (const [key, value] of values) await set(first, key, value)
+  await ok(git(first, 'add', 'secrets.sstash', '.gitattributes'))
+  await commit(first, 'team stash')
+  await ok(git(first, 'push', '-q', 'origin', 'main'))
+  for (const [who] of members) {
+    await ok(runCommand('git', ['clone', '-q', originPath, who.repo], { env: who.env }))
+    await ok(sstash(who, ['team', 'git-setup']))
+  }
+}
+
+/** Where a new key path's record goes in `who`'s file: after the value records of lower slots (docs/TEAM.md). */
+const place = (who: Member, path: string): number =>
+  readFileSync(join(who.repo, 'secrets.sstash'), 'utf8').split('\n').filter((line) => line.startsWith('value ') && line.split(' ')[1]! < slotOf(`/${path}`)).length
+
+/** Two new key paths `<prefix><n>` whose records land in one place (together), or apart. */
+function pair(who: Member, prefix: string, together: boolean): [string, string] {
+  const names = Array.from({ length: 40 }, (_, i) => `${prefix}${i}`)
+  for (const a of names) for (const b of names) if (a < b && (place(who, a) === place(who, b)) === together) return [a, b]
+  throw new Error('no such pair of names')
+}
+
 describe.skipIf(!hasAge)('team stash in git', () => {
   const alice = member('alice', 'age')
   const bob = member('bob', 'ssh')
   const carol = member('carol', 'age')
 
   it('sets up a team, shares it through git, and shows diffs without values', async () => {
-    spawnSync('git', ['init', '-q', '--bare', '-b', 'main', origin])
-    await ok(runCommand('git', ['clone', '-q', origin, alice.repo], { env: alice.env }))
-    await ok(git(alice, 'checkout', '-q', '-b', 'main'))
-    await ok(sstash(alice, ['team', 'init', '--as', 'alice', '--scope', 'dev=dev/', '--scope', 'prod=prod/']))
-    await ok(sstash(alice, ['team', 'add', 'bob', '--key', bob.recipient, '--scope', 'dev']))
-    await ok(sstash(alice, ['team', 'add', 'carol', '--key', carol.recipient, '--scope', 'dev']))
-    await ok(sstash(alice, ['team', 'git-setup']))
-    await set(alice, 'dev/shared', 'first')
-    await set(alice, 'prod/db', 'prod-secret')
-    await ok(git(alice, 'add', 'secrets.sstash', '.gitattributes'))
-    await commit(alice, 'team stash')
-    await ok(git(alice, 'push', '-q', 'origin', 'main'))
-    for (const who of [bob, carol]) {
-      await ok(runCommand('git', ['clone', '-q', origin, who.repo], { env: who.env }))
-      await ok(sstash(who, ['team', 'git-setup']))
-    }
+    await shareTeam(origin, alice, [[bob, 'dev'], [carol, 'dev']], [['dev/shared', 'first'], ['prod/db', 'prod-secret']])
     expect(await get(bob, 'dev/shared')).toBe('first')
 
     await set(alice, 'dev/new', 'value-never-shown')
@@ -95,36 +114,54 @@ describe.skipIf(!hasAge)('team stash in git', () => {
     await commit(alice, 'four keys')
     await ok(git(alice, 'push', '-q'))
     await ok(git(bob, 'pull', '-q', '--no-rebase'))
-    // Neighbouring keys changed on each side, and a new key each (not neighbours of each other).
+    // Neighbouring keys changed on each side, and a new key each (whose records land apart).
+    const [fromAlice, fromBob] = pair(bob, 'dev/new', false)
     await set(alice, 'dev/a', 'A')
     await set(alice, 'dev/c', 'A')
-    await set(alice, 'dev/a2', 'new from alice')
+    await set(alice, fromAlice, 'new from alice')
     await commit(alice, 'alice')
     await ok(git(alice, 'push', '-q'))
     await set(bob, 'dev/b', 'B')
     await set(bob, 'dev/d', 'B')
-    await set(bob, 'dev/c2', 'new from bob')
+    await set(bob, fromBob, 'new from bob')
     await commit(bob, 'bob')
     // Git's own merge, as a hosting service runs it: no driver configured at all.
     await ok(git(bob, 'config', '--remove-section', 'merge.sstash-team'))
     await ok(git(bob, 'pull', '-q', '--no-rebase', '--no-edit'))
     await ok(sstash(bob, ['team', 'git-setup']))
-    const values = await Promise.all(['dev/a', 'dev/b', 'dev/c', 'dev/d', 'dev/a2', 'dev/c2'].map((key) => get(bob, key)))
+    const values = await Promise.all(['dev/a', 'dev/b', 'dev/c', 'dev/d', fromAlice, fromBob].map((key) => get(bob, key)))
     expect(values).toEqual(['A', 'B', 'A', 'B', 'new from alice', 'new from bob'])
     await ok(git(bob, 'push', '-q'))
     await ok(git(alice, 'pull', '-q', '--no-rebase'))
   })
 
-  it('merges two new neighbouring keys with the merge driver, where git alone would conflict', async () => {
-    await set(alice, 'dev/m1', 'from alice')
-    await commit(alice, 'alice m1')
-    await ok(git(alice, 'push', '-q'))
-    await set(bob, 'dev/m2', 'from bob')
-    await commit(bob, 'bob m2')
+  it('merges new keys with git alone where their slots land apart, and with the merge driver where they land in one place', async () => {
+    const addOnEach = async ([a, b]: [string, string]): Promise<void> => {
+      await set(alice, a, `alice ${a}`)
+      await commit(alice, `alice ${a}`)
+      await ok(git(alice, 'push', '-q'))
+      await set(bob, b, `bob ${b}`)
+      await commit(bob, `bob ${b}`)
+    }
+    const bothRead = async ([a, b]: [string, string]): Promise<void> => {
+      expect([await get(bob, a), await get(bob, b)]).toEqual([`alice ${a}`, `bob ${b}`])
+      await ok(git(bob, 'push', '-q'))
+      await ok(git(alice, 'pull', '-q', '--no-rebase'))
+    }
+    // Sibling key paths whose records land apart: git's own merge, as a hosting service runs it.
+    const apart = pair(bob, 'dev/apart', false)
+    await addOnEach(apart)
+    await ok(git(bob, 'config', '--remove-section', 'merge.sstash-team'))
     await ok(git(bob, 'pull', '-q', '--no-rebase', '--no-edit'))
-    expect([await get(bob, 'dev/m1'), await get(bob, 'dev/m2')]).toEqual(['from alice', 'from bob'])
-    await ok(git(bob, 'push', '-q'))
-    await ok(git(alice, 'pull', '-q', '--no-rebase'))
+    await bothRead(apart)
+    // Two that land in one place: git alone conflicts, the driver merges them.
+    const together = pair(bob, 'dev/together', true)
+    await addOnEach(together)
+    expect((await git(bob, 'pull', '-q', '--no-rebase', '--no-edit')).code).not.toBe(0)
+    await ok(git(bob, 'merge', '--abort'))
+    await ok(sstash(bob, ['team', 'git-setup']))
+    await ok(git(bob, 'pull', '-q', '--no-rebase', '--no-edit'))
+    await bothRead(together)
   })
 
   it('turns the same key changed on both sides into a conflict that team resolve settles', async () => {
@@ -160,7 +197,7 @@ describe.skipIf(!hasAge)('team stash in git', () => {
     expect(pull.stderr).toMatch(/re-encrypted 1 values/)
     const lines = readFileSync(join(bob.repo, 'secrets.sstash'), 'utf8').split('\n')
     // Now under generation 2 of dev (which carol lacks), still marked as set under generation 1.
-    expect(lines[lines.indexOf('value /dev/after') + 1]).toMatch(/^ dev 2 1 /)
+    expect(lines[lines.indexOf(`value ${slotOf('/dev/after')} /dev/after`) + 1]).toMatch(/^ dev 2 1 /)
     expect(await get(bob, 'dev/after')).toBe('set-on-a-branch')
     expect((await sstash(bob, ['team', 'exposed'])).stdout).toMatch(/^dev\/after\tscope dev$/m)
     // Carol, removed, cannot open the merged file at all.
@@ -198,22 +235,7 @@ describe.skipIf(!hasAge)('team stash in git, members changed on two branches', (
 
   it('sets up a team with scopes dev and prod in a shared origin', async () => {
     mkdirSync(root, { recursive: true })
-    spawnSync('git', ['init', '-q', '--bare', '-b', 'main', remote])
-    await ok(runCommand('git', ['clone', '-q', remote, alice.repo], { env: alice.env }))
-    await ok(git(alice, 'checkout', '-q', '-b', 'main'))
-    await ok(sstash(alice, ['team', 'init', '--as', 'alice', '--scope', 'dev=dev/', '--scope', 'prod=prod/']))
-    await ok(sstash(alice, ['team', 'add', 'carol', '--key', carol.recipient, '--scope', 'dev']))
-    await ok(sstash(alice, ['team', 'add', 'ops', '--key', ops.recipient, '--scope', 'prod']))
-    await ok(sstash(alice, ['team', 'git-setup']))
-    await set(alice, 'dev/shared', 'dev-secret')
-    await set(alice, 'prod/db', 'prod-secret')
-    await ok(git(alice, 'add', 'secrets.sstash', '.gitattributes'))
-    await commit(alice, 'team stash')
-    await ok(git(alice, 'push', '-q', 'origin', 'main'))
-    for (const who of [carol, ops]) {
-      await ok(runCommand('git', ['clone', '-q', remote, who.repo], { env: who.env }))
-      await ok(sstash(who, ['team', 'git-setup']))
-    }
+    await shareTeam(remote, alice, [[carol, 'dev'], [ops, 'prod']], [['dev/shared', 'dev-secret'], ['prod/db', 'prod-secret']])
     expect(await get(carol, 'dev/shared')).toBe('dev-secret')
   })
 

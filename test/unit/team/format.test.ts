@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { SSError } from '../../../src/errors.js'
-import { decodePath, encodePath, parseTeamFile, serializeTeamFile, type TeamFile } from '../../../src/team/format.js'
+import { byteOrder, decodePath, encodePath, parseTeamFile, serializeTeamFile, slotOf, type TeamFile } from '../../../src/team/format.js'
 import { b64, fromB64, isCanonicalB64 } from '../../../src/team/primitives.js'
 import { ROOT } from '../../helpers.js'
 
@@ -35,18 +35,29 @@ describe('team stash format', () => {
     for (const bad of ['QR==', 'QUJ=', 'QQ', 'Q===', '=']) expect(isCanonicalB64(bad)).toBe(false)
   })
 
-  it('sorts records by their UTF-8 bytes, which differs from JavaScript string order above U+FFFF', () => {
+  it('compares text by its UTF-8 bytes, which differs from JavaScript string order above U+FFFF', () => {
     // U+FF61 is EF BD A1 and U+1F600 is F0 9F 98 80 in UTF-8; in UTF-16, U+1F600 (D83D DE00) sorts first.
+    expect(byteOrder('\uFF61', '\u{1F600}')).toBe(-1)
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+      expect(byteOrder(a, b)).toBe(Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    }), { numRuns: 5_000 })
+  })
+
+  it('places each value record by the slot of its key path, so that siblings land apart, and refuses a wrong slot', () => {
     const file = parseTeamFile(good, 'good') as TeamFile
     const [record] = file.values.values()
-    for (const name of ['\u{1F600}', '\uFF61', 'z']) file.values.set(encodePath(['dev', name]), { ...record!, path: ['dev', name] })
+    const names = Array.from({ length: 12 }, (_, i) => `key${i}`)
+    for (const name of names) file.values.set(encodePath(['dev', name]), { ...record!, path: ['dev', name] })
     const text = Buffer.from(serializeTeamFile(file)).toString()
-    expect(text.indexOf('value /dev/z\n')).toBeLessThan(text.indexOf('value /dev/\uFF61\n'))
-    expect(text.indexOf('value /dev/\uFF61\n')).toBeLessThan(text.indexOf('value /dev/\u{1F600}\n'))
-    expect(parseTeamFile(new Uint8Array(Buffer.from(text)), 'sorted').values.has(encodePath(['dev', '\u{1F600}']))).toBe(true)
-    // The two records in JavaScript's order instead: refused.
-    const unsorted = text.replace(/value \/dev\/(\uFF61|\u{1F600})\n/gu, (_, name: string) => `value /dev/${name === '\uFF61' ? '\u{1F600}' : '\uFF61'}\n`)
-    expect(() => parseTeamFile(new Uint8Array(Buffer.from(unsorted)), 'unsorted')).toThrow(/not sorted/)
+    const heads = text.split('\n').filter((line) => line.startsWith('value '))
+    expect(heads).toEqual([...heads].sort())
+    for (const head of heads) expect(head).toBe(`value ${slotOf(head.split(' ')[2]!)} ${head.split(' ')[2]}`)
+    // Siblings in key-path order are not next to each other in the file.
+    const order = heads.map((head) => head.split(' ')[2]).filter((path) => path!.startsWith('/dev/key'))
+    expect(order).not.toEqual(names.map((name) => `/dev/${name}`).sort())
+    const slot = slotOf('/dev/key3')
+    const wrong = text.replace(`value ${slot} /dev/key3\n`, `value ${slot.slice(0, 7)}${(parseInt(slot[7]!, 16) ^ 1).toString(16)} /dev/key3\n`)
+    expect(() => parseTeamFile(new Uint8Array(Buffer.from(wrong)), 'wrong')).toThrow(/line \d+: (the slot of the value record for \/dev\/key3 is not the one its key path gives|records are not sorted)/)
   })
 
   it('writes back a file it read byte for byte', () => {

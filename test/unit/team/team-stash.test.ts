@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ageEncrypt } from '../../../src/team/age-file.js'
-import { parseTeamFile, serializeTeamFile } from '../../../src/team/format.js'
+import { parseTeamFile, serializeTeamFile, slotOf } from '../../../src/team/format.js'
 import { openKeyring } from '../../../src/team/keyring.js'
 import { parseIdentities, parseRecipient } from '../../../src/team/keys.js'
 import { addMember, createTeam, exposedValues, removeMember } from '../../../src/team/membership.js'
@@ -88,7 +88,7 @@ describe.skipIf(!hasAge)('team stash', () => {
     const before = readFileSync(t.path, 'utf8').split('\n')
     await t.asAlice.writeValue(['dev', 'other'], utf8('new'))
     const after = readFileSync(t.path, 'utf8').split('\n')
-    expect(after.filter((line) => !before.includes(line))).toEqual(['value /dev/other', expect.stringMatching(/^ dev 1 1 [A-Za-z0-9+/]+=*$/)])
+    expect(after.filter((line) => !before.includes(line))).toEqual([`value ${slotOf('/dev/other')} /dev/other`, expect.stringMatching(/^ dev 1 1 [A-Za-z0-9+/]+=*$/)])
     expect(before.filter((line) => !after.includes(line))).toEqual([])
   })
 
@@ -151,7 +151,11 @@ describe.skipIf(!hasAge)('team stash', () => {
     ;[a.sealed, b.sealed] = [b.sealed, a.sealed]
     writeFileSync(t.path, serializeTeamFile(file))
     expect(await code(t.open(t.alice, t.env.alice))).toBe('TEAM_TAMPERED')
-    writeFileSync(t.path, original.toString().replace('value /dev/b\n', 'value /dev/c\n'))
+    // Moved as a writer would move it: under the slot of its new key path, in its new place.
+    const moved = parseTeamFile(original, t.path)
+    moved.values.set('/dev/c', { ...moved.values.get('/dev/b')!, path: ['dev', 'c'] })
+    moved.values.delete('/dev/b')
+    writeFileSync(t.path, serializeTeamFile(moved))
     expect(await code(t.open(t.alice, t.env.alice))).toBe('TEAM_TAMPERED')
   })
 

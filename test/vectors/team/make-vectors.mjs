@@ -11,7 +11,7 @@ const dist = join(here, '../../../dist/team')
 const { parseIdentities } = await import(join(dist, 'keys.js'))
 const { createTeam, addMember, removeMember } = await import(join(dist, 'membership.js'))
 const { TeamStash } = await import(join(dist, 'team-stash.js'))
-const { parseTeamFile, serializeTeamFile } = await import(join(dist, 'format.js'))
+const { parseTeamFile, serializeTeamFile, slotOf } = await import(join(dist, 'format.js'))
 const { ageEncrypt } = await import(join(dist, 'age-file.js'))
 const { parseRecipient } = await import(join(dist, 'keys.js'))
 
@@ -73,7 +73,11 @@ write('fail_swapped_values.sstash', edit(basic, (f) => {
   const [a, b] = [f.values.get('/dev/api/token'), f.values.get('/dev/with%20space/é')]
   ;[a.sealed, b.sealed] = [b.sealed, a.sealed]
 }), 'TEAM_TAMPERED')
-write('fail_moved_value.sstash', basic.replace('value /dev/api/token\n', 'value /dev/api/tokem\n'), 'TEAM_TAMPERED')
+write('fail_moved_value.sstash', edit(basic, (f) => {
+  const v = f.values.get('/dev/api/token')
+  f.values.delete('/dev/api/token')
+  f.values.set('/dev/api/tokem', { ...v, path: ['dev', 'api', 'tokem'] })
+}), 'TEAM_TAMPERED')
 write('fail_value_to_other_scope.sstash', edit(basic, (f) => {
   const v = f.values.get('/prod/db/password')
   f.values.delete('/prod/db/password')
@@ -87,7 +91,10 @@ write('fail_changed_prefix.sstash', edit(basic, (f) => { f.scopes.get('dev').pre
 write('fail_changed_recipient.sstash', edit(basic, (f) => f.members.set('bob', recipient('carol'))), 'TEAM_TAMPERED')
 write('fail_missing_chain.sstash', lines(rotated).filter((l) => !l.startsWith('chain ')).join('\n'), 'NOT_A_STASH')
 write('fail_unsorted.sstash', (() => { const l = lines(basic); const i = l.findIndex((x) => x.startsWith('member ')); [l[i], l[i + 1]] = [l[i + 1], l[i]]; return l.join('\n') })(), 'NOT_A_STASH')
-write('fail_two_line_value.sstash', basic.replace(/(value \/dev\/api\/token\n [^\n]*\n)\n/, '$1'), 'NOT_A_STASH')
+write('fail_two_line_value.sstash', basic.replace(/(value [0-9a-f]{8} \/dev\/api\/token\n [^\n]*\n)\n/, '$1'), 'NOT_A_STASH')
+// The slot of /dev/api/token with its last bit flipped (the records stay in order).
+const slot = slotOf('/dev/api/token')
+write('fail_wrong_slot.sstash', basic.replace(`value ${slot} /dev/api/token\n`, `value ${slot.slice(0, 7)}${(parseInt(slot[7], 16) ^ 1).toString(16)} /dev/api/token\n`), 'NOT_A_STASH')
 write('fail_conflict_markers.sstash', basic.replace('member bob', '<<<<<<< HEAD\nmember bob'), 'TEAM_CONFLICT')
 write('fail_version2.sstash', basic.replace('sstash-team/1 ', 'sstash-team/2 '), 'UNSUPPORTED_FORMAT')
 writeFileSync(join(here, 'vectors.json'), `${JSON.stringify(out, null, 2)}\n`)
