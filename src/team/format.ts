@@ -5,7 +5,7 @@
  * record nobody changed keeps its exact bytes.
  */
 import { SSError } from '../errors.js'
-import { fromB64, hash, isCanonicalB64 } from './primitives.js'
+import { fromB64, hexHash, isCanonicalB64 } from './primitives.js'
 
 export { isTeamStash } from './detect.js'
 
@@ -80,7 +80,7 @@ export function decodePath(text: string): string[] | undefined {
  * next to their siblings: git's own merge conflicts on two additions at one place, and related
  * key paths (`dev/api/a`, `dev/api/b`) are what two people tend to add at once.
  */
-export const slotOf = (spelling: string): string => Buffer.from(hash('sha256', new Uint8Array(Buffer.from(spelling)))).toString('hex').slice(0, 8)
+export const slotOf = (spelling: string): string => hexHash('sha256', spelling).slice(0, 8)
 
 /** The first line of a value or conflict record. */
 export const valueHead = (kind: 'value' | 'conflict', spelling: string): string => `${kind} ${slotOf(spelling)} ${spelling}`
@@ -234,12 +234,24 @@ export function parseTeamFile(bytes: Uint8Array, what: string): TeamFile {
 }
 
 /**
- * Compares two strings by their UTF-8 bytes, as the spec sorts. Below U+D800 that is the order
- * of their UTF-16 code units, which needs no encoding; only text with higher characters is encoded.
+ * Compares two strings by their UTF-8 bytes, as the spec sorts, without encoding them: UTF-8
+ * byte order is code point order, which differs from UTF-16 code unit order only where a
+ * surrogate (a character above U+FFFF) meets a unit of U+E000 to U+FFFF; those are moved apart
+ * at the first difference, as ICU's code point order comparison does. For well-formed text.
  */
 export function byteOrder(a: string, b: string): number {
-  if (!/[\ud800-\uffff]/.test(a) && !/[\ud800-\uffff]/.test(b)) return a < b ? -1 : a > b ? 1 : 0
-  return Buffer.compare(Buffer.from(a), Buffer.from(b))
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x === y) continue
+    if (x >= 0xd800 && y >= 0xd800) {
+      x += x >= 0xe000 ? -0x800 : 0x2000
+      y += y >= 0xe000 ? -0x800 : 0x2000
+    }
+    return x < y ? -1 : 1
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1
 }
 
 /** Records keyed by their key path's spelling (`file.values`, `file.conflicts`), in key-path order: what users see, whatever the file's order. */

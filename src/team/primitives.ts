@@ -3,7 +3,7 @@
  * ChaCha20-Poly1305, HKDF-SHA-256, HMAC-SHA-256. Nothing here loads a JavaScript library,
  * so opening a team stash costs no start-up time beyond Node's own.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, type KeyObject, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, hash as oneShotHash, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, type KeyObject, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto'
 
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex')
 const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex')
@@ -49,10 +49,13 @@ export function hmac(key: Uint8Array, data: string | Uint8Array): Uint8Array {
   return new Uint8Array(createHmac('sha256', key).update(data).digest())
 }
 
-/** SHA-256 or SHA-512. */
-export function hash(algorithm: 'sha256' | 'sha512', data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash(algorithm).update(data).digest())
+/** SHA-256 or SHA-512 of bytes, or of text as UTF-8 (Node's one-shot hash: no Hash object per call, which matters at a record per value). */
+export function hash(algorithm: 'sha256' | 'sha512', data: string | Uint8Array): Uint8Array {
+  return new Uint8Array(oneShotHash(algorithm, data, 'buffer'))
 }
+
+/** The same, as lower-case hex. */
+export const hexHash = (algorithm: 'sha256' | 'sha512', data: string | Uint8Array): string => oneShotHash(algorithm, data, 'hex')
 
 /** Constant-time equality of two byte strings. */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

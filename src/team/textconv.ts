@@ -7,9 +7,9 @@
 import { formatKeyPath } from '../tree/key-path.js'
 import { inPathOrder, parseTeamFile, type TeamFile, type ValueRecord } from './format.js'
 import { listMembers } from './membership.js'
-import { hash } from './primitives.js'
+import { hexHash } from './primitives.js'
 
-const tag = (sealed: string): string => Buffer.from(hash('sha256', new Uint8Array(Buffer.from(sealed)))).toString('hex').slice(0, 8)
+const tag = (sealed: string): string => hexHash('sha256', sealed).slice(0, 8)
 
 function valueLine(kind: string, record: ValueRecord, file: TeamFile): string {
   const exposed = record.since < (file.scopes.get(record.scope)?.gen ?? 0) ? ' exposed' : ''
