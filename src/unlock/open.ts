@@ -173,15 +173,14 @@ export async function shareWithAgent(stash: SecureStash, source: PasswordSource,
 }
 
 /**
- * Opens a stash with the key or password from the first source that has one: the agent
- * (unless `options.agent` is false), then the password sources (see {@link openWithPassword}).
- * A password a person gave also unlocks the stash in the agent (see {@link agentTimeoutFromEnv}).
+ * Opens a stash: a team stash with the member's identity (src/team/identity-source.ts); any
+ * other with the key or password from the first source that has one: the agent (unless
+ * `options.agent` is false), then the password sources (see {@link openWithPassword}). A
+ * password a person gave also unlocks the stash in the agent (see {@link agentTimeoutFromEnv}).
  * @param stashPath - the stash file
  * @throws {SSError} STASH_NOT_FOUND (unless options.create), NOT_A_STASH, NO_PASSWORD, BAD_DURATION; {@link SSCryptoError}
  */
 export async function openStash(stashPath: string, options: OpenStashOptions = {}): Promise<OpenedStash> {
-  if (options.create !== true) requireStash(stashPath)
-  // A team stash opens with the member's identity (src/team), not with a password.
   if (isTeamStashFile(stashPath)) return (await import('../team/open-team.js')).openTeamStash(stashPath, options.env ?? process.env)
   return openPersonalStash(stashPath, options)
 }
