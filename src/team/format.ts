@@ -85,7 +85,8 @@ export const slotOf = (spelling: string): string => hexHash('sha256', spelling).
 /** The first line of a value or conflict record. */
 export const valueHead = (kind: 'value' | 'conflict', spelling: string): string => `${kind} ${slotOf(spelling)} ${spelling}`
 
-const isPrefix = (prefix: readonly string[], path: readonly string[]): boolean => prefix.length <= path.length && prefix.every((s, i) => path[i] === s)
+/** True when `path` is `prefix` or below it, by whole segments. */
+export const isPrefix = (prefix: readonly string[], path: readonly string[]): boolean => prefix.length <= path.length && prefix.every((s, i) => path[i] === s)
 
 /** The scope a key path belongs to: the one with the longest prefix of it. */
 export function scopeOf(file: Pick<TeamFile, 'scopes'>, path: readonly string[]): ScopeRecord | undefined {
@@ -296,9 +297,8 @@ export const removedLines = (spelling: string): string => `${valueHead('conflict
  * (by bytes, as the spec says: String comparison is by UTF-16 code unit, which differs above U+FFFF).
  */
 export function joinRecords(header: string, records: readonly string[]): Uint8Array {
-  const firstLine = (record: string): string => record.split('\n', 1)[0] as string
-  const sorted = [...records].sort((a, b) => byteOrder(firstLine(a), firstLine(b)))
-  return new Uint8Array(Buffer.from(`${header}\n${sorted.map((record) => `${record}\n`).join('')}`))
+  const sorted = records.map((record) => ({ first: record.split('\n', 1)[0] as string, record })).sort((a, b) => byteOrder(a.first, b.first))
+  return new Uint8Array(Buffer.from(`${header}\n${sorted.map(({ record }) => `${record}\n`).join('')}`))
 }
 
 /** Writes a team stash: the header, then every record, sorted. */

@@ -11,7 +11,7 @@ import { formatKeyPath } from '../tree/key-path.js'
 import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../store/read.js'
 import { Tree, TreeNode, checkKey } from '../tree/tree.js'
 import type { Identity } from './age-file.js'
-import { decodePath, encodePath, inPathOrder, parseTeamFile, scopeOf, serializeTeamFile, type TeamFile, type ValueRecord } from './format.js'
+import { decodePath, encodePath, inPathOrder, isPrefix, parseTeamFile, scopeOf, serializeTeamFile, type TeamFile, type ValueRecord } from './format.js'
 import { openKeyring, type Keyring } from './keyring.js'
 import { sameBytes } from './primitives.js'
 import { openValue, sealValue } from './scope-keys.js'
@@ -59,9 +59,6 @@ function unreadable(file: TeamFile, ring: Keyring, path: readonly string[]): SSE
   return new SSKeyError(`key ${formatKeyPath(path)} is in scope ${scope}, which ${ring.member} does not hold`, path, 'NO_ACCESS')
 }
 
-/** True when `path` is `key` or below it. */
-const isUnder = (path: readonly string[], key: readonly string[]): boolean => key.length <= path.length && key.every((segment, i) => path[i] === segment)
-
 /**
  * The tree of every key path, with the values this member can read.
  * @param only - decrypt only the values below these keys (a read of them); every key path still gets its node
@@ -73,7 +70,7 @@ function decryptTree(file: TeamFile, ring: Keyring, only?: readonly (readonly st
   for (const [enc, record] of inPathOrder(file.values)) {
     const node = nodeAt(tree, record.path)
     if (!ring.holds(record.scope) || file.conflicts.has(enc)) continue
-    if (only && !only.some((key) => isUnder(record.path, key))) continue
+    if (only && !only.some((key) => isPrefix(key, record.path))) continue
     node.value = openValue(ring.keyAt(record.scope, record.gen), file.teamId, record)
     plain.set(enc, node.value)
   }
