@@ -19,7 +19,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['unlock'],
   ['agent'],
   ['store'],
-  ['format', 'team', 'env', 'git', 'guard'],
+  ['guard'],
+  ['format', 'team', 'env', 'git'],
   ['tree'],
   ['errors', 'locations'],
 ]
