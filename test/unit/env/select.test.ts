@@ -2,7 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { SSError, selectEnvironment } from '../../../src/index.js'
+import { SSError } from '../../../src/index.js'
+import { selectEnvironment } from '../../../src/env/index.js'
 import { makeStash, tempDir } from '../../helpers.js'
 
 const dir = tempDir()

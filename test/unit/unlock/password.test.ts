@@ -5,7 +5,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { SSValueError, SecureStash, getPassword, passwordFromEnvironment } from '../../../src/index.js'
+import { SSValueError, SecureStash } from '../../../src/index.js'
+import { getPassword, passwordFromEnvironment } from '../../../src/unlock/password.js'
 import { TEST_KDF, tempDir } from '../../helpers.js'
 
 const dir = tempDir()

@@ -1,0 +1,25 @@
+/**
+ * `sstash/env`: variables from key paths, the refused names, `.env` parsing and export, reference
+ * files and templates, and sstash-run's selection as one call.
+ * @module sstash/env
+ */
+export { envFromSelections, childEnv, type EnvVar, type EnvOptions, type Selection } from './naming.js'
+export { DANGEROUS_FAMILIES, isDangerousName, dangerousFamily, type NameFamily } from './dangerous-names.js'
+export { selectEnvironment, type SelectOptions, type SelectedEnvironment } from './select.js'
+export { findProjectConfig, type ProjectConfig, type FoundConfig, type ConfigLookup } from './project-config.js'
+export { parseDotenv, formatDotenv, formatEnv, EXPORT_FORMATS, type ExportFormat } from './dotenv.js'
+export {
+  parseReferenceFile,
+  parseReferenceFiles,
+  mergeReferenceFiles,
+  resolveReferences,
+  formatReferenceFile,
+  SSReferenceError,
+  type FileEntry,
+  type ReferenceFile,
+  type ReferenceProblem,
+  type ResolvedVar,
+  type KeyReader,
+} from './references.js'
+export { readReferenceFiles } from './reference-files.js'
+export { parseTemplate, renderTemplate, templateKeys, type Template, type Placeholder } from './template.js'

@@ -1,0 +1,17 @@
+/**
+ * `sstash/git`: the git credential protocol (pure) and how credentials map onto key paths, as
+ * `git-credential-sstash` uses them.
+ * @module sstash/git
+ */
+export { parseCredential, formatCredential, parseCredentialUrl, type Credential } from './protocol.js'
+export {
+  credentialKey,
+  findCredentials,
+  storeCredential,
+  eraseCredentials,
+  importGitCredentials,
+  parseMappingRules,
+  loadMappingRules,
+  type StoredCredential,
+  type MappingRule,
+} from './mapping.js'
