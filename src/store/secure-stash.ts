@@ -26,14 +26,19 @@ const writing = (): Promise<[typeof import('./lock.js'), typeof import('./write.
 
 /** A derived key with the identity of what it was derived from: what the agent caches. */
 export interface StashKey {
+  /** Which file key this is: a stash's key changes with its salt or password, and a key for another file is refused. */
   keyId: string
+  /** The derived key itself: as secret as the password. */
   key: Uint8Array
 }
 
 /** What a stash is made of, without any secret: for `sstash doctor` and status lines. */
 export interface StashInfo {
+  /** The stash file's path, as it was given. */
   path: string
+  /** `native` (sstash's own format) or `python` (the Python package's). */
   format: FormatName
+  /** The key derivation and its cost. */
   kdf: KdfParams
 }
 
@@ -63,6 +68,7 @@ export class SecureStash extends TreeStash {
    */
   static readonly UNCHANGED: unique symbol = Symbol('sstash.unchanged')
 
+  /** The stash file's path, as it was given to `open` or `create`. */
   readonly path: string
   #password: string | undefined
   readonly #keys = new Map<string, Uint8Array>()

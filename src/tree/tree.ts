@@ -27,7 +27,9 @@ export class TreeNode {
 
 /** One value in a listing: its full key path and its bytes. */
 export interface Entry {
+  /** The value's full key path. */
   key: string[]
+  /** The value's bytes. */
   value: Uint8Array
 }
 
@@ -89,6 +91,7 @@ export function keyNotFound(key: readonly string[], found: number): SSKeyError {
 
 /** Pure operations on a tree rooted at a {@link TreeNode} whose own value is unused. */
 export class Tree {
+  /** @param root - the tree's root node, whose own value is unused */
   constructor(readonly root: TreeNode = new TreeNode()) {}
 
   /** The node at `key`, or undefined. */
