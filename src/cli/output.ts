@@ -10,7 +10,7 @@ import { fstatSync, readSync, writeSync } from 'node:fs'
 import { EXIT, exitStatusOf, ioError, SSError, type SSErrorCode } from '../errors.js'
 import { stashPath } from '../locations.js'
 import type { SecureStash } from '../store/secure-stash.js'
-import type { Tree } from '../tree/tree.js'
+import { MAX_TREE_BYTES, type Tree } from '../tree/tree.js'
 import { openStash, readStash, requireStash, type OpenedStash } from '../unlock/open.js'
 
 /** Exit codes, documented in the README and docs/ERRORS.md (the table lives in ../errors.ts). */
@@ -144,12 +144,17 @@ export async function readFromOptions(options: GlobalOptions, keys: string[][]):
 
 /**
  * Stdin (a piped value, an `import -`, git's request), to EOF or until `complete` says the
- * chunk just read ends the input. Blocking reads of fd 0, as git's own helpers do: no stream
+ * chunk just read ends the input, and never more than `maxBytes` (`sstash set a < /dev/zero`
+ * fails instead of filling memory). Blocking reads of fd 0, as git's own helpers do: no stream
  * machinery on the hot path. A non-blocking stdin (EAGAIN) is read through process.stdin instead.
+ * @throws {SSError} FILE_TOO_LARGE past `maxBytes` (default: what a value can hold)
  */
-export async function readStdin(complete: (chunk: Buffer) => boolean = () => false): Promise<Uint8Array> {
+export async function readStdin(complete: (chunk: Buffer) => boolean = () => false, maxBytes: number = MAX_TREE_BYTES): Promise<Uint8Array> {
   const chunks: Buffer[] = []
+  let total = 0
   const take = (chunk: Buffer): boolean => {
+    total += chunk.length
+    if (total > maxBytes) throw new SSError(`stdin is too large (more than ${maxBytes} bytes)`, 'FILE_TOO_LARGE')
     chunks.push(chunk)
     return complete(chunk)
   }

@@ -3,13 +3,14 @@
  * stdin, a file or a hidden prompt, never argv (anyone can read argv in `ps`); values leave
  * through stdout only for `get` and when `--values` is asked for.
  */
-import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:fs'
+import { accessSync, constants, lstatSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { dirname } from 'node:path'
 import { cac, type CAC, type Command } from 'cac'
 import { SSError, ioError } from '../errors.js'
 import type { KdfParams } from '../format/kdf.js'
 import { formatKeyPath, parseKeyPath } from '../tree/key-path.js'
-import { readLocalFile } from '../store/read.js'
+import { READ_LIMITS, readLocalFile, readRegularFile } from '../store/read.js'
 import { stashPath } from '../locations.js'
 import type { SourcedPassword } from '../unlock/password.js'
 import { agentTimeoutFromEnv, openPersonalStash, openWithPassword, shareWithAgent, writeValues } from '../unlock/open.js'
@@ -27,7 +28,8 @@ import { registerTeamCommands } from './commands/team.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+// sstash's own package.json, beside dist/ (see scripts/bundle.mjs for the bundle's layout).
+const version = (JSON.parse(Buffer.from(readRegularFile(fileURLToPath(new URL('../../package.json', import.meta.url)), READ_LIMITS.config) ?? '{}').toString('utf8')) as { version: string }).version
 
 const exists = (path: string): boolean => {
   try {

@@ -18,9 +18,9 @@
  *
  * Mapping rules (see {@link parseMappingRules}) let an existing subtree serve a host.
  */
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { SSError, errno, ioError } from '../errors.js'
+import { SSError } from '../errors.js'
+import { READ_LIMITS, readRegularFile } from '../store/read.js'
 import { configDir } from '../locations.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import type { Tree } from '../tree/tree.js'
@@ -368,18 +368,14 @@ export function parseMappingRules(json: string, source: string): MappingRule[] {
  * Reads the mapping rules from {@link mappingRulesPath}; a missing file means no rules.
  * @param env - the environment giving XDG_CONFIG_HOME
  * @returns the rules
- * @throws {SSError} BAD_CONFIG; IO_ERROR when the file exists but cannot be read
+ * @throws {SSError} BAD_CONFIG; NOT_A_FILE, FILE_TOO_LARGE, IO_ERROR when the file exists but cannot be read
  */
 export function loadMappingRules(env: Record<string, string | undefined> = process.env): MappingRule[] {
   const file = mappingRulesPath(env)
-  let json: string
-  try {
-    json = readFileSync(file, 'utf8')
-  } catch (error) {
-    if (errno(error) === 'ENOENT') return []
-    throw ioError('read', file, error)
-  }
-  return parseMappingRules(json, file)
+  // Never blocks, never fills memory: a FIFO or /dev/zero there is an error at once (store/read.ts).
+  const bytes = readRegularFile(file, READ_LIMITS.config)
+  if (bytes === undefined) return []
+  return parseMappingRules(Buffer.from(bytes).toString('utf8'), file)
 }
 
 /** `*` matches one or more characters within one host label (no `.` or `:`); all else is literal. */
