@@ -188,12 +188,22 @@ describe('sstash set and get', () => {
     expect((await runRaw(['get', 'blob'], env)).stdout).toEqual(bytes)
   })
 
-  it('warns when it stores an empty value', async () => {
-    const { env } = await stashWith({})
+  it('refuses an empty stdin, storing nothing, and stores an empty value only with --allow-empty', async () => {
+    const { path, env } = await stashWith({ kept: 'old' })
+    const before = readFileSync(path)
     const r = await runBin('sstash', ['set', 'empty'], { env, input: '' })
-    expect(r.code).toBe(0)
-    expect(r.stderr).toBe('sstash: warning: stored an empty value at empty\n')
-    expect((await runBin('sstash', ['get', 'empty'], { env })).stdout).toBe('')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe('sstash: error: stdin is empty: nothing was stored at empty\nsstash: hint: check the command that gives the value; pass --allow-empty to store an empty value\n')
+    expect(readFileSync(path)).toEqual(before)
+    // `< /dev/null`, as a user would type it: the same refusal.
+    const devNull = await runCommand('sh', ['-c', 'exec "$0" -- "$1" set kept < /dev/null', process.execPath, BIN.sstash], { env })
+    expect(devNull.code).toBe(1)
+    expect((await runBin('sstash', ['get', 'kept'], { env })).stdout).toBe('old')
+    const emptyFile = join(dir, 'empty-value')
+    writeFileSync(emptyFile, '')
+    expect((await runBin('sstash', ['set', 'empty', '--file', emptyFile], { env })).stderr).toMatch(/^sstash: error: \S*empty-value is empty: nothing was stored at empty\n/)
+    expect(await runBin('sstash', ['set', 'empty', '--allow-empty'], { env, input: '' })).toMatchObject({ code: 0, stderr: '' })
+    expect(await runBin('sstash', ['get', 'empty'], { env })).toMatchObject({ code: 0, stdout: '' })
   })
 
   it('points to sstash init when the stash does not exist, before asking for a password', async () => {
@@ -343,6 +353,23 @@ describe('sstash rm and mv', () => {
     expect(await runBin('sstash', ['rm', 'd'], { env })).toMatchObject({ code: 0, stdout: '', stderr: '' })
     expect((await runBin('sstash', ['ls'], { env })).stdout).toBe('')
     expect((await runBin('sstash', ['rm', 'd'], { env })).code).toBe(3)
+  })
+
+  it('empties the whole stash (rm -r /) only with --yes when there is no terminal to ask on, and never suggests it', async () => {
+    const { path, env } = await stashWith({ 'a/b': '1', c: '2' })
+    const before = readFileSync(path)
+    const plain = await runBin('sstash', ['rm', '/'], { env })
+    expect(plain.code).toBe(1)
+    expect(plain.stderr).not.toContain('rm -r /')
+    expect(plain.stderr).toBe('sstash: error: the root holds every key of the stash\nsstash: hint: `sstash ls` lists them; remove each with `sstash rm -r <keypath>`\n')
+    for (const root of ['/', '']) {
+      const r = await runBin('sstash', ['rm', '-r', root], { env })
+      expect(r.code).toBe(2)
+      expect(r.stderr).toBe(`sstash: error: refusing to remove every key of ${path} (2 top-level keys: a, c) without a question\nsstash: hint: there is no terminal to ask on: pass --yes if that is what you want\n`)
+      expect(readFileSync(path)).toEqual(before)
+    }
+    expect(await runBin('sstash', ['rm', '-r', '--yes', '/'], { env })).toMatchObject({ code: 0, stderr: `sstash: removed every key of ${path}\n` })
+    expect((await runBin('sstash', ['ls'], { env })).stdout).toBe('')
   })
 
   it('reads a number-like key after -r as the key it is', async () => {
