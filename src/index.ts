@@ -20,7 +20,6 @@ export {
   fieldsToStore,
   storeCredential,
   eraseCredentials,
-  importGitCredentials,
   parseMappingRules,
   loadMappingRules,
   mappingRulesPath,
@@ -29,6 +28,7 @@ export {
   type StoredCredential,
   type MappingRule,
 } from './git/mapping.js'
+export { importGitCredentials, countGitCredentials, linesNotImported, type GitCredentialsImport } from './git/credentials-file.js'
 export {
   openStash,
   openPersonalStash,

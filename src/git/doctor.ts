@@ -6,7 +6,8 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { Finding } from '../store/doctor.js'
-import { readRegularFile } from '../store/read.js'
+import { READ_LIMITS, readRegularFile } from '../store/read.js'
+import { countGitCredentials } from './credentials-file.js'
 
 type Env = Record<string, string | undefined>
 
@@ -30,8 +31,9 @@ function plaintextFindings(env: Env): Finding[] {
   for (const file of plaintextCredentialFiles(env)) {
     let what: string
     try {
-      const bytes = readRegularFile(file, 64 * 1024 * 1024)
-      const lines = bytes === undefined ? 0 : Buffer.from(bytes).toString('latin1').split('\n').filter((line) => line.trim() !== '').length
+      const bytes = readRegularFile(file, READ_LIMITS.import)
+      // The passwords git-credential-store would use: not blank lines, nor lines that are no credential URL.
+      const lines = bytes === undefined ? 0 : countGitCredentials(Buffer.from(bytes).toString('utf8'))
       if (lines === 0) continue
       what = `${file} holds ${lines} ${lines === 1 ? 'password' : 'passwords'} in plain text (git-credential-store's file)`
     } catch (error) {

@@ -876,16 +876,34 @@ describe('leaving no plain text behind', () => {
       `sstash: warning: line 2 of ${file}: no password; not imported\n` +
         `sstash: warning: line 4 of ${file}: not a credential URL; not imported\n` +
         `sstash: warning: line 5 of ${file}: the same host and user as line 1, which git uses; not imported\n` +
-        'sstash: imported 2 credentials into the git layout; 3 lines not imported\n',
+        'sstash: imported 2 credentials into the git layout; 3 lines not imported\n' +
+        `sstash: hint: ${file} still holds these passwords in plain text: add --remove-source, or \`rm ${file}\`\n`,
     )
     expect(r.stderr).not.toContain('nopassword')
     expect((await runBin('sstash', ['ls', 'git/https'], { env })).stdout).toBe('git/https/github.com/\ngit/https/git.example.com:8443/\n')
     expect((await runBin('sstash', ['get', 'git/https/github.com/-/alice/password'], { env })).stdout).toBe('s3cret')
-    // --remove-source keeps a file whose lines are not all in the stash.
-    const kept = await runBin('sstash', ['import', file, '--format', 'git-credentials', '--remove-source'], { env })
-    expect(kept.code).toBe(1)
-    expect(kept.stderr).toContain(`sstash: warning: kept ${file}: the lines not imported are only there\n`)
-    expect(existsSync(file)).toBe(true)
+  })
+
+  it('rewrites the source with --remove-source to hold only the lines not imported, so no imported password stays in plain text', async () => {
+    const { env } = await stashWith({})
+    const file = join(dir, 'git-credentials-one-bad')
+    writeFileSync(file, 'https://alice:tok-1@github.com\nhttps://bob:tok-2@gitlab.com\nnot a url at all\n\nhttps://carol:tok-3@git.example.com\n', { mode: 0o600 })
+    const r = await runBin('sstash', ['import', file, '--format', 'git-credentials', '--remove-source'], { env })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(
+      `sstash: warning: line 3 of ${file}: not a credential URL; not imported\n` +
+        'sstash: imported 3 credentials into the git layout; 1 line not imported\n' +
+        `sstash: rewrote ${file} without the imported lines: it keeps only the 1 line not imported, in plain text\n`,
+    )
+    expect(readFileSync(file, 'utf8')).toBe('not a url at all\n')
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    for (const [user, host, token] of [['alice', 'github.com', 'tok-1'], ['bob', 'gitlab.com', 'tok-2'], ['carol', 'git.example.com', 'tok-3']])
+      expect((await runBin('sstash', ['get', `git/https/${host}/-/${user}/password`], { env })).stdout).toBe(token)
+    // Fixed by hand, imported again: nothing is left, so the file goes.
+    writeFileSync(file, 'https://dave:tok-4@example.org\n')
+    const again = await runBin('sstash', ['import', file, '--format', 'git-credentials', '--remove-source'], { env })
+    expect(again).toMatchObject({ code: 0, stderr: `sstash: imported 1 credential into the git layout\nsstash: removed ${file}\n` })
+    expect(existsSync(file)).toBe(false)
   })
 
   it('removes the source with --remove-source once every line is in the stash, and offers it otherwise', async () => {
@@ -922,7 +940,8 @@ describe('leaving no plain text behind', () => {
     const { path } = await stashWith({})
     const home = join(dir, 'doctor-git-home')
     mkdirSync(join(home, '.config', 'git'), { recursive: true })
-    writeFileSync(join(home, '.git-credentials'), 'https://a:b@h\nhttps://c:d@h\n', { mode: 0o600 })
+    // Two passwords, and lines git-credential-store ignores: a comment, a URL with no password, a bad line.
+    writeFileSync(join(home, '.git-credentials'), 'https://a:b@h\n# old tokens\nhttps://nopass@h\nnot a url\nhttps://c:d@h\n', { mode: 0o600 })
     writeFileSync(join(home, '.config', 'git', 'credentials'), 'https://e:f@h\n', { mode: 0o600 })
     const env = { HOME: home, XDG_CONFIG_HOME: undefined, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: undefined, SSTASH_PASSWORD_FILE: passwordFile }
     const git = (args: string[]) => runCommand('git', args, { env, cwd: home })
@@ -942,8 +961,10 @@ describe('leaving no plain text behind', () => {
         '  fix: git config --global credential.helper sstash\n',
     )
     // Each fix, run as printed, clears its finding.
+    // (The import exits 1 for ~/.git-credentials: three of its lines are no credential, and stay there alone.)
     for (const fix of r.stdout.split('\n').filter((line) => line.startsWith('  fix: ') && /credential|sstash import/.test(line)))
-      expect((await runCommand('sh', ['-c', fix.slice('  fix: '.length).replace(/^sstash /, '"$NODE" "$SSTASH" --stash "$P" ')], { env: { ...env, NODE: process.execPath, SSTASH: BIN.sstash, P: path }, cwd: home })).code, fix).toBe(0)
+      expect((await runCommand('sh', ['-c', fix.slice('  fix: '.length).replace(/^sstash /, '"$NODE" "$SSTASH" --stash "$P" ')], { env: { ...env, NODE: process.execPath, SSTASH: BIN.sstash, P: path }, cwd: home })).code, fix).toBe(fix.includes('.git-credentials') ? 1 : 0)
+    expect(readFileSync(join(home, '.git-credentials'), 'utf8')).toBe('# old tokens\nhttps://nopass@h\nnot a url\n')
     const after = await doctor()
     expect(after.stdout).not.toMatch(/credentials|credential\.helper is/)
     expect(after.stdout).toContain('ok: git asks sstash for passwords\n')

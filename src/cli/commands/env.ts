@@ -108,7 +108,7 @@ export function registerEnvCommands(cli: CAC): void {
   cli.command('import [file]', 'store the variables of a .env file (or - for stdin) below a key path, in one write')
     .option('--into <keypath>', 'where to store them (each variable becomes <keypath>/<NAME>)')
     .option('--format <format>', 'dotenv (the default) or git-credentials (a ~/.git-credentials file; --into defaults to git)')
-    .option('--remove-source', 'git-credentials: delete the file once every line of it is in the stash')
+    .option('--remove-source', 'git-credentials: then rewrite the file without the lines imported (remove it when none is left)')
     .option('--expand', 'expand ${VAR} references as dotenv run does (dotenv-expand), from the file, then the environment')
     .option('--write-refs <file>', 'also write a reference file (NAME=sstash://<keypath>/NAME lines) for what was imported')
     .option('--allow <name>', '--write-refs: allow a name refused by default, such as NODE_OPTIONS (repeatable)')
