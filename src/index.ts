@@ -56,7 +56,10 @@ export { findProjectConfig, type ProjectConfig, type FoundConfig, type ConfigLoo
 export { parseDotenv, formatDotenv, formatEnv, EXPORT_FORMATS, type ExportFormat } from './env/dotenv.js'
 export { diagnose, type Finding, type Severity } from './store/doctor.js'
 export { resolveStashPath } from './store/read.js'
-export { stashPath, dataDir, configDir, agentDir } from './locations.js'
+export { stashPath, defaultStashPath, dataDir, configDir, stateDir, agentDir } from './locations.js'
+export { runCommand, type RunOptions, type ChildExit } from './env/runner.js'
+export { importDotenv, type DotenvImportOptions, type DotenvImport } from './env/dotenv-import.js'
+export { gitSetup, type GitSetup } from './team/git-setup.js'
 export {
   parseReferenceFile,
   parseReferenceFiles,

@@ -3,8 +3,7 @@
  * set up. git asks every helper to store a credential that worked, so a `credential.helper
  * store` beside sstash writes each token back to ~/.git-credentials in plain text.
  */
-import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { gitCredentialStoreFiles } from '../locations.js'
 import type { Finding } from '../store/doctor.js'
 import { READ_LIMITS, readRegularFile } from '../store/read.js'
 import { countGitCredentials } from './credentials-file.js'
@@ -21,9 +20,7 @@ interface HelperLine {
 
 /** The plaintext files git-credential-store reads: ~/.git-credentials and $XDG_CONFIG_HOME/git/credentials. */
 export function plaintextCredentialFiles(env: Env = process.env): string[] {
-  const home = env.HOME || homedir()
-  const config = env.XDG_CONFIG_HOME?.startsWith('/') ? env.XDG_CONFIG_HOME : join(home, '.config')
-  return [join(home, '.git-credentials'), join(config, 'git', 'credentials')]
+  return gitCredentialStoreFiles(env)
 }
 
 function plaintextFindings(env: Env): Finding[] {

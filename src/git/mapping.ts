@@ -18,10 +18,9 @@
  *
  * Mapping rules (see {@link parseMappingRules}) let an existing subtree serve a host.
  */
-import { join } from 'node:path'
 import { SSError } from '../errors.js'
 import { READ_LIMITS, readRegularFile } from '../store/read.js'
-import { configDir } from '../locations.js'
+import { gitRulesPath } from '../locations.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import type { Tree } from '../tree/tree.js'
 import { decodeBytes, encodeBytes, isTrue, parseCredentialUrl, type Credential } from './protocol.js'
@@ -288,9 +287,9 @@ export interface MappingRule {
   password: string[]
 }
 
-/** The mapping-rules file: `$XDG_CONFIG_HOME/sstash/git.json` (see {@link configDir}). */
+/** The mapping-rules file: `$XDG_CONFIG_HOME/sstash/git.json` (resolved in ../locations.ts). */
 export function mappingRulesPath(env: Record<string, string | undefined> = process.env): string {
-  return join(configDir(env), 'git.json')
+  return gitRulesPath(env)
 }
 
 /**

@@ -53,6 +53,21 @@ describe('help and usage', () => {
     expect(r.stderr).toBe('')
   })
 
+  it('never shows an example that puts a value into another program\'s argv, where ps shows it', async () => {
+    const r = await runBin('sstash', ['get', '--help'])
+    const examples = r.stdout.slice(r.stdout.indexOf('Examples:')).split('\n').filter((line) => line.includes('$(sstash get'))
+    expect(examples.length).toBeGreaterThan(0)
+    // Only a shell builtin (printf, echo in bash) may take the value as an argument; curl reads it from stdin.
+    for (const line of examples) expect(line, line).toMatch(/^\s+\$ printf [^|]*"\$\(sstash get [^)]*\)" \| /)
+  })
+
+  it('says in sstash set --help how a value typed at the terminal ends, and how to store an empty one', async () => {
+    const r = await runBin('sstash', ['set', '--help'])
+    expect(r.stdout).toContain('Ctrl-D')
+    expect(r.stdout).toContain('--allow-empty')
+    expect((await runBin('sstash', ['rm', '--help'])).stdout).toContain('--yes')
+  })
+
   it.each(['init', 'set', 'get', 'ls', 'tree', 'rm', 'mv', 'passwd', 'migrate', 'doctor'])('shows an example in sstash %s --help', async (command) => {
     const r = await runBin('sstash', [command, '--help'])
     expect(r.code).toBe(0)
