@@ -2,80 +2,109 @@
  * Every error sstash throws on purpose is an {@link SSError}. Each has a stable
  * `code` (SCREAMING_SNAKE) that programs can branch on, a message that names the file or
  * the key path involved but never a secret value, and optionally a hint: what to do about it.
- * docs/ERRORS.md lists every code; a test keeps that table and {@link SSErrorCode} in step.
+ * {@link EXIT_STATUS} lists every code with its exit status; docs/ERRORS.md documents them, and
+ * a test keeps the two in step.
  */
 
-/** Stable error codes, documented in docs/ERRORS.md. */
-export type SSErrorCode =
-  // The stash file and its formats
-  | 'NOT_A_STASH'
-  | 'UNSUPPORTED_FORMAT'
-  | 'BAD_PARAMETERS'
-  | 'BAD_FORMAT'
-  | 'CORRUPT_CONTENT'
-  | 'DECRYPT_FAILED'
-  | 'KEY_CHANGED'
+/**
+ * The exit statuses of the binaries (README, docs/ERRORS.md). `sstash-run` otherwise exits with
+ * its command's status.
+ */
+export const EXIT = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  KEY_NOT_FOUND: 3,
+  /** A wrong password, or a damaged, truncated or tampered file: the two cannot be told apart. */
+  BAD_PASSWORD: 4,
+  NO_PASSWORD: 5,
+  COMMAND_NOT_EXECUTABLE: 126,
+  COMMAND_NOT_FOUND: 127,
+} as const
+
+/**
+ * Every error code, with the status a binary exits with when it ends on it: the one table the
+ * binaries follow (see exitCodeOf in src/cli/output.ts), documented in docs/ERRORS.md and
+ * checked against it by a test. A new code is one line here and one row there.
+ */
+export const EXIT_STATUS = {
+  // The stash file and its formats: a damaged or truncated file exits as a wrong password does.
+  NOT_A_STASH: EXIT.BAD_PASSWORD,
+  UNSUPPORTED_FORMAT: EXIT.ERROR,
+  BAD_PARAMETERS: EXIT.BAD_PASSWORD,
+  BAD_FORMAT: EXIT.ERROR,
+  CORRUPT_CONTENT: EXIT.BAD_PASSWORD,
+  DECRYPT_FAILED: EXIT.BAD_PASSWORD,
+  KEY_CHANGED: EXIT.BAD_PASSWORD,
   // Keys and values
-  | 'KEY_NOT_FOUND'
-  | 'NO_VALUE'
-  | 'HAS_CHILDREN'
-  | 'KEY_EXISTS'
-  | 'BAD_KEY'
-  | 'BAD_VALUE'
-  | 'BAD_KEYPATH_SYNTAX'
-  | 'NOT_REPRESENTABLE'
-  | 'UNRESOLVED_REFERENCE'
+  KEY_NOT_FOUND: EXIT.KEY_NOT_FOUND,
+  NO_VALUE: EXIT.KEY_NOT_FOUND,
+  HAS_CHILDREN: EXIT.ERROR,
+  KEY_EXISTS: EXIT.ERROR,
+  BAD_KEY: EXIT.ERROR,
+  BAD_VALUE: EXIT.ERROR,
+  BAD_KEYPATH_SYNTAX: EXIT.USAGE,
+  NOT_REPRESENTABLE: EXIT.ERROR,
+  UNRESOLVED_REFERENCE: EXIT.KEY_NOT_FOUND,
   // Files on disk
-  | 'STASH_NOT_FOUND'
-  | 'STASH_EXISTS'
-  | 'DEST_EXISTS'
-  | 'DANGLING_LINK'
-  | 'NOT_A_FILE'
-  | 'UNSAFE_FILE'
-  | 'FILE_TOO_LARGE'
-  | 'UNSAFE_DIRECTORY'
-  | 'UNSAFE_FILE'
-  | 'LOCK_TIMEOUT'
-  | 'LOCK_LOST'
-  | 'WRITE_FAILED'
-  | 'IO_ERROR'
+  STASH_NOT_FOUND: EXIT.ERROR,
+  STASH_EXISTS: EXIT.ERROR,
+  DEST_EXISTS: EXIT.ERROR,
+  DANGLING_LINK: EXIT.ERROR,
+  NOT_A_FILE: EXIT.ERROR,
+  UNSAFE_FILE: EXIT.ERROR,
+  FILE_TOO_LARGE: EXIT.ERROR,
+  UNSAFE_DIRECTORY: EXIT.ERROR,
+  LOCK_TIMEOUT: EXIT.ERROR,
+  LOCK_LOST: EXIT.ERROR,
+  WRITE_FAILED: EXIT.ERROR,
+  IO_ERROR: EXIT.ERROR,
   // Passwords and the agent
-  | 'NO_PASSWORD'
-  | 'CANCELLED'
-  | 'EMPTY_PASSWORD'
-  | 'PASSWORD_MISMATCH'
-  | 'BAD_KDF_SPEC'
-  | 'BAD_DURATION'
-  | 'AGENT_UNSAFE'
-  | 'AGENT_FAILED'
+  NO_PASSWORD: EXIT.NO_PASSWORD,
+  CANCELLED: EXIT.NO_PASSWORD,
+  EMPTY_PASSWORD: EXIT.ERROR,
+  PASSWORD_MISMATCH: EXIT.ERROR,
+  BAD_KDF_SPEC: EXIT.USAGE,
+  BAD_DURATION: EXIT.ERROR,
+  AGENT_UNSAFE: EXIT.ERROR,
+  AGENT_FAILED: EXIT.ERROR,
   // Input, configuration and the command line
-  | 'BAD_INPUT'
-  | 'BAD_CONFIG'
-  | 'BAD_PROJECT_CONFIG'
-  | 'BAD_REFERENCE'
-  | 'BAD_TEMPLATE'
-  | 'USAGE'
+  BAD_INPUT: EXIT.ERROR,
+  BAD_CONFIG: EXIT.ERROR,
+  BAD_PROJECT_CONFIG: EXIT.ERROR,
+  BAD_REFERENCE: EXIT.ERROR,
+  BAD_TEMPLATE: EXIT.ERROR,
+  USAGE: EXIT.USAGE,
   // Environment variables and the command sstash-run starts
-  | 'BAD_ENV_NAME'
-  | 'BAD_ENV_PREFIX'
-  | 'BAD_ENV_VALUE'
-  | 'ENV_NAME_COLLISION'
-  | 'DANGEROUS_ENV_NAME'
-  | 'COMMAND_NOT_FOUND'
-  | 'COMMAND_NOT_EXECUTABLE'
-  | 'SPAWN_FAILED'
+  BAD_ENV_NAME: EXIT.ERROR,
+  BAD_ENV_PREFIX: EXIT.ERROR,
+  BAD_ENV_VALUE: EXIT.ERROR,
+  ENV_NAME_COLLISION: EXIT.ERROR,
+  DANGEROUS_ENV_NAME: EXIT.ERROR,
+  COMMAND_NOT_FOUND: EXIT.COMMAND_NOT_FOUND,
+  COMMAND_NOT_EXECUTABLE: EXIT.COMMAND_NOT_EXECUTABLE,
+  SPAWN_FAILED: EXIT.COMMAND_NOT_EXECUTABLE,
   // The team stash
-  | 'BAD_RECIPIENT'
-  | 'BAD_IDENTITY'
-  | 'NO_IDENTITY'
-  | 'NOT_A_MEMBER'
-  | 'NO_ACCESS'
-  | 'BAD_SCOPE'
-  | 'MEMBER_EXISTS'
-  | 'MEMBER_NOT_FOUND'
-  | 'TEAM_TAMPERED'
-  | 'TEAM_ROLLBACK'
-  | 'TEAM_CONFLICT'
+  BAD_RECIPIENT: EXIT.ERROR,
+  BAD_IDENTITY: EXIT.ERROR,
+  NO_IDENTITY: EXIT.ERROR,
+  NOT_A_MEMBER: EXIT.ERROR,
+  NO_ACCESS: EXIT.ERROR,
+  BAD_SCOPE: EXIT.ERROR,
+  MEMBER_EXISTS: EXIT.ERROR,
+  MEMBER_NOT_FOUND: EXIT.ERROR,
+  TEAM_TAMPERED: EXIT.BAD_PASSWORD,
+  TEAM_ROLLBACK: EXIT.ERROR,
+  TEAM_CONFLICT: EXIT.ERROR,
+} as const satisfies Record<string, (typeof EXIT)[keyof typeof EXIT]>
+
+/** Stable error codes: the keys of {@link EXIT_STATUS}, documented in docs/ERRORS.md. */
+export type SSErrorCode = keyof typeof EXIT_STATUS
+
+/** The status a binary exits with when it ends on an error with this code. */
+export function exitStatusOf(code: SSErrorCode): number {
+  return EXIT_STATUS[code] ?? EXIT.ERROR
+}
 
 /** What an {@link SSError} may carry besides its message and code. */
 export interface SSErrorOptions {

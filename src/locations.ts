@@ -7,6 +7,8 @@
  *   agent:   $XDG_RUNTIME_DIR/sstash, else $XDG_STATE_HOME/sstash/agent (~/.local/state/sstash/agent),
  *            else (a socket path too long for the system) /tmp/sstash-<uid>
  *   state:   $XDG_STATE_HOME/sstash (~/.local/state/sstash): what each clone has seen of team stashes
+ *   git:     git.json (the mapping rules) in the config directory; git-credential-store's
+ *            ~/.git-credentials and $XDG_CONFIG_HOME/git/credentials, which doctor looks for
  *
  * Every default path sstash uses is resolved here, and only here.
  */
@@ -38,11 +40,33 @@ export function stateDir(env: Env = process.env): string {
   return xdg(env, 'XDG_STATE_HOME', ['.local', 'state'], ['Library', 'Application Support'])
 }
 
-/** The stash a command uses: `--stash`, else `$SSTASH_FILE`, else the default under {@link dataDir}. */
+/** The default stash, under {@link dataDir}: where the personal stash is when nothing names another. */
+export function defaultStashPath(env: Env = process.env): string {
+  return join(dataDir(env), 'stash.sstash')
+}
+
+/** The stash a command uses: `--stash`, else `$SSTASH_FILE`, else {@link defaultStashPath}. */
 export function stashPath(option: string | undefined, env: Env = process.env): string {
   if (option) return option
   if (env.SSTASH_FILE) return env.SSTASH_FILE
-  return join(dataDir(env), 'stash.sstash')
+  return defaultStashPath(env)
+}
+
+/** The file remembering the team stash generations seen, under {@link stateDir}. */
+export function teamSeenPath(env: Env = process.env): string {
+  return join(stateDir(env), 'team-seen')
+}
+
+/** The git mapping rules, `git.json` under {@link configDir}. */
+export function gitRulesPath(env: Env = process.env): string {
+  return join(configDir(env), 'git.json')
+}
+
+/** The plaintext files git-credential-store reads: ~/.git-credentials and $XDG_CONFIG_HOME/git/credentials (git's own rules). */
+export function gitCredentialStoreFiles(env: Env = process.env): string[] {
+  const home = env.HOME || homedir()
+  const config = env.XDG_CONFIG_HOME?.startsWith('/') ? env.XDG_CONFIG_HOME : join(home, '.config')
+  return [join(home, '.git-credentials'), join(config, 'git', 'credentials')]
 }
 
 /** The file name of the agent's socket inside {@link agentDir}. */

@@ -7,22 +7,14 @@
  *   - a user error exits non-zero with one line; a stack trace only with SSTASH_DEBUG=1.
  */
 import { fstatSync, readSync, writeSync } from 'node:fs'
-import { ioError, SSCryptoError, SSError, SSKeyError, type SSErrorCode } from '../errors.js'
+import { EXIT, exitStatusOf, ioError, SSError, type SSErrorCode } from '../errors.js'
 import { stashPath } from '../locations.js'
 import type { SecureStash } from '../store/secure-stash.js'
-import type { Tree } from '../tree/tree.js'
+import { MAX_TREE_BYTES, type Tree } from '../tree/tree.js'
 import { openStash, readStash, requireStash, type OpenedStash } from '../unlock/open.js'
 
-/** Exit codes, documented in the README. */
-export const EXIT = {
-  OK: 0,
-  ERROR: 1,
-  USAGE: 2,
-  KEY_NOT_FOUND: 3,
-  BAD_PASSWORD: 4,
-  NO_PASSWORD: 5,
-  COMMAND_NOT_FOUND: 127,
-} as const
+/** Exit codes, documented in the README and docs/ERRORS.md (the table lives in ../errors.ts). */
+export { EXIT } from '../errors.js'
 
 /** Writes `sstash: error: <message>` to stderr; a message listing several problems gets one such line each. */
 export function printError(message: string): void {
@@ -81,17 +73,9 @@ const HINTS: Partial<Record<SSErrorCode, string>> = {
   BAD_KEYPATH_SYNTAX: 'segments are joined by /; write \\/ for a / inside a name, \\\\ for \\, \\e for an empty name',
 }
 
-/** The exit code for an error. */
+/** The exit code for an error: its code's, from the one table (EXIT_STATUS in ../errors.ts); 1 for a bug. */
 export function exitCodeOf(error: unknown): number {
-  if (error instanceof UsageError) return EXIT.USAGE
-  if (error instanceof SSCryptoError) return EXIT.BAD_PASSWORD
-  if (error instanceof SSKeyError && (error.code === 'KEY_NOT_FOUND' || error.code === 'NO_VALUE')) return EXIT.KEY_NOT_FOUND
-  if (error instanceof SSError && error.code === 'UNRESOLVED_REFERENCE') return EXIT.KEY_NOT_FOUND
-  if (error instanceof SSError) {
-    if (error.code === 'NO_PASSWORD' || error.code === 'CANCELLED') return EXIT.NO_PASSWORD
-    if (error.code === 'BAD_KEYPATH_SYNTAX' || error.code === 'BAD_KDF_SPEC' || error.code === 'USAGE') return EXIT.USAGE
-  }
-  return EXIT.ERROR
+  return error instanceof SSError ? exitStatusOf(error.code) : EXIT.ERROR
 }
 
 /**
@@ -160,12 +144,17 @@ export async function readFromOptions(options: GlobalOptions, keys: string[][]):
 
 /**
  * Stdin (a piped value, an `import -`, git's request), to EOF or until `complete` says the
- * chunk just read ends the input. Blocking reads of fd 0, as git's own helpers do: no stream
+ * chunk just read ends the input, and never more than `maxBytes` (`sstash set a < /dev/zero`
+ * fails instead of filling memory). Blocking reads of fd 0, as git's own helpers do: no stream
  * machinery on the hot path. A non-blocking stdin (EAGAIN) is read through process.stdin instead.
+ * @throws {SSError} FILE_TOO_LARGE past `maxBytes` (default: what a value can hold)
  */
-export async function readStdin(complete: (chunk: Buffer) => boolean = () => false): Promise<Uint8Array> {
+export async function readStdin(complete: (chunk: Buffer) => boolean = () => false, maxBytes: number = MAX_TREE_BYTES): Promise<Uint8Array> {
   const chunks: Buffer[] = []
+  let total = 0
   const take = (chunk: Buffer): boolean => {
+    total += chunk.length
+    if (total > maxBytes) throw new SSError(`stdin is too large (more than ${maxBytes} bytes)`, 'FILE_TOO_LARGE')
     chunks.push(chunk)
     return complete(chunk)
   }

@@ -3,21 +3,23 @@
  * stdin, a file or a hidden prompt, never argv (anyone can read argv in `ps`); values leave
  * through stdout only for `get` and when `--values` is asked for.
  */
-import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:fs'
+import { accessSync, constants, lstatSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { dirname } from 'node:path'
 import { cac, type CAC, type Command } from 'cac'
 import { SSError, ioError } from '../errors.js'
 import type { KdfParams } from '../format/kdf.js'
-import { formatKeyPath, parseKeyPath } from '../tree/key-path.js'
-import { readLocalFile } from '../store/read.js'
+import { parseKeyPath } from '../tree/key-path.js'
+import { READ_LIMITS, readRegularFile } from '../store/read.js'
 import { stashPath } from '../locations.js'
 import type { SourcedPassword } from '../unlock/password.js'
-import { agentTimeoutFromEnv, openPersonalStash, openWithPassword, shareWithAgent, writeValues } from '../unlock/open.js'
+import { agentTimeoutFromEnv, openPersonalStash, openWithPassword, shareWithAgent } from '../unlock/open.js'
 import { parseArgv, type ParsedArgv } from './cac-argv.js'
-import { EXIT, UsageError, isTerminal, existingStash, openFromOptions, optionText as text, readFromOptions, readStdin, printStatus, printWarning, runMain, writeStdout, type GlobalOptions } from './output.js'
+import { EXIT, UsageError, existingStash, openFromOptions, optionText as text, readFromOptions, printStatus, printWarning, runMain, writeStdout, type GlobalOptions } from './output.js'
 import { get, plainGet } from './get.js'
 import { listJson, listLines, treeJson, treeLines } from './commands/listing.js'
 import { registerEnvCommands } from './commands/env.js'
+import { registerValueCommands } from './commands/values.js'
 import { registerAgentCommands } from './commands/agent.js'
 import { registerInjectCommand } from './commands/inject.js'
 import { registerTeamCommands } from './commands/team.js'
@@ -27,7 +29,8 @@ import { registerTeamCommands } from './commands/team.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+// sstash's own package.json, beside dist/ (see scripts/bundle.mjs for the bundle's layout).
+const version = (JSON.parse(Buffer.from(readRegularFile(fileURLToPath(new URL('../../package.json', import.meta.url)), READ_LIMITS.config) ?? '{}').toString('utf8')) as { version: string }).version
 
 const exists = (path: string): boolean => {
   try {
@@ -121,28 +124,6 @@ async function init(options: Options): Promise<void> {
   await shareWithAgent(stash, source)
 }
 
-async function set(keypath: string, options: Options): Promise<void> {
-  const key = parseKeyPath(keypath)
-  if (key.length === 0) throw new UsageError('the root of the stash cannot hold a value', 'give a key path such as project/api/token')
-  // Checked first, so that nobody types a value for a stash that is not there.
-  const path = existingStash(options)
-  const file = text(options.file)
-  let value: Uint8Array
-  if (file === undefined && isTerminal(0)) {
-    // On a terminal, unlock before asking for the value: a wrong password should not cost a typed secret.
-    const stash = await openFromOptions(options)
-    const { promptHidden } = await import('../unlock/tty.js')
-    const typed = await promptHidden(`Value for ${formatKeyPath(key)}: `)
-    if (typed === undefined) throw new UsageError('no terminal to ask for the value', 'pipe the value in, or pass --file <path>')
-    value = new TextEncoder().encode(typed)
-    await stash.writeValue(key, value)
-  } else {
-    value = file === undefined ? await readStdin() : readLocalFile(file)
-    await writeValues(path, [[key, value]])
-  }
-  if (value.length === 0) printWarning(`stored an empty value at ${formatKeyPath(key)}`)
-}
-
 async function show(keypath: string | undefined, options: Options, kind: 'ls' | 'tree'): Promise<void> {
   const key = parseKeyPath(keypath ?? '')
   const node = (await readFromOptions(options, [key])).node(key)
@@ -153,15 +134,6 @@ async function show(keypath: string | undefined, options: Options, kind: 'ls' | 
   }
   const lines = kind === 'ls' ? listLines(key, node, values) : treeLines(key, node, values)
   if (lines.length > 0) writeStdout(`${lines.join('\n')}\n`)
-}
-
-async function rm(keypath: string, options: Options): Promise<void> {
-  const key = parseKeyPath(keypath)
-  await (await openFromOptions(options)).update((tree) => {
-    if (tree.node(key).children.size > 0 && options.recursive !== true)
-      throw new SSError(`key ${formatKeyPath(key)} has children`, 'HAS_CHILDREN', { hint: `\`sstash rm -r ${keypath}\` removes it with everything below it` })
-    tree.remove(key)
-  })
 }
 
 async function mv(from: string, to: string, options: Options): Promise<void> {
@@ -221,15 +193,10 @@ export function buildCli(): CAC {
     .example('  $ sstash --stash ~/work.sstash init')
     .action((options: Options) => init(options))
 
-  cli.command('set <keypath>', 'store a value read from stdin, a hidden prompt, or --file')
-    .option('--file <path>', 'read the value from this file')
-    .example('  $ printf %s "$TOKEN" | sstash set project/api/token')
-    .example('  $ sstash set project/tls/key --file server.key')
-    .action((keypath: string, options: Options) => set(keypath, options))
-
   cli.command('get <keypath>', 'print a value (raw bytes, no newline added when piped)')
     .example('  $ sstash get project/api/token')
-    .example('  $ curl -H "Authorization: Bearer $(sstash get project/api/token)" https://api.example.com')
+    // Never `curl -H "...$(sstash get ...)"`: the token would be in curl's argv, which `ps` shows. printf is a shell builtin.
+    .example('  $ printf \'Authorization: Bearer %s\\n\' "$(sstash get project/api/token)" | curl -H @- https://api.example.com')
     .action((keypath: string, options: Options) => get(keypath, options))
 
   cli.command('ls [keypath]', 'list the keys below a key path (names only)')
@@ -245,12 +212,6 @@ export function buildCli(): CAC {
     .example('  $ sstash tree')
     .example('  $ sstash tree project --values')
     .action((keypath: string | undefined, options: Options) => show(keypath, options, 'tree'))
-
-  cli.command('rm <keypath>', 'remove a key (-r: with everything below it)')
-    .option('-r, --recursive', 'also remove a key that has children')
-    .example('  $ sstash rm project/api/token')
-    .example('  $ sstash rm -r project/old')
-    .action((keypath: string, options: Options) => rm(keypath, options))
 
   cli.command('mv <from> <to>', 'move a key and everything below it')
     .example('  $ sstash mv project/api project/api-v1')
@@ -271,6 +232,7 @@ export function buildCli(): CAC {
     .example('  $ sstash doctor')
     .action((options: Options) => doctor(options))
 
+  registerValueCommands(cli)
   registerEnvCommands(cli)
   registerAgentCommands(cli)
   registerInjectCommand(cli)

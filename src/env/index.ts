@@ -22,4 +22,6 @@ export {
   type KeyReader,
 } from './references.js'
 export { readReferenceFiles } from './reference-files.js'
+export { runCommand, type RunOptions, type ChildExit } from './runner.js'
+export { importDotenv, type DotenvImportOptions, type DotenvImport } from './dotenv-import.js'
 export { parseTemplate, renderTemplate, templateKeys, type Template, type Placeholder } from './template.js'

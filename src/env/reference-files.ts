@@ -2,7 +2,7 @@
  * Reference files from disk, for sstash-run's and export's `--env-file` and package.json's
  * `"envFile"`. The parsing is pure and lives in references.ts; this is the one read.
  */
-import { readOwnFile } from '../store/read.js'
+import { READ_LIMITS, readOwnFile } from '../store/read.js'
 import { parseReferenceFiles, type ReferenceFile, type ReferenceOptions } from './references.js'
 
 /**
@@ -14,5 +14,5 @@ import { parseReferenceFiles, type ReferenceFile, type ReferenceOptions } from '
  * @throws {SSReferenceError} BAD_REFERENCE listing every problem of every file at once
  */
 export function readReferenceFiles(paths: readonly string[], options: ReferenceOptions = {}): ReferenceFile[] {
-  return parseReferenceFiles(paths.map((file) => ({ file, text: readOwnFile(file) })), options)
+  return parseReferenceFiles(paths.map((file) => ({ file, text: readOwnFile(file, READ_LIMITS.references) })), options)
 }

@@ -26,7 +26,7 @@
  *     a background process that keeps the pipe open does not keep us waiting.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync, readSync } from 'node:fs'
+import { readFileHead } from '../store/read.js'
 import { constants } from 'node:os'
 import { SSError, errno, ioError } from '../errors.js'
 import { findCommand, shownCommand } from './find-command.js'
@@ -139,18 +139,13 @@ function waitForExit(child: ChildProcess, command: string, env: Record<string, s
  * Linux follows), or with a native executable's magic number.
  */
 function startsLikeAProgram(file: string, depth = 4): boolean {
-  const head = Buffer.alloc(256)
-  let length: number
+  let head: Buffer
   try {
-    const fd = openSync(file, 'r')
-    try {
-      length = readSync(fd, head, 0, head.length, 0)
-    } finally {
-      closeSync(fd)
-    }
+    head = Buffer.from(readFileHead(file, 256) ?? new Uint8Array(0))
   } catch {
     return false
   }
+  const length = head.length
   if (length >= 2 && head[0] === 0x23 && head[1] === 0x21) {
     const end = head.subarray(0, length).indexOf(0x0a)
     if (end === -1 || depth === 0) return false

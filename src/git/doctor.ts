@@ -3,10 +3,10 @@
  * set up. git asks every helper to store a credential that worked, so a `credential.helper
  * store` beside sstash writes each token back to ~/.git-credentials in plain text.
  */
-import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { gitCredentialStoreFiles } from '../locations.js'
 import type { Finding } from '../store/doctor.js'
-import { readRegularFile } from '../store/read.js'
+import { READ_LIMITS, readRegularFile } from '../store/read.js'
+import { countGitCredentials } from './credentials-file.js'
 
 type Env = Record<string, string | undefined>
 
@@ -20,9 +20,7 @@ interface HelperLine {
 
 /** The plaintext files git-credential-store reads: ~/.git-credentials and $XDG_CONFIG_HOME/git/credentials. */
 export function plaintextCredentialFiles(env: Env = process.env): string[] {
-  const home = env.HOME || homedir()
-  const config = env.XDG_CONFIG_HOME?.startsWith('/') ? env.XDG_CONFIG_HOME : join(home, '.config')
-  return [join(home, '.git-credentials'), join(config, 'git', 'credentials')]
+  return gitCredentialStoreFiles(env)
 }
 
 function plaintextFindings(env: Env): Finding[] {
@@ -30,8 +28,9 @@ function plaintextFindings(env: Env): Finding[] {
   for (const file of plaintextCredentialFiles(env)) {
     let what: string
     try {
-      const bytes = readRegularFile(file, 64 * 1024 * 1024)
-      const lines = bytes === undefined ? 0 : Buffer.from(bytes).toString('latin1').split('\n').filter((line) => line.trim() !== '').length
+      const bytes = readRegularFile(file, READ_LIMITS.import)
+      // The passwords git-credential-store would use: not blank lines, nor lines that are no credential URL.
+      const lines = bytes === undefined ? 0 : countGitCredentials(Buffer.from(bytes).toString('utf8'))
       if (lines === 0) continue
       what = `${file} holds ${lines} ${lines === 1 ? 'password' : 'passwords'} in plain text (git-credential-store's file)`
     } catch (error) {

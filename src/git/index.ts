@@ -9,9 +9,9 @@ export {
   findCredentials,
   storeCredential,
   eraseCredentials,
-  importGitCredentials,
   parseMappingRules,
   loadMappingRules,
   type StoredCredential,
   type MappingRule,
 } from './mapping.js'
+export { importGitCredentials, type GitCredentialsImport } from './credentials-file.js'

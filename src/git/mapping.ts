@@ -18,10 +18,9 @@
  *
  * Mapping rules (see {@link parseMappingRules}) let an existing subtree serve a host.
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { SSError, errno, ioError } from '../errors.js'
-import { configDir } from '../locations.js'
+import { SSError } from '../errors.js'
+import { READ_LIMITS, readRegularFile } from '../store/read.js'
+import { gitRulesPath } from '../locations.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import type { Tree } from '../tree/tree.js'
 import { decodeBytes, encodeBytes, isTrue, parseCredentialUrl, type Credential } from './protocol.js'
@@ -288,9 +287,9 @@ export interface MappingRule {
   password: string[]
 }
 
-/** The mapping-rules file: `$XDG_CONFIG_HOME/sstash/git.json` (see {@link configDir}). */
+/** The mapping-rules file: `$XDG_CONFIG_HOME/sstash/git.json` (resolved in ../locations.ts). */
 export function mappingRulesPath(env: Record<string, string | undefined> = process.env): string {
-  return join(configDir(env), 'git.json')
+  return gitRulesPath(env)
 }
 
 /**
@@ -368,18 +367,14 @@ export function parseMappingRules(json: string, source: string): MappingRule[] {
  * Reads the mapping rules from {@link mappingRulesPath}; a missing file means no rules.
  * @param env - the environment giving XDG_CONFIG_HOME
  * @returns the rules
- * @throws {SSError} BAD_CONFIG; IO_ERROR when the file exists but cannot be read
+ * @throws {SSError} BAD_CONFIG; NOT_A_FILE, FILE_TOO_LARGE, IO_ERROR when the file exists but cannot be read
  */
 export function loadMappingRules(env: Record<string, string | undefined> = process.env): MappingRule[] {
   const file = mappingRulesPath(env)
-  let json: string
-  try {
-    json = readFileSync(file, 'utf8')
-  } catch (error) {
-    if (errno(error) === 'ENOENT') return []
-    throw ioError('read', file, error)
-  }
-  return parseMappingRules(json, file)
+  // Never blocks, never fills memory: a FIFO or /dev/zero there is an error at once (store/read.ts).
+  const bytes = readRegularFile(file, READ_LIMITS.config)
+  if (bytes === undefined) return []
+  return parseMappingRules(Buffer.from(bytes).toString('utf8'), file)
 }
 
 /** `*` matches one or more characters within one host label (no `.` or `:`); all else is literal. */
@@ -438,64 +433,4 @@ export function findByRules(tree: Tree, request: Partial<Credential>, rules: rea
     return found
   }
   return undefined
-}
-
-/** What {@link importGitCredentials} did. */
-export interface GitCredentialsImport {
-  /** How many credentials the tree now holds from the file (stored, or held unchanged already). */
-  imported: number
-  /** The lines left out, with why: their numbers (1-based) and never their content. */
-  skipped: { line: number; why: string }[]
-}
-
-/** Why a line of a git-credentials file cannot be imported, or undefined when it can. */
-function lineProblem(url: ReturnType<typeof parseCredentialUrl> | undefined): string | undefined {
-  if (url === undefined || /\s/.test(url.protocol)) return 'not a credential URL'
-  if (url.host === '') return 'no host'
-  if (url.username === undefined) return 'no user name'
-  if (url.password === undefined) return 'no password'
-  return undefined
-}
-
-/**
- * Imports a `~/.git-credentials` file (git-credential-store's format: one
- * `https://user:pass@host[:port][/path]` URL per line, percent-encoded) into the default
- * layout. Blank lines are skipped. A line that is not such a URL is left out and named, the
- * others are imported; of two lines for the same protocol, host, path and user the first is
- * kept, as git-credential-store answers with the first.
- * @param tree - the tree to write into
- * @param text - the file's content
- * @param options - the prefix
- * @returns how many were imported, and the lines left out
- */
-export function importGitCredentials(tree: Tree, text: string, options: MapOptions = {}): GitCredentialsImport {
-  const report: GitCredentialsImport = { imported: 0, skipped: [] }
-  const seen = new Map<string, number>()
-  const lines = text.split('\n')
-  for (const [index, raw] of lines.entries()) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
-    if (line.trim() === '') continue
-    let url
-    try {
-      url = parseCredentialUrl(line)
-    } catch {
-      url = undefined
-    }
-    const problem = lineProblem(url)
-    if (problem !== undefined || url === undefined) {
-      report.skipped.push({ line: index + 1, why: problem ?? 'not a credential URL' })
-      continue
-    }
-    const credential: Credential = { ...url, wwwauth: [], capability: [], state: [] }
-    const key = JSON.stringify(credentialKey(credential, options))
-    const first = seen.get(key)
-    if (first !== undefined) {
-      report.skipped.push({ line: index + 1, why: `the same host and user as line ${first}, which git uses` })
-      continue
-    }
-    seen.set(key, index + 1)
-    storeCredential(tree, credential, options)
-    report.imported++
-  }
-  return report
 }

@@ -19,13 +19,13 @@
  * Only writers load this module (and node:fs/promises with it); doctor reads locks with it too.
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync, statSync, type Stats } from 'node:fs'
+import { statSync, type Stats } from 'node:fs'
 import { lstat, open, unlink } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { SSError, errno, ioError, reasonOf } from '../errors.js'
 import { checkStashDirectory } from './directory.js'
-import { identityOf, readFileChecked } from './read.js'
+import { READ_LIMITS, identityOf, readFileChecked, readRegularFile } from './read.js'
 
 /** How long a writer waits for another writer's lock before giving up. */
 export const LOCK_TIMEOUT_MS = 15_000
@@ -109,7 +109,7 @@ export function isAlive(pid: number): boolean {
 /** A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or ''. */
 function startTimeOf(pid: number): string {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    const stat = Buffer.from(readRegularFile(`/proc/${pid}/stat`, READ_LIMITS.proc) ?? new Uint8Array(0)).toString('latin1')
     // The command name (field 2) is in parentheses and may hold spaces: count after the last ')'.
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''
   } catch {

@@ -2,7 +2,7 @@ import { SSCryptoError, SSError, SSValueError } from '../errors.js'
 import { TreeStash } from './tree-stash.js'
 import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from '../format/kdf.js'
 import { createStash, parseStash, type FormatName, type LockedStash, type UnlockedStash } from '../format/stash-file.js'
-import { fileIdentity, identityOf, readFileChecked, resolveStashPath } from './read.js'
+import { READ_LIMITS, fileIdentity, identityOf, readFileChecked, resolveStashPath } from './read.js'
 import { Tree } from '../tree/tree.js'
 
 /** Options of {@link SecureStash.open}. */
@@ -111,7 +111,7 @@ export class SecureStash extends TreeStash {
   // The one load path: the file is read and parsed once, and decrypted from those bytes.
   static async #open(path: string, secret: Secret, options: OpenOptions): Promise<SecureStash> {
     const real = resolveStashPath(path)
-    const file = readFileChecked(real)
+    const file = readFileChecked(real, { maxBytes: READ_LIMITS.stash })
     if (file === undefined) {
       if (options.create === false || !('password' in secret)) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
       return SecureStash.#create(real, secret.password, options.kdf ?? DEFAULT_SCRYPT, false)
@@ -166,7 +166,7 @@ export class SecureStash extends TreeStash {
   }
 
   #read(): ReadStash {
-    const file = readFileChecked(this.path)
+    const file = readFileChecked(this.path, { maxBytes: READ_LIMITS.stash })
     if (file === undefined) throw new SSError(`${this.path} does not exist any more`, 'STASH_NOT_FOUND')
     const locked = parseStash(file.bytes, this.path)
     this.#info = SecureStash.#describe(this.path, locked)

@@ -2,8 +2,8 @@
  * Is this file a team stash? The one check the opening code makes for every stash, so it reads
  * 12 bytes and loads nothing: a personal stash never loads the team code.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
 import { SSError } from '../errors.js'
+import { readFileHead } from '../store/read.js'
 
 const PREFIX = 'sstash-team/'
 
@@ -14,20 +14,11 @@ export function isTeamStash(bytes: Uint8Array): boolean {
 
 /** True when `path` is a regular file starting with the team stash magic; false for anything else, never throws. */
 export function isTeamStashFile(path: string): boolean {
-  let fd: number
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
+    const head = readFileHead(path, PREFIX.length)
+    return head !== undefined && head.length === PREFIX.length && isTeamStash(head)
   } catch {
     return false
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return false
-    const head = Buffer.alloc(PREFIX.length)
-    return readSync(fd, head, 0, head.length, 0) === head.length && isTeamStash(head)
-  } catch {
-    return false
-  } finally {
-    closeSync(fd)
   }
 }
 

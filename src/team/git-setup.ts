@@ -4,9 +4,10 @@
  * repository, so each clone sets its own).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { SSError } from '../errors.js'
+import { READ_LIMITS, readRegularFile } from '../store/read.js'
 
 /** The driver name in .gitattributes and git config. */
 export const DRIVER = 'sstash-team'
@@ -37,7 +38,7 @@ export function gitSetup(stashPath: string, command: string): GitSetup {
   const pattern = /[\s"#]/.test(rel) ? `"/${rel.replace(/["\\]/g, (c) => `\\${c}`)}"` : `/${rel}`
   const line = `${pattern} diff=${DRIVER} merge=${DRIVER}`
   const attributes = join(root, '.gitattributes')
-  const current = existsSync(attributes) ? readFileSync(attributes, 'utf8') : ''
+  const current = Buffer.from(readRegularFile(attributes, READ_LIMITS.config) ?? new Uint8Array(0)).toString('utf8')
   const added = !current.split('\n').includes(line)
   if (added) writeFileSync(attributes, `${current}${current === '' || current.endsWith('\n') ? '' : '\n'}${line}\n`)
   git(root, ['config', '--local', `diff.${DRIVER}.textconv`, `${command} team textconv`])

@@ -6,9 +6,8 @@
  *      every stash is (the agent, then the password sources).
  * `sstash identity` makes the third on first use.
  */
-import { join } from 'node:path'
 import { SSError, SSKeyError, ioError } from '../errors.js'
-import { dataDir, stashPath } from '../locations.js'
+import { defaultStashPath, stashPath } from '../locations.js'
 import { readRegularFile } from '../store/read.js'
 import type { Identity } from './age-file.js'
 import { isTeamStashFile } from './detect.js'
@@ -23,7 +22,7 @@ export const IDENTITY_KEY = ['sstash', 'identity']
 /** The personal stash: $SSTASH_FILE unless that is a team stash, else the default location. */
 export function personalStashPath(env: Env = process.env): string {
   const chosen = stashPath(undefined, env)
-  return isTeamStashFile(chosen) ? join(dataDir(env), 'stash.sstash') : chosen
+  return isTeamStashFile(chosen) ? defaultStashPath(env) : chosen
 }
 
 /**

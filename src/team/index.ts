@@ -7,3 +7,4 @@ export { createTeam, addMember, removeMember, exposedValues, listMembers, resolv
 export { loadIdentities, ensureIdentity } from './identity-source.js'
 export { parseIdentities, parseRecipient } from './keys.js'
 export { mergeTeamFiles, type MergeResult } from './merge.js'
+export { gitSetup, type GitSetup } from './git-setup.js'

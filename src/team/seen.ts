@@ -5,9 +5,9 @@
  *
  *   $XDG_STATE_HOME/sstash/team-seen     lines: <team-id> <scope> <gen> <fingerprint>
  */
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { SSError } from '../errors.js'
-import { stateDir } from '../locations.js'
+import { teamSeenPath } from '../locations.js'
 import { readRegularFile } from '../store/read.js'
 
 type Env = Record<string, string | undefined>
@@ -27,7 +27,7 @@ export class SeenStore {
 
   /** Reads the store (a missing file is an empty store). @throws {SSError} NOT_A_FILE, IO_ERROR */
   static load(env: Env = process.env): SeenStore {
-    const store = new SeenStore(join(stateDir(env), 'team-seen'))
+    const store = new SeenStore(teamSeenPath(env))
     const bytes = readRegularFile(store.path, 16 * 1024 * 1024)
     for (const line of bytes ? Buffer.from(bytes).toString('utf8').split('\n') : []) {
       const [team, scope, gen, fingerprint] = line.split(' ')

@@ -11,8 +11,8 @@
  * A password is text: its UTF-8 bytes feed the key derivation, as in the Python format. Bytes
  * that are not UTF-8 are refused (see ./utf8.ts), never replaced.
  */
-import { readFileSync, statSync } from 'node:fs'
-import { SSError, reasonOf } from '../errors.js'
+import { SSError } from '../errors.js'
+import { READ_LIMITS, readNamedFile } from '../store/read.js'
 import { promptHidden } from './tty.js'
 import { decodeUtf8, environmentValueIsUtf8 } from './utf8.js'
 
@@ -60,21 +60,27 @@ function notText(what: string, hint: string): SSError {
   return new SSError(`${what} is not valid UTF-8 text`, 'NO_PASSWORD', { hint })
 }
 
+/**
+ * The password in a file: a regular file, or a pipe such as `<(pass show x)`, read without
+ * blocking and never past {@link READ_LIMITS}.password: /dev/zero, /dev/urandom or a directory
+ * end at once with one line, and a FIFO nobody writes to reads as an empty password.
+ */
 function fromFile(variable: string, file: string, warn: (message: string) => void): string {
-  let bytes: Buffer
+  const hint = `point ${variable} at a file you can read, or unset it to be asked`
+  let read
   try {
-    bytes = readFileSync(file)
+    read = readNamedFile(file, { maxBytes: READ_LIMITS.password, allowFifo: true })
   } catch (error) {
-    throw new SSError(`cannot read ${variable} ${file}: ${reasonOf(error)}`, 'NO_PASSWORD', {
-      cause: error,
-      hint: `point ${variable} at a file you can read, or unset it to be asked`,
-    })
+    // "cannot read <file>: <why>" and "<file> is not a regular file", with the variable's name before the file.
+    const message = (error as Error).message
+    const said = message.startsWith('cannot read ') ? `cannot read ${variable} ${message.slice('cannot read '.length)}` : `${variable} ${message}`
+    throw new SSError(said, 'NO_PASSWORD', { cause: error, hint })
   }
-  // As ssh does for a private key: say so, but go on (a pipe such as <(pass show x) has no mode to check).
-  const mode = statSync(file, { throwIfNoEntry: false })
-  if (mode?.isFile() && (mode.mode & 0o077) !== 0)
-    warn(`${file} (${variable}) is open to other users (mode ${(mode.mode & 0o7777).toString(8).padStart(4, '0')}): run \`chmod 600 ${file}\``)
-  const text = decodeUtf8(bytes)
+  // As ssh does for a private key: say so, but go on (a pipe has no mode to check). The mode of the very file read.
+  const mode = Number(read.stats.mode)
+  if (read.stats.isFile() && (mode & 0o077) !== 0)
+    warn(`${file} (${variable}) is open to other users (mode ${(mode & 0o7777).toString(8).padStart(4, '0')}): run \`chmod 600 ${file}\``)
+  const text = decodeUtf8(read.bytes)
   if (text === undefined)
     throw notText(`${variable} ${file}`, 'a password is text; to use random bytes as one, store them base64-encoded (`head -c 32 /dev/urandom | base64`)')
   return dropNewline(text)

@@ -5,7 +5,7 @@
  * the environment itself, replacing bad bytes; on Linux /proc/self shows the bytes it read, and
  * where there is no /proc a U+FFFD cannot be told from a replaced byte, so it is refused too.
  */
-import { readFileSync } from 'node:fs'
+import { READ_LIMITS, readRegularFile } from '../store/read.js'
 
 let strict: InstanceType<typeof TextDecoder> | undefined
 
@@ -24,7 +24,9 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
 function procEntries(name: 'cmdline' | 'environ'): Buffer[] | undefined {
   let raw: Buffer
   try {
-    raw = readFileSync(`/proc/self/${name}`)
+    const bytes = readRegularFile(`/proc/self/${name}`, READ_LIMITS.proc)
+    if (bytes === undefined) return undefined
+    raw = Buffer.from(bytes)
   } catch {
     return undefined
   }

@@ -90,14 +90,60 @@ describe('sstash on a terminal', () => {
     const r = await onTerminal(
       [
         ['Password for', 'pw\r'],
-        ['Value for project/api/token: ', 'tok-typed-secret\r'],
+        ['Ctrl-D', 'tok-typed-secret\r'],
+        ['\n', '\x04'],
       ],
       ['--stash', path, 'set', 'project/api/token'],
     )
     expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Value for project/api/token (hidden; paste or type it, then press Ctrl-D on a new line; Ctrl-C stores nothing):')
     expect(r.stdout).not.toContain('tok-typed-secret')
     const get = await runBin('sstash', ['--stash', path, 'get', 'project/api/token'], { env })
+    // The line break before Ctrl-D is dropped, as echo adds one: a typed token has none.
     expect(get.stdout).toBe('tok-typed-secret')
+  })
+
+  const PEM = ['-----BEGIN PRIVATE KEY-----', 'MC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF', '-----END PRIVATE KEY-----']
+
+  it('stores a PEM key pasted at the value prompt whole, every line, once Ctrl-D ends it', async () => {
+    const path = join(dir, `pem${++counter}.sstash`)
+    const env = { SSTASH_PASSWORD: 'pw' }
+    expect((await runBin('sstash', ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC], { env })).code).toBe(0)
+    // A terminal sends a pasted line break as CR; then the user presses Ctrl-D.
+    const r = await onTerminal([['Ctrl-D', `${PEM.join('\r')}\r\x04`]], ['--stash', path, 'set', 'project/tls/key'], env)
+    expect(r.code, r.stdout).toBe(0)
+    expect(r.stdout).not.toContain('BEGIN PRIVATE KEY')
+    const get = await runBin('sstash', ['--stash', path, 'get', 'project/tls/key'], { env })
+    expect(get.stdout).toBe(PEM.join('\n'))
+  })
+
+  it('stores nothing when the value prompt is cancelled with Ctrl-C half-way through a paste, or ended with nothing typed', async () => {
+    const path = join(dir, `pem${++counter}.sstash`)
+    const env = { SSTASH_PASSWORD: 'pw' }
+    expect((await runBin('sstash', ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC], { env })).code).toBe(0)
+    const before = readFileSync(path)
+    const cancelled = await onTerminal([['Ctrl-D', `${PEM[0]}\r${PEM[1]}\r\x03`]], ['--stash', path, 'set', 'project/tls/key'], env)
+    expect(cancelled.code).toBe(5)
+    expect(cancelled.stdout).toContain('sstash: error: cancelled')
+    const empty = await onTerminal([['Ctrl-D', '\x04']], ['--stash', path, 'set', 'project/tls/key'], env)
+    expect(empty.code).toBe(1)
+    expect(empty.stdout).toContain('sstash: error: the value typed is empty: nothing was stored at project/tls/key')
+    expect(readFileSync(path)).toEqual(before)
+  })
+
+  it('asks before rm -r / empties the stash, and removes nothing unless the answer is yes', async () => {
+    const path = join(dir, `rm${++counter}.sstash`)
+    await makeStash(path, 'pw', { 'a/b': '1', c: '2' })
+    const env = { SSTASH_PASSWORD: 'pw' }
+    const before = readFileSync(path)
+    const no = await onTerminal([['Type yes to remove them: ', 'no\r']], ['--stash', path, 'rm', '-r', '/'], env)
+    expect(no.stdout).toContain(`Remove every key of ${path} (2 top-level keys: a, c)? Type yes to remove them: no`)
+    expect(no.code).toBe(5)
+    expect(no.stdout).toContain('sstash: error: nothing was removed')
+    expect(readFileSync(path)).toEqual(before)
+    const yes = await onTerminal([['Type yes to remove them: ', 'yes\r']], ['--stash', path, 'rm', '-r', '/'], env)
+    expect(yes.code, yes.stdout).toBe(0)
+    expect((await runBin('sstash', ['--stash', path, 'ls'], { env })).stdout).toBe('')
   })
 
   it('asks for the old password once and the new one twice on passwd', async () => {
@@ -227,7 +273,8 @@ describe('errors before any prompt', () => {
     const notes = join(dir, 'notes.env')
     writeFileSync(notes, 'API_TOKEN=abc\n')
     const r = await onTerminal([], ['--stash', notes, 'ls'])
-    expect(r.code).toBe(1)
+    // Exit 4, as for a damaged stash: the two cannot be told apart (docs/ERRORS.md).
+    expect(r.code).toBe(4)
     expect(r.stdout).not.toContain('Password for')
     expect(r.stdout).toContain(`sstash: error: ${notes} is not a stash file\r\nsstash: hint: check --stash and SSTASH_FILE: a stash starts with sstash/1, or is the JSON of Python sstash 0.17`)
   })

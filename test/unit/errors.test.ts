@@ -5,22 +5,49 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { SSError, errno, ioError, reasonOf } from '../../src/errors.js'
+import { EXIT_STATUS, SSCryptoError, SSError, SSKeyError, errno, ioError, reasonOf, type SSErrorCode } from '../../src/errors.js'
+import { exitCodeOf } from '../../src/cli/output.js'
 import { ROOT } from '../helpers.js'
 
-/** The codes of the SSErrorCode union, read from its source. */
-function unionCodes(): string[] {
-  const source = readFileSync(join(ROOT, 'src/errors.ts'), 'utf8')
-  const union = /export type SSErrorCode =([\s\S]*?)\n\n/.exec(source)?.[1] ?? ''
-  return [...union.matchAll(/\|\s*'([A-Z0-9_]+)'/g)].map((m) => m[1] as string)
+/** The rows of docs/ERRORS.md's table of codes: code and exit status, in the order written. */
+function documentedCodes(): [string, number][] {
+  const doc = readFileSync(join(ROOT, 'docs/ERRORS.md'), 'utf8')
+  return [...doc.matchAll(/^\| `([A-Z0-9_]+)` \| (\d+) \|/gm)].map((m) => [m[1] as string, Number(m[2])])
 }
 
+/** Each name that occurs more than once in `names`. */
+const duplicates = (names: readonly string[]): string[] => names.filter((name, i) => names.indexOf(name) !== i)
+
 describe('error codes', () => {
-  it('lists every code of the SSErrorCode type in the table of docs/ERRORS.md, and no other', () => {
-    const doc = readFileSync(join(ROOT, 'docs/ERRORS.md'), 'utf8')
-    const documented = [...doc.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1])
-    expect(unionCodes().length).toBeGreaterThan(30)
-    expect([...documented].sort()).toEqual([...unionCodes()].sort())
+  it('documents every code of EXIT_STATUS in docs/ERRORS.md once, with the exit status the binaries use, and no other code', () => {
+    const documented = documentedCodes()
+    expect(Object.keys(EXIT_STATUS).length).toBeGreaterThan(30)
+    expect(duplicates(documented.map(([code]) => code)), 'codes listed twice in docs/ERRORS.md').toEqual([])
+    expect(Object.fromEntries(documented)).toEqual(EXIT_STATUS)
+  })
+
+  it('finds a code listed twice, in the docs or in the source', () => {
+    expect(duplicates(['A', 'B', 'A'])).toEqual(['A'])
+    // The union is the keys of one object literal, so a second line for a code does not compile (TS1117).
+    const source = readFileSync(join(ROOT, 'src/errors.ts'), 'utf8')
+    const table = /export const EXIT_STATUS = \{([\s\S]*?)\n\}/.exec(source)?.[1] ?? ''
+    const names = [...table.matchAll(/^ {2}([A-Z0-9_]+):/gm)].map((m) => m[1] as string)
+    expect(names.length).toBe(Object.keys(EXIT_STATUS).length)
+    expect(duplicates(names)).toEqual([])
+  })
+
+  it("exits each error with its code's status from the table, whatever its class", () => {
+    expect(exitCodeOf(new SSError('x', 'KEY_CHANGED'))).toBe(4)
+    expect(exitCodeOf(new SSCryptoError('x', 'KEY_CHANGED'))).toBe(4)
+    expect(exitCodeOf(new SSError('x', 'TEAM_TAMPERED'))).toBe(4)
+    expect(exitCodeOf(new SSCryptoError('x', 'TEAM_TAMPERED'))).toBe(4)
+    expect(exitCodeOf(new SSError('x', 'NOT_A_STASH'))).toBe(4)
+    expect(exitCodeOf(new SSError('x', 'KEY_NOT_FOUND'))).toBe(3)
+    expect(exitCodeOf(new SSKeyError('x', ['a'], 'BAD_KEY'))).toBe(1)
+    expect(exitCodeOf(new SSError('x', 'USAGE'))).toBe(2)
+    expect(exitCodeOf(new SSError('x', 'COMMAND_NOT_FOUND'))).toBe(127)
+    expect(exitCodeOf(new Error('a bug'))).toBe(1)
+    for (const [code, status] of Object.entries(EXIT_STATUS)) expect(exitCodeOf(new SSError('x', code as SSErrorCode)), code).toBe(status)
   })
 
   it('says what a system error means in words, never its raw code', () => {

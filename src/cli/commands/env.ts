@@ -3,11 +3,10 @@
  * and reference files (`--write-refs`, `--env-file`, docs/REFERENCES.md).
  * The format code is loaded only when one of these commands runs.
  */
-import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { CAC } from 'cac'
-import { SSError, ioError } from '../../errors.js'
-import { readRegularFile } from '../../store/read.js'
+import { SSError } from '../../errors.js'
+import { READ_LIMITS, readNamedFile, readRegularFile } from '../../store/read.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
 import { UsageError, isTerminal, openFromOptions, optionText, printStatus, printWarning, readFromOptions, readStdin, writeStdout, type GlobalOptions } from '../output.js'
 import { checkRemoveSource, importGitCredentialsFile } from './git-import.js'
@@ -20,12 +19,8 @@ const paths = (value: unknown): string[] => (value === undefined ? [] : (Array.i
 const list = (value: unknown): string[] => paths(value).flatMap((v) => v.split(','))
 
 async function readInput(file: string): Promise<string> {
-  let bytes: Buffer
-  try {
-    bytes = file === '-' ? Buffer.from(await readStdin()) : readFileSync(file)
-  } catch (error) {
-    throw ioError('read', file, error)
-  }
+  // A regular file, or a pipe the user named (`<(cmd)`); a device or a directory is refused unread.
+  const bytes = file === '-' ? await readStdin(undefined, READ_LIMITS.import) : readNamedFile(file, { maxBytes: READ_LIMITS.import, allowFifo: true }).bytes
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch (error) {
@@ -75,7 +70,7 @@ async function referencesToWrite(path: string, base: string[], names: string[], 
   // The directory writeAtomic will refuse, refused now.
   const { checkStashDirectory } = await import('../../store/directory.js')
   checkStashDirectory(dirname(resolve(path)))
-  const existing = readRegularFile(path)
+  const existing = readRegularFile(path, READ_LIMITS.references)
   if (existing === undefined) return refs
   if (Buffer.from(existing).equals(Buffer.from(refs))) return undefined
   throw new SSError(`${path} already exists (and differs from the reference file this import would write)`, 'DEST_EXISTS', {
@@ -113,7 +108,7 @@ export function registerEnvCommands(cli: CAC): void {
   cli.command('import [file]', 'store the variables of a .env file (or - for stdin) below a key path, in one write')
     .option('--into <keypath>', 'where to store them (each variable becomes <keypath>/<NAME>)')
     .option('--format <format>', 'dotenv (the default) or git-credentials (a ~/.git-credentials file; --into defaults to git)')
-    .option('--remove-source', 'git-credentials: delete the file once every line of it is in the stash')
+    .option('--remove-source', 'git-credentials: then rewrite the file without the lines imported (remove it when none is left)')
     .option('--expand', 'expand ${VAR} references as dotenv run does (dotenv-expand), from the file, then the environment')
     .option('--write-refs <file>', 'also write a reference file (NAME=sstash://<keypath>/NAME lines) for what was imported')
     .option('--allow <name>', '--write-refs: allow a name refused by default, such as NODE_OPTIONS (repeatable)')

@@ -1,16 +1,18 @@
 /**
  * `sstash import --format git-credentials`: a `~/.git-credentials` file into the git helper's
- * layout. The good lines go in, the others are named by number (never by content), and the
- * plaintext source is removed on request once everything in it is in the stash.
+ * layout. The good lines go in, the others are named by number (never by content), and on
+ * request the plaintext source keeps only the lines that did not go in.
  */
 import { unlinkSync } from 'node:fs'
 import { ioError } from '../../errors.js'
+import type { GitCredentialsImport } from '../../git/credentials-file.js'
+import { READ_LIMITS, readRegularFile, resolveStashPath } from '../../store/read.js'
 import { formatKeyPath } from '../../tree/key-path.js'
 import { EXIT, UsageError, openFromOptions, printHint, printStatus, printWarning, type GlobalOptions } from '../output.js'
 
 /** Options of `sstash import` that this format reads. */
 export interface GitImportOptions extends GlobalOptions {
-  /** `--remove-source`: delete the file once every line of it is in the stash. */
+  /** `--remove-source`: rewrite the file without the lines imported (remove it when none is left). */
   removeSource?: unknown
 }
 
@@ -28,10 +30,12 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 
 /**
  * Imports `input`, the content of `file`, below `base` (default: the git layout's prefix).
+ * With `--remove-source`, the file is then rewritten atomically with only the lines that were
+ * not imported, or removed when none is left: no imported password stays in plain text.
  * @returns the exit code: 1 when a line was left out (it is still only in the file)
  */
 export async function importGitCredentialsFile(file: string, input: string, base: string[] | undefined, options: GitImportOptions): Promise<number> {
-  const { importGitCredentials } = await import('../../git/mapping.js')
+  const { importGitCredentials } = await import('../../git/credentials-file.js')
   const stash = await openFromOptions(options)
   const report = await stash.update((tree) => importGitCredentials(tree, input, base === undefined ? {} : { prefix: base }))
   const source = file === '-' ? 'stdin' : file
@@ -39,20 +43,37 @@ export async function importGitCredentialsFile(file: string, input: string, base
   const where = base === undefined ? 'the git layout' : formatKeyPath(base)
   const left = report.skipped.length
   printStatus(`imported ${plural(report.imported, 'credential')} into ${where}${left > 0 ? `; ${plural(left, 'line')} not imported` : ''}`)
-  if (left > 0) {
-    if (options.removeSource !== undefined) printWarning(`kept ${source}: ${left === 1 ? 'the line not imported is' : 'the lines not imported are'} only there`)
-    return EXIT.ERROR
-  }
-  if (file === '-') return EXIT.OK
+  const status = left > 0 ? EXIT.ERROR : EXIT.OK
+  if (file === '-') return status
   if (options.removeSource === undefined) {
     if (report.imported > 0) printHint(`${file} still holds these passwords in plain text: add --remove-source, or \`rm ${file}\``)
-    return EXIT.OK
+    return status
   }
-  try {
-    unlinkSync(file)
-  } catch (error) {
-    throw ioError('remove', file, error)
+  await removeImported(file, input, report)
+  return status
+}
+
+/** Rewrites `file` without the lines `report` imported (atomically, 0600), or removes it when none is left. */
+async function removeImported(file: string, input: string, report: GitCredentialsImport): Promise<void> {
+  const { linesNotImported } = await import('../../git/credentials-file.js')
+  const real = resolveStashPath(file)
+  // git-credential-store may have written to it meanwhile: what it added must not be lost.
+  const now = readRegularFile(real, READ_LIMITS.import)
+  if (now === undefined || Buffer.from(now).toString('utf8') !== input) {
+    printWarning(`kept ${file}: it changed during the import; run the import again`)
+    return
   }
-  printStatus(`removed ${file}`)
-  return EXIT.OK
+  const rest = linesNotImported(input, report)
+  if (rest === '') {
+    try {
+      unlinkSync(real)
+    } catch (error) {
+      throw ioError('remove', file, error)
+    }
+    return printStatus(`removed ${file}`)
+  }
+  const { writeAtomic } = await import('../../store/write.js')
+  await writeAtomic(real, new TextEncoder().encode(rest))
+  const kept = report.skipped.length
+  printStatus(`rewrote ${file} without the imported lines: it keeps only the ${plural(kept, 'line')} not imported, in plain text`)
 }

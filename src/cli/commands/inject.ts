@@ -6,7 +6,7 @@
 import { resolve } from 'node:path'
 import type { CAC } from 'cac'
 import { Tree } from '../../tree/tree.js'
-import { readOwnFile } from '../../store/read.js'
+import { READ_LIMITS, readOwnFile } from '../../store/read.js'
 import { UsageError, isTerminal, optionText, readFromOptions, readStdin, writeStdout, type GlobalOptions } from '../output.js'
 
 type Options = GlobalOptions & Record<string, unknown>
@@ -25,7 +25,7 @@ async function inject(options: Options): Promise<void> {
   if (input === undefined && isTerminal(0))
     throw new UsageError('inject needs a template: -i <file>, or the template on stdin', 'e.g. `sstash inject -i config.tpl -o config.json`')
   const { parseTemplate, renderTemplate, templateKeys } = await import('../../env/template.js')
-  const template = parseTemplate(input === undefined ? await readStdin() : readOwnFile(input), input ?? 'stdin')
+  const template = parseTemplate(input === undefined ? await readStdin(undefined, READ_LIMITS.template) : readOwnFile(input, READ_LIMITS.template), input ?? 'stdin')
   const keys = templateKeys(template)
   // A template without placeholders needs no stash, and no password.
   const tree = keys.length > 0 ? await readFromOptions(options, keys) : new Tree()

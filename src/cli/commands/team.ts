@@ -3,7 +3,8 @@
  * src/team. Everything under src/team is imported when one of these commands runs.
  */
 import type { CAC } from 'cac'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
+import { READ_LIMITS, readNamedFile } from '../../store/read.js'
 import { SSError } from '../../errors.js'
 import { stashPath } from '../../locations.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
@@ -61,7 +62,7 @@ function keyOption(value: unknown): string | undefined {
   const text = optionText(value)
   if (text === undefined || text.startsWith('age1') || text.startsWith('ssh-')) return text
   try {
-    return readFileSync(text, 'utf8').split('\n').find((line) => line.trim() !== '' && !line.startsWith('#'))
+    return Buffer.from(readNamedFile(text, { maxBytes: READ_LIMITS.key }).bytes).toString('utf8').split('\n').find((line) => line.trim() !== '' && !line.startsWith('#'))
   } catch {
     throw new SSError(`--key ${JSON.stringify(text)} is neither a key nor a readable file`, 'BAD_RECIPIENT', { hint: 'give age1..., "ssh-ed25519 AAAA...", or a file holding one' })
   }
@@ -115,8 +116,8 @@ async function resolve(keypath: string | undefined, options: Options): Promise<n
 
 async function textconv(file: string | undefined): Promise<void> {
   if (file === undefined) throw new UsageError('team textconv needs a file')
-  const [{ textconv: render }, { readRegularFile }] = await Promise.all([import('../../team/textconv.js'), import('../../store/read.js')])
-  writeStdout(render(readRegularFile(file) ?? new Uint8Array(0), file))
+  const [{ textconv: render }, { READ_LIMITS, readRegularFile }] = await Promise.all([import('../../team/textconv.js'), import('../../store/read.js')])
+  writeStdout(render(readRegularFile(file, READ_LIMITS.stash) ?? new Uint8Array(0), file))
 }
 
 async function mergeFile(args: string[]): Promise<number> {
@@ -130,7 +131,7 @@ async function mergeFile(args: string[]): Promise<number> {
   ])
   // The identity only re-encrypts stale values: a merge without one still merges.
   const identities = identitiesFromEnvironment() ?? (await loadIdentities().catch(() => undefined))
-  const read = (path: string): Uint8Array => new Uint8Array(readFileSync(path))
+  const read = (path: string): Uint8Array => readNamedFile(path, { maxBytes: READ_LIMITS.stash }).bytes
   const seen = SeenStore.load()
   const result = mergeTeamFiles(read(base), read(ours), read(theirs), what, identities, seen)
   writeFileSync(ours, result.bytes)

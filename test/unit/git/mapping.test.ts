@@ -9,7 +9,6 @@ import {
   eraseCredentials,
   findByRules,
   findCredentials,
-  importGitCredentials,
   loadMappingRules,
   mappingRulesPath,
   parseMappingRules,
@@ -19,6 +18,7 @@ import {
 } from '../../../src/git/mapping.js'
 import { decodeBytes, emptyCredential, parseCredential, type Credential } from '../../../src/git/protocol.js'
 import { SSError } from '../../../src/errors.js'
+import { importGitCredentials } from '../../../src/git/credentials-file.js'
 import { Tree } from '../../../src/tree/tree.js'
 import { tempDir } from '../../helpers.js'
 
