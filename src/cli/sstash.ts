@@ -71,12 +71,13 @@ async function newPassword(path: string, command: 'init' | 'passwd'): Promise<So
   const { promptHidden } = await import('../unlock/tty.js')
   let chosen = await passwordFromEnvironment(path, { newPassword: command === 'passwd' })
   if (chosen === undefined) {
-    const typed = await promptHidden(`New password for ${path}: `)
+    const { displayPath } = await import('../unlock/display-path.js')
+    const typed = await promptHidden(`sstash: new password for the stash ${displayPath(path)}: `)
     if (typed === undefined)
       throw new SSError(`no terminal to ask for the new password of ${path}`, 'NO_PASSWORD', {
         hint: `run \`sstash ${command}\` in a terminal, or set ${command === 'init' ? 'SSTASH_PASSWORD_FILE' : 'SSTASH_NEW_PASSWORD_FILE'} to a file holding the password`,
       })
-    if (typed !== '' && (await promptHidden('Repeat the new password: ')) !== typed)
+    if (typed !== '' && (await promptHidden('sstash: repeat the new password: ')) !== typed)
       throw new SSError('the two passwords differ; nothing was changed', 'PASSWORD_MISMATCH')
     chosen = { password: typed, source: 'prompt' }
   }
@@ -132,7 +133,7 @@ async function set(keypath: string, options: Options): Promise<void> {
     // On a terminal, unlock before asking for the value: a wrong password should not cost a typed secret.
     const stash = await openFromOptions(options)
     const { promptHidden } = await import('../unlock/tty.js')
-    const typed = await promptHidden(`Value for ${formatKeyPath(key)}: `)
+    const typed = await promptHidden(`sstash: value for ${formatKeyPath(key)}: `)
     if (typed === undefined) throw new UsageError('no terminal to ask for the value', 'pipe the value in, or pass --file <path>')
     value = new TextEncoder().encode(typed)
     await stash.writeValue(key, value)

@@ -46,14 +46,14 @@ describe('sstash on a terminal', () => {
     const path = join(dir, 'init.sstash')
     const r = await onTerminal(
       [
-        ['New password for', 'pw-typed-1\r'],
-        ['Repeat the new password: ', 'pw-typed-1\r'],
+        ['sstash: new password for the stash', 'pw-typed-1\r'],
+        ['sstash: repeat the new password: ', 'pw-typed-1\r'],
       ],
       ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC],
     )
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain(`New password for ${path}: `)
-    expect(r.stdout).toContain('Repeat the new password: ')
+    expect(r.stdout).toContain(`sstash: new password for the stash ${path}: `)
+    expect(r.stdout).toContain('sstash: repeat the new password: ')
     expect(r.stdout).toContain(`sstash: created ${path}`)
     expect(r.stdout).not.toContain('pw-typed-1')
     const check = await runBin('sstash', ['--stash', path, 'ls'], { env: { SSTASH_PASSWORD: 'pw-typed-1' } })
@@ -64,8 +64,8 @@ describe('sstash on a terminal', () => {
     const path = join(dir, 'mismatch.sstash')
     const r = await onTerminal(
       [
-        ['New password for', 'one\r'],
-        ['Repeat the new password: ', 'two\r'],
+        ['sstash: new password for the stash', 'one\r'],
+        ['sstash: repeat the new password: ', 'two\r'],
       ],
       ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC],
     )
@@ -76,7 +76,7 @@ describe('sstash on a terminal', () => {
 
   it('refuses an empty password on init without asking again', async () => {
     const path = join(dir, 'empty.sstash')
-    const r = await onTerminal([['New password for', '\r']], ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC])
+    const r = await onTerminal([['sstash: new password for the stash', '\r']], ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC])
     expect(r.code).toBe(1)
     expect(r.stdout).not.toContain('Repeat')
     expect(r.stdout).toContain('sstash: error: the password is empty; nothing was changed')
@@ -89,8 +89,8 @@ describe('sstash on a terminal', () => {
     expect((await runBin('sstash', ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC], { env })).code).toBe(0)
     const r = await onTerminal(
       [
-        ['Password for', 'pw\r'],
-        ['Value for project/api/token: ', 'tok-typed-secret\r'],
+        ['sstash: password for the stash', 'pw\r'],
+        ['sstash: value for project/api/token: ', 'tok-typed-secret\r'],
       ],
       ['--stash', path, 'set', 'project/api/token'],
     )
@@ -105,9 +105,9 @@ describe('sstash on a terminal', () => {
     expect((await runBin('sstash', ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC], { env: { SSTASH_PASSWORD: 'old' } })).code).toBe(0)
     const r = await onTerminal(
       [
-        ['Password for', 'old\r'],
-        ['New password for', 'new\r'],
-        ['Repeat the new password: ', 'new\r'],
+        ['sstash: password for the stash', 'old\r'],
+        ['sstash: new password for the stash', 'new\r'],
+        ['sstash: repeat the new password: ', 'new\r'],
       ],
       ['--stash', path, 'passwd'],
     )
@@ -121,14 +121,14 @@ describe('ask once', () => {
     const path = fresh()
     const r = await scriptOnTerminal(
       [
-        ['New password for', `${PASSWORD}\r`],
-        ['Repeat the new password: ', `${PASSWORD}\r`],
+        ['sstash: new password for the stash', `${PASSWORD}\r`],
+        ['sstash: repeat the new password: ', `${PASSWORD}\r`],
       ],
       `"$NODE" "$SSTASH" --stash "$P" init --kdf ${TEST_KDF_SPEC} && printf v | "$NODE" "$SSTASH" --stash "$P" set k`,
       { P: path },
     )
     expect(r.code, r.stdout).toBe(0)
-    expect(r.stdout).not.toContain('Password for')
+    expect(r.stdout).not.toContain('sstash: password for the stash')
     expect(r.stdout).not.toContain(PASSWORD)
     expect((await runBin('sstash', ['--stash', path, 'get', 'k'], { env: { SSTASH_PASSWORD: PASSWORD } })).stdout).toBe('v')
     expect(await heldFor(path)).toBe(15 * 60_000)
@@ -157,9 +157,9 @@ describe('ask once', () => {
     const store = await runBin('git', ['--stash', path, 'store'], { input: 'protocol=https\nhost=once.example\nusername=u\npassword=first\n', env: { SSTASH_PASSWORD: PASSWORD } })
     expect(store.code).toBe(0)
     const git = 'git -c credential.helper= -c "credential.helper=$H" credential'
-    const r = await scriptOnTerminal([['Password for', `${PASSWORD}\r`]], `${git} fill < "$REQUEST" > "$OUT" && ${git} approve < "$CHANGED"`, env)
+    const r = await scriptOnTerminal([['sstash: password for the stash', `${PASSWORD}\r`]], `${git} fill < "$REQUEST" > "$OUT" && ${git} approve < "$CHANGED"`, env)
     expect(r.code, r.stdout).toBe(0)
-    expect(count(r.stdout, 'Password for')).toBe(1)
+    expect(count(r.stdout, 'sstash: password for the stash')).toBe(1)
     expect(readFileSync(env.OUT, 'utf8')).toContain('password=first\n')
     const opened = await SecureStash.open(path, PASSWORD, { create: false })
     expect(Buffer.from(await opened.readValue(['git', 'https', 'once.example', '-', 'u', 'password'])).toString()).toBe('second')
@@ -170,9 +170,9 @@ describe('ask once', () => {
     const twoHours = fresh()
     await makeStash(off, PASSWORD, { k: 'v' })
     await makeStash(twoHours, PASSWORD, { k: 'v' })
-    expect((await onTerminal([['Password for', `${PASSWORD}\r`]], ['--stash', off, 'get', 'k'], { SSTASH_AGENT_TIMEOUT: '0' })).code).toBe(0)
+    expect((await onTerminal([['sstash: password for the stash', `${PASSWORD}\r`]], ['--stash', off, 'get', 'k'], { SSTASH_AGENT_TIMEOUT: '0' })).code).toBe(0)
     expect(await heldFor(off)).toBeUndefined()
-    expect((await onTerminal([['Password for', `${PASSWORD}\r`]], ['--stash', twoHours, 'get', 'k'], { SSTASH_AGENT_TIMEOUT: '2h' })).code).toBe(0)
+    expect((await onTerminal([['sstash: password for the stash', `${PASSWORD}\r`]], ['--stash', twoHours, 'get', 'k'], { SSTASH_AGENT_TIMEOUT: '2h' })).code).toBe(0)
     expect(await heldFor(twoHours)).toBe(2 * 3600_000)
   })
 
@@ -181,9 +181,9 @@ describe('ask once', () => {
     await makeStash(path, PASSWORD, { k: 'value' })
     const third = await onTerminal(
       [
-        ['Password for', 'wrong one\r'],
-        ['Wrong password, try again.', 'wrong two\r'],
-        ['Wrong password, try again.', `${PASSWORD}\r`],
+        ['sstash: password for the stash', 'wrong one\r'],
+        ['sstash: wrong password, try again', 'wrong two\r'],
+        ['sstash: wrong password, try again', `${PASSWORD}\r`],
       ],
       ['--stash', path, 'get', 'k'],
       { SSTASH_AGENT_TIMEOUT: '0' },
@@ -192,14 +192,14 @@ describe('ask once', () => {
     expect(third.stdout).toContain('value')
     const never = await onTerminal(
       [
-        ['Password for', 'wrong one\r'],
-        ['Wrong password, try again.', 'wrong two\r'],
-        ['Wrong password, try again.', 'wrong three\r'],
+        ['sstash: password for the stash', 'wrong one\r'],
+        ['sstash: wrong password, try again', 'wrong two\r'],
+        ['sstash: wrong password, try again', 'wrong three\r'],
       ],
       ['--stash', path, 'get', 'k'],
     )
     expect(never.code).toBe(4)
-    expect(count(never.stdout, 'Password for')).toBe(3)
+    expect(count(never.stdout, 'sstash: password for the stash')).toBe(3)
     expect(never.stdout).toMatch(/sstash: error: cannot decrypt [^\n]+: wrong password or damaged file\r?\n$/)
     expect(await heldFor(path)).toBeUndefined()
   })
@@ -207,7 +207,7 @@ describe('ask once', () => {
   it('refuses what was typed when it is not UTF-8, instead of guessing', async () => {
     const path = fresh()
     await makeStash(path, PASSWORD, { k: 'v' })
-    const r = await onTerminal([['Password for', { hex: '70ff770d' }]], ['--stash', path, 'get', 'k'])
+    const r = await onTerminal([['sstash: password for the stash', { hex: '70ff770d' }]], ['--stash', path, 'get', 'k'])
     expect(r.code).toBe(5)
     expect(r.stdout).toContain('sstash: error: what was typed is not valid UTF-8 text; is the terminal set to UTF-8?')
   })
@@ -218,7 +218,7 @@ describe('errors before any prompt', () => {
     const path = join(dir, 'no-such-dir', 'x.sstash')
     const r = await onTerminal([], ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC])
     expect(r.code).toBe(1)
-    expect(r.stdout).not.toContain('New password')
+    expect(r.stdout).not.toContain('new password')
     expect(r.stdout).toContain(`sstash: error: cannot create ${path}: ${join(dir, 'no-such-dir')} is not a directory`)
     expect(r.stdout).toContain(`sstash: hint: make it first (\`mkdir -p ${join(dir, 'no-such-dir')}\`), or leave out --stash for the default stash`)
   })
@@ -228,7 +228,7 @@ describe('errors before any prompt', () => {
     writeFileSync(notes, 'API_TOKEN=abc\n')
     const r = await onTerminal([], ['--stash', notes, 'ls'])
     expect(r.code).toBe(1)
-    expect(r.stdout).not.toContain('Password for')
+    expect(r.stdout).not.toContain('sstash: password for the stash')
     expect(r.stdout).toContain(`sstash: error: ${notes} is not a stash file\r\nsstash: hint: check --stash and SSTASH_FILE: a stash starts with sstash/1, or is the JSON of Python sstash 0.17`)
   })
 })

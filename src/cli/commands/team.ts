@@ -129,7 +129,7 @@ async function mergeFile(args: string[]): Promise<number> {
     import('../../team/seen.js'),
   ])
   // The identity only re-encrypts stale values: a merge without one still merges.
-  const identities = identitiesFromEnvironment() ?? (await loadIdentities().catch(() => undefined))
+  const identities = (await identitiesFromEnvironment()) ?? (await loadIdentities().catch(() => undefined))
   const read = (path: string): Uint8Array => new Uint8Array(readFileSync(path))
   const seen = SeenStore.load()
   const result = mergeTeamFiles(read(base), read(ours), read(theirs), what, identities, seen)
