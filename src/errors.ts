@@ -76,6 +76,11 @@ export type SSErrorCode =
   | 'TEAM_TAMPERED'
   | 'TEAM_ROLLBACK'
   | 'TEAM_CONFLICT'
+  // Enrolled sources (sstash enroll)
+  | 'NO_SSH_KEY'
+  | 'BAD_SSH_KEY'
+  | 'KEYRING_FAILED'
+  | 'NOT_ENROLLED'
 
 /** What an {@link SSError} may carry besides its message and code. */
 export interface SSErrorOptions {

@@ -21,6 +21,7 @@ import { registerEnvCommands } from './commands/env.js'
 import { registerAgentCommands } from './commands/agent.js'
 import { registerInjectCommand } from './commands/inject.js'
 import { registerTeamCommands } from './commands/team.js'
+import { registerEnrollCommand } from './commands/enroll.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
 // sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
 // and `set` through the agent load none.
@@ -175,8 +176,11 @@ async function passwd(options: Options): Promise<void> {
   const kdf = await kdfOption(options, stash.info.kdf)
   const { password, source } = await newPassword(stash.path, 'passwd')
   await warnIfWeak(options, kdf, password)
-  await stash.changePassword(password, { kdf })
+  // Enrolled sources (sstash enroll) that can answer now keep working; the others are named.
+  const { keepEnrolledThrough } = await import('../unlock/enrolled.js')
+  const removed = await keepEnrolledThrough(stash, () => stash.changePassword(password, { kdf }))
   printStatus(`changed the password of ${stash.path}`)
+  for (const name of removed) printWarning(`removed ${name}: it could not be reached to follow the new password; enroll it again`)
   // The key the agent may hold for the old password no longer fits: it gets the new one.
   await shareWithAgent(stash, source)
 }
@@ -276,6 +280,7 @@ export function buildCli(): CAC {
   registerAgentCommands(cli)
   registerInjectCommand(cli)
   registerTeamCommands(cli)
+  registerEnrollCommand(cli)
   return cli
 }
 
