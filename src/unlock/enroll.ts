@@ -78,9 +78,9 @@ export async function enrollSshAgent(stashPath: string, selector: string | undef
     const { stash } = await openWithPassword(stashPath, options)
     const challenge = randomBytes(32)
     const data = sshSignedData(challenge)
-    const first = await agent.sign(key.blob, data)
+    const first = await agent.sign(key.blob, data, 60_000)
     if (!first) throw new SSError(`the ssh-agent refused to sign with ${sshFingerprint(key.blob)}`, 'NO_SSH_KEY', { hint: 'a key added with `ssh-add -c` asks for a confirmation: accept it' })
-    const second = await agent.sign(key.blob, data)
+    const second = await agent.sign(key.blob, data, 60_000)
     if (!second || !Buffer.from(first).equals(second)) refuseKeyType(undefined)
     const wrapKey = sshAgentWrapKey(first, challenge)
     const recipient: EnrolledRecipient = { type: 'ssh-agent', key: key.blob, challenge, wrappedKey: new Uint8Array(0) }

@@ -11,8 +11,11 @@ import { sshFingerprint, sshKeyType } from '../format/enroll.js'
 
 type Env = Record<string, string | undefined>
 
-/** How long a live ssh-agent may take to answer one request (a hardware key may ask for a touch). */
-export const SSH_AGENT_TIMEOUT_MS = 10_000
+/**
+ * How long a live ssh-agent may take to answer one request when opening a stash: then the next
+ * source is tried. Enrolling waits longer for a signature (`ssh-add -c` asks for a confirmation).
+ */
+export const SSH_AGENT_TIMEOUT_MS = 3_000
 
 const REQUEST_IDENTITIES = 11
 const IDENTITIES_ANSWER = 12
@@ -79,9 +82,9 @@ export class SshAgent {
     this.#waiting(message)
   }
 
-  #request(type: number, body: Uint8Array): Promise<Buffer | undefined> {
+  #request(type: number, body: Uint8Array, timeoutMs = SSH_AGENT_TIMEOUT_MS): Promise<Buffer | undefined> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(undefined), SSH_AGENT_TIMEOUT_MS)
+      const timer = setTimeout(() => finish(undefined), timeoutMs)
       const finish = (message: Buffer | undefined): void => {
         clearTimeout(timer)
         this.#waiting = undefined
@@ -114,12 +117,13 @@ export class SshAgent {
 
   /**
    * Has the agent sign `data` with the key `blob` (RSA keys with rsa-sha2-512).
+   * @param timeoutMs - how long to wait for the signature
    * @returns the signature blob (`string format || string signature`), or undefined when the agent refused
    */
-  async sign(blob: Uint8Array, data: Uint8Array): Promise<Uint8Array | undefined> {
+  async sign(blob: Uint8Array, data: Uint8Array, timeoutMs = SSH_AGENT_TIMEOUT_MS): Promise<Uint8Array | undefined> {
     const flags = Buffer.alloc(4)
     flags.writeUInt32BE(RSA_SHA2_512)
-    const answer = await this.#request(SIGN_REQUEST, Buffer.concat([wireString(blob), wireString(data), flags]))
+    const answer = await this.#request(SIGN_REQUEST, Buffer.concat([wireString(blob), wireString(data), flags]), timeoutMs)
     if (answer?.[0] !== SIGN_RESPONSE) return undefined
     const signature = new Reader(answer.subarray(1)).string()
     return signature && new Uint8Array(signature)
