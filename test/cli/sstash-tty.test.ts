@@ -232,3 +232,87 @@ describe('errors before any prompt', () => {
     expect(r.stdout).toContain(`sstash: error: ${notes} is not a stash file\r\nsstash: hint: check --stash and SSTASH_FILE: a stash starts with sstash/1, or is the JSON of Python sstash 0.17`)
   })
 })
+
+describe('passphrase-protected ssh keys on a terminal', () => {
+  const KEY_PASSPHRASE = 'ssh key passphrase'
+
+  /** A home with ~/.ssh/id_ed25519 protected by a passphrase, and a team stash it is a member of. */
+  async function memberWithProtectedKey(convert = false) {
+    const home = join(dir, `home-${++counter}`)
+    mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 })
+    const key = join(home, '.ssh', 'id_ed25519')
+    if (convert) {
+      // Made without a passphrase, then given one with `ssh-keygen -p`, as people do.
+      await runCommand('ssh-keygen', ['-q', '-t', 'ed25519', '-a', '2', '-N', '', '-f', key])
+      expect((await runCommand('ssh-keygen', ['-q', '-p', '-a', '2', '-P', '', '-N', KEY_PASSPHRASE, '-f', key])).code).toBe(0)
+    } else await runCommand('ssh-keygen', ['-q', '-t', 'ed25519', '-a', '2', '-N', KEY_PASSPHRASE, '-f', key])
+    const runtimeDir = join(home, 'run')
+    mkdirSync(runtimeDir, { mode: 0o700 })
+    const askpass = join(home, 'askpass')
+    writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' '${KEY_PASSPHRASE}'\n`, { mode: 0o700 })
+    const env = { HOME: home, XDG_DATA_HOME: join(home, 'data'), XDG_STATE_HOME: join(home, 'state'), XDG_RUNTIME_DIR: runtimeDir }
+    const team = join(home, 'team.sstash')
+    const made = await runBin('sstash', ['--stash', team, 'team', 'init', '--as', 'bob'], { env: { ...env, SSTASH_IDENTITY_FILE: key, SSTASH_ASKPASS: askpass, SSTASH_AGENT_TIMEOUT: '0' } })
+    expect(made.code, made.stderr).toBe(0)
+    await runBin('sstash', ['--stash', team, 'set', 'dev/token'], { env: { ...env, SSTASH_IDENTITY_FILE: key, SSTASH_ASKPASS: askpass, SSTASH_AGENT_TIMEOUT: '0' }, input: 'team-token' })
+    return { home, key, team, env, askpass }
+  }
+
+  it('asks for the passphrase of SSTASH_IDENTITY_FILE on the terminal, naming sstash and the key, and the agent then holds the key', async () => {
+    const m = await memberWithProtectedKey()
+    try {
+      const r = await onTerminal([['sstash: passphrase for the ssh key ~/.ssh/id_ed25519: ', `${KEY_PASSPHRASE}\r`]], ['--stash', m.team, 'get', 'dev/token'], {
+        ...m.env,
+        SSTASH_IDENTITY_FILE: m.key,
+        SSTASH_AGENT_TIMEOUT: '1m',
+      })
+      expect(r.code, r.stdout).toBe(0)
+      expect(r.stdout).toContain('team-token')
+      expect(r.stdout).not.toContain(KEY_PASSPHRASE)
+      // No terminal and no SSTASH_ASKPASS now: the agent holds the decrypted key.
+      const again = await runBin('sstash', ['--stash', m.team, 'get', 'dev/token'], { env: { ...m.env, SSTASH_IDENTITY_FILE: m.key } })
+      expect([again.code, again.stdout, again.stderr]).toEqual([0, 'team-token', ''])
+      expect(await heldFor(m.key, m.env)).toBe(60_000)
+    } finally {
+      await runBin('sstash', ['lock', '--all'], { env: m.env })
+    }
+  })
+
+  it('finds ~/.ssh/id_ed25519 without SSTASH_IDENTITY_FILE, for a key converted by ssh-keygen -p', async () => {
+    const m = await memberWithProtectedKey(true)
+    const r = await onTerminal([['sstash: passphrase for the ssh key ~/.ssh/id_ed25519: ', `${KEY_PASSPHRASE}\r`]], ['--stash', m.team, 'get', 'dev/token'], { ...m.env, SSTASH_AGENT_TIMEOUT: '0' })
+    expect(r.code, r.stdout).toBe(0)
+    expect(r.stdout).toContain('team-token')
+  })
+
+  it('gives a wrong passphrase three tries, then a clear error, and never reads stdin', async () => {
+    const m = await memberWithProtectedKey()
+    const r = await onTerminal(
+      [
+        ['sstash: passphrase for the ssh key ~/.ssh/id_ed25519: ', 'wrong one\r'],
+        ['sstash: wrong passphrase, try again', 'wrong two\r'],
+        ['sstash: wrong passphrase, try again', 'wrong three\r'],
+      ],
+      ['--stash', m.team, 'get', 'dev/token'],
+      { ...m.env, SSTASH_IDENTITY_FILE: m.key, SSTASH_AGENT_TIMEOUT: '0' },
+    )
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/sstash: error: cannot decrypt the ssh key ~\/\.ssh\/id_ed25519: 3 wrong passphrases\r\nsstash: hint: check it with `ssh-keygen -y -f ~\/\.ssh\/id_ed25519`/)
+    // Without a terminal, a passphrase on stdin is not taken.
+    const piped = await runBin('sstash', ['--stash', m.team, 'get', 'dev/token'], { env: { ...m.env, SSTASH_IDENTITY_FILE: m.key }, input: `${KEY_PASSPHRASE}\n` })
+    expect(piped.code).toBe(5)
+    expect(piped.stderr).toMatch(/^sstash: error: the ssh key ~\/\.ssh\/id_ed25519 is protected by a passphrase, and there is no terminal to ask it on\n/)
+  })
+
+  it('takes the passphrase from SSTASH_ASKPASS, which is shown what it is for', async () => {
+    const m = await memberWithProtectedKey()
+    const shown = join(m.home, 'shown')
+    writeFileSync(m.askpass, `#!/bin/sh\nprintf '%s' "$1" > '${shown}'\nprintf '%s\\n' '${KEY_PASSPHRASE}'\n`, { mode: 0o700 })
+    const r = await runBin('sstash', ['--stash', m.team, 'get', 'dev/token'], { env: { ...m.env, SSTASH_IDENTITY_FILE: m.key, SSTASH_ASKPASS: m.askpass, SSTASH_AGENT_TIMEOUT: '0' } })
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'team-token', ''])
+    expect(readFileSync(shown, 'utf8')).toBe('sstash: passphrase for the ssh key ~/.ssh/id_ed25519: ')
+    writeFileSync(m.askpass, `#!/bin/sh\necho not-it\n`, { mode: 0o700 })
+    const wrong = await runBin('sstash', ['--stash', m.team, 'get', 'dev/token'], { env: { ...m.env, SSTASH_IDENTITY_FILE: m.key, SSTASH_ASKPASS: m.askpass, SSTASH_AGENT_TIMEOUT: '0' } })
+    expect([wrong.code, wrong.stderr.split('\n')[0]]).toEqual([1, 'sstash: error: cannot decrypt the ssh key ~/.ssh/id_ed25519: SSTASH_ASKPASS gave a wrong passphrase'])
+  })
+})
