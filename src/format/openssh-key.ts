@@ -181,3 +181,28 @@ function privateSection(plain: Uint8Array, publicWire: Uint8Array, what: string,
     throw bad(what, 'its public and private halves do not match')
   return { seed: new Uint8Array(privateKey.subarray(0, 32)), publicKey: new Uint8Array(publicKey), comment: Buffer.from(comment).toString('utf8') }
 }
+
+const wire = (bytes: Uint8Array): Buffer => {
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(bytes.length)
+  return Buffer.concat([length, bytes])
+}
+
+/**
+ * An unencrypted OpenSSH private key file for an ed25519 key, as `ssh-keygen -N ''` writes it
+ * (check words random, padding 1, 2, 3...): the form `sstash identity --import` keeps a
+ * passphrase-protected key in the personal stash, which is itself encrypted.
+ */
+export function encodeOpenSshEd25519(key: Ed25519Key, check: Uint8Array): string {
+  const type = Buffer.from('ssh-ed25519')
+  const publicWire = Buffer.concat([wire(type), wire(key.publicKey)])
+  const parts = [check.subarray(0, 4), check.subarray(0, 4), wire(type), wire(key.publicKey), wire(Buffer.concat([key.seed, key.publicKey])), wire(Buffer.from(key.comment, 'utf8'))]
+  let section = Buffer.concat(parts)
+  const padding = (8 - (section.length % 8)) % 8
+  section = Buffer.concat([section, Buffer.from(Array.from({ length: padding }, (_, i) => i + 1))])
+  const none = Buffer.from('none')
+  const count = Buffer.alloc(4)
+  count.writeUInt32BE(1)
+  const body = Buffer.concat([MAGIC, wire(none), wire(none), wire(new Uint8Array(0)), count, wire(publicWire), wire(section)]).toString('base64')
+  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${body.replace(/.{1,70}/g, '$&\n')}-----END OPENSSH PRIVATE KEY-----\n`
+}

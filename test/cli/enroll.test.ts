@@ -256,3 +256,46 @@ describe.skipIf(!hasKeyring)('sstash enroll keyring', () => {
     expect(Date.now() - started).toBeLessThan(5_000)
   })
 })
+
+describe.skipIf(!hasSshAgent)('team stashes through the personal stash', () => {
+  it('opens a team stash with the key bob was added with, kept by identity --import, through an enrolled ssh-agent key and no prompt', async () => {
+    const home = join(dir, `bob${n++}`)
+    mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 })
+    const bobKey = join(home, '.ssh', 'id_ed25519')
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-a', '2', '-N', 'bob passphrase', '-C', 'bob@laptop', '-f', bobKey])
+    const askpass = join(home, 'askpass')
+    writeFileSync(askpass, "#!/bin/sh\necho 'bob passphrase'\n", { mode: 0o700 })
+    const alice = keygen('ed25519', 'alice')
+    const team = join(dir, `team${n++}.sstash`)
+    const aliceEnv = { HOME: join(dir, `alice${n++}`), SSTASH_IDENTITY_FILE: alice, SSH_AUTH_SOCK: undefined }
+    const asAlice = (args: string[], input?: string) => runBin('sstash', ['--stash', team, ...args], { env: aliceEnv, input })
+    expect((await asAlice(['team', 'init', '--as', 'alice'])).code).toBe(0)
+    expect((await asAlice(['team', 'add', 'bob', '--key', `${bobKey}.pub`])).code).toBe(0)
+    await asAlice(['set', 'api/token'], 'shared-token')
+
+    const agent = sshAgent()
+    const agentKey = keygen('ed25519', 'bob-agent')
+    agent.add(agentKey)
+    const bob = { HOME: home, XDG_DATA_HOME: join(home, 'data'), XDG_STATE_HOME: join(home, 'state'), XDG_RUNTIME_DIR: runtime, SSTASH_AGENT_TIMEOUT: '0', SSH_AUTH_SOCK: agent.sock }
+    const personal = join(home, 'data', 'sstash', 'stash.sstash')
+    mkdirSync(join(home, 'data', 'sstash'), { recursive: true, mode: 0o700 })
+    await makeStash(personal, PASSWORD)
+    // A personal identity that is not a member: the hint names the ways in, never a new identity.
+    expect((await runBin('sstash', ['identity'], { env: { ...bob, SSTASH_PASSWORD: PASSWORD } })).code).toBe(0)
+    const notMember = await runBin('sstash', ['--stash', team, 'get', 'api/token'], { env: { ...bob, SSTASH_PASSWORD: PASSWORD } })
+    expect(notMember.code).toBe(1)
+    expect(notMember.stderr).toContain('SSTASH_IDENTITY_FILE=~/.ssh/id_ed25519')
+    expect(notMember.stderr).toContain('sstash identity --import FILE')
+    expect(notMember.stderr).not.toMatch(/run `sstash identity`/)
+
+    const imported = await runBin('sstash', ['identity', '--import', bobKey, '--force'], { env: { ...bob, SSTASH_PASSWORD: PASSWORD, SSTASH_ASKPASS: askpass } })
+    expect(imported.code, imported.stderr).toBe(0)
+    expect(imported.stdout).toBe(`${readFileSync(`${bobKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`)
+    expect((await runBin('sstash', ['--stash', personal, 'enroll', 'ssh-agent'], { env: { ...bob, SSTASH_PASSWORD: PASSWORD } })).code).toBe(0)
+    // No password, no passphrase, no SSTASH_IDENTITY_FILE: the agent key opens the personal stash, which holds bob's key.
+    const got = await runBin('sstash', ['--stash', team, 'get', 'api/token'], { env: bob })
+    expect([got.code, got.stdout, got.stderr]).toEqual([0, 'shared-token', ''])
+    // The key is stored in the personal stash, not the passphrase nor an encrypted copy.
+    expect(readFileSync(personal, 'latin1')).not.toContain('bob passphrase')
+  })
+})
