@@ -78,8 +78,9 @@ async function defaultSshIdentity(env: Env, prompt: boolean): Promise<Identity[]
   try {
     return await sshKeyIdentity(file, content, env, prompt)
   } catch (error) {
-    // Without a prompt, a protected key the agent does not hold is simply not a candidate.
-    if (!prompt && error instanceof SSError && error.code === 'NO_PASSWORD') return []
+    // Beside an identity from the personal stash, a key that needs a passphrase the agent does
+    // not hold (or that is not an ed25519 key) is simply not a candidate.
+    if (!prompt && error instanceof SSError) return []
     throw error
   }
 }
@@ -95,7 +96,7 @@ export async function loadIdentities(env: Env = process.env): Promise<Identity[]
   const fromEnv = await identitiesFromEnvironment(env)
   if (fromEnv) return fromEnv
   const personal = personalStashPath(env)
-  const hint = `set SSTASH_IDENTITY_FILE to the key a member added you with, or \`sstash identity --import FILE\` to keep it in your personal stash`
+  const hint = 'set SSTASH_IDENTITY_FILE to the key a member added you with, or `sstash identity --import FILE` to keep it in your personal stash; not added yet: `sstash identity` makes a key for a member to add'
   const { readStash, requireStash } = await import('../unlock/open.js')
   let stored: Identity[] = []
   let why = `no personal stash at ${personal}`

@@ -64,7 +64,7 @@ async function askpassPassphrase(program: string, prompt: string): Promise<Uint8
 /** What {@link unlockSshKey} may use. */
 export interface SshKeyOptions {
   env?: Env
-  /** Allow the terminal prompt (default true). */
+  /** Ask for the passphrase at all, on the terminal or through SSTASH_ASKPASS (default true). */
   prompt?: boolean
   /** How long the agent holds the decrypted key (ms), or undefined to keep it out of the agent. */
   cacheForMs?: number
@@ -89,7 +89,7 @@ export async function unlockSshKey(file: string, content: string, options: SshKe
   const shown = displayPath(file, env)
   const prompt = `sstash: passphrase for the ssh key ${shown}: `
   let key: Ed25519Key | undefined
-  if (env.SSTASH_ASKPASS) {
+  if (env.SSTASH_ASKPASS && options.prompt !== false) {
     const passphrase = await askpassPassphrase(env.SSTASH_ASKPASS, prompt)
     key = await parsed.decrypt(passphrase).finally(() => passphrase.fill(0))
     if (!key) throw wrongPassphrase(shown, 'SSTASH_ASKPASS gave a wrong passphrase')
