@@ -107,6 +107,8 @@ function runtimes() {
   })
 }
 const RUNTIMES = runtimes()
+/** ssh-agents the bench started, killed at the end. */
+const sshAgents = []
 
 function exec(rt, file, args, { env = {}, input, allowFail = false } = {}) {
   const result = spawnSync(file, args, { env: { ...rt.env, ...env }, input, cwd: dir, maxBuffer: 64 * 1024 * 1024 })
@@ -433,6 +435,32 @@ d.setAuthTag(s.subarray(32)); require('node:fs').writeSync(1, Buffer.concat([d.u
     })
   }
 
+  // A personal stash opened by an enrolled ssh-agent key (docs/UNLOCK.md), against the same get
+  // through our agent: one ssh-agent round trip (list, sign), HKDF, and the client's own decryption.
+  if (want('ssh-agent') && spawnSync('ssh-agent', ['-k'], { env: {} }).error === undefined) {
+    const sock = join(dir, 'ssh-agent.sock')
+    const started = spawnSync('ssh-agent', ['-s', '-a', sock], { encoding: 'utf8' })
+    const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(started.stdout)?.[1])
+    if (pid > 0) sshAgents.push(pid)
+    const key = join(dir, 'id_ed25519')
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])
+    spawnSync('ssh-add', ['-q', key], { env: { ...process.env, SSH_AUTH_SOCK: sock } })
+    const viaAgent = await makeStash('held', [[['k'], new TextEncoder().encode('v')]])
+    unlock(viaAgent)
+    const viaSsh = await makeStash('enrolled', [[['k'], new TextEncoder().encode('v')]])
+    exec(first, first.node, [BIN.sstash, 'enroll', 'ssh-agent', '--stash', viaSsh], { env: { SSTASH_PASSWORD: PASSWORD, SSH_AUTH_SOCK: sock } })
+    out.push({
+      id: 'ssh-agent',
+      title: '`sstash get` on a personal stash opened by an enrolled ssh-agent key (ed25519), against the same get through our agent',
+      target: 'the ssh-agent open at most 5 ms over the get through our agent',
+      commands: () => [
+        nodeZero,
+        { key: 'agent', label: '`sstash get`, stash unlocked in our agent', file: 'node', args: [BIN.sstash, 'get', '--stash', viaAgent, 'k'] },
+        { key: 'ssh', label: '`sstash get`, stash opened by the ssh-agent key', file: 'node', args: [BIN.sstash, 'get', '--stash', viaSsh, 'k'], env: { SSH_AUTH_SOCK: sock, SSTASH_AGENT_TIMEOUT: '0' }, floor: 'agent', goal: { overFloorMs: 5 } },
+      ],
+    })
+  }
+
   if (want('unlock')) {
     const path = await makeStash('default', [[['a'], new TextEncoder().encode('1')]], 'scrypt')
     const pbkdf = `require('node:crypto').pbkdf2('${PASSWORD}', Buffer.alloc(32), 210000, 32, 'sha512', () => {})`
@@ -577,6 +605,7 @@ async function main() {
     }
   } finally {
     for (const rt of RUNTIMES) exec(rt, rt.node, [BIN.sstash, 'lock', '--all'], { allowFail: true })
+    for (const pid of sshAgents) process.kill(pid)
     rmSync(dir, { recursive: true, force: true })
     rmSync(shimDir, { recursive: true, force: true })
     rmSync(SNAP, { recursive: true, force: true })

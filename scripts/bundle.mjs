@@ -57,6 +57,7 @@ await build({
   legalComments: 'none',
   // Only `sstash team add`/`rm` with an ssh key need it (ed25519 to X25519); bundled, it would
   // double the size of sstash's bundle that every `sstash get` loads. Node requires it from node_modules.
-  external: ['@noble/curves'],
+  // bcrypt-pbkdf (and its tweetnacl 0.14) likewise: only a passphrase-protected ssh key needs it.
+  external: ['@noble/curves', 'bcrypt-pbkdf'],
   logLevel: 'warning',
 })

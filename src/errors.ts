@@ -96,6 +96,11 @@ export const EXIT_STATUS = {
   TEAM_TAMPERED: EXIT.BAD_PASSWORD,
   TEAM_ROLLBACK: EXIT.ERROR,
   TEAM_CONFLICT: EXIT.ERROR,
+  // Enrolled sources (sstash enroll)
+  NO_SSH_KEY: EXIT.ERROR,
+  BAD_SSH_KEY: EXIT.ERROR,
+  KEYRING_FAILED: EXIT.ERROR,
+  NOT_ENROLLED: EXIT.ERROR,
 } as const satisfies Record<string, (typeof EXIT)[keyof typeof EXIT]>
 
 /** Stable error codes: the keys of {@link EXIT_STATUS}, documented in docs/ERRORS.md. */

@@ -52,6 +52,11 @@ export function stashPath(option: string | undefined, env: Env = process.env): s
   return defaultStashPath(env)
 }
 
+/** `~/.ssh/id_ed25519`, where ssh, sops and age users keep the key a team adds them with. */
+export function defaultSshKeyPath(env: Env = process.env): string {
+  return join(env.HOME || homedir(), '.ssh', 'id_ed25519')
+}
+
 /** The file remembering the team stash generations seen, under {@link stateDir}. */
 export function teamSeenPath(env: Env = process.env): string {
   return join(stateDir(env), 'team-seen')

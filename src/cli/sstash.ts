@@ -23,6 +23,7 @@ import { registerValueCommands } from './commands/values.js'
 import { registerAgentCommands } from './commands/agent.js'
 import { registerInjectCommand } from './commands/inject.js'
 import { registerTeamCommands } from './commands/team.js'
+import { registerEnrollCommand } from './commands/enroll.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
 // sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
 // and `set` through the agent load none.
@@ -74,12 +75,13 @@ async function newPassword(path: string, command: 'init' | 'passwd'): Promise<So
   const { promptHidden } = await import('../unlock/tty.js')
   let chosen = await passwordFromEnvironment(path, { newPassword: command === 'passwd' })
   if (chosen === undefined) {
-    const typed = await promptHidden(`New password for ${path}: `)
+    const { displayPath } = await import('../unlock/display-path.js')
+    const typed = await promptHidden(`sstash: new password for the stash ${displayPath(path)}: `)
     if (typed === undefined)
       throw new SSError(`no terminal to ask for the new password of ${path}`, 'NO_PASSWORD', {
         hint: `run \`sstash ${command}\` in a terminal, or set ${command === 'init' ? 'SSTASH_PASSWORD_FILE' : 'SSTASH_NEW_PASSWORD_FILE'} to a file holding the password`,
       })
-    if (typed !== '' && (await promptHidden('Repeat the new password: ')) !== typed)
+    if (typed !== '' && (await promptHidden('sstash: repeat the new password: ')) !== typed)
       throw new SSError('the two passwords differ; nothing was changed', 'PASSWORD_MISMATCH')
     chosen = { password: typed, source: 'prompt' }
   }
@@ -146,8 +148,11 @@ async function passwd(options: Options): Promise<void> {
   const kdf = await kdfOption(options, stash.info.kdf)
   const { password, source } = await newPassword(stash.path, 'passwd')
   await warnIfWeak(options, kdf, password)
-  await stash.changePassword(password, { kdf })
+  // Enrolled sources (sstash enroll) that can answer now keep working; the others are named.
+  const { keepEnrolledThrough } = await import('../unlock/enrolled.js')
+  const removed = await keepEnrolledThrough(stash, () => stash.changePassword(password, { kdf }))
   printStatus(`changed the password of ${stash.path}`)
+  for (const name of removed) printWarning(`removed ${name}: it could not be reached to follow the new password; enroll it again`)
   // The key the agent may hold for the old password no longer fits: it gets the new one.
   await shareWithAgent(stash, source)
 }
@@ -237,6 +242,7 @@ export function buildCli(): CAC {
   registerAgentCommands(cli)
   registerInjectCommand(cli)
   registerTeamCommands(cli)
+  registerEnrollCommand(cli)
   return cli
 }
 

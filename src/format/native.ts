@@ -4,8 +4,9 @@
  *   "sstash/1\n" || header JSON || "\n" || header MAC (32) || nonce (24) || secretbox(body)
  *
  * A random 32-byte file key encrypts the body; each recipient in the header wraps that
- * file key one way (version 1 knows `scrypt`, a password). The header MAC binds every
- * header byte to the file key; the body is the tree in a compact binary encoding.
+ * file key one way: the first is `scrypt` (the password); enrolled sources (./enroll.ts) follow
+ * it and wrap the password's derived key. The header MAC binds every header byte to the file
+ * key; the body is the tree in a compact binary encoding.
  */
 import { SSCryptoError, SSError } from '../errors.js'
 import { checkKdf, deriveKey, keyIdOf, type ScryptParams } from './kdf.js'
@@ -13,6 +14,7 @@ import { open, seal, randomBytes, subkey, mac, sameMac, KEY_BYTES, NONCE_BYTES, 
 import type { Tree } from '../tree/tree.js'
 import { decodeTree, encodeTree } from '../tree/codec.js'
 import type { LockedStash, NewStash } from './stash-file.js'
+import { checkEnrolled, enrolledJson, parseEnrolled, type EnrolledRecipient } from './enroll.js'
 
 const MAGIC = new Uint8Array(Buffer.from('sstash/1\n', 'latin1'))
 const MAX_HEADER = 64 * 1024
@@ -79,25 +81,46 @@ export function parseNative(bytes: Uint8Array, what: string): LockedStash {
   const keys = Object.keys(header)
   if (keys.length !== 1 || keys[0] !== 'recipients') notAStash(what, 'the header must hold exactly "recipients"')
   const list = (header as { recipients: unknown }).recipients
-  if (!Array.isArray(list) || list.length !== 1) notAStash(what, '"recipients" must list exactly one recipient')
+  if (!Array.isArray(list) || list.length === 0) notAStash(what, '"recipients" must list at least the password\'s recipient')
   const recipient = parseRecipient(list[0], what)
+  const enrolled = list.slice(1).map((raw) => parseEnrolled(raw, what))
+  checkEnrolled(enrolled, what)
   const rest = bytes.subarray(headerEnd + 1)
   if (rest.length < MAC_BYTES + NONCE_BYTES + TAG_BYTES) notAStash(what, 'the file is truncated')
   const headerMac = rest.subarray(0, MAC_BYTES)
   const body = rest.subarray(MAC_BYTES)
+  const fileKeyOf = (key: Uint8Array): Uint8Array => {
+    const fileKey = open(key, recipient.wrappedKey, what)
+    if (!sameMac(mac(subkey(fileKey, 'sstash/1 header'), headerBytes), headerMac))
+      throw new SSCryptoError(`cannot decrypt ${what}: wrong password or damaged file`)
+    return fileKey
+  }
   return {
     format: 'native',
     kdf: recipient.kdf,
     salt: recipient.salt,
     keyId: keyIdOf('native', recipient.kdf, recipient.salt),
+    enrolled,
     unlock(key) {
-      const fileKey = open(key, recipient.wrappedKey, what)
-      if (!sameMac(mac(subkey(fileKey, 'sstash/1 header'), headerBytes), headerMac))
-        throw new SSCryptoError(`cannot decrypt ${what}: wrong password or damaged file`)
+      const fileKey = fileKeyOf(key)
       const tree = decodeTree(open(subkey(fileKey, 'sstash/1 body'), body, what))
       return { tree, seal: (next) => writeFile(headerBytes, fileKey, next) }
     },
+    reenroll(key, next) {
+      const fileKey = fileKeyOf(key)
+      checkEnrolled(next, what)
+      const nextHeader = headerOf(recipient.kdf, recipient.salt, recipient.wrappedKey, next)
+      // Same file key, same body: only the header and its MAC change.
+      return new Uint8Array(Buffer.concat([nextHeader, mac(subkey(fileKey, 'sstash/1 header'), nextHeader), body]))
+    },
   }
+}
+
+/** The header line: magic, the JSON of the password's recipient and the enrolled ones, "\n". */
+function headerOf(kdf: ScryptParams, salt: Uint8Array, wrappedKey: Uint8Array, enrolled: readonly EnrolledRecipient[]): Uint8Array {
+  const scrypt = { type: 'scrypt', salt: Buffer.from(salt).toString('base64'), N: kdf.N, r: kdf.r, p: kdf.p, wrappedKey: Buffer.from(wrappedKey).toString('base64') }
+  const header = { recipients: [scrypt, ...enrolled.map(enrolledJson)] }
+  return new Uint8Array(Buffer.concat([MAGIC, Buffer.from(JSON.stringify(header) + '\n', 'utf8')]))
 }
 
 /** Derives the keys of a new native stash: a fresh salt and a fresh random file key. */
@@ -106,19 +129,7 @@ export async function createNative(kdf: ScryptParams, password: string): Promise
   const salt = randomBytes(SALT_BYTES)
   const key = await deriveKey(kdf, password, salt)
   const fileKey = randomBytes(KEY_BYTES)
-  const header = {
-    recipients: [
-      {
-        type: 'scrypt',
-        salt: Buffer.from(salt).toString('base64'),
-        N: kdf.N,
-        r: kdf.r,
-        p: kdf.p,
-        wrappedKey: Buffer.from(seal(key, fileKey)).toString('base64'),
-      },
-    ],
-  }
-  const headerBytes = new Uint8Array(Buffer.concat([MAGIC, Buffer.from(JSON.stringify(header) + '\n', 'utf8')]))
+  const headerBytes = headerOf(kdf, salt, seal(key, fileKey), [])
   return { key, keyId: keyIdOf('native', kdf, salt), seal: (tree) => writeFile(headerBytes, fileKey, tree) }
 }
 

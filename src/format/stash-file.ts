@@ -1,5 +1,6 @@
 import { SSError } from '../errors.js'
 import type { KdfParams } from './kdf.js'
+import type { EnrolledRecipient } from './enroll.js'
 import type { Tree } from '../tree/tree.js'
 import { isNativeStash, parseNative, createNative } from './native.js'
 import { parsePython, createPython } from './python.js'
@@ -22,6 +23,14 @@ export interface LockedStash {
    * @throws {SSCryptoError} for a wrong key or a damaged file; {@link SSError} for content that is not a tree
    */
   unlock(key: Uint8Array): UnlockedStash
+  /** The native format's enrolled sources (./enroll.ts); absent in the Python format, which has none. */
+  enrolled?: readonly EnrolledRecipient[]
+  /**
+   * The file's bytes with `enrolled` as its enrolled sources, the same file key and body.
+   * Absent in the Python format.
+   * @throws {SSCryptoError} DECRYPT_FAILED for a wrong key
+   */
+  reenroll?(key: Uint8Array, enrolled: readonly EnrolledRecipient[]): Uint8Array
 }
 
 /** A decrypted stash: its tree, and a way to seal a new tree with the same keys and parameters. */

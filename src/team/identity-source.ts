@@ -1,17 +1,20 @@
 /**
  * Where a member's identity comes from, in this order:
  *   1. SSTASH_IDENTITY: an AGE-SECRET-KEY-1... string (CI);
- *   2. SSTASH_IDENTITY_FILE: an age identity file, or an unencrypted OpenSSH ed25519 key;
+ *   2. SSTASH_IDENTITY_FILE: an age identity file, or an OpenSSH ed25519 key (its passphrase
+ *      asked as src/unlock/ssh-key.ts does);
  *   3. the identity kept at `sstash/identity` in the member's personal stash, unlocked as
- *      every stash is (the agent, then the password sources).
+ *      every stash is (the agent, an enrolled source, then the password sources), and
+ *      `~/.ssh/id_ed25519` (see {@link loadIdentities}).
  * `sstash identity` makes the third on first use.
  */
 import { SSError, SSKeyError, ioError } from '../errors.js'
-import { defaultStashPath, stashPath } from '../locations.js'
+import { defaultSshKeyPath, defaultStashPath, stashPath } from '../locations.js'
 import { readRegularFile } from '../store/read.js'
 import type { Identity } from './age-file.js'
 import { isTeamStashFile } from './detect.js'
-import { generateIdentity, parseIdentities } from './keys.js'
+import { ed25519Identity, generateIdentity, parseIdentities } from './keys.js'
+import { isOpenSshKey } from '../format/openssh-key.js'
 import { randomBytes } from './primitives.js'
 
 type Env = Record<string, string | undefined>
@@ -25,11 +28,18 @@ export function personalStashPath(env: Env = process.env): string {
   return isTeamStashFile(chosen) ? defaultStashPath(env) : chosen
 }
 
+/** An OpenSSH key file as an identity, asking for its passphrase when it has one (src/unlock/ssh-key.ts). */
+async function sshKeyIdentity(file: string, content: string, env: Env, prompt = true): Promise<Identity[]> {
+  const [{ unlockSshKey }, { agentTimeoutFromEnv }] = await Promise.all([import('../unlock/ssh-key.js'), import('../unlock/open.js')])
+  return [ed25519Identity(await unlockSshKey(file, content, { env, prompt, cacheForMs: agentTimeoutFromEnv(env) }))]
+}
+
 /**
  * The identities from SSTASH_IDENTITY or SSTASH_IDENTITY_FILE, or undefined when neither is set.
- * @throws {SSError} BAD_IDENTITY, IO_ERROR
+ * A passphrase-protected OpenSSH key asks for its passphrase (the agent, SSTASH_ASKPASS, the terminal).
+ * @throws {SSError} BAD_IDENTITY, IO_ERROR, NO_PASSWORD
  */
-export function identitiesFromEnvironment(env: Env = process.env): Identity[] | undefined {
+export async function identitiesFromEnvironment(env: Env = process.env): Promise<Identity[] | undefined> {
   if (env.SSTASH_IDENTITY) return parseIdentities(env.SSTASH_IDENTITY, 'SSTASH_IDENTITY')
   const file = env.SSTASH_IDENTITY_FILE
   if (!file) return undefined
@@ -40,30 +50,65 @@ export function identitiesFromEnvironment(env: Env = process.env): Identity[] | 
     throw error instanceof SSError ? error : ioError('read SSTASH_IDENTITY_FILE', file, error)
   }
   if (bytes === undefined) throw new SSError(`cannot read SSTASH_IDENTITY_FILE ${file}: no such file or directory`, 'BAD_IDENTITY')
-  return parseIdentities(Buffer.from(bytes).toString('utf8'), file)
+  const content = Buffer.from(bytes).toString('utf8')
+  return isOpenSshKey(content) ? sshKeyIdentity(file, content, env) : parseIdentities(content, file)
 }
 
 /**
- * The identities to open a team stash with, from the first source that has one.
+ * `~/.ssh/id_ed25519` as an identity: always when it has no passphrase or the agent holds it;
+ * with a passphrase prompt only when `prompt` (no other identity was found).
+ */
+async function defaultSshIdentity(env: Env, prompt: boolean): Promise<Identity[]> {
+  const file = defaultSshKeyPath(env)
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = readRegularFile(file, 1024 * 1024)
+  } catch {
+    return []
+  }
+  const content = bytes === undefined ? '' : Buffer.from(bytes).toString('utf8')
+  if (!isOpenSshKey(content)) return []
+  try {
+    return await sshKeyIdentity(file, content, env, prompt)
+  } catch (error) {
+    // Beside an identity from the personal stash, a key that needs a passphrase the agent does
+    // not hold (or that is not an ed25519 key) is simply not a candidate.
+    if (!prompt && error instanceof SSError) return []
+    throw error
+  }
+}
+
+/**
+ * The identities to open a team stash with: SSTASH_IDENTITY, else SSTASH_IDENTITY_FILE, else the
+ * identity in the personal stash together with `~/.ssh/id_ed25519` when that needs no passphrase
+ * (or the agent holds it); `~/.ssh/id_ed25519` is asked for with its passphrase only when the
+ * personal stash holds no identity.
  * @throws {SSError} NO_IDENTITY when there is none; BAD_IDENTITY; and as openStash for the personal stash
  */
 export async function loadIdentities(env: Env = process.env): Promise<Identity[]> {
-  const fromEnv = identitiesFromEnvironment(env)
+  const fromEnv = await identitiesFromEnvironment(env)
   if (fromEnv) return fromEnv
   const personal = personalStashPath(env)
-  const hint = 'set SSTASH_IDENTITY or SSTASH_IDENTITY_FILE, or run `sstash identity` to keep one in your personal stash'
+  const hint = 'set SSTASH_IDENTITY_FILE to the key a member added you with, or `sstash identity --import FILE` to keep it in your personal stash; not added yet: `sstash identity` makes a key for a member to add'
   const { readStash, requireStash } = await import('../unlock/open.js')
+  let stored: Identity[] = []
+  let why = `no personal stash at ${personal}`
   try {
     requireStash(personal)
-  } catch {
-    throw new SSError(`no identity to open a team stash with (no personal stash at ${personal})`, 'NO_IDENTITY', { hint })
+    // A team stash cannot hold the identity that opens team stashes (it would need itself to open).
+    if (isTeamStashFile(personal)) why = `${personal} is a team stash, not a personal stash`
+    else {
+      const node = (await readStash(personal, [IDENTITY_KEY], { env })).find(IDENTITY_KEY)
+      if (node?.value !== undefined) stored = parseIdentities(Buffer.from(node.value).toString('utf8'), `the identity in ${personal}`)
+      else why = `no identity in your personal stash ${personal}`
+    }
+  } catch (error) {
+    if (!(error instanceof SSError && error.code === 'STASH_NOT_FOUND')) throw error
   }
-  // A team stash cannot hold the identity that opens team stashes (it would need itself to open).
-  if (isTeamStashFile(personal)) throw new SSError(`no identity to open a team stash with: ${personal} is a team stash, not a personal stash`, 'NO_IDENTITY', { hint })
-  const tree = await readStash(personal, [IDENTITY_KEY], { env })
-  const node = tree.find(IDENTITY_KEY)
-  if (node?.value === undefined) throw new SSError(`no identity in your personal stash ${personal}`, 'NO_IDENTITY', { hint })
-  return parseIdentities(Buffer.from(node.value).toString('utf8'), `the identity in ${personal}`)
+  const ssh = await defaultSshIdentity(env, stored.length === 0)
+  const all = [...stored, ...ssh]
+  if (all.length === 0) throw new SSError(`no identity to open a team stash with (${why}, and no ${defaultSshKeyPath(env)})`, 'NO_IDENTITY', { hint })
+  return all
 }
 
 /**
@@ -72,7 +117,7 @@ export async function loadIdentities(env: Env = process.env): Promise<Identity[]
  * @returns the recipient, and whether it was just created
  */
 export async function ensureIdentity(env: Env = process.env): Promise<{ recipient: string; created: boolean; where: string }> {
-  const fromEnv = identitiesFromEnvironment(env)
+  const fromEnv = await identitiesFromEnvironment(env)
   if (fromEnv) return { recipient: (fromEnv[0] as Identity).recipient, created: false, where: env.SSTASH_IDENTITY ? 'SSTASH_IDENTITY' : (env.SSTASH_IDENTITY_FILE as string) }
   const personal = personalStashPath(env)
   const { openPersonalStash } = await import('../unlock/open.js')

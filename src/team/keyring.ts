@@ -119,7 +119,8 @@ export function openKeyring(file: TeamFile, identities: readonly Identity[], see
   if (!ring) {
     const mine = identities[0]?.recipient ?? ''
     throw new SSError(`${what}: your identity (${mine.startsWith('ssh-') ? mine.slice(0, 40) + '...' : mine}) is not a member of this team stash`, 'NOT_A_MEMBER', {
-      hint: 'a member adds you with `sstash team add <name> --key <your public key>` (`sstash identity` prints yours)',
+      // Never "make a new identity": the member list may already hold a key of this person's.
+      hint: 'open it with the key you were added with (`sstash team ls` lists the members\' keys): `SSTASH_IDENTITY_FILE=~/.ssh/id_ed25519 sstash ...`, or `sstash identity --import FILE` to keep that key in your personal stash; a member who is not yet one is added with `sstash team add <name> --key <public key>`',
     })
   }
   for (const scope of file.scopes.values()) {

@@ -1,12 +1,13 @@
 /**
  * The spellings of members' keys: recipients (`age1...`, `ssh-ed25519 AAAA... [comment]`) and
- * identities (`AGE-SECRET-KEY-1...`, an age identity file, an unencrypted OpenSSH ed25519
- * private key), parsed into the {@link Recipient} and {@link Identity} of age-file.ts.
+ * identities (`AGE-SECRET-KEY-1...`, an age identity file, an OpenSSH ed25519 private key,
+ * decoded by src/format/openssh-key.ts), parsed into the {@link Recipient} and {@link Identity} of age-file.ts.
  */
 import { SSError } from '../errors.js'
 import { bech32Decode, bech32Encode } from './bech32.js'
 import { sshIdentity, sshRecipient, x25519Identity, x25519Recipient, type Identity, type Recipient } from './age-file.js'
 import { b64nopad, hash } from './primitives.js'
+import { isOpenSshKey, parseOpenSshKey, type Ed25519Key } from '../format/openssh-key.js'
 
 const badRecipient = (why: string): SSError => new SSError(`not a usable public key: ${why}`, 'BAD_RECIPIENT', { hint: 'give age1... (from age-keygen -y) or ssh-ed25519 AAAA... (an id_ed25519.pub)' })
 const badIdentity = (what: string, why: string): SSError => new SSError(`${what} is not a usable identity: ${why}`, 'BAD_IDENTITY')
@@ -85,33 +86,10 @@ function ageIdentity(line: string, what: string): Identity {
   return x25519Identity(decoded.bytes, (publicKey) => bech32Encode('age', publicKey))
 }
 
-function opensshIdentity(content: string, what: string): Identity {
-  const match = /^-----BEGIN OPENSSH PRIVATE KEY-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END OPENSSH PRIVATE KEY-----\s*$/.exec(content)
-  if (!match) throw badIdentity(what, 'the OpenSSH private key is malformed')
-  const bytes = new Uint8Array(Buffer.from((match[1] as string).replace(/\s+/g, ''), 'base64'))
-  const magic = Buffer.from('openssh-key-v1\0')
-  if (!magic.equals(Buffer.from(bytes.subarray(0, magic.length)))) throw badIdentity(what, 'the OpenSSH private key is malformed')
-  const reader = new WireReader(bytes.subarray(magic.length))
-  const cipher = text(reader.string())
-  if (cipher !== 'none')
-    throw new SSError(`${what} is an OpenSSH key protected by a passphrase, which sstash cannot use`, 'BAD_IDENTITY', {
-      hint: 'use an age identity (age-keygen), or an ed25519 key without a passphrase made for this purpose',
-    })
-  reader.string() // kdf name
-  reader.string() // kdf options
-  if (reader.uint32() !== 1) throw badIdentity(what, 'the OpenSSH file must hold exactly one key')
-  reader.string() // public key
-  const secret = reader.string()
-  const inner = secret && new WireReader(secret)
-  const check1 = inner?.uint32()
-  if (!inner || check1 === undefined || check1 !== inner.uint32()) throw badIdentity(what, 'the OpenSSH private key is malformed')
-  const type = text(inner.string())
-  if (type !== 'ssh-ed25519') throw badIdentity(what, `${type ?? 'this'} keys are not supported, only ssh-ed25519`)
-  const publicKey = inner.string()
-  const privateKey = inner.string()
-  if (publicKey?.length !== 32 || privateKey?.length !== 64) throw badIdentity(what, 'the OpenSSH private key is malformed')
-  const wire = sshWire(publicKey)
-  return sshIdentity(privateKey.subarray(0, 32), wire, `ssh-ed25519 ${Buffer.from(wire).toString('base64')}`)
+/** The identity of an ed25519 key decoded by src/format/openssh-key.ts (a file, or one decrypted with its passphrase). */
+export function ed25519Identity(key: Ed25519Key): Identity {
+  const wire = sshWire(key.publicKey)
+  return sshIdentity(key.seed, wire, `ssh-ed25519 ${Buffer.from(wire).toString('base64')}`)
 }
 
 /**
@@ -121,7 +99,7 @@ function opensshIdentity(content: string, what: string): Identity {
  * @throws {SSError} BAD_IDENTITY
  */
 export function parseIdentities(content: string, what: string): Identity[] {
-  if (content.trimStart().startsWith('-----BEGIN OPENSSH PRIVATE KEY-----')) return [opensshIdentity(content.trim(), what)]
+  if (isOpenSshKey(content)) return [ed25519Identity(parseOpenSshKey(content, what).plain())]
   const lines = content.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'))
   if (lines.length === 0) throw badIdentity(what, 'it holds no AGE-SECRET-KEY-1... line')
   return lines.map((line) => ageIdentity(line, what))

@@ -1,6 +1,8 @@
 /**
  * Opening a stash: the sstash agent first, when it holds this stash unlocked (no password at
- * all), then the password sources of ./password.ts.
+ * all), then the password sources of ./password.ts, with the enrolled sources of ./enrolled.ts
+ * (an ssh-agent key, the OS keyring) after SSTASH_PASSWORD(_FILE) and before SSTASH_ASKPASS
+ * and the prompt.
  *
  * A password a person gave (typed at the terminal, or from SSTASH_ASKPASS) also unlocks the
  * stash in the agent, for SSTASH_AGENT_TIMEOUT (default 15 minutes; `0` or `off` turns this
@@ -200,6 +202,12 @@ export async function openPersonalStash(stashPath: string, options: OpenStashOpt
   }
   // Checked before any prompt, so a typo does not cost the user a typed password.
   const cacheFor = agentTimeoutFromEnv(env)
+  // Enrolled sources (an ssh-agent key, the OS keyring) come after a password given in a
+  // variable, which is a choice made for this run, and before SSTASH_ASKPASS and the prompt.
+  if (!env.SSTASH_PASSWORD_FILE && !env.SSTASH_PASSWORD) {
+    const enrolled = await (await import('./enrolled.js')).openWithEnrolled(stashPath, env)
+    if (enrolled) return enrolled
+  }
   const { stash, source } = await openWithPassword(stashPath, options)
   if (cacheFor !== undefined && typedBy(source)) await giveAgent(stash, cacheFor, env)
   return stash

@@ -15,6 +15,7 @@ import { SSError } from '../errors.js'
 import { READ_LIMITS, readNamedFile } from '../store/read.js'
 import { promptHidden } from './tty.js'
 import { decodeUtf8, environmentValueIsUtf8 } from './utf8.js'
+import { displayPath } from './display-path.js'
 
 type Env = Record<string, string | undefined>
 
@@ -86,10 +87,15 @@ function fromFile(variable: string, file: string, warn: (message: string) => voi
   return dropNewline(text)
 }
 
-async function fromAskpass(askpass: string, stashPath: string): Promise<string> {
+/** The prompt for a stash's password: it names sstash and the stash, so nobody types a git token into it. */
+export function passwordPrompt(stashPath: string, env: Env = process.env): string {
+  return `sstash: password for the stash ${displayPath(stashPath, env)}: `
+}
+
+async function fromAskpass(askpass: string, prompt: string): Promise<string> {
   const { execFile } = await import('node:child_process')
   const stdout = await new Promise<Buffer>((resolve, reject) => {
-    execFile(askpass, [`Password for ${stashPath}: `], { encoding: 'buffer', timeout: 5 * 60_000 }, (error, out) => {
+    execFile(askpass, [prompt], { encoding: 'buffer', timeout: 5 * 60_000 }, (error, out) => {
       if (error)
         reject(new SSError(`SSTASH_ASKPASS program ${askpass} failed`, 'NO_PASSWORD', { cause: error, hint: 'it must print the password and exit 0' }))
       else resolve(out)
@@ -119,7 +125,7 @@ export async function passwordFromEnvironment(stashPath: string, options: Passwo
       throw notText(valueVariable, 'a password is text; to use random bytes as one, base64-encode them')
     return { password: value, source: 'env' }
   }
-  if (env.SSTASH_ASKPASS && !options.newPassword) return { password: await fromAskpass(env.SSTASH_ASKPASS, stashPath), source: 'askpass' }
+  if (env.SSTASH_ASKPASS && !options.newPassword) return { password: await fromAskpass(env.SSTASH_ASKPASS, passwordPrompt(stashPath, env)), source: 'askpass' }
   return undefined
 }
 
@@ -133,7 +139,7 @@ export async function readPassword(stashPath: string, options: PasswordOptions =
   const fromEnv = retry ? undefined : await passwordFromEnvironment(stashPath, options)
   if (fromEnv !== undefined) return fromEnv
   if (options.prompt !== false) {
-    const typed = await promptHidden(`${retry ? 'Wrong password, try again.\n' : ''}Password for ${stashPath}: `)
+    const typed = await promptHidden(`${retry ? 'sstash: wrong password, try again\n' : ''}${passwordPrompt(stashPath, options.env ?? process.env)}`)
     if (typed !== undefined) return { password: typed, source: 'prompt' }
   }
   const why = options.prompt === false ? 'prompting is off' : 'there is no terminal to ask on'

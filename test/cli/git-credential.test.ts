@@ -427,7 +427,7 @@ describe('unlocking and options', () => {
       // A typed password would unlock the agent for the tests that follow, which need it locked.
       env: { ...baseEnv, SSTASH_PASSWORD_FILE: undefined, GIT_TERMINAL_PROMPT: undefined, SSTASH_AGENT_TIMEOUT: '0', PW: PASSWORD, CMD: command },
     })
-    expect(result.stdout).toContain(`Password for ${stash}:`)
+    expect(result.stdout).toContain(`sstash: password for the stash ${stash}: `)
     expect(result.stdout).toContain('username=user\r\npassword=typed-unlock\r\n')
   })
 
@@ -440,7 +440,7 @@ describe('unlocking and options', () => {
       timeoutMs: 15_000,
     })
     expect(result.signal).toBeNull()
-    expect(result.stdout).not.toContain('Password for')
+    expect(result.stdout).not.toContain('sstash: password for')
     expect(result.stdout).toMatch(/^sstash: hint: no password for [^\n]+\n$/)
   })
 

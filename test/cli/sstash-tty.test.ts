@@ -46,14 +46,14 @@ describe('sstash on a terminal', () => {
     const path = join(dir, 'init.sstash')
     const r = await onTerminal(
       [
-        ['New password for', 'pw-typed-1\r'],
-        ['Repeat the new password: ', 'pw-typed-1\r'],
+        ['sstash: new password for the stash', 'pw-typed-1\r'],
+        ['sstash: repeat the new password: ', 'pw-typed-1\r'],
       ],
       ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC],
     )
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain(`New password for ${path}: `)
-    expect(r.stdout).toContain('Repeat the new password: ')
+    expect(r.stdout).toContain(`sstash: new password for the stash ${path}: `)
+    expect(r.stdout).toContain('sstash: repeat the new password: ')
     expect(r.stdout).toContain(`sstash: created ${path}`)
     expect(r.stdout).not.toContain('pw-typed-1')
     const check = await runBin('sstash', ['--stash', path, 'ls'], { env: { SSTASH_PASSWORD: 'pw-typed-1' } })
@@ -64,8 +64,8 @@ describe('sstash on a terminal', () => {
     const path = join(dir, 'mismatch.sstash')
     const r = await onTerminal(
       [
-        ['New password for', 'one\r'],
-        ['Repeat the new password: ', 'two\r'],
+        ['sstash: new password for the stash', 'one\r'],
+        ['sstash: repeat the new password: ', 'two\r'],
       ],
       ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC],
     )
@@ -76,7 +76,7 @@ describe('sstash on a terminal', () => {
 
   it('refuses an empty password on init without asking again', async () => {
     const path = join(dir, 'empty.sstash')
-    const r = await onTerminal([['New password for', '\r']], ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC])
+    const r = await onTerminal([['sstash: new password for the stash', '\r']], ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC])
     expect(r.code).toBe(1)
     expect(r.stdout).not.toContain('Repeat')
     expect(r.stdout).toContain('sstash: error: the password is empty; nothing was changed')
@@ -89,14 +89,14 @@ describe('sstash on a terminal', () => {
     expect((await runBin('sstash', ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC], { env })).code).toBe(0)
     const r = await onTerminal(
       [
-        ['Password for', 'pw\r'],
+        ['sstash: password for the stash', 'pw\r'],
         ['Ctrl-D', 'tok-typed-secret\r'],
         ['\n', '\x04'],
       ],
       ['--stash', path, 'set', 'project/api/token'],
     )
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain('Value for project/api/token (hidden; paste or type it, then press Ctrl-D on a new line; Ctrl-C stores nothing):')
+    expect(r.stdout).toContain('sstash: value for project/api/token (hidden; paste or type it, then press Ctrl-D on a new line; Ctrl-C stores nothing):')
     expect(r.stdout).not.toContain('tok-typed-secret')
     const get = await runBin('sstash', ['--stash', path, 'get', 'project/api/token'], { env })
     // The line break before Ctrl-D is dropped, as echo adds one: a typed token has none.
@@ -137,7 +137,7 @@ describe('sstash on a terminal', () => {
     const env = { SSTASH_PASSWORD: 'pw' }
     const before = readFileSync(path)
     const no = await onTerminal([['Type yes to remove them: ', 'no\r']], ['--stash', path, 'rm', '-r', '/'], env)
-    expect(no.stdout).toContain(`Remove every key of ${path} (2 top-level keys: a, c)? Type yes to remove them: no`)
+    expect(no.stdout).toContain(`sstash: remove every key of ${path} (2 top-level keys: a, c)? Type yes to remove them: no`)
     expect(no.code).toBe(5)
     expect(no.stdout).toContain('sstash: error: nothing was removed')
     expect(readFileSync(path)).toEqual(before)
@@ -151,9 +151,9 @@ describe('sstash on a terminal', () => {
     expect((await runBin('sstash', ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC], { env: { SSTASH_PASSWORD: 'old' } })).code).toBe(0)
     const r = await onTerminal(
       [
-        ['Password for', 'old\r'],
-        ['New password for', 'new\r'],
-        ['Repeat the new password: ', 'new\r'],
+        ['sstash: password for the stash', 'old\r'],
+        ['sstash: new password for the stash', 'new\r'],
+        ['sstash: repeat the new password: ', 'new\r'],
       ],
       ['--stash', path, 'passwd'],
     )
@@ -167,14 +167,14 @@ describe('ask once', () => {
     const path = fresh()
     const r = await scriptOnTerminal(
       [
-        ['New password for', `${PASSWORD}\r`],
-        ['Repeat the new password: ', `${PASSWORD}\r`],
+        ['sstash: new password for the stash', `${PASSWORD}\r`],
+        ['sstash: repeat the new password: ', `${PASSWORD}\r`],
       ],
       `"$NODE" "$SSTASH" --stash "$P" init --kdf ${TEST_KDF_SPEC} && printf v | "$NODE" "$SSTASH" --stash "$P" set k`,
       { P: path },
     )
     expect(r.code, r.stdout).toBe(0)
-    expect(r.stdout).not.toContain('Password for')
+    expect(r.stdout).not.toContain('sstash: password for the stash')
     expect(r.stdout).not.toContain(PASSWORD)
     expect((await runBin('sstash', ['--stash', path, 'get', 'k'], { env: { SSTASH_PASSWORD: PASSWORD } })).stdout).toBe('v')
     expect(await heldFor(path)).toBe(15 * 60_000)
@@ -203,9 +203,9 @@ describe('ask once', () => {
     const store = await runBin('git', ['--stash', path, 'store'], { input: 'protocol=https\nhost=once.example\nusername=u\npassword=first\n', env: { SSTASH_PASSWORD: PASSWORD } })
     expect(store.code).toBe(0)
     const git = 'git -c credential.helper= -c "credential.helper=$H" credential'
-    const r = await scriptOnTerminal([['Password for', `${PASSWORD}\r`]], `${git} fill < "$REQUEST" > "$OUT" && ${git} approve < "$CHANGED"`, env)
+    const r = await scriptOnTerminal([['sstash: password for the stash', `${PASSWORD}\r`]], `${git} fill < "$REQUEST" > "$OUT" && ${git} approve < "$CHANGED"`, env)
     expect(r.code, r.stdout).toBe(0)
-    expect(count(r.stdout, 'Password for')).toBe(1)
+    expect(count(r.stdout, 'sstash: password for the stash')).toBe(1)
     expect(readFileSync(env.OUT, 'utf8')).toContain('password=first\n')
     const opened = await SecureStash.open(path, PASSWORD, { create: false })
     expect(Buffer.from(await opened.readValue(['git', 'https', 'once.example', '-', 'u', 'password'])).toString()).toBe('second')
@@ -216,9 +216,9 @@ describe('ask once', () => {
     const twoHours = fresh()
     await makeStash(off, PASSWORD, { k: 'v' })
     await makeStash(twoHours, PASSWORD, { k: 'v' })
-    expect((await onTerminal([['Password for', `${PASSWORD}\r`]], ['--stash', off, 'get', 'k'], { SSTASH_AGENT_TIMEOUT: '0' })).code).toBe(0)
+    expect((await onTerminal([['sstash: password for the stash', `${PASSWORD}\r`]], ['--stash', off, 'get', 'k'], { SSTASH_AGENT_TIMEOUT: '0' })).code).toBe(0)
     expect(await heldFor(off)).toBeUndefined()
-    expect((await onTerminal([['Password for', `${PASSWORD}\r`]], ['--stash', twoHours, 'get', 'k'], { SSTASH_AGENT_TIMEOUT: '2h' })).code).toBe(0)
+    expect((await onTerminal([['sstash: password for the stash', `${PASSWORD}\r`]], ['--stash', twoHours, 'get', 'k'], { SSTASH_AGENT_TIMEOUT: '2h' })).code).toBe(0)
     expect(await heldFor(twoHours)).toBe(2 * 3600_000)
   })
 
@@ -227,9 +227,9 @@ describe('ask once', () => {
     await makeStash(path, PASSWORD, { k: 'value' })
     const third = await onTerminal(
       [
-        ['Password for', 'wrong one\r'],
-        ['Wrong password, try again.', 'wrong two\r'],
-        ['Wrong password, try again.', `${PASSWORD}\r`],
+        ['sstash: password for the stash', 'wrong one\r'],
+        ['sstash: wrong password, try again', 'wrong two\r'],
+        ['sstash: wrong password, try again', `${PASSWORD}\r`],
       ],
       ['--stash', path, 'get', 'k'],
       { SSTASH_AGENT_TIMEOUT: '0' },
@@ -238,14 +238,14 @@ describe('ask once', () => {
     expect(third.stdout).toContain('value')
     const never = await onTerminal(
       [
-        ['Password for', 'wrong one\r'],
-        ['Wrong password, try again.', 'wrong two\r'],
-        ['Wrong password, try again.', 'wrong three\r'],
+        ['sstash: password for the stash', 'wrong one\r'],
+        ['sstash: wrong password, try again', 'wrong two\r'],
+        ['sstash: wrong password, try again', 'wrong three\r'],
       ],
       ['--stash', path, 'get', 'k'],
     )
     expect(never.code).toBe(4)
-    expect(count(never.stdout, 'Password for')).toBe(3)
+    expect(count(never.stdout, 'sstash: password for the stash')).toBe(3)
     expect(never.stdout).toMatch(/sstash: error: cannot decrypt [^\n]+: wrong password or damaged file\r?\n$/)
     expect(await heldFor(path)).toBeUndefined()
   })
@@ -253,7 +253,7 @@ describe('ask once', () => {
   it('refuses what was typed when it is not UTF-8, instead of guessing', async () => {
     const path = fresh()
     await makeStash(path, PASSWORD, { k: 'v' })
-    const r = await onTerminal([['Password for', { hex: '70ff770d' }]], ['--stash', path, 'get', 'k'])
+    const r = await onTerminal([['sstash: password for the stash', { hex: '70ff770d' }]], ['--stash', path, 'get', 'k'])
     expect(r.code).toBe(5)
     expect(r.stdout).toContain('sstash: error: what was typed is not valid UTF-8 text; is the terminal set to UTF-8?')
   })
@@ -264,7 +264,7 @@ describe('errors before any prompt', () => {
     const path = join(dir, 'no-such-dir', 'x.sstash')
     const r = await onTerminal([], ['--stash', path, 'init', '--kdf', TEST_KDF_SPEC])
     expect(r.code).toBe(1)
-    expect(r.stdout).not.toContain('New password')
+    expect(r.stdout).not.toContain('new password')
     expect(r.stdout).toContain(`sstash: error: cannot create ${path}: ${join(dir, 'no-such-dir')} is not a directory`)
     expect(r.stdout).toContain(`sstash: hint: make it first (\`mkdir -p ${join(dir, 'no-such-dir')}\`), or leave out --stash for the default stash`)
   })
@@ -275,7 +275,91 @@ describe('errors before any prompt', () => {
     const r = await onTerminal([], ['--stash', notes, 'ls'])
     // Exit 4, as for a damaged stash: the two cannot be told apart (docs/ERRORS.md).
     expect(r.code).toBe(4)
-    expect(r.stdout).not.toContain('Password for')
+    expect(r.stdout).not.toContain('sstash: password for the stash')
     expect(r.stdout).toContain(`sstash: error: ${notes} is not a stash file\r\nsstash: hint: check --stash and SSTASH_FILE: a stash starts with sstash/1, or is the JSON of Python sstash 0.17`)
+  })
+})
+
+describe('passphrase-protected ssh keys on a terminal', () => {
+  const KEY_PASSPHRASE = 'ssh key passphrase'
+
+  /** A home with ~/.ssh/id_ed25519 protected by a passphrase, and a team stash it is a member of. */
+  async function memberWithProtectedKey(convert = false) {
+    const home = join(dir, `home-${++counter}`)
+    mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 })
+    const key = join(home, '.ssh', 'id_ed25519')
+    if (convert) {
+      // Made without a passphrase, then given one with `ssh-keygen -p`, as people do.
+      await runCommand('ssh-keygen', ['-q', '-t', 'ed25519', '-a', '2', '-N', '', '-f', key])
+      expect((await runCommand('ssh-keygen', ['-q', '-p', '-a', '2', '-P', '', '-N', KEY_PASSPHRASE, '-f', key])).code).toBe(0)
+    } else await runCommand('ssh-keygen', ['-q', '-t', 'ed25519', '-a', '2', '-N', KEY_PASSPHRASE, '-f', key])
+    const runtimeDir = join(home, 'run')
+    mkdirSync(runtimeDir, { mode: 0o700 })
+    const askpass = join(home, 'askpass')
+    writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' '${KEY_PASSPHRASE}'\n`, { mode: 0o700 })
+    const env = { HOME: home, XDG_DATA_HOME: join(home, 'data'), XDG_STATE_HOME: join(home, 'state'), XDG_RUNTIME_DIR: runtimeDir }
+    const team = join(home, 'team.sstash')
+    const made = await runBin('sstash', ['--stash', team, 'team', 'init', '--as', 'bob'], { env: { ...env, SSTASH_IDENTITY_FILE: key, SSTASH_ASKPASS: askpass, SSTASH_AGENT_TIMEOUT: '0' } })
+    expect(made.code, made.stderr).toBe(0)
+    await runBin('sstash', ['--stash', team, 'set', 'dev/token'], { env: { ...env, SSTASH_IDENTITY_FILE: key, SSTASH_ASKPASS: askpass, SSTASH_AGENT_TIMEOUT: '0' }, input: 'team-token' })
+    return { home, key, team, env, askpass }
+  }
+
+  it('asks for the passphrase of SSTASH_IDENTITY_FILE on the terminal, naming sstash and the key, and the agent then holds the key', async () => {
+    const m = await memberWithProtectedKey()
+    try {
+      const r = await onTerminal([['sstash: passphrase for the ssh key ~/.ssh/id_ed25519: ', `${KEY_PASSPHRASE}\r`]], ['--stash', m.team, 'get', 'dev/token'], {
+        ...m.env,
+        SSTASH_IDENTITY_FILE: m.key,
+        SSTASH_AGENT_TIMEOUT: '1m',
+      })
+      expect(r.code, r.stdout).toBe(0)
+      expect(r.stdout).toContain('team-token')
+      expect(r.stdout).not.toContain(KEY_PASSPHRASE)
+      // No terminal and no SSTASH_ASKPASS now: the agent holds the decrypted key.
+      const again = await runBin('sstash', ['--stash', m.team, 'get', 'dev/token'], { env: { ...m.env, SSTASH_IDENTITY_FILE: m.key } })
+      expect([again.code, again.stdout, again.stderr]).toEqual([0, 'team-token', ''])
+      expect(await heldFor(m.key, m.env)).toBe(60_000)
+    } finally {
+      await runBin('sstash', ['lock', '--all'], { env: m.env })
+    }
+  })
+
+  it('finds ~/.ssh/id_ed25519 without SSTASH_IDENTITY_FILE, for a key converted by ssh-keygen -p', async () => {
+    const m = await memberWithProtectedKey(true)
+    const r = await onTerminal([['sstash: passphrase for the ssh key ~/.ssh/id_ed25519: ', `${KEY_PASSPHRASE}\r`]], ['--stash', m.team, 'get', 'dev/token'], { ...m.env, SSTASH_AGENT_TIMEOUT: '0' })
+    expect(r.code, r.stdout).toBe(0)
+    expect(r.stdout).toContain('team-token')
+  })
+
+  it('gives a wrong passphrase three tries, then a clear error, and never reads stdin', async () => {
+    const m = await memberWithProtectedKey()
+    const r = await onTerminal(
+      [
+        ['sstash: passphrase for the ssh key ~/.ssh/id_ed25519: ', 'wrong one\r'],
+        ['sstash: wrong passphrase, try again', 'wrong two\r'],
+        ['sstash: wrong passphrase, try again', 'wrong three\r'],
+      ],
+      ['--stash', m.team, 'get', 'dev/token'],
+      { ...m.env, SSTASH_IDENTITY_FILE: m.key, SSTASH_AGENT_TIMEOUT: '0' },
+    )
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/sstash: error: cannot decrypt the ssh key ~\/\.ssh\/id_ed25519: 3 wrong passphrases\r\nsstash: hint: check it with `ssh-keygen -y -f ~\/\.ssh\/id_ed25519`/)
+    // Without a terminal, a passphrase on stdin is not taken.
+    const piped = await runBin('sstash', ['--stash', m.team, 'get', 'dev/token'], { env: { ...m.env, SSTASH_IDENTITY_FILE: m.key }, input: `${KEY_PASSPHRASE}\n` })
+    expect(piped.code).toBe(5)
+    expect(piped.stderr).toMatch(/^sstash: error: the ssh key ~\/\.ssh\/id_ed25519 is protected by a passphrase, and there is no terminal to ask it on\n/)
+  })
+
+  it('takes the passphrase from SSTASH_ASKPASS, which is shown what it is for', async () => {
+    const m = await memberWithProtectedKey()
+    const shown = join(m.home, 'shown')
+    writeFileSync(m.askpass, `#!/bin/sh\nprintf '%s' "$1" > '${shown}'\nprintf '%s\\n' '${KEY_PASSPHRASE}'\n`, { mode: 0o700 })
+    const r = await runBin('sstash', ['--stash', m.team, 'get', 'dev/token'], { env: { ...m.env, SSTASH_IDENTITY_FILE: m.key, SSTASH_ASKPASS: m.askpass, SSTASH_AGENT_TIMEOUT: '0' } })
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'team-token', ''])
+    expect(readFileSync(shown, 'utf8')).toBe('sstash: passphrase for the ssh key ~/.ssh/id_ed25519: ')
+    writeFileSync(m.askpass, `#!/bin/sh\necho not-it\n`, { mode: 0o700 })
+    const wrong = await runBin('sstash', ['--stash', m.team, 'get', 'dev/token'], { env: { ...m.env, SSTASH_IDENTITY_FILE: m.key, SSTASH_ASKPASS: m.askpass, SSTASH_AGENT_TIMEOUT: '0' } })
+    expect([wrong.code, wrong.stderr.split('\n')[0]]).toEqual([1, 'sstash: error: cannot decrypt the ssh key ~/.ssh/id_ed25519: SSTASH_ASKPASS gave a wrong passphrase'])
   })
 })

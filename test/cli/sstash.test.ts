@@ -670,6 +670,10 @@ describe('option values and arguments reach the commands exactly as typed', () =
       expect(existsSync(join(where.cwd, '16'))).toBe(false)
     },
     'agent [action]': () => refusedAs(['agent', '007'], "unknown agent command '007'"),
+    'enroll [source]': () => refusedAs(['enroll', '007'], 'the source to enroll: "007"; give ssh-agent or keyring'),
+    'enroll --remove': () => refusedAs(['enroll', '--remove', '007'], '--remove: "007"; give ssh-agent or keyring'),
+    'enroll --key': () => refusedAs(['enroll', '--remove', 'ssh-agent', '--key', '007'], 'has no 007 enrolled'),
+    'identity --import': () => refusedAs(['identity', '--import', '007'], 'cannot read 007: no such file or directory'),
   }
 
   it('has a check for every option that takes a value and every argument of every command', async () => {

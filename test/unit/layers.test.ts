@@ -20,7 +20,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['agent'],
   ['store'],
   ['guard'],
-  ['format', 'team', 'env', 'git'],
+  ['team'],
+  ['format', 'env', 'git'],
   ['tree'],
   ['errors', 'locations'],
 ]
@@ -42,6 +43,7 @@ const KNOWN_UP = new Set([
   'team/git-setup.ts -> store/read.ts',
   'team/identity-source.ts -> store/read.ts',
   'team/identity-source.ts -> unlock/open.ts',
+  'team/identity-source.ts -> unlock/ssh-key.ts',
   'team/membership.ts -> store/write.ts',
   'team/seen.ts -> store/read.ts',
   'team/seen.ts -> store/write.ts',

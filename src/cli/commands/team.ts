@@ -30,7 +30,14 @@ async function open(options: Options): Promise<import('../../team/team-stash.js'
 }
 
 /** `sstash identity`: prints the member's public key, creating the identity on first use. */
-async function identity(): Promise<void> {
+async function identity(options: { import?: unknown; force?: boolean } = {}): Promise<void> {
+  const file = optionText(options.import)
+  if (file !== undefined) {
+    const { importIdentity } = await import('../../unlock/import-identity.js')
+    const imported = await importIdentity(file, options.force === true)
+    if (!imported.unchanged) note(`kept the identity of ${file} in ${imported.where}`)
+    return writeStdout(`${imported.recipient}\n`)
+  }
   const { ensureIdentity } = await import('../../team/identity-source.js')
   const { recipient, created, where } = await ensureIdentity()
   if (created) note(`created a new identity in ${where}`)
@@ -130,7 +137,7 @@ async function mergeFile(args: string[]): Promise<number> {
     import('../../team/seen.js'),
   ])
   // The identity only re-encrypts stale values: a merge without one still merges.
-  const identities = identitiesFromEnvironment() ?? (await loadIdentities().catch(() => undefined))
+  const identities = (await identitiesFromEnvironment()) ?? (await loadIdentities().catch(() => undefined))
   const read = (path: string): Uint8Array => readNamedFile(path, { maxBytes: READ_LIMITS.stash }).bytes
   const seen = SeenStore.load()
   const result = mergeTeamFiles(read(base), read(ours), read(theirs), what, identities, seen)
@@ -173,8 +180,11 @@ async function teamCommand(action: string, args: string[], options: Options): Pr
 /** Registers `sstash identity` and `sstash team <action>`. */
 export function registerTeamCommands(cli: CAC): void {
   cli.command('identity', 'print your public key (age1...); on first use, create your identity in your personal stash')
+    .option('--import <file>', 'keep this key (an ssh key a team added you with, an age identity) in your personal stash')
+    .option('--force', 'with --import: replace a different identity')
     .example('  $ sstash identity')
-    .action(() => identity())
+    .example('  $ sstash identity --import ~/.ssh/id_ed25519')
+    .action((options: { import?: unknown; force?: boolean }) => identity(options))
 
   cli.command('team <action> [...args]', `a team stash shared in git: ${ACTIONS} (docs/TEAM.md)`)
     .option('--as <name>', 'init: your member name')

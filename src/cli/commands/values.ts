@@ -34,7 +34,7 @@ async function set(keypath: string, options: Options): Promise<void> {
     // On a terminal, unlock before asking for the value: a wrong password should not cost a typed secret.
     const stash = await openFromOptions(options)
     const { promptHidden } = await import('../../unlock/tty.js')
-    const typed = await promptHidden(`Value for ${formatKeyPath(key)} (hidden; ${VALUE_PROMPT_END}):\n`, { multiline: true })
+    const typed = await promptHidden(`sstash: value for ${formatKeyPath(key)} (hidden; ${VALUE_PROMPT_END}):\n`, { multiline: true })
     if (typed === undefined) throw new UsageError('no terminal to ask for the value', 'pipe the value in, or pass --file <path>')
     const value = new TextEncoder().encode(typed)
     refuseEmpty(value, 'the value typed', key, options)
@@ -54,7 +54,7 @@ async function confirmEmptying(path: string, names: string[], options: Options):
   if (options.yes === true || names.length === 0) return
   const what = `every key of ${path} (${names.length} top-level ${names.length === 1 ? 'key' : 'keys'}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''})`
   const { promptHidden } = await import('../../unlock/tty.js')
-  const answer = isTerminal(2) || isTerminal(0) ? await promptHidden(`Remove ${what}? Type yes to remove them: `, { echo: true }) : undefined
+  const answer = isTerminal(2) || isTerminal(0) ? await promptHidden(`sstash: remove ${what}? Type yes to remove them: `, { echo: true }) : undefined
   if (answer === undefined) throw new UsageError(`refusing to remove ${what} without a question`, 'there is no terminal to ask on: pass --yes if that is what you want')
   if (answer.trim().toLowerCase() !== 'yes') throw new SSError('nothing was removed', 'CANCELLED')
 }

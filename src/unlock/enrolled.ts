@@ -1,0 +1,164 @@
+/**
+ * Enrolled sources: ways other than the password to open a personal stash (an ssh key in the
+ * ssh-agent, a secret in the OS keyring), tried after the sstash agent and before the prompt
+ * (see ./open.ts). The file format is src/format/enroll.ts's; this module asks the ssh-agent
+ * (./ssh-agent.ts) and the keyring (./os-keyring.ts) for the wrap keys, and rewrites the
+ * header under the stash's lock. A source that is not there (no SSH_AUTH_SOCK, a dead socket,
+ * the key not in the agent, no keyring) is skipped at once: the password always works.
+ */
+import { SSCryptoError, SSError } from '../errors.js'
+import { keyringWrapKey, sshAgentWrapKey, sshFingerprint, sshKeyType, sshSignedData, unwrapStashKey, wrapStashKey, type EnrolledRecipient } from '../format/enroll.js'
+import type { LockedStash } from '../format/stash-file.js'
+import type { SecureStash } from '../store/secure-stash.js'
+import { readIfExists, resolveStashPath } from '../store/read.js'
+import type { SshAgent } from './ssh-agent.js'
+
+type Env = Record<string, string | undefined>
+
+/** Parses the stash at `real` for its enrolled sources, or undefined when it has none (or is not a native stash). */
+async function lockedWithEnrolled(real: string, what: string): Promise<LockedStash | undefined> {
+  const bytes = readIfExists(real)
+  if (bytes === undefined) return undefined
+  const { parseStash } = await import('../format/stash-file.js')
+  let locked: LockedStash
+  try {
+    locked = parseStash(bytes, what)
+  } catch {
+    // A damaged file gets its error from the password path, with the ordinary message.
+    return undefined
+  }
+  return locked.enrolled?.length ? locked : undefined
+}
+
+/** The wrap key an ssh-agent gives for `recipient`, or undefined when it does not hold the key. */
+async function sshWrapKey(agent: SshAgent, recipient: Extract<EnrolledRecipient, { type: 'ssh-agent' }>, keys: Uint8Array[]): Promise<Uint8Array | undefined> {
+  if (!keys.some((blob) => Buffer.from(blob).equals(recipient.key))) return undefined
+  const signature = await agent.sign(recipient.key, sshSignedData(recipient.challenge))
+  return signature && sshAgentWrapKey(signature, recipient.challenge)
+}
+
+/** The wrap key the keyring gives for `recipient`, or undefined. */
+async function keyringWrapKeyOf(recipient: Extract<EnrolledRecipient, { type: 'keyring' }>, env: Env): Promise<Uint8Array | undefined> {
+  const { keyringLookup } = await import('./os-keyring.js')
+  const secret = await keyringLookup(Buffer.from(recipient.id).toString('hex'), env)
+  const bytes = secret === undefined ? undefined : Buffer.from(secret, 'base64')
+  return bytes?.length === 32 ? keyringWrapKey(bytes, recipient.id) : undefined
+}
+
+/**
+ * The wrap key of each enrolled source that can give one now, in the header's order; a source
+ * that cannot (the key not in the agent, no keyring) gets undefined. One ssh-agent connection.
+ */
+export async function wrapKeysOf(enrolled: readonly EnrolledRecipient[], env: Env = process.env): Promise<(Uint8Array | undefined)[]> {
+  const out: (Uint8Array | undefined)[] = []
+  let agent: SshAgent | undefined | null = null
+  let keys: Uint8Array[] = []
+  try {
+    for (const recipient of enrolled) {
+      if (recipient.type === 'keyring') {
+        out.push(await keyringWrapKeyOf(recipient, env))
+        continue
+      }
+      if (agent === null) {
+        const { SshAgent } = await import('./ssh-agent.js')
+        agent = await SshAgent.connect(env)
+        keys = agent ? (await agent.keys()).map((key) => key.blob) : []
+      }
+      out.push(agent ? await sshWrapKey(agent, recipient, keys) : undefined)
+    }
+  } finally {
+    agent?.close()
+  }
+  return out
+}
+
+/**
+ * Opens a personal stash with its first enrolled source that answers, in the header's order.
+ * Each source is asked only when the previous ones could not open it (the ssh-agent once).
+ * @returns undefined when the stash has no enrolled source, or none of them can open it now
+ */
+export async function openWithEnrolled(stashPath: string, env: Env = process.env): Promise<SecureStash | undefined> {
+  const real = resolveStashPath(stashPath)
+  const locked = await lockedWithEnrolled(real, stashPath)
+  if (!locked?.enrolled) return undefined
+  const { SecureStash } = await import('../store/secure-stash.js')
+  const wraps = await wrapKeysOf(locked.enrolled, env)
+  for (const [i, wrapKey] of wraps.entries()) {
+    if (!wrapKey) continue
+    try {
+      const key = unwrapStashKey(wrapKey, locked.enrolled[i] as EnrolledRecipient, stashPath)
+      return await SecureStash.openWithKey(real, { keyId: locked.keyId, key })
+    } catch (error) {
+      // A wrap that does not open (a changed file, a key whose signature changed): try the next.
+      if (!(error instanceof SSCryptoError)) throw error
+    }
+  }
+  return undefined
+}
+
+/**
+ * Rewrites the enrolled sources of an open personal stash, under its lock: `change` gets the
+ * list in the file now and the stash key, and returns the new list.
+ * @throws {SSError} UNSUPPORTED_FORMAT for a Python-format stash; KEY_CHANGED when the password changed meanwhile
+ */
+export async function rewriteEnrolled(
+  stash: SecureStash,
+  change: (enrolled: readonly EnrolledRecipient[], stashKey: Uint8Array) => Promise<EnrolledRecipient[]>,
+): Promise<EnrolledRecipient[]> {
+  if (stash.info.format !== 'native') throw pythonFormat(stash.path)
+  const { keyId, key } = await stash.exportKey()
+  const next = await change((await currentLocked(stash.path)).enrolled ?? [], key)
+  const [{ withLock }, { writeAtomic }] = await Promise.all([import('../store/lock.js'), import('../store/write.js')])
+  await withLock(stash.path, async (lock) => {
+    const locked = await currentLocked(stash.path)
+    if (locked.keyId !== keyId || !locked.reenroll) throw new SSError(`the password of ${stash.path} changed meanwhile; nothing was enrolled`, 'KEY_CHANGED')
+    await writeAtomic(stash.path, locked.reenroll(key, next), { lock })
+  })
+  return next
+}
+
+async function currentLocked(path: string): Promise<LockedStash> {
+  const { parseStash } = await import('../format/stash-file.js')
+  const bytes = readIfExists(path)
+  if (bytes === undefined) throw new SSError(`no stash at ${path}`, 'STASH_NOT_FOUND')
+  return parseStash(bytes, path)
+}
+
+/** The error for enrolling a Python-format stash. */
+export function pythonFormat(path: string): SSError {
+  return new SSError(`${path} is in the Python format, which has no room for other ways to open it`, 'UNSUPPORTED_FORMAT', {
+    hint: '`sstash migrate` turns it into the native format (the Python package then no longer opens it); then enroll',
+  })
+}
+
+/**
+ * Changes the password of `stash` and keeps its enrolled sources working: each source that
+ * can give its wrap key now (the key in the ssh-agent, the keyring reachable) wraps the new
+ * stash key; the others are removed.
+ * @param changePassword - the change itself (SecureStash.changePassword)
+ * @returns the sources removed, as {@link describeEnrolled} names them
+ */
+export async function keepEnrolledThrough(stash: SecureStash, changePassword: () => Promise<void>, env: Env = process.env): Promise<string[]> {
+  const enrolled = stash.info.format === 'native' ? ((await currentLocked(stash.path)).enrolled ?? []) : []
+  if (enrolled.length === 0) {
+    await changePassword()
+    return []
+  }
+  const wraps = await wrapKeysOf(enrolled, env)
+  await changePassword()
+  const removed = enrolled.filter((_, i) => !wraps[i]).map(describeEnrolled)
+  if (stash.info.format !== 'native') return enrolled.map(describeEnrolled)
+  await rewriteEnrolled(stash, async (_, stashKey) =>
+    enrolled.flatMap((recipient, i) => {
+      const wrapKey = wraps[i]
+      return wrapKey ? [{ ...recipient, wrappedKey: wrapStashKey(wrapKey, stashKey) }] : []
+    }),
+  )
+  return removed
+}
+
+/** How `enroll --list` and messages name an enrolled source: `ssh-agent ssh-ed25519 SHA256:...`, `keyring`. */
+export function describeEnrolled(recipient: EnrolledRecipient): string {
+  if (recipient.type === 'keyring') return 'keyring'
+  return `ssh-agent ${sshKeyType(recipient.key) ?? 'unknown'} ${sshFingerprint(recipient.key)}`
+}
