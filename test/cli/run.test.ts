@@ -403,6 +403,20 @@ describe('the selection in package.json', () => {
       expect(JSON.parse(result.stdout)).toMatchObject({ DB_HOST: 'db.internal' })
     })
 
+    it('names another user’s package.json when it was the only one found, instead of pointing to warnings it never printed', async () => {
+      const project = join(dir, 'planted-only')
+      mkdirSync(join(project, '.git'), { recursive: true })
+      execFileSync('chmod', ['1777', project])
+      writeFileSync(join(project, 'package.json'), planted)
+      chownSync(join(project, 'package.json'), other.uid, other.gid)
+      const result = await runBin('run', ['--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP), cwd: project })
+      expect(result.code).toBe(2)
+      expect(result.stdout).toBe('')
+      expect(result.stderr).toContain(`${join(project, 'package.json')} belongs to another user (uid ${other.uid}): not read\n`)
+      expect(result.stderr).not.toContain('see the warnings')
+      expect(result.stderr).toMatch(/^sstash: error: no key paths: pass -k <keypath>\n/)
+    })
+
     it('does not hang on another user’s FIFO named package.json', async () => {
       const { shared, cwd } = layout('planted-fifo')
       mkfifo(join(shared, 'package.json'))
