@@ -615,6 +615,33 @@ describe('errors before the command starts, one line each', () => {
   })
 })
 
+describe.skipIf(process.platform !== 'linux')('nohup', () => {
+  /** sstash-run in front of `nohup sh`, which prints what it ignores, says ready, and outlives a HUP. */
+  function startNohup(flags: string[], env: Record<string, string>): { child: ReturnType<typeof spawn>; output: () => string; done: Promise<number | null> } {
+    const script = 'grep ^SigIgn: /proc/self/status; echo ready; sleep 1; echo survived'
+    const child = spawn(NODE, [BIN.run, '-k', 'project/myapp', ...flags, '--', 'nohup', 'sh', '-c', script], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    return { child, output: () => out, done }
+  }
+
+  it.each([
+    { path: 'without --mask', flags: [] as string[] },
+    { path: 'with --mask', flags: ['--mask'] },
+  ])('runs `nohup cmd` after -- with SIGHUP ignored, and a HUP to sstash-run $path does not end it', async ({ flags }) => {
+    const env = await stashWith(APP)
+    const { child, output, done } = startNohup(flags, env)
+    for (let i = 0; i < 200 && !output().includes('ready'); i++) await new Promise((r) => setTimeout(r, 25))
+    expect(output()).toContain('ready')
+    const ignored = BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(output())?.[1] ?? '0'}`)
+    expect(ignored & 1n).toBe(1n)
+    execFileSync('kill', ['-HUP', String(child.pid)])
+    expect(await done).toBe(0)
+    expect(output()).toContain('survived')
+  })
+})
+
 describe('--mask', () => {
   it('replaces the injected values with ***** on stdout and stderr, even split across writes', async () => {
     const unlock = await stashWith({ 'p/TOKEN': 'sk-live-abcdef123456', 'p/other': 'zzz-unused' })
