@@ -37,6 +37,9 @@ const isLineBreak = (c: number): boolean => c === 0x0a || c === 0x0d || c === 0x
 /** dotenv-expand's reference pattern. */
 const REFERENCE = /(?<!\\)\${([^{}]+)}|(?<!\\)\$([A-Za-z_][A-Za-z0-9_]*)/g
 
+/** {@link REFERENCE} without the g flag: whether a value holds one, without listing them all. */
+const ONE_REFERENCE = new RegExp(REFERENCE.source)
+
 /** What {@link importDotenv} needs besides the text. */
 export interface DotenvImportOptions {
   /** The key path the variables go below (for the names sstash-run will give them). */
@@ -177,21 +180,63 @@ function referenceLoop(vars: ReadonlyMap<string, string>): string[] | undefined 
   return undefined
 }
 
+/** What `--expand` takes: dotenv-expand's time grows with the square of each (see below). */
+export const EXPAND_LIMITS = { variables: 1000, referencesPerValue: 100, expandedBytes: 1024 * 1024 } as const
+
+/**
+ * Refuses to expand a file dotenv-expand would take minutes over, or grow without measure:
+ * it copies the whole environment for every variable and rescans a value from its start after
+ * each reference (3,000 variables took 46 s), and `B=$A$A`, `C=$B$B`, ... doubles at each line.
+ * Every real .env is far below these limits. Without `--expand` there is no limit.
+ * @throws {SSError} BAD_INPUT naming the limit
+ */
+function checkExpansionSize(vars: ReadonlyMap<string, string>, env: Readonly<Record<string, string | undefined>>): void {
+  const refuse = (what: string): never => {
+    throw new SSError(`cannot expand this file: ${what}`, 'BAD_INPUT', { hint: 'import without --expand to store the values as written' })
+  }
+  if (vars.size > EXPAND_LIMITS.variables) refuse(`it has ${vars.size} variables, more than the ${EXPAND_LIMITS.variables} --expand takes`)
+  const refs = new Map<string, string[]>()
+  for (const [name, value] of vars) {
+    // Counted lazily: a value of a million references is refused after the first hundred.
+    let count = 0
+    for (const _ of value.matchAll(/\$/g)) if (++count > 2 * EXPAND_LIMITS.referencesPerValue) break
+    const found = count > 2 * EXPAND_LIMITS.referencesPerValue ? undefined : reachable(value)
+    if (found === undefined || found.length > EXPAND_LIMITS.referencesPerValue)
+      return refuse(`${name} holds more than the ${EXPAND_LIMITS.referencesPerValue} references --expand takes in one value`)
+    refs.set(name, found)
+  }
+  // An upper bound of each expanded length (a loop is refused later; until then it counts once).
+  const bound = new Map<string, number>()
+  const sizeOf = (name: string): number => {
+    const known = bound.get(name)
+    if (known !== undefined) return known
+    bound.set(name, 0)
+    let size = (vars.get(name) ?? '').length
+    for (const ref of refs.get(name) ?? []) size += vars.has(ref) ? sizeOf(ref) : (env[ref] ?? '').length
+    bound.set(name, Math.min(size, Number.MAX_SAFE_INTEGER))
+    return size
+  }
+  let total = 0
+  for (const name of vars.keys()) total += sizeOf(name)
+  if (total > EXPAND_LIMITS.expandedBytes) refuse(`its values would expand to more than ${EXPAND_LIMITS.expandedBytes / 1024 / 1024} MiB`)
+}
+
 /**
  * Reads a .env file for `sstash import`.
  * @param text - the file's contents
  * @returns the variables (dotenv.parse's, expanded when asked) and the notes to print
- * @throws {SSError} BAD_INPUT for a loop of references, with `expand`
+ * @throws {SSError} BAD_INPUT for a loop of references, or a file over {@link EXPAND_LIMITS}, with `expand`
  */
 export function importDotenv(text: string, options: DotenvImportOptions): DotenvImport {
   const parsed = new Map(Object.entries(dotenvParse(text)))
   const notes = [...lineNotes(text, parsed), ...nameNotes(parsed, options.into)]
-  const referring = [...parsed].filter(([, value]) => referencesOf(value).length > 0).map(([name]) => name)
+  const referring = [...parsed].filter(([, value]) => ONE_REFERENCE.test(value)).map(([name]) => name)
   if (!options.expand) {
     if (referring.length > 0)
       notes.push(`${list(referring)} ${referring.length === 1 ? 'holds' : 'hold'} \${...} references, stored as written: sstash-run does not expand them (import with --expand to expand them as dotenv run does)`)
     return { vars: parsed, notes }
   }
+  checkExpansionSize(parsed, options.env ?? process.env)
   const loop = referenceLoop(parsed)
   if (loop)
     throw new SSError(`cannot expand ${loop[0]}: it refers to itself${loop.length > 2 ? ` through ${loop.slice(1, -1).join(', ')}` : ''}`, 'BAD_INPUT', {

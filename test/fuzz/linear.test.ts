@@ -77,6 +77,28 @@ describe('linear parsers over 4 MB of hostile text', () => {
     expect(timed(() => importDotenv(text, { into: ['p'], env: {}, expand: true }))).toBeLessThan(BOUND_MS)
   })
 
+  it('refuses at once to expand what dotenv-expand would take minutes over: many variables, long chains, doubling values', () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => `A${i}=x\n`).join('')
+    const chain = ['A0=x', ...Array.from({ length: 5_000 }, (_, i) => `A${i + 1}=$A${i}`)].join('\n')
+    const doubling = ['A0=xxxxxxxx', ...Array.from({ length: 40 }, (_, i) => `A${i + 1}=\${A${i}}\${A${i}}`)].join('\n')
+    const refs = `A=x\nB=${'$A'.repeat(1_000_000)}\n`
+    for (const text of [many, chain, doubling, refs]) {
+      let error: unknown
+      const took = timed(() => {
+        try {
+          importDotenv(text, { into: ['p'], env: {}, expand: true })
+        } catch (caught) {
+          error = caught
+          throw caught
+        }
+      })
+      expect(took).toBeLessThan(BOUND_MS)
+      expect((error as SSError | undefined)?.message).toMatch(/^cannot expand this file: /)
+      // Without --expand the same file imports as written.
+      expect(timed(() => importDotenv(text, { into: ['p'], env: {} }))).toBeLessThan(BOUND_MS)
+    }
+  })
+
   it.each(DOTENV_INPUTS)('parses a .env of %s in linear time through the library', (_name, text) => {
     expect(timed(() => parseDotenv(text))).toBeLessThan(BOUND_MS)
   })
