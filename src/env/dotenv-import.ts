@@ -16,17 +16,29 @@
  * password holding `$` arrives intact. A loop of references (`A=$A-more`), which dotenv-expand
  * would grow until memory runs out, is refused before anything is written.
  */
-import dotenv from 'dotenv'
 import { expand } from 'dotenv-expand'
 import { SSError } from '../errors.js'
 import { withoutSecrets } from '../unlock/secret-variables.js'
+import { dotenvParse } from './dotenv.js'
 import { nameProblem, relativeName } from './naming.js'
 
-/** dotenv's own line pattern (dotenv/lib/main.js LINE), to tell which lines it used. */
-const LINE = /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/gm
+/**
+ * dotenv's own line pattern (LINE in dotenv's main.js, `/(?:^|^)\s*(?:export\s+)?([\w.-]+).../mg`)
+ * without its leading `(?:^|^)\s*`, to tell which lines dotenv used. {@link assignments} finds
+ * the line starts and skips the blanks itself: the regex engine, trying that `\s*` from every
+ * line start of a run of blank lines to its end, took quadratic time.
+ */
+const AFTER_BLANKS = /(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/my
+const BLANKS = /\s*/y
+// What ends a line for a regex with the m flag.
+const LINE_BREAKS = /[\n\r\u2028\u2029]/g
+const isLineBreak = (c: number): boolean => c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029
 
 /** dotenv-expand's reference pattern. */
 const REFERENCE = /(?<!\\)\${([^{}]+)}|(?<!\\)\$([A-Za-z_][A-Za-z0-9_]*)/g
+
+/** {@link REFERENCE} without the g flag: whether a value holds one, without listing them all. */
+const ONE_REFERENCE = new RegExp(REFERENCE.source)
 
 /** What {@link importDotenv} needs besides the text. */
 export interface DotenvImportOptions {
@@ -45,10 +57,19 @@ export interface DotenvImport {
   notes: string[]
 }
 
-const list = (items: readonly (string | number)[]): string => (items.length === 1 ? String(items[0]) : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`)
+/** The most items a note names; a file of a million bad lines gets a note of one line. */
+const LISTED = 20
+const list = (items: readonly (string | number)[]): string => {
+  if (items.length > LISTED) return `${items.slice(0, LISTED).join(', ')} and ${items.length - LISTED} more`
+  return items.length === 1 ? String(items[0]) : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`
+}
 
-/** The name and the 1-based first line of each assignment dotenv reads, in order. */
-function assignments(text: string): { name: string; line: number; lastLine: number }[] {
+/**
+ * The name and the 1-based first and last line of each assignment dotenv's pattern reads, in
+ * order, in linear time (exported for the test that holds it to dotenv's own pattern).
+ * @param text - the file with its line endings made `\n`, as dotenv makes them
+ */
+export function assignments(text: string): { name: string; line: number; lastLine: number }[] {
   const out: { name: string; line: number; lastLine: number }[] = []
   const starts = [0]
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1)
@@ -62,9 +83,23 @@ function assignments(text: string): { name: string; line: number; lastLine: numb
     }
     return lo + 1
   }
-  for (const match of text.matchAll(LINE)) {
-    const at = (match.index ?? 0) + (match[0].length - match[0].trimStart().length)
-    out.push({ name: match[1] as string, line: lineAt(at), lastLine: lineAt((match.index ?? 0) + match[0].trimEnd().length) })
+  // The first line start (0, or just after a line break) at or after `from`.
+  const lineStartFrom = (from: number): number => {
+    if (from > text.length) return -1
+    if (from === 0 || isLineBreak(text.charCodeAt(from - 1))) return from
+    LINE_BREAKS.lastIndex = from
+    const found = LINE_BREAKS.exec(text)
+    return found ? found.index + 1 : -1
+  }
+  for (let start = 0; start !== -1 && start <= text.length; ) {
+    // Every line start of a run of blanks skips to the same place, so the run is tried once.
+    BLANKS.lastIndex = start
+    BLANKS.exec(text)
+    const at = BLANKS.lastIndex
+    AFTER_BLANKS.lastIndex = at
+    const match = AFTER_BLANKS.exec(text)
+    if (match) out.push({ name: match[1] as string, line: lineAt(at), lastLine: lineAt(at + match[0].trimEnd().length) })
+    start = match ? lineStartFrom(at + match[0].length) : lineStartFrom(at + 1)
   }
   return out
 }
@@ -75,13 +110,23 @@ function lineNotes(text: string, vars: ReadonlyMap<string, string>): string[] {
   const found = assignments(normalized)
   // Should dotenv's pattern ever change under us, say nothing rather than something wrong.
   if (new Set(found.map((a) => a.name)).size !== vars.size || found.some((a) => !vars.has(a.name))) return []
-  const used = new Set<number>()
-  for (const a of found) for (let l = a.line; l <= a.lastLine; l++) used.add(l)
-  const ignored = normalized.split('\n').flatMap((line, i) => (used.has(i + 1) || line.trim() === '' || line.trim().startsWith('#') ? [] : [i + 1]))
+  const lineTexts = normalized.split('\n')
+  const used = new Uint8Array(lineTexts.length + 2)
+  for (const a of found) used.fill(1, a.line, a.lastLine + 1)
+  const ignored: number[] = []
+  lineTexts.forEach((line, i) => {
+    if (used[i + 1] === 1) return
+    const trimmed = line.trim()
+    if (trimmed !== '' && !trimmed.startsWith('#')) ignored.push(i + 1)
+  })
   const notes: string[] = []
   if (ignored.length > 0) notes.push(`${ignored.length === 1 ? 'line' : 'lines'} ${list(ignored)} ${ignored.length === 1 ? 'is' : 'are'} not NAME=value: dotenv ignores ${ignored.length === 1 ? 'it' : 'them'}, so nothing was imported from ${ignored.length === 1 ? 'it' : 'them'}`)
   const lines = new Map<string, number[]>()
-  for (const a of found) lines.set(a.name, [...(lines.get(a.name) ?? []), a.line])
+  for (const a of found) {
+    const at = lines.get(a.name)
+    if (at) at.push(a.line)
+    else lines.set(a.name, [a.line])
+  }
   for (const [name, at] of lines)
     if (at.length > 1) notes.push(`${name} is set on lines ${list(at)}: the value of line ${at.at(-1)} was imported, as dotenv reads it`)
   return notes
@@ -135,21 +180,63 @@ function referenceLoop(vars: ReadonlyMap<string, string>): string[] | undefined 
   return undefined
 }
 
+/** What `--expand` takes: dotenv-expand's time grows with the square of each (see below). */
+export const EXPAND_LIMITS = { variables: 1000, referencesPerValue: 100, expandedBytes: 1024 * 1024 } as const
+
+/**
+ * Refuses to expand a file dotenv-expand would take minutes over, or grow without measure:
+ * it copies the whole environment for every variable and rescans a value from its start after
+ * each reference (3,000 variables took 46 s), and `B=$A$A`, `C=$B$B`, ... doubles at each line.
+ * Every real .env is far below these limits. Without `--expand` there is no limit.
+ * @throws {SSError} BAD_INPUT naming the limit
+ */
+function checkExpansionSize(vars: ReadonlyMap<string, string>, env: Readonly<Record<string, string | undefined>>): void {
+  const refuse = (what: string): never => {
+    throw new SSError(`cannot expand this file: ${what}`, 'BAD_INPUT', { hint: 'import without --expand to store the values as written' })
+  }
+  if (vars.size > EXPAND_LIMITS.variables) refuse(`it has ${vars.size} variables, more than the ${EXPAND_LIMITS.variables} --expand takes`)
+  const refs = new Map<string, string[]>()
+  for (const [name, value] of vars) {
+    // Counted lazily: a value of a million references is refused after the first hundred.
+    let count = 0
+    for (const _ of value.matchAll(/\$/g)) if (++count > 2 * EXPAND_LIMITS.referencesPerValue) break
+    const found = count > 2 * EXPAND_LIMITS.referencesPerValue ? undefined : reachable(value)
+    if (found === undefined || found.length > EXPAND_LIMITS.referencesPerValue)
+      return refuse(`${name} holds more than the ${EXPAND_LIMITS.referencesPerValue} references --expand takes in one value`)
+    refs.set(name, found)
+  }
+  // An upper bound of each expanded length (a loop is refused later; until then it counts once).
+  const bound = new Map<string, number>()
+  const sizeOf = (name: string): number => {
+    const known = bound.get(name)
+    if (known !== undefined) return known
+    bound.set(name, 0)
+    let size = (vars.get(name) ?? '').length
+    for (const ref of refs.get(name) ?? []) size += vars.has(ref) ? sizeOf(ref) : (env[ref] ?? '').length
+    bound.set(name, Math.min(size, Number.MAX_SAFE_INTEGER))
+    return size
+  }
+  let total = 0
+  for (const name of vars.keys()) total += sizeOf(name)
+  if (total > EXPAND_LIMITS.expandedBytes) refuse(`its values would expand to more than ${EXPAND_LIMITS.expandedBytes / 1024 / 1024} MiB`)
+}
+
 /**
  * Reads a .env file for `sstash import`.
  * @param text - the file's contents
  * @returns the variables (dotenv.parse's, expanded when asked) and the notes to print
- * @throws {SSError} BAD_INPUT for a loop of references, with `expand`
+ * @throws {SSError} BAD_INPUT for a loop of references, or a file over {@link EXPAND_LIMITS}, with `expand`
  */
 export function importDotenv(text: string, options: DotenvImportOptions): DotenvImport {
-  const parsed = new Map(Object.entries(dotenv.parse(text)))
+  const parsed = new Map(Object.entries(dotenvParse(text)))
   const notes = [...lineNotes(text, parsed), ...nameNotes(parsed, options.into)]
-  const referring = [...parsed].filter(([, value]) => referencesOf(value).length > 0).map(([name]) => name)
+  const referring = [...parsed].filter(([, value]) => ONE_REFERENCE.test(value)).map(([name]) => name)
   if (!options.expand) {
     if (referring.length > 0)
       notes.push(`${list(referring)} ${referring.length === 1 ? 'holds' : 'hold'} \${...} references, stored as written: sstash-run does not expand them (import with --expand to expand them as dotenv run does)`)
     return { vars: parsed, notes }
   }
+  checkExpansionSize(parsed, options.env ?? process.env)
   const loop = referenceLoop(parsed)
   if (loop)
     throw new SSError(`cannot expand ${loop[0]}: it refers to itself${loop.length > 2 ? ` through ${loop.slice(1, -1).join(', ')}` : ''}`, 'BAD_INPUT', {

@@ -6,8 +6,16 @@
  * to be secrets):
  *   - the value as bytes (UTF-8);
  *   - the value as it appears inside a string printed by JSON.stringify, by Python's json.dumps
- *     (non-ASCII as \uXXXX), by util.inspect or Python's repr (`\n`, `\t`, `\\`, `\'`, `\x1b`),
- *     and percent-encoded (a password inside a URL);
+ *     (non-ASCII as \uXXXX), by PHP's json_encode (`\/`), by Go's encoding/json (`\u003c`,
+ *     `\u003e`, `\u0026`), by util.inspect or Python's repr (`\n`, `\t`, `\\`, `\'`, `\x1b`);
+ *   - percent-encoded as encodeURIComponent, encodeURI, URLSearchParams and Python's
+ *     urllib.parse.quote (with safe='' and the default '/') and quote_plus write it (upper-case
+ *     hex, as all of them do);
+ *   - HTML-escaped (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `'` as `&#39;`, `&#x27;` or `&#039;`);
+ *   - base64 and base64url, padded or not, and the part of a larger base64 string that
+ *     depends on the value alone at each alignment (`Basic base64(user:password)`), when that
+ *     part is at least 8 characters long;
+ *   - hex of the UTF-8 bytes, lower and upper case; and `'` as a shell's `'\''`;
  *   - each line of a multi-line value (a PEM key) of at least that length, in the same forms,
  *     so that a value printed with other line endings (CRLF) or line by line is hidden too.
  * Overlapping or adjacent matches are hidden as one `*****`.
@@ -28,6 +36,8 @@ const MASK_BYTES = Buffer.from(MASK)
 
 /** Values (and lines of values) shorter than this, in characters, are not masked. */
 export const MIN_MASKED_LENGTH = 6
+/** The shortest part of a larger base64 string that is hidden: shorter parts occur in any base64 by chance. */
+const MIN_EMBEDDED_LENGTH = 8
 
 const long = (s: string): boolean => [...s].length >= MIN_MASKED_LENGTH
 
@@ -41,16 +51,63 @@ function reprForms(s: string): string[] {
   return [escaped, upperHex, escaped.replace(/'/g, "\\'"), upperHex.replace(/'/g, "\\'")]
 }
 
+const hex2 = (c: string): string => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`
+
+/** The percent-encodings of the standard libraries (see the module comment), or [] for a lone surrogate. */
+function percentForms(s: string): string[] {
+  let component: string
+  let uri: string
+  try {
+    component = encodeURIComponent(s)
+    uri = encodeURI(s)
+  } catch {
+    return []
+  }
+  // Python's quote(v, safe='') and quote(v): encodeURIComponent plus !'()*, and / kept.
+  const python = component.replace(/[!'()*]/g, hex2)
+  // quote_plus, and URLSearchParams (which also encodes ~ but keeps *): a space is +.
+  const plus = python.replace(/%20/g, '+')
+  const searchParams = component.replace(/[!'()~]/g, hex2).replace(/%20/g, '+')
+  return [component, uri, python, python.replace(/%2F/g, '/'), plus, searchParams]
+}
+
+/** JSON as PHP's json_encode (`\/`, non-ASCII as \uXXXX) and Go's encoding/json (`<>&` and U+2028/9 as \u00XX) write it. */
+function jsonForms(json: string, ascii: string): string[] {
+  const go = json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return [json.replace(/\//g, '\\/'), ascii.replace(/\//g, '\\/'), go]
+}
+
+/** HTML's escapes, as template engines, Python's html.escape and PHP's htmlspecialchars write them. */
+function htmlForms(s: string): string[] {
+  const base = s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+  return [base, base.replace(/'/g, '&#39;'), base.replace(/'/g, '&#x27;'), base.replace(/'/g, '&#039;')]
+}
+
+/**
+ * Base64 and base64url of the UTF-8 bytes, padded and not, and, for a value inside a larger
+ * encoded string (`Basic base64(user:password)`), the characters that depend on the value alone
+ * at each of the three alignments.
+ */
+function base64Forms(s: string): string[] {
+  const bytes = Buffer.from(s, 'utf8')
+  const out: string[] = []
+  for (const shift of [0, 1, 2]) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64')
+    const stable = encoded.slice([0, 2, 3][shift], Math.floor(((shift + bytes.length) * 8) / 6))
+    if (shift === 0) out.push(encoded, encoded.replace(/=+$/, ''))
+    if (stable.length >= MIN_EMBEDDED_LENGTH) out.push(stable)
+  }
+  return [...out, ...out.map((f) => f.replace(/\+/g, '-').replace(/\//g, '_'))]
+}
+
 function formsOf(s: string): string[] {
   const json = JSON.stringify(s).slice(1, -1)
   const ascii = json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-  let uri = s
-  try {
-    uri = encodeURIComponent(s)
-  } catch {
-    // A lone surrogate has no percent-encoding.
-  }
-  return [s, json, ascii, uri, ...reprForms(s)]
+  const hex = Buffer.from(s, 'utf8').toString('hex')
+  return [
+    s, json, ascii, ...jsonForms(json, ascii), ...percentForms(s), ...reprForms(s), ...htmlForms(s),
+    ...base64Forms(s), hex, hex.toUpperCase(), s.replace(/'/g, "'\\''"),
+  ]
 }
 
 /**

@@ -25,11 +25,10 @@
  *   - every problem of every file is reported at once, in one error, each line naming the file
  *     and the variable, never a value.
  */
-import dotenv from 'dotenv'
 import { SSError, SSKeyError, type SSErrorCode } from '../errors.js'
 import { formatKeyPath, parseKeyPath } from '../tree/key-path.js'
 import { Tree } from '../tree/tree.js'
-import { dotenvQuote } from './dotenv.js'
+import { dotenvParse, dotenvQuote } from './dotenv.js'
 import { envValue, isDangerousName, type EnvVar } from './naming.js'
 
 // Kept with the rest of the package.json field, which sstash-run reads without loading this module.
@@ -101,9 +100,20 @@ export class SSReferenceError extends SSError {
    * @param code - BAD_REFERENCE (the files are wrong), BAD_TEMPLATE or UNRESOLVED_REFERENCE (the stash lacks keys)
    */
   constructor(problems: readonly ReferenceProblem[], code: 'BAD_REFERENCE' | 'BAD_TEMPLATE' | 'UNRESOLVED_REFERENCE', hint?: string) {
-    super(problems.map((p) => `${p.where}: ${p.reason}`).join('\n'), code, hint === undefined ? undefined : { hint })
+    super(listProblems(problems), code, hint === undefined ? undefined : { hint })
     this.problems = problems
   }
+}
+
+/** The most problems an error's message lists one by one; all of them stay in `problems`. */
+export const MAX_LISTED_PROBLEMS = 100
+
+/** One line per problem, up to {@link MAX_LISTED_PROBLEMS}, then how many more there are. */
+function listProblems(problems: readonly ReferenceProblem[]): string {
+  const lines = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `${p.where}: ${p.reason}`)
+  const more = problems.length - lines.length
+  if (more > 0) lines.push(`and ${more} more ${more === 1 ? 'problem' : 'problems'} like these`)
+  return lines.join('\n')
 }
 
 /** The error for the problems of reference files; the hint on references only when one is about a reference. */
@@ -187,7 +197,7 @@ export function parseReferenceFile(text: string | Uint8Array, file: string, opti
   const allowed = new Set((options.allow ?? []).map((n) => n.toUpperCase()))
   const problems: ReferenceProblem[] = []
   const entries: FileEntry[] = []
-  for (const [name, value] of Object.entries(dotenv.parse(source))) {
+  for (const [name, value] of Object.entries(dotenvParse(source))) {
     const entry = entryOf(file, name, value, allowed, problems)
     if (entry) entries.push(entry)
   }

@@ -101,8 +101,11 @@ function planOf(options: SelectOptions): Plan {
   const configKeys = found?.config.keys ?? []
   const configFiles = found ? envFilesFromConfig(found.config.envFile, found.file) : []
   if (!found || (configKeys.length === 0 && configFiles.length === 0))
+    // The files passed over go with the error (its details, one line each), so that whoever
+    // prints only the error still says which package.json was not read, and why.
     throw new SSError(found ? `the "sstash" field of ${found.file} has no "keys" and no "envFile"` : 'no key paths: pass -k <keypath>', 'USAGE', {
-      hint: lookup.warnings.length > 0 ? `${NO_KEYS_HINT} (${lookup.warnings.length} package.json not read: see the warnings)` : NO_KEYS_HINT,
+      hint: lookup.warnings.length === 0 ? NO_KEYS_HINT : `${NO_KEYS_HINT} (${lookup.warnings.length === 1 ? 'the package.json named above was' : 'the files named above were'} not read)`,
+      details: lookup.warnings,
     })
   const { config, dir, file } = found
   return {

@@ -35,9 +35,49 @@ export interface Template {
   parts: (string | Placeholder)[]
 }
 
-// After `{{`: blanks, backslashes (the escape), blanks, then `sstash:` in any case.
-const HEAD = /([ \t]*)(\\*)[ \t]*sstash:/iy
-const LINE_END = /[\n\r]/g
+const isBlank = (c: number): boolean => c === 0x20 || c === 0x09
+const SSTASH = /sstash:/iy
+
+/**
+ * What follows a `{{` at `at`: blanks, backslashes (the escape), blanks, then `sstash:` in any
+ * case. Scanned by hand, each run once: the regex `[ \t]*(\\*)[ \t]*sstash:` backtracks over a
+ * long run of blanks, which made a template of `{{` and a megabyte of spaces take seconds.
+ * @returns the number of blanks and of backslashes before `sstash:`, or undefined when not ours
+ */
+function headAt(source: string, at: number): { blanks: number; backslashes: number } | undefined {
+  let i = at
+  while (isBlank(source.charCodeAt(i))) i++
+  const blanks = i - at
+  while (source.charCodeAt(i) === 0x5c) i++
+  const backslashes = i - at - blanks
+  if (backslashes > 0) while (isBlank(source.charCodeAt(i))) i++
+  SSTASH.lastIndex = i
+  return SSTASH.test(source) ? { blanks, backslashes } : undefined
+}
+
+/**
+ * The first match of `pattern` at or after `from`, remembered: offsets only grow, so each part
+ * of the text is searched once, however many unclosed placeholders ask (a template of nothing
+ * but `{{sstash:` asked for the next `}}` from each of them, to the end of the text).
+ */
+function nextOf(source: string, needle: string): (from: number) => number {
+  let found = -2
+  return (from) => {
+    if (found === -1 || found >= from) return found
+    found = source.indexOf(needle, from)
+    return found
+  }
+}
+
+/** The next line break (LF or CR) at or after an offset, as {@link nextOf} finds them. */
+function nextLineEnd(source: string): (from: number) => number {
+  const lf = nextOf(source, '\n')
+  const cr = nextOf(source, '\r')
+  return (from) => {
+    const [a, b] = [lf(from), cr(from)]
+    return a === -1 ? (b === -1 ? source.length : b) : b === -1 ? a : Math.min(a, b)
+  }
+}
 
 /** Line and column of increasing offsets in `text`, in one pass overall. */
 function positions(text: string): (offset: number) => { line: number; column: number } {
@@ -75,19 +115,20 @@ export function parseTemplate(text: string | Uint8Array, file: string): Template
   const at = positions(source)
   const parts: (string | Placeholder)[] = []
   const problems: ReferenceProblem[] = []
+  const closeAfter = nextOf(source, '}}')
+  const lineEndAfter = nextLineEnd(source)
   let literal = ''
   let from = 0
   for (let open = source.indexOf('{{'); open !== -1; open = source.indexOf('{{', from)) {
-    HEAD.lastIndex = open + 2
-    const head = HEAD.exec(source)
+    const head = headAt(source, open + 2)
     if (!head) {
       // Not ours; the next `{{` may start inside this one (`{{{ sstash://x }}`).
       literal += source.slice(from, open + 1)
       from = open + 1
       continue
     }
-    const blanks = (head[1] as string).length
-    if ((head[2] as string).length > 0) {
+    const blanks = head.blanks
+    if (head.backslashes > 0) {
       // The escape: drop one backslash; what follows is copied as text.
       const backslash = open + 2 + blanks
       literal += source.slice(from, backslash)
@@ -95,9 +136,8 @@ export function parseTemplate(text: string | Uint8Array, file: string): Template
       continue
     }
     const start = open + 2 + blanks
-    const close = source.indexOf('}}', start)
-    LINE_END.lastIndex = start
-    const lineEnd = LINE_END.exec(source)?.index ?? source.length
+    const close = closeAfter(start)
+    const lineEnd = lineEndAfter(start)
     const { line, column } = at(open)
     const where = `${file}:${line}:${column}`
     if (close === -1 || lineEnd < close) {
@@ -106,7 +146,9 @@ export function parseTemplate(text: string | Uint8Array, file: string): Template
       from = start
       continue
     }
-    const kind = classifyValue(source.slice(start, close).replace(/[ \t]+$/, ''))
+    let end = close
+    while (end > start && isBlank(source.charCodeAt(end - 1))) end--
+    const kind = classifyValue(source.slice(start, end))
     if (kind.kind === 'reference') {
       parts.push(literal + source.slice(from, open), { key: kind.key, line, column })
       literal = ''

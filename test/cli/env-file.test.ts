@@ -1,7 +1,7 @@
 /**
  * Reference files through the binaries that take them: `sstash-run --env-file`, `sstash export
  * --env-file`, `sstash import --write-refs` and package.json's `"envFile"` under `npm start`.
- * Each group runs once its binary has the option (its --help names it), and is skipped before.
+ * Every group runs: each binary has had its option since the reference files shipped.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -10,10 +10,6 @@ import dotenv from 'dotenv'
 import { describe, expect, it } from 'vitest'
 import { BIN, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
 
-const helpOf = (bin: string, args: string[]): string => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' }).stdout ?? ''
-const runHasEnvFile = helpOf(BIN.run, ['--help']).includes('--env-file')
-const exportHasEnvFile = helpOf(BIN.sstash, ['export', '--help']).includes('--env-file')
-const importHasWriteRefs = helpOf(BIN.sstash, ['import', '--help']).includes('--write-refs')
 const npmAvailable = spawnSync('npm', ['--version'], { stdio: 'ignore', timeout: 10_000 }).status === 0
 
 const dir = tempDir()
@@ -36,7 +32,7 @@ async function fresh(values: Record<string, string> = { 'project/db/URL': DB, 'p
 const ENV_SSTASH = 'PORT=3000\nDATABASE_URL=sstash://project/db/URL\nAPI_TOKEN="sstash://project/api/TOKEN"\n'
 const printEnv = (...names: string[]): string[] => [process.execPath, '-e', `process.stdout.write(JSON.stringify({${names.map((n) => `${n}: process.env.${n}`).join(',')}}))`]
 
-describe.skipIf(!runHasEnvFile)('sstash-run --env-file (skipped until sstash-run has --env-file)', () => {
+describe('sstash-run --env-file', () => {
   it('gives the command the plain values and the resolved references', async () => {
     const { cwd, env } = await fresh()
     writeFileSync(join(cwd, '.env.sstash'), ENV_SSTASH)
@@ -144,7 +140,7 @@ describe.skipIf(!runHasEnvFile)('sstash-run --env-file (skipped until sstash-run
   })
 })
 
-describe.skipIf(!exportHasEnvFile)('sstash export --env-file (skipped until sstash export has --env-file)', () => {
+describe('sstash export --env-file', () => {
   it('prints shell lines that give the same values when evaluated', async () => {
     const { cwd, env } = await fresh()
     writeFileSync(join(cwd, '.env.sstash'), ENV_SSTASH)
@@ -178,7 +174,7 @@ describe.skipIf(!exportHasEnvFile)('sstash export --env-file (skipped until ssta
   })
 })
 
-describe.skipIf(!importHasWriteRefs)('sstash import --write-refs (skipped until sstash import has --write-refs)', () => {
+describe('sstash import --write-refs', () => {
   it('turns a plaintext .env into a committable reference file in one step', async () => {
     const { cwd, env } = await fresh({})
     const plain = 'DATABASE_URL=postgres://x\nAPI_TOKEN="tok with spaces"\n'
@@ -188,7 +184,6 @@ describe.skipIf(!importHasWriteRefs)('sstash import --write-refs (skipped until 
     const refs = readFileSync(join(cwd, '.env.sstash'), 'utf8')
     expect(refs).toBe('DATABASE_URL=sstash://project/myapp/DATABASE_URL\nAPI_TOKEN=sstash://project/myapp/API_TOKEN\n')
     expect(refs).not.toContain('postgres')
-    if (!exportHasEnvFile) return
     const back = await runBin('sstash', ['export', '--env-file', '.env.sstash'], { cwd, env })
     expect(dotenv.parse(back.stdout)).toEqual(dotenv.parse(plain))
   })

@@ -403,6 +403,20 @@ describe('the selection in package.json', () => {
       expect(JSON.parse(result.stdout)).toMatchObject({ DB_HOST: 'db.internal' })
     })
 
+    it('names another user’s package.json when it was the only one found, instead of pointing to warnings it never printed', async () => {
+      const project = join(dir, 'planted-only')
+      mkdirSync(join(project, '.git'), { recursive: true })
+      execFileSync('chmod', ['1777', project])
+      writeFileSync(join(project, 'package.json'), planted)
+      chownSync(join(project, 'package.json'), other.uid, other.gid)
+      const result = await runBin('run', ['--', NODE, fixture('print-env.mjs')], { env: await stashWith(APP), cwd: project })
+      expect(result.code).toBe(2)
+      expect(result.stdout).toBe('')
+      expect(result.stderr).toContain(`${join(project, 'package.json')} belongs to another user (uid ${other.uid}): not read\n`)
+      expect(result.stderr).not.toContain('see the warnings')
+      expect(result.stderr).toMatch(/^sstash: error: no key paths: pass -k <keypath>\n/)
+    })
+
     it('does not hang on another user’s FIFO named package.json', async () => {
       const { shared, cwd } = layout('planted-fifo')
       mkfifo(join(shared, 'package.json'))
@@ -598,6 +612,33 @@ describe('errors before the command starts, one line each', () => {
     const keyed = await runCommand('sh', ['-c', script, 'sh', gone, NODE, BIN.run, '-k', 'project/myapp', '--', 'sh', '-c', 'echo "$DB_HOST"'], { env: unlock })
     expect(keyed.stdout).toBe('db.internal\n')
     expect(keyed.code).toBe(0)
+  })
+})
+
+describe.skipIf(process.platform !== 'linux')('nohup', () => {
+  /** sstash-run in front of `nohup sh`, which prints what it ignores, says ready, and outlives a HUP. */
+  function startNohup(flags: string[], env: Record<string, string>): { child: ReturnType<typeof spawn>; output: () => string; done: Promise<number | null> } {
+    const script = 'grep ^SigIgn: /proc/self/status; echo ready; sleep 1; echo survived'
+    const child = spawn(NODE, [BIN.run, '-k', 'project/myapp', ...flags, '--', 'nohup', 'sh', '-c', script], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    return { child, output: () => out, done }
+  }
+
+  it.each([
+    { path: 'without --mask', flags: [] as string[] },
+    { path: 'with --mask', flags: ['--mask'] },
+  ])('runs `nohup cmd` after -- with SIGHUP ignored, and a HUP to sstash-run $path does not end it', async ({ flags }) => {
+    const env = await stashWith(APP)
+    const { child, output, done } = startNohup(flags, env)
+    for (let i = 0; i < 200 && !output().includes('ready'); i++) await new Promise((r) => setTimeout(r, 25))
+    expect(output()).toContain('ready')
+    const ignored = BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(output())?.[1] ?? '0'}`)
+    expect(ignored & 1n).toBe(1n)
+    execFileSync('kill', ['-HUP', String(child.pid)])
+    expect(await done).toBe(0)
+    expect(output()).toContain('survived')
   })
 })
 

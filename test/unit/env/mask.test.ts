@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { spawnSync } from 'node:child_process'
 import { inspect } from 'node:util'
 import { MIN_MASKED_LENGTH, Masker, maskedForms } from '../../../src/env/mask.js'
 
@@ -94,3 +95,69 @@ describe('masking', () => {
     expect(maskedForms(values).every((f) => f.length >= MIN_MASKED_LENGTH)).toBe(true)
   })
 })
+
+describe('the spellings of the common runtimes’ standard libraries', () => {
+  const VALUES = ['p@ss/wörd <&> it\'s ~ok!', 'tok+en/with=signs?&', 'S3cr3t-Value_123', 'naïve "quote" \\ back\ttab', 'a b*c(d)e!f~g']
+  const hidden = (value: string, spelled: string): void => {
+    const out = maskInChunks([value], `before ${spelled} after`, [7 + Math.floor(spelled.length / 2)])
+    expect(out, `${JSON.stringify(value)} spelled ${JSON.stringify(spelled)}`).toBe('before ***** after')
+  }
+  const python = spawnSync('python3', ['-c', PYTHON], { input: JSON.stringify(VALUES), encoding: 'utf8' })
+
+  it.skipIf(python.status !== 0)('hides what Python’s urllib.parse, json, base64, binascii, html and repr write', () => {
+    const spellings = JSON.parse(python.stdout) as Record<string, string>[]
+    expect(Object.keys(spellings[0] ?? {})).toHaveLength(14)
+    spellings.forEach((forms, i) => {
+      for (const spelled of Object.values(forms)) hidden(VALUES[i] as string, spelled)
+    })
+  })
+
+  it('hides what Node’s encodeURIComponent, encodeURI, URLSearchParams, JSON, Buffer and util.inspect write', () => {
+    for (const value of VALUES) {
+      const bytes = Buffer.from(value)
+      const forms = [
+        encodeURIComponent(value), encodeURI(value), new URLSearchParams({ v: value }).toString().slice(2), JSON.stringify(value).slice(1, -1),
+        bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('hex'), bytes.toString('hex').toUpperCase(), inspect(value).slice(1, -1),
+      ]
+      for (const spelled of forms) hidden(value, spelled)
+    }
+  })
+
+  it('hides JSON as PHP’s json_encode writes it (\\/ and \\uXXXX) and as Go’s encoding/json does (\\u003c, \\u003e, \\u0026)', () => {
+    // What php -r 'echo json_encode($v);' and Go's json.Marshal print (neither runtime is on the test machines).
+    for (const value of VALUES) {
+      const php = JSON.stringify(value).slice(1, -1).replace(/\//g, '\\/').replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      const go = JSON.stringify(value).slice(1, -1).replace(/[<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      hidden(value, php)
+      hidden(value, go)
+    }
+    expect(maskInChunks(['a/b<c>d&e'], '{"v":"a\\/b<c>d&e","w":"a/b\\u003cc\\u003ed\\u0026e"}', [])).toBe('{"v":"*****","w":"*****"}')
+  })
+
+  it('hides a password inside a Basic authorization header, at any of the three base64 alignments', () => {
+    for (const user of ['u', 'us', 'usr', 'user']) {
+      const value = 'correct-horse-battery'
+      const header = `Authorization: Basic ${Buffer.from(`${user}:${value}`).toString('base64')}`
+      const out = maskInChunks([value], header, [])
+      expect(out, user).toContain('*****')
+      // What is left of the encoding no longer decodes to the password.
+      expect(Buffer.from(out.replace(/^Authorization: Basic /, '').replace('*****', ''), 'base64').toString('latin1')).not.toContain('horse')
+    }
+  })
+})
+
+// Python's spellings of each value of stdin's JSON list, by the standard library itself.
+const PYTHON = `
+import base64, binascii, html, json, sys, urllib.parse
+out = []
+for v in json.load(sys.stdin):
+    b = v.encode()
+    out.append({
+        'quote': urllib.parse.quote(v, safe=''), 'quote_default': urllib.parse.quote(v), 'quote_plus': urllib.parse.quote_plus(v),
+        'urlencode': urllib.parse.urlencode({'v': v})[2:], 'json': json.dumps(v)[1:-1], 'json_utf8': json.dumps(v, ensure_ascii=False)[1:-1],
+        'b64': base64.b64encode(b).decode(), 'b64_nopad': base64.b64encode(b).decode().rstrip('='), 'b64url': base64.urlsafe_b64encode(b).decode(),
+        'hex': b.hex(), 'hexlify_upper': binascii.hexlify(b).decode().upper(), 'html': html.escape(v), 'html_noquote': html.escape(v, quote=False),
+        'repr': repr(v)[1:-1],
+    })
+print(json.dumps(out))
+`
