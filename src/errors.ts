@@ -76,6 +76,9 @@ export type SSErrorCode =
   | 'TEAM_TAMPERED'
   | 'TEAM_ROLLBACK'
   | 'TEAM_CONFLICT'
+  | 'TEAM_REPLACED'
+  | 'TEAM_STALE'
+  | 'NOT_ADMIN'
 
 /** What an {@link SSError} may carry besides its message and code. */
 export interface SSErrorOptions {
