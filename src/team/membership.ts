@@ -111,7 +111,7 @@ export async function addMember(stash: TeamStash, name: string, recipientText: s
     resign(file, ring)
     return { file, scopes: [...file.wraps.values()].filter((w) => w.member === name).map((w) => w.scope).sort() }
   })
-  await pin(result.file, stash.path, process.env)
+  await pin(result.file, stash.path, stash.env)
   return result.scopes
 }
 
@@ -156,7 +156,7 @@ async function rotateSigning(file: TeamFile, ring: Keyring): Promise<void> {
  * every scope the member had.
  * @throws {SSError} NOT_ADMIN, MEMBER_NOT_FOUND, NO_ACCESS (the remover lacks one of the member's scopes), USAGE (removing oneself)
  */
-export async function removeMember(stash: TeamStash, name: string, env: Env = process.env, now = new Date()): Promise<Removal> {
+export async function removeMember(stash: TeamStash, name: string, env: Env = stash.env, now = new Date()): Promise<Removal> {
   const removal = await stash.mutate(async ({ file, ring }) => {
     ring.signingSeed()
     if (!file.members.has(name)) throw new SSError(`there is no member ${name}`, 'MEMBER_NOT_FOUND', { hint: '`sstash team ls` lists the members' })

@@ -243,6 +243,11 @@ export class TeamStash extends TreeStash {
     return openFile(this.path, this.#identities, this.#env, this.#options)
   }
 
+  /** The environment it was opened with: where this clone's memory is. */
+  get env(): Env {
+    return this.#env
+  }
+
   /** What the stash is, for status lines; a team stash has no key derivation. */
   get info(): { path: string; format: 'team' } {
     return { path: this.path, format: 'team' }
