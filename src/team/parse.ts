@@ -206,7 +206,8 @@ function parse(bytes: Uint8Array, what: string, signedFile: boolean): TeamFile {
     }
   }
   if (i !== lines.length) bad(what, i + 1, 'a line follows the last anchor\'s records')
-  checkStructure(file, what, signedFile)
+  // The signature first: anything planted in the membership is then named for what it is.
   if (signedFile) verifyMembership(file, signed, what)
+  checkStructure(file, what, signedFile)
   return file
 }

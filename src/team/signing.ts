@@ -5,7 +5,7 @@
  * previous one, so a clone that pinned an older key follows the chain. Node's own Ed25519.
  */
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
-import { SSCryptoError } from '../errors.js'
+import { SSCryptoError, SSError } from '../errors.js'
 import { TEAM_MAGIC, membershipLines, type SignKeyRecord, type TeamFile } from './format.js'
 import { b64, fromB64, hash, randomBytes } from './primitives.js'
 
@@ -64,6 +64,8 @@ export function signMembership(file: TeamFile, seed: Uint8Array): void {
  * @throws {SSCryptoError} TEAM_TAMPERED
  */
 export function verifyMembership(file: TeamFile, lines: readonly string[], what: string): void {
+  for (let gen = 1; gen <= file.signKeys.size; gen++) if (!file.signKeys.has(gen)) throw tampered(`${what}: the team's signing key of generation ${gen} is missing`)
+  if (file.signKeys.size === 0) throw new SSError(`${what} is not a valid team stash: it has no signing key`, 'NOT_A_STASH')
   for (let gen = 2; gen <= file.signKeys.size; gen++) {
     const key = file.signKeys.get(gen) as SignKeyRecord
     if (!verifyBytes((file.signKeys.get(gen - 1) as SignKeyRecord).publicKey, endorsementMessage(file.teamId, gen, key.publicKey), key.endorsement))
