@@ -122,20 +122,24 @@ export class SeenStore {
     return this.#mine.paths.get(realPath) ?? this.#entries.paths.get(realPath)
   }
 
+  // Each setter records only what is new, so that an open that learns nothing writes nothing.
   setTeam(id: string, pin: TeamPin): void {
-    this.#mine.teams.set(id, pin)
+    const old = this.team(id)
+    if (!old || (Object.keys(pin) as (keyof TeamPin)[]).some((k) => old[k] !== pin[k])) this.#mine.teams.set(id, pin)
   }
 
   set(team: string, scope: string, seen: Seen): void {
-    this.#mine.scopes.set(`${team} ${scope}`, seen)
+    const old = this.get(team, scope)
+    if (old?.gen !== seen.gen || old.fingerprint !== seen.fingerprint) this.#mine.scopes.set(`${team} ${scope}`, seen)
   }
 
   addRemoval(team: string, epoch: number, member: string, scopes: string): void {
-    this.#mine.removals.set(`${team} ${epoch} ${member}`, scopes)
+    const key = `${team} ${epoch} ${member}`
+    if (!this.#entries.removals.has(key)) this.#mine.removals.set(key, scopes)
   }
 
   setPath(realPath: string, team: string): void {
-    this.#mine.paths.set(realPath, team)
+    if (this.teamAt(realPath) !== team) this.#mine.paths.set(realPath, team)
   }
 
   /** Forgets all this clone knew of team `id` (`team trust`): what is set afterwards replaces it. */
