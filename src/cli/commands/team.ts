@@ -78,7 +78,8 @@ async function remove(name: string | undefined, options: Options): Promise<void>
   if (name === undefined) throw new UsageError('team rm needs a member name', '`sstash team ls` lists the members')
   const { removeMember } = await team()
   const { rotated, exposed, signingRotated } = await removeMember(await open(options), name)
-  note(`removed ${name}; new keys for ${rotated.length === 1 ? 'scope' : 'scopes'} ${rotated.join(', ') || 'none'}, and their values encrypted again under them${signingRotated ? '; a new team signing key, endorsed by the old one' : ''}`)
+  const scopes = rotated.length === 0 ? 'they held no scope' : `new keys for ${rotated.length === 1 ? 'scope' : 'scopes'} ${rotated.join(', ')}, and their values encrypted again under them`
+  note(`removed ${name}; ${scopes}${signingRotated ? '; a new team signing key, endorsed by the old one' : ''}`)
   if (exposed.length > 0)
     warn(`${name} could read ${exposed.length} ${exposed.length === 1 ? 'value' : 'values'}, and old values stay in git history: rotate each secret where it was issued, then set it again (\`sstash team exposed\` lists them)`)
 }
