@@ -30,7 +30,7 @@ function olderMessage(file: TeamFile, seen: SeenStore, epoch: number, what: stri
 /** The error for a file that is not the team this clone knows at this path. */
 function replaced(what: string, why: string): SSCryptoError {
   return new SSCryptoError(`${what}: ${why}`, 'TEAM_REPLACED', {
-    hint: 'if you meant this, compare `sstash team ls`\'s fingerprint with your team out of band, then `sstash team trust --fingerprint <it>`',
+    hint: 'if the file was replaced on purpose, compare its fingerprint with your team out of band, then `sstash team trust --fingerprint <it>`',
   })
 }
 
