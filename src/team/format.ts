@@ -133,13 +133,18 @@ const prefixIndex = new WeakMap<Map<string, ScopeRecord>, Map<string, ScopeRecor
 
 /** The scope a key path belongs to: the one with the longest prefix of it. O(length of the path). */
 export function scopeOf(file: Pick<TeamFile, 'scopes'>, path: readonly string[]): ScopeRecord | undefined {
+  return scopeOfSpelling(file, encodePath(path))
+}
+
+/** {@link scopeOf} for a key path already in the file's spelling (the parser has it). */
+export function scopeOfSpelling(file: Pick<TeamFile, 'scopes'>, encoded: string): ScopeRecord | undefined {
   let index = prefixIndex.get(file.scopes)
   if (!index || index.size !== file.scopes.size) {
     index = new Map([...file.scopes.values()].map((scope) => [encodePath(scope.prefix), scope]))
     prefixIndex.set(file.scopes, index)
   }
   // The encoded spelling escapes '/' inside segments, so cutting it at '/' gives each prefix.
-  let spelling = encodePath(path)
+  let spelling = encoded
   for (;;) {
     const scope = index.get(spelling === '' ? '/' : spelling)
     if (scope && encodePath(scope.prefix) === (spelling === '' ? '/' : spelling)) return scope

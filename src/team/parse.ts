@@ -4,7 +4,7 @@
  * and each kind of record is bounded, so a hostile file of any shape is read or refused fast.
  */
 import { SSError } from '../errors.js'
-import { TEAM_MAGIC, anchor, byteOrder, decodePath, emptyTeamFile, encodePath, scopeOf, slotOf, type TeamFile, type ValueRecord } from './format.js'
+import { TEAM_MAGIC, anchor, byteOrder, decodePath, emptyTeamFile, encodePath, scopeOfSpelling, slotOf, type TeamFile, type ValueRecord } from './format.js'
 import { fromB64, isCanonicalB64 } from './primitives.js'
 import { verifyMembership } from './signing.js'
 
@@ -131,11 +131,12 @@ function checkStructure(file: TeamFile, what: string, signedFile: boolean): void
     prefixes.add(spelling)
   }
   for (const r of file.removals.values()) if (r.epoch > file.epoch) fail(`a removal is from membership epoch ${r.epoch}, after the file's ${file.epoch}`)
-  for (const value of [...file.values.values(), ...file.conflicts.values()]) {
-    if (!value) continue
-    const scope = scopeOf(file, value.path)
-    if (scope?.name !== value.scope || value.gen > scope.gen) fail(`the value at ${encodePath(value.path)} names the wrong scope or generation`)
-  }
+  for (const map of [file.values, file.conflicts])
+    for (const [spelling, value] of map) {
+      if (!value) continue
+      const scope = scopeOfSpelling(file, spelling)
+      if (scope?.name !== value.scope || value.gen > scope.gen) fail(`the value at ${spelling} names the wrong scope or generation`)
+    }
 }
 
 /** The header line's checks. @throws {SSError} UNSUPPORTED_FORMAT, NOT_A_STASH, TEAM_CONFLICT */
