@@ -187,6 +187,7 @@ async function doctor(options: Options): Promise<number> {
 export function buildCli(): CAC {
   const cli = cac('sstash')
   cli.option('--stash <path>', 'the stash file (else $SSTASH_FILE, else ~/.local/share/sstash/stash.sstash)')
+  cli.option('--allow-old', 'a team stash: read a membership older than this clone has seen, knowingly (docs/TEAM.md)')
   cli.help()
   cli.version(version)
   cli.example('  $ printf %s "$TOKEN" | sstash set project/api/token')
@@ -329,6 +330,8 @@ export async function main(argv: string[]): Promise<void> {
     if (parsed.error !== undefined) throw new UsageError(parsed.error, usage)
     cli.args = parsed.args
     cli.options = parsed.options
+    // The team stash reads it where it opens, below the command (as sstash-run and the helper read SSTASH_ALLOW_OLD).
+    if (parsed.options.allowOld === true) process.env.SSTASH_ALLOW_OLD = '1'
     try {
       return (await cli.runMatchedCommand()) as number | undefined
     } catch (error) {

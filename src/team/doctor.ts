@@ -5,8 +5,9 @@
 import { SSError } from '../errors.js'
 import type { Finding } from '../store/doctor.js'
 import { formatKeyPath } from '../tree/key-path.js'
-import { parseTeamFile } from './format.js'
-import { exposedValues } from './membership.js'
+import { exposedValues, staleValues } from './listing.js'
+import { parseTeamFile } from './parse.js'
+import { teamFingerprint } from './signing.js'
 import { conflictList } from './merge.js'
 
 const some = (paths: string[]): string => `${paths.slice(0, 5).join(', ')}${paths.length > 5 ? `, and ${paths.length - 5} more` : ''}`
@@ -20,7 +21,14 @@ export function teamFindings(real: string, bytes: Uint8Array): Finding[] {
     if (error instanceof SSError) return [{ severity: 'problem', what: error.message }]
     throw error
   }
-  const out: Finding[] = [{ severity: 'ok', what: `team stash: ${file.members.size} members, scopes ${[...file.scopes.keys()].join(', ')}` }]
+  const out: Finding[] = [{ severity: 'ok', what: `team stash ${teamFingerprint(file)}: ${file.members.size} members (admins ${[...file.admins].join(', ')}), scopes ${[...file.scopes.keys()].join(', ')}` }]
+  const stale = staleValues(file).map((v) => formatKeyPath(v.path))
+  if (stale.length > 0)
+    out.push({
+      severity: 'problem',
+      what: `${stale.length} values were set under an old key (a branch cut before a removal, or a removed member) and are refused: ${some(stale)}`,
+      fix: 'check each value, then `sstash set` it again (`sstash team ls` lists them as "set again")',
+    })
   const exposed = exposedValues(file).map((v) => formatKeyPath(v.path))
   if (exposed.length > 0)
     out.push({

@@ -1,25 +1,24 @@
 /**
- * The team stash file, sstash-team/1 (docs/TEAM.md is the spec): a header line, then sorted
- * records, one per line. Pure: parsing checks the syntax and the structural rules; the keys
- * and MACs are checked by team-stash.ts. Serialising writes each record from its fields, so a
- * record nobody changed keeps its exact bytes.
+ * The team stash file, sstash-team/2 (docs/TEAM.md is the spec): a header line, the membership
+ * section (one-line records, sorted, signed as one byte string by the team's signing key), then
+ * the values section: 256 anchor lines `@ 00` to `@ ff`, each followed by the value records
+ * whose slot starts with it. The model and the writer are here; the reader is parse.ts.
+ * Serialising writes each record from its fields, so a record nobody changed keeps its bytes.
  */
 import { SSError } from '../errors.js'
-import { fromB64, hexHash, isCanonicalB64 } from './primitives.js'
+import { hexHash } from './primitives.js'
 
 export { isTeamStash } from './detect.js'
 
-export const TEAM_MAGIC = 'sstash-team/1'
-const MAX_GEN = 2 ** 31 - 1
+export const TEAM_MAGIC = 'sstash-team/2'
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
-/** A scope: a key-path prefix with its current key generation. */
+/** A scope: a key-path prefix with its current key generation and that key's fingerprint. */
 export interface ScopeRecord {
   name: string
   prefix: string[]
   gen: number
   fingerprint: string
-  mac: string
 }
 
 /** A scope key of one generation, wrapped to one member as a base64 age file. */
@@ -28,6 +27,28 @@ export interface WrapRecord {
   gen: number
   member: string
   file: string
+}
+
+/** One generation of the team's signing key: its public half, endorsed by the previous generation ('-' for the first). */
+export interface SignKeyRecord {
+  gen: number
+  publicKey: string
+  endorsement: string
+}
+
+/** The signing key's private half of one generation, wrapped to one admin. */
+export interface SignWrapRecord {
+  admin: string
+  gen: number
+  file: string
+}
+
+/** A member's removal: at which membership epoch, when, and the new generation of each scope it rotated. */
+export interface RemovalRecord {
+  epoch: number
+  member: string
+  date: string
+  scopes: [string, number][]
 }
 
 /** One encrypted value. */
@@ -42,15 +63,34 @@ export interface ValueRecord {
 /** A parsed team stash. Maps are keyed by name, or by the encoded path for values. */
 export interface TeamFile {
   teamId: string
+  /** Raised by every membership change; a clone refuses a lower one than it has seen. */
+  epoch: number
   members: Map<string, string>
+  admins: Set<string>
   scopes: Map<string, ScopeRecord>
   /** `${scope} ${member}` -> the wrap at the scope's current generation. */
   wraps: Map<string, WrapRecord>
-  /** `${scope} ${gen}` -> the previous generation's key, sealed. */
-  chains: Map<string, string>
+  /** Generation -> the signing key of that generation; 1..n, each endorsed by the one before. */
+  signKeys: Map<number, SignKeyRecord>
+  /** Admin -> the current signing key wrapped to them. */
+  signWraps: Map<string, SignWrapRecord>
+  /** `${epoch} ${member}` -> the removal. */
+  removals: Map<string, RemovalRecord>
+  /** Ed25519 signature of the membership section by the newest signing key, base64. */
+  signature: string
   values: Map<string, ValueRecord>
+  /** Key paths whose value was removed: kept as a record, so that a removal and an addition next to it never touch in a merge. */
+  tombstones: Set<string>
   /** Their side of a merge conflict; null when they removed the value. */
   conflicts: Map<string, ValueRecord | null>
+}
+
+/** An empty team file with the given id: the start of `team init`. */
+export function emptyTeamFile(teamId: string): TeamFile {
+  return {
+    teamId, epoch: 1, members: new Map(), admins: new Set(), scopes: new Map(), wraps: new Map(), signKeys: new Map(), signWraps: new Map(),
+    removals: new Map(), signature: '', values: new Map(), tombstones: new Set(), conflicts: new Map(),
+  }
 }
 
 const ESCAPED = /[%/\x00-\x20\x7f]/g
@@ -76,9 +116,9 @@ export function decodePath(text: string): string[] | undefined {
 
 /**
  * The slot of a key path: the first 8 hex digits of SHA-256 of its spelling in the file. Value
- * records sort by it, so that new key paths land at scattered places in the file rather than
- * next to their siblings: git's own merge conflicts on two additions at one place, and related
- * key paths (`dev/api/a`, `dev/api/b`) are what two people tend to add at once.
+ * records go under the anchor of their slot's first two digits, so that new key paths land at
+ * scattered places in the file rather than next to their siblings (git's own merge conflicts
+ * on two additions at one place).
  */
 export const slotOf = (spelling: string): string => hexHash('sha256', spelling).slice(0, 8)
 
@@ -88,150 +128,34 @@ export const valueHead = (kind: 'value' | 'conflict', spelling: string): string 
 /** True when `path` is `prefix` or below it, by whole segments. */
 export const isPrefix = (prefix: readonly string[], path: readonly string[]): boolean => prefix.length <= path.length && prefix.every((s, i) => path[i] === s)
 
-/** The scope a key path belongs to: the one with the longest prefix of it. */
+/** Scopes by their prefix's spelling: what {@link scopeOf} looks up. Built once per file. */
+const prefixIndex = new WeakMap<Map<string, ScopeRecord>, Map<string, ScopeRecord>>()
+
+/** The scope a key path belongs to: the one with the longest prefix of it. O(length of the path). */
 export function scopeOf(file: Pick<TeamFile, 'scopes'>, path: readonly string[]): ScopeRecord | undefined {
-  let best: ScopeRecord | undefined
-  for (const scope of file.scopes.values()) if (isPrefix(scope.prefix, path) && (!best || scope.prefix.length > best.prefix.length)) best = scope
-  return best
+  return scopeOfSpelling(file, encodePath(path))
+}
+
+/** {@link scopeOf} for a key path already in the file's spelling (the parser has it). */
+export function scopeOfSpelling(file: Pick<TeamFile, 'scopes'>, encoded: string): ScopeRecord | undefined {
+  let index = prefixIndex.get(file.scopes)
+  if (!index || index.size !== file.scopes.size) {
+    index = new Map([...file.scopes.values()].map((scope) => [encodePath(scope.prefix), scope]))
+    prefixIndex.set(file.scopes, index)
+  }
+  // The encoded spelling escapes '/' inside segments, so cutting it at '/' gives each prefix.
+  let spelling = encoded
+  for (;;) {
+    const scope = index.get(spelling === '' ? '/' : spelling)
+    if (scope && encodePath(scope.prefix) === (spelling === '' ? '/' : spelling)) return scope
+    if (spelling === '' || spelling === '/') return undefined
+    spelling = spelling.slice(0, spelling.lastIndexOf('/'))
+  }
 }
 
 /** Checks a member or scope name. @throws {SSError} BAD_SCOPE (kind 'scope') or USAGE */
 export function checkName(name: string, kind: 'scope' | 'member'): void {
   if (!NAME.test(name)) throw new SSError(`invalid ${kind} name ${JSON.stringify(name)}: use a-z, 0-9, '.', '_' and '-', at most 64`, kind === 'scope' ? 'BAD_SCOPE' : 'USAGE')
-}
-
-function bad(what: string, line: number, why: string): never {
-  throw new SSError(`${what} is not a valid team stash: line ${line}: ${why}`, 'NOT_A_STASH')
-}
-
-function parseGen(text: string | undefined): number | undefined {
-  if (text === undefined || !/^[1-9][0-9]{0,9}$/.test(text)) return undefined
-  const n = Number(text)
-  return n <= MAX_GEN ? n : undefined
-}
-
-interface Fields {
-  kind: string
-  f: string[]
-}
-
-/** The key path of a value or conflict record, after checking its slot. */
-function recordPath(f: string[], what: string, line: number): string[] {
-  const [kind, slot, spelling] = f
-  const path = spelling === undefined ? undefined : decodePath(spelling)
-  if (!path || path.length === 0) bad(what, line, `a ${kind} record is malformed`)
-  if (slot !== slotOf(spelling as string)) bad(what, line, `the slot of the ${kind} record for ${spelling} is not the one its key path gives`)
-  return path
-}
-
-function parseValue(f: string[], what: string, line: number): ValueRecord {
-  const [, , , scope, gen, since, sealed] = f
-  const g = parseGen(gen)
-  const s = parseGen(since)
-  if (f.length !== 7 || !NAME.test(scope ?? '') || !g || !s || s > g || !isCanonicalB64(sealed ?? '')) bad(what, line, `a ${f[0]} record is malformed`)
-  return { path: recordPath(f, what, line), scope: scope as string, gen: g, since: s, sealed: sealed as string }
-}
-
-function parseRecord(file: TeamFile, { kind, f }: Fields, what: string, line: number): void {
-  const malformed = (): never => bad(what, line, `a ${kind} record is malformed`)
-  const once = <T>(map: Map<string, T>, key: string, value: T): void => {
-    if (map.has(key)) bad(what, line, `a second ${kind} record for ${key}`)
-    map.set(key, value)
-  }
-  if (kind === 'member') {
-    const recipient = f.slice(2).join(' ')
-    const ok = f.length === 3 ? /^age1[a-z0-9]+$/.test(recipient) : f.length === 4 && f[2] === 'ssh-ed25519' && fromB64(f[3] as string) !== undefined
-    if (!NAME.test(f[1] ?? '') || !ok) malformed()
-    once(file.members, f[1] as string, recipient)
-  } else if (kind === 'scope') {
-    const prefix = decodePath(f[2] ?? '')
-    const gen = parseGen(f[3])
-    if (f.length !== 6 || !NAME.test(f[1] ?? '') || !prefix || !gen || fromB64(f[4] as string)?.length !== 16 || fromB64(f[5] as string)?.length !== 32) malformed()
-    once(file.scopes, f[1] as string, { name: f[1] as string, prefix: prefix as string[], gen: gen as number, fingerprint: f[4] as string, mac: f[5] as string })
-  } else if (kind === 'wrap') {
-    const gen = parseGen(f[2])
-    if (f.length !== 5 || !NAME.test(f[1] ?? '') || !gen || !NAME.test(f[3] ?? '') || !isCanonicalB64(f[4] as string)) malformed()
-    once(file.wraps, `${f[1]} ${f[3]}`, { scope: f[1] as string, gen: gen as number, member: f[3] as string, file: f[4] as string })
-  } else if (kind === 'chain') {
-    const gen = parseGen(f[2])
-    if (f.length !== 4 || !NAME.test(f[1] ?? '') || !gen || gen < 2 || fromB64(f[3] as string)?.length !== 60) malformed()
-    once(file.chains, `${f[1]} ${gen}`, f[3] as string)
-  } else if (kind === 'value') {
-    const value = parseValue(f, what, line)
-    once(file.values, encodePath(value.path), value)
-  } else if (kind === 'conflict') {
-    if (f.length === 4 && f[3] === '-') {
-      recordPath(f, what, line)
-      once(file.conflicts, f[2] as string, null)
-    } else {
-      const value = parseValue(f, what, line)
-      once(file.conflicts, encodePath(value.path), value)
-    }
-  } else bad(what, line, `unknown record ${JSON.stringify(kind)}`)
-}
-
-/** The structural rules of the spec that need the whole file (3 to 6). */
-function checkStructure(file: TeamFile, what: string): void {
-  const fail = (why: string): never => {
-    throw new SSError(`${what} is not a valid team stash: ${why}`, 'NOT_A_STASH')
-  }
-  for (const wrap of file.wraps.values()) {
-    const scope = file.scopes.get(wrap.scope)
-    if (!scope) fail(`a wrap names the unknown scope ${wrap.scope}`)
-    if (!file.members.has(wrap.member)) fail(`a wrap names the unknown member ${wrap.member}`)
-    if (wrap.gen !== scope?.gen) fail(`a wrap of scope ${wrap.scope} is not at its current generation`)
-  }
-  for (const name of file.members.keys())
-    if (![...file.wraps.values()].some((wrap) => wrap.member === name))
-      throw new SSError(`${what}: member ${name} holds no scope (a planted member record?)`, 'TEAM_TAMPERED')
-  for (const scope of file.scopes.values())
-    for (let gen = 2; gen <= scope.gen; gen++) if (!file.chains.has(`${scope.name} ${gen}`)) fail(`scope ${scope.name} lacks its chain record for generation ${gen}`)
-  for (const key of file.chains.keys()) {
-    const [name, gen] = key.split(' ')
-    const scope = file.scopes.get(name as string)
-    if (!scope || Number(gen) > scope.gen) fail(`a chain record names scope ${name} generation ${gen}, which does not exist`)
-  }
-  for (const value of [...file.values.values(), ...file.conflicts.values()]) {
-    if (!value) continue
-    const scope = scopeOf(file, value.path)
-    if (scope?.name !== value.scope || value.gen > scope.gen) fail(`the value at ${encodePath(value.path)} names the wrong scope or generation`)
-  }
-}
-
-/**
- * Parses a team stash's bytes.
- * @param what - the file's name, for messages
- * @throws {SSError} NOT_A_STASH, UNSUPPORTED_FORMAT, TEAM_CONFLICT (git conflict markers), TEAM_TAMPERED (a member with no scope)
- */
-export function parseTeamFile(bytes: Uint8Array, what: string): TeamFile {
-  let text: string
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-  } catch {
-    bad(what, 1, 'it is not UTF-8')
-  }
-  const lines = text.split('\n')
-  if (lines.pop() !== '') bad(what, lines.length, 'the last line does not end with a newline')
-  const header = (lines[0] ?? '').split(' ')
-  const version = /^sstash-team\/([0-9]+)$/.exec(header[0] ?? '')
-  if (version && version[1] !== '1') throw new SSError(`${what} is in format sstash-team/${version[1]}, which this version of sstash cannot read`, 'UNSUPPORTED_FORMAT')
-  if (header[0] !== TEAM_MAGIC || header.length !== 2 || !/^[A-Za-z0-9_-]{22}$/.test(header[1] as string)) bad(what, 1, 'the header is not sstash-team/1 <team-id>')
-  if (lines.some((line) => /^(<{7}|={7}|>{7})( |$)/.test(line)))
-    throw new SSError(`${what} holds git conflict markers`, 'TEAM_CONFLICT', {
-      hint: 'run `sstash team git-setup`, then `git checkout -m <file>` to merge it again with the sstash merge driver',
-    })
-  const file: TeamFile = { teamId: header[1] as string, members: new Map(), scopes: new Map(), wraps: new Map(), chains: new Map(), values: new Map(), conflicts: new Map() }
-  let previous: string | undefined
-  for (const record of splitRecords(lines, (line, why) => bad(what, line, why))) {
-    const first = record.first
-    if (previous !== undefined && byteOrder(previous, first) >= 0) bad(what, record.line, 'records are not sorted, or one is repeated')
-    previous = first
-    const f = record.text.split(' ')
-    if (f.some((field) => field === '')) bad(what, record.line, 'a field is empty, or there are two spaces')
-    parseRecord(file, { kind: f[0] as string, f }, what, record.line)
-  }
-  checkStructure(file, what)
-  return file
 }
 
 /**
@@ -258,57 +182,55 @@ export function byteOrder(a: string, b: string): number {
 /** Records keyed by their key path's spelling (`file.values`, `file.conflicts`), in key-path order: what users see, whatever the file's order. */
 export const inPathOrder = <T>(records: ReadonlyMap<string, T>): [string, T][] => [...records].sort(([a], [b]) => byteOrder(a, b))
 
-/** One record of the file: its first line (what records are sorted by), its fields as one line, and its line number. */
-export interface RawRecord {
-  first: string
-  text: string
-  line: number
+/** The membership records' lines, sorted, without the signature: the byte string the signature covers (after the header). */
+export function membershipLines(file: TeamFile): string[] {
+  const out: string[] = [`epoch ${file.epoch}`]
+  for (const name of file.admins) out.push(`admin ${name}`)
+  for (const [name, recipient] of file.members) out.push(`member ${name} ${recipient}`)
+  for (const r of file.removals.values()) out.push(`removed ${r.epoch} ${r.member} ${r.date} ${r.scopes.length === 0 ? '-' : r.scopes.map(([s, g]) => `${s}:${g}`).join(',')}`)
+  for (const s of file.scopes.values()) out.push(`scope ${s.name} ${encodePath(s.prefix)} ${s.gen} ${s.fingerprint}`)
+  for (const k of file.signKeys.values()) out.push(`signkey ${k.gen} ${k.publicKey} ${k.endorsement}`)
+  for (const w of file.signWraps.values()) out.push(`signwrap ${w.admin} ${w.gen} ${w.file}`)
+  for (const w of file.wraps.values()) out.push(`wrap ${w.scope} ${w.gen} ${w.member} ${w.file}`)
+  return out.sort(byteOrder)
 }
 
+/** The anchor line of bucket `i` (0..255) of the values section. */
+export const anchor = (i: number): string => `@ ${i.toString(16).padStart(2, '0')}`
+
+/** A value record (or their side of a conflict) in its three lines; a tombstone or a removal on their side has payload `-`. */
+export const valueLines = (kind: 'value' | 'conflict', spelling: string, v: ValueRecord | null): string =>
+  `${valueHead(kind, spelling)}\n ${v ? `${v.scope} ${v.gen} ${v.since} ${v.sealed}` : '-'}\n`
+
 /**
- * The records after the header. A value or conflict record spans three lines: `value <slot> <path>`,
- * then ` <scope> <gen> <since> <sealed>`, then an empty line, so that changes of neighbouring
- * values are never on adjacent lines and git's own merge keeps them apart.
+ * Joins the header, membership lines and value records (each `valueLines`' output) into a file:
+ * value records under the anchor of their slot, sorted by their first line.
  */
-export function splitRecords(lines: readonly string[], fail: (line: number, why: string) => never): RawRecord[] {
-  const out: RawRecord[] = []
-  for (let i = 1; i < lines.length; i++) {
-    const first = lines[i] as string
-    if (!first.startsWith('value ') && !first.startsWith('conflict ')) {
-      out.push({ first, text: first, line: i + 1 })
-      continue
-    }
-    const payload = lines[i + 1]
-    if (payload === undefined || !payload.startsWith(' ') || lines[i + 2] !== '') fail(i + 1, 'a value record must be three lines: value <path>, " <scope> <gen> <since> <sealed>", an empty line')
-    out.push({ first, text: `${first}${payload}`, line: i + 1 })
-    i += 2
+export function joinFile(header: string, membership: readonly string[], values: readonly string[]): Uint8Array {
+  const buckets: { first: string; record: string }[][] = Array.from({ length: 256 }, () => [])
+  for (const record of values) {
+    const first = record.slice(0, record.indexOf('\n'))
+    const slot = first.slice(first.indexOf(' ') + 1, first.indexOf(' ') + 3)
+    buckets[parseInt(slot, 16)]?.push({ first, record })
   }
+  const parts = [`${header}\n`, ...membership.map((line) => `${line}\n`)]
+  buckets.forEach((bucket, i) => {
+    parts.push(`${anchor(i)}\n`)
+    for (const { record } of bucket.sort((a, b) => byteOrder(a.first, b.first))) parts.push(`${record}\n`)
+  })
+  return new Uint8Array(Buffer.from(parts.join('')))
+}
+
+/** The value records of a file, each in its lines. */
+export function valueRecords(file: TeamFile): string[] {
+  const out: string[] = []
+  for (const [enc, v] of file.values) out.push(valueLines('value', enc, v))
+  for (const enc of file.tombstones) if (!file.values.has(enc)) out.push(valueLines('value', enc, null))
+  for (const [enc, v] of file.conflicts) out.push(valueLines('conflict', enc, v))
   return out
 }
 
-/** A value record (or their side of a conflict) in its three lines. */
-const valueLines = (kind: 'value' | 'conflict', v: ValueRecord): string => `${valueHead(kind, encodePath(v.path))}\n ${v.scope} ${v.gen} ${v.since} ${v.sealed}\n`
-
-/** Their side of a conflict, when they removed the value: the record's lines. */
-export const removedLines = (spelling: string): string => `${valueHead('conflict', spelling)}\n -\n`
-
-/**
- * Joins records, each given as its lines without the final newline, sorted by their first line
- * (by bytes, as the spec says: String comparison is by UTF-16 code unit, which differs above U+FFFF).
- */
-export function joinRecords(header: string, records: readonly string[]): Uint8Array {
-  const sorted = records.map((record) => ({ first: record.split('\n', 1)[0] as string, record })).sort((a, b) => byteOrder(a.first, b.first))
-  return new Uint8Array(Buffer.from(`${header}\n${sorted.map(({ record }) => `${record}\n`).join('')}`))
-}
-
-/** Writes a team stash: the header, then every record, sorted. */
+/** Writes a team stash: the header, the signed membership section, then the values section. */
 export function serializeTeamFile(file: TeamFile): Uint8Array {
-  const records: string[] = []
-  for (const [name, recipient] of file.members) records.push(`member ${name} ${recipient}`)
-  for (const s of file.scopes.values()) records.push(`scope ${s.name} ${encodePath(s.prefix)} ${s.gen} ${s.fingerprint} ${s.mac}`)
-  for (const w of file.wraps.values()) records.push(`wrap ${w.scope} ${w.gen} ${w.member} ${w.file}`)
-  for (const [key, sealed] of file.chains) records.push(`chain ${key} ${sealed}`)
-  for (const v of file.values.values()) records.push(valueLines('value', v))
-  for (const [path, v] of file.conflicts) records.push(v ? valueLines('conflict', v) : removedLines(path))
-  return joinRecords(`${TEAM_MAGIC} ${file.teamId}`, records)
+  return joinFile(`${TEAM_MAGIC} ${file.teamId}`, [...membershipLines(file), `signature ${file.signature}`].sort(byteOrder), valueRecords(file))
 }

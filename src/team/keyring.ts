@@ -1,28 +1,37 @@
 /**
- * Opening a parsed team stash with an identity: which member it is, the scope keys wrapped
- * to it (each checked against its scope's fingerprint and membership MAC), the older
- * generations reached through the chain, and the rollback check against what this clone has
- * seen (docs/TEAM.md: Integrity, Membership authentication, Rollback detection).
+ * Opening a verified team stash with an identity: which member it is, the scope keys wrapped to
+ * it (each checked against its scope's fingerprint), and, for an admin, the team's signing key
+ * (checked against the newest public key). Only the current generation of a scope opens
+ * anything: a value of an older generation must be set again (docs/TEAM.md, Removal).
  */
 import { SSCryptoError, SSError } from '../errors.js'
 import { ageDecrypt, type Identity } from './age-file.js'
 import type { ScopeRecord, TeamFile } from './format.js'
 import { fromB64, sameBytes } from './primitives.js'
-import { fingerprintOf, openChain, scopeMac } from './scope-keys.js'
-import type { SeenStore } from './seen.js'
+import { fingerprintOf } from './scope-keys.js'
+import { currentSignKey, publicKeyOf } from './signing.js'
 
 const tampered = (message: string): SSCryptoError => new SSCryptoError(message, 'TEAM_TAMPERED')
 const sameText = (a: string, b: string): boolean => sameBytes(Buffer.from(a), Buffer.from(b))
 
 /** The [name, recipient] of every member holding a wrap of `scope`. */
 export function membersOf(file: TeamFile, scope: string): [string, string][] {
-  return [...file.wraps.values()].filter((wrap) => wrap.scope === scope).map((wrap) => [wrap.member, file.members.get(wrap.member) as string])
+  const out: [string, string][] = []
+  for (const wrap of file.wraps.values()) if (wrap.scope === scope) out.push([wrap.member, file.members.get(wrap.member) as string])
+  return out
 }
 
-/** The scope keys one member holds, by scope and generation. */
+/** The scopes each member holds, for every member at once (one pass over the wraps). */
+export function scopesByMember(file: TeamFile): Map<string, string[]> {
+  const out = new Map<string, string[]>([...file.members.keys()].map((name) => [name, []]))
+  for (const wrap of file.wraps.values()) out.get(wrap.member)?.push(wrap.scope)
+  return out
+}
+
+/** The scope keys one member holds at their current generation, and the signing key when they are an admin. */
 export class Keyring {
-  /** scope -> generation -> key; the current generation always, older ones once reached. */
-  readonly #keys = new Map<string, Map<number, Uint8Array>>()
+  readonly #keys = new Map<string, Uint8Array>()
+  #seed: Uint8Array | undefined
 
   constructor(
     readonly file: TeamFile,
@@ -42,34 +51,45 @@ export class Keyring {
   }
 
   /** Sets the current key of a scope (after checking it, or after making it). */
-  setCurrent(scope: string, gen: number, key: Uint8Array): void {
-    const gens = this.#keys.get(scope) ?? new Map<number, Uint8Array>()
-    gens.set(gen, key)
-    this.#keys.set(scope, gens)
+  setCurrent(scope: string, key: Uint8Array): void {
+    this.#keys.set(scope, key)
   }
 
   /**
-   * The key of `scope` at generation `gen`, following the chain down from the newest known.
-   * @throws {SSError} NO_ACCESS when the member does not hold the scope; {@link SSCryptoError} TEAM_TAMPERED
+   * The current key of `scope`.
+   * @throws {SSError} NO_ACCESS when the member does not hold the scope
    */
-  keyAt(scope: string, gen: number): Uint8Array {
-    const gens = this.#keys.get(scope)
-    if (!gens) throw new SSError(`you do not hold scope ${scope}`, 'NO_ACCESS')
-    let top = Math.max(...gens.keys())
-    if (gen > top) throw tampered(`scope ${scope} has no generation ${gen}`)
-    while (top > gen) {
-      const sealed = this.file.chains.get(`${scope} ${top}`)
-      if (sealed === undefined) throw tampered(`scope ${scope} lacks its chain record for generation ${top}`)
-      const previous = gens.get(top - 1) ?? openChain(gens.get(top) as Uint8Array, sealed, this.file.teamId, scope, top)
-      gens.set(top - 1, previous)
-      top--
-    }
-    return gens.get(gen) as Uint8Array
+  key(scope: string): Uint8Array {
+    const key = this.#keys.get(scope)
+    if (!key) throw new SSError(`you do not hold scope ${scope}`, 'NO_ACCESS')
+    return key
+  }
+
+  /**
+   * The team's signing key (its seed), unwrapped and checked against the newest public key.
+   * @throws {SSError} NOT_ADMIN; {@link SSCryptoError} TEAM_TAMPERED
+   */
+  signingSeed(): Uint8Array {
+    if (this.#seed) return this.#seed
+    const wrap = this.file.signWraps.get(this.member)
+    if (!this.file.admins.has(this.member) || !wrap)
+      throw new SSError(`you (${this.member}) are not an admin of this team stash: only admins change its members and scopes`, 'NOT_ADMIN', {
+        hint: `an admin runs it (\`sstash team ls\` lists them), or makes you one with \`sstash team add ${this.member} --admin\``,
+      })
+    const seed = ageDecrypt(fromB64(wrap.file) as Uint8Array, this.identity)
+    if (seed?.length !== 32 || publicKeyOf(seed) !== currentSignKey(this.file).publicKey) throw tampered(`the team's signing key wrapped to ${this.member} is not the team's signing key`)
+    this.#seed = seed
+    return seed
+  }
+
+  /** Sets the signing key after a rotation. */
+  setSigningSeed(seed: Uint8Array): void {
+    this.#seed = seed
   }
 }
 
 /**
- * The key of `scope` wrapped to `member`, checked against the scope's fingerprint and membership MAC.
+ * The key of `scope` wrapped to `member`, checked against the scope's fingerprint.
  * @returns undefined when the member holds no wrap of the scope
  * @throws {SSCryptoError} TEAM_TAMPERED
  */
@@ -79,38 +99,18 @@ export function unwrapScope(file: TeamFile, scope: ScopeRecord, member: string, 
   const key = ageDecrypt(fromB64(wrap.file) as Uint8Array, identity)
   if (key?.length !== 32 || !sameText(fingerprintOf(key), scope.fingerprint))
     throw tampered(`${what}: the key of scope ${scope.name} wrapped to ${member} is not the scope's key (a swapped or planted wrap)`)
-  if (!sameText(scopeMac(key, file.teamId, scope, membersOf(file, scope.name)), scope.mac))
-    throw tampered(`${what}: the membership of scope ${scope.name} does not verify: it was changed by someone without the scope's key (a planted recipient?)`)
   return key
 }
 
 /**
- * Checks each held scope against what this clone has seen, then remembers the newest.
- * @throws {SSError} TEAM_ROLLBACK
+ * Opens a verified team stash with the first identity that is a member.
+ * @throws {SSError} NOT_A_MEMBER; {@link SSCryptoError} TEAM_TAMPERED
  */
-function checkSeen(ring: Keyring, seen: SeenStore, what: string): void {
-  const { file } = ring
-  for (const name of ring.scopes) {
-    const scope = file.scopes.get(name) as ScopeRecord
-    const last = seen.get(file.teamId, name)
-    const hint = 'fetch the newest version of the file (git pull); if it is the newest, someone rolled it back: restore it from the commit that had the newer generation'
-    if (last && last.gen > scope.gen)
-      throw new SSError(`${what}: scope ${name} is at key generation ${scope.gen}, older than generation ${last.gen} this clone has seen: the file was rolled back`, 'TEAM_ROLLBACK', { hint })
-    if (last && !sameText(fingerprintOf(ring.keyAt(name, last.gen)), last.fingerprint))
-      throw new SSError(`${what}: scope ${name} does not descend from the generation ${last.gen} this clone has seen: its history was replaced`, 'TEAM_ROLLBACK', { hint })
-    seen.set(file.teamId, name, { gen: scope.gen, fingerprint: scope.fingerprint })
-  }
-}
-
-/**
- * Opens a parsed team stash with the first identity that is a member.
- * @param seen - this clone's memory; checked, and updated in memory (the caller saves it)
- * @throws {SSError} NOT_A_MEMBER, TEAM_ROLLBACK; {@link SSCryptoError} TEAM_TAMPERED
- */
-export function openKeyring(file: TeamFile, identities: readonly Identity[], seen: SeenStore, what: string): Keyring {
+export function openKeyring(file: TeamFile, identities: readonly Identity[], what: string): Keyring {
+  const byRecipient = new Map(identities.map((identity) => [identity.recipient, identity]))
   let ring: Keyring | undefined
   for (const [member, recipient] of file.members) {
-    const identity = identities.find((candidate) => candidate.recipient === recipient)
+    const identity = byRecipient.get(recipient)
     if (identity) {
       ring = new Keyring(file, member, identity)
       break
@@ -120,13 +120,12 @@ export function openKeyring(file: TeamFile, identities: readonly Identity[], see
     const mine = identities[0]?.recipient ?? ''
     throw new SSError(`${what}: your identity (${mine.startsWith('ssh-') ? mine.slice(0, 40) + '...' : mine}) is not a member of this team stash`, 'NOT_A_MEMBER', {
       // Never "make a new identity": the member list may already hold a key of this person's.
-      hint: 'open it with the key you were added with (`sstash team ls` lists the members\' keys): `SSTASH_IDENTITY_FILE=~/.ssh/id_ed25519 sstash ...`, or `sstash identity --import FILE` to keep that key in your personal stash; a member who is not yet one is added with `sstash team add <name> --key <public key>`',
+      hint: 'open it with the key you were added with (`sstash team ls` lists the members\' keys): `SSTASH_IDENTITY_FILE=~/.ssh/id_ed25519 sstash ...`, or `sstash identity --import FILE` to keep that key in your personal stash; someone who is not yet a member is added by an admin with `sstash team add <name> --key <public key>`',
     })
   }
   for (const scope of file.scopes.values()) {
     const key = unwrapScope(file, scope, ring.member, ring.identity, what)
-    if (key) ring.setCurrent(scope.name, scope.gen, key)
+    if (key) ring.setCurrent(scope.name, key)
   }
-  checkSeen(ring, seen, what)
   return ring
 }

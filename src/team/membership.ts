@@ -1,17 +1,24 @@
 /**
- * Who holds which scope: creating a team stash, adding a member, removing one (which rotates
- * every scope they had), and what `team ls` and `team exposed` show. Each change re-signs the
- * scopes it touches with their MACs (docs/TEAM.md, Membership authentication).
+ * Who holds which scope, and who may change that: creating a team stash (its creator is its
+ * first admin), adding a member or an admin, removing one (which rotates every scope they had
+ * and encrypts the scope's values again, and rotates the signing key when they were an admin).
+ * Only admins change membership; each change raises the epoch and signs the membership again
+ * (docs/TEAM.md, Admins).
  */
 import { SSError } from '../errors.js'
 import { ageEncrypt } from './age-file.js'
-import { checkName, encodePath, inPathOrder, serializeTeamFile, type ScopeRecord, type TeamFile, type ValueRecord } from './format.js'
+import { checkName, emptyTeamFile, encodePath, serializeTeamFile, type RemovalRecord, type ScopeRecord, type TeamFile } from './format.js'
 import { Keyring, membersOf } from './keyring.js'
-import { parseRecipient, recipientFingerprint } from './keys.js'
+import { parseRecipient } from './keys.js'
+import { exposedValues } from './listing.js'
 import { b64, randomBytes } from './primitives.js'
-import { fingerprintOf, newScopeKey, scopeMac, sealChain } from './scope-keys.js'
+import { fingerprintOf, newScopeKey, openValue, sealValue } from './scope-keys.js'
 import { SeenStore } from './seen.js'
-import type { TeamStash } from './team-stash.js'
+import { endorsementMessage, newSigningKey, signBytes, signMembership } from './signing.js'
+import { realPathOf, type TeamStash } from './team-stash.js'
+import { remember } from './trust.js'
+
+export { exposedValues, listMembers, staleValues, type MemberInfo } from './listing.js'
 
 type Env = Record<string, string | undefined>
 
@@ -25,46 +32,42 @@ async function wrapTo(key: Uint8Array, recipient: string): Promise<string> {
   return b64(await ageEncrypt(key, [parseRecipient(recipient)]))
 }
 
-/** Recomputes a scope's MAC after its members or generation changed. */
-function resign(file: TeamFile, scope: ScopeRecord, key: Uint8Array): void {
-  scope.fingerprint = fingerprintOf(key)
-  scope.mac = scopeMac(key, file.teamId, scope, membersOf(file, scope.name))
+/** Remembers the file as written, so that this clone refuses anything older from now on. */
+async function pin(file: TeamFile, path: string, env: Env): Promise<void> {
+  const seen = SeenStore.load(env)
+  remember(file, realPathOf(path), seen)
+  await seen.save()
 }
 
 /**
- * Writes a new team stash whose first member, `member`, holds every scope.
+ * Writes a new team stash whose first member, `member`, is its admin and holds every scope.
  * @throws {SSError} STASH_EXISTS, BAD_SCOPE (two scopes with one name or one prefix)
  */
 export async function createTeam(path: string, member: string, recipient: string, scopes: readonly ScopeSpec[], env: Env = process.env): Promise<void> {
   checkName(member, 'member')
-  const file: TeamFile = {
-    teamId: Buffer.from(randomBytes(16)).toString('base64url'),
-    members: new Map([[member, parseRecipient(recipient).text]]),
-    scopes: new Map(),
-    wraps: new Map(),
-    chains: new Map(),
-    values: new Map(),
-    conflicts: new Map(),
-  }
-  const seen = SeenStore.load(env)
+  const file = emptyTeamFile(Buffer.from(randomBytes(16)).toString('base64url'))
+  const text = parseRecipient(recipient).text
+  file.members.set(member, text)
+  file.admins.add(member)
+  const signing = newSigningKey()
+  file.signKeys.set(1, { gen: 1, publicKey: signing.publicKey, endorsement: '-' })
+  file.signWraps.set(member, { admin: member, gen: 1, file: await wrapTo(signing.seed, text) })
   for (const spec of scopes.length > 0 ? scopes : [{ name: 'default', prefix: [] }]) {
     checkName(spec.name, 'scope')
     if (file.scopes.has(spec.name)) throw new SSError(`scope ${spec.name} is given twice`, 'BAD_SCOPE')
     if ([...file.scopes.values()].some((s) => encodePath(s.prefix) === encodePath(spec.prefix))) throw new SSError(`two scopes have the prefix ${encodePath(spec.prefix)}`, 'BAD_SCOPE')
     const key = newScopeKey()
-    const scope: ScopeRecord = { name: spec.name, prefix: spec.prefix, gen: 1, fingerprint: '', mac: '' }
-    file.scopes.set(spec.name, scope)
-    file.wraps.set(`${spec.name} ${member}`, { scope: spec.name, gen: 1, member, file: await wrapTo(key, recipient) })
-    resign(file, scope, key)
-    seen.set(file.teamId, spec.name, { gen: 1, fingerprint: scope.fingerprint })
+    file.scopes.set(spec.name, { name: spec.name, prefix: spec.prefix, gen: 1, fingerprint: fingerprintOf(key) })
+    file.wraps.set(`${spec.name} ${member}`, { scope: spec.name, gen: 1, member, file: await wrapTo(key, text) })
   }
+  signMembership(file, signing.seed)
   const { writeAtomic } = await import('../store/write.js')
   await writeAtomic(path, serializeTeamFile(file), { exclusive: true })
-  await seen.save()
+  await pin(file, path, env)
 }
 
-function heldScopes(ring: Keyring, wanted: readonly string[] | undefined, file: TeamFile): string[] {
-  const names = wanted && wanted.length > 0 ? [...wanted] : [...file.scopes.keys()]
+function heldScopes(ring: Keyring, wanted: readonly string[] | undefined, file: TeamFile, admin: boolean): string[] {
+  const names = wanted && wanted.length > 0 ? [...wanted] : admin ? [] : [...file.scopes.keys()].filter((name) => ring.holds(name))
   for (const name of names) {
     if (!file.scopes.has(name)) throw new SSError(`there is no scope ${name}`, 'BAD_SCOPE', { hint: `the scopes are ${[...file.scopes.keys()].join(', ')}` })
     if (!ring.holds(name)) throw new SSError(`you (${ring.member}) do not hold scope ${name}, so you cannot give it`, 'NO_ACCESS')
@@ -72,14 +75,22 @@ function heldScopes(ring: Keyring, wanted: readonly string[] | undefined, file: 
   return names
 }
 
+/** Raises the epoch and signs the membership with the admin's signing key. */
+function resign(file: TeamFile, ring: Keyring): void {
+  file.epoch += 1
+  signMembership(file, ring.signingSeed())
+}
+
 /**
- * Adds a member with the given scopes (default: every scope), or gives an existing member more scopes.
+ * Adds a member with the given scopes (default: every scope the admin holds, or none when
+ * making an admin), gives an existing member more scopes, or makes them an admin. Admins only.
  * @returns the scopes the member holds now
- * @throws {SSError} MEMBER_EXISTS (same name, another key; or that key is another member), BAD_SCOPE, NO_ACCESS, BAD_RECIPIENT
+ * @throws {SSError} NOT_ADMIN, MEMBER_EXISTS (same name, another key; or that key is another member), BAD_SCOPE, NO_ACCESS, BAD_RECIPIENT
  */
-export async function addMember(stash: TeamStash, name: string, recipientText: string | undefined, scopes?: readonly string[]): Promise<string[]> {
+export async function addMember(stash: TeamStash, name: string, recipientText: string | undefined, scopes?: readonly string[], options: { admin?: boolean } = {}): Promise<string[]> {
   checkName(name, 'member')
-  return stash.mutate(async ({ file, ring }) => {
+  const result = await stash.mutate(async ({ file, ring }) => {
+    const seed = ring.signingSeed()
     const existing = file.members.get(name)
     if (recipientText === undefined && existing === undefined) throw new SSError(`member ${name} is new: give their public key with --key`, 'USAGE')
     const recipient = recipientText === undefined ? (existing as string) : parseRecipient(recipientText).text
@@ -87,15 +98,21 @@ export async function addMember(stash: TeamStash, name: string, recipientText: s
     const other = [...file.members].find(([n, r]) => r === recipient && n !== name)
     if (other) throw new SSError(`that key already belongs to member ${other[0]}`, 'MEMBER_EXISTS')
     file.members.set(name, recipient)
-    for (const scopeName of heldScopes(ring, scopes, file)) {
+    for (const scopeName of heldScopes(ring, scopes, file, options.admin === true)) {
       const scope = file.scopes.get(scopeName) as ScopeRecord
       if (file.wraps.has(`${scopeName} ${name}`)) continue
-      const key = ring.keyAt(scopeName, scope.gen)
-      file.wraps.set(`${scopeName} ${name}`, { scope: scopeName, gen: scope.gen, member: name, file: await wrapTo(key, recipient) })
-      resign(file, scope, key)
+      file.wraps.set(`${scopeName} ${name}`, { scope: scopeName, gen: scope.gen, member: name, file: await wrapTo(ring.key(scopeName), recipient) })
     }
-    return [...file.wraps.values()].filter((w) => w.member === name).map((w) => w.scope).sort()
+    if (options.admin && !file.admins.has(name)) {
+      file.admins.add(name)
+      file.signWraps.set(name, { admin: name, gen: file.signKeys.size, file: await wrapTo(seed, recipient) })
+    }
+    if (!file.admins.has(name) && ![...file.wraps.values()].some((w) => w.member === name)) throw new SSError(`member ${name} would hold no scope`, 'USAGE', { hint: 'give a scope with --scope, or make them an admin with --admin' })
+    resign(file, ring)
+    return { file, scopes: [...file.wraps.values()].filter((w) => w.member === name).map((w) => w.scope).sort() }
   })
+  await pin(result.file, stash.path, stash.env)
+  return result.scopes
 }
 
 /** What a removal did. */
@@ -104,67 +121,62 @@ export interface Removal {
   rotated: string[]
   /** The key paths the removed member could read that nobody has set since. */
   exposed: string[][]
+  /** True when the member was an admin and the signing key was rotated. */
+  signingRotated: boolean
+}
+
+/** Rotates one scope: a new key wrapped to the remaining holders, and every current value encrypted again under it (keeping `since`). */
+async function rotateScope(file: TeamFile, ring: Keyring, scope: ScopeRecord): Promise<void> {
+  const old = ring.key(scope.name)
+  const key = newScopeKey()
+  const gen = scope.gen + 1
+  for (const [member, recipient] of membersOf(file, scope.name)) file.wraps.set(`${scope.name} ${member}`, { scope: scope.name, gen, member, file: await wrapTo(key, recipient) })
+  // Only values of the current generation: an older one may be a removed member's write, never laundered.
+  for (const map of [file.values, file.conflicts])
+    for (const [enc, v] of map)
+      if (v && v.scope === scope.name && v.gen === scope.gen) map.set(enc, sealValue(key, file.teamId, { path: v.path, scope: v.scope, gen, since: v.since }, openValue(old, file.teamId, v)))
+  scope.gen = gen
+  scope.fingerprint = fingerprintOf(key)
+  ring.setCurrent(scope.name, key)
+}
+
+/** Rotates the signing key after an admin left: a new key endorsed by the old one, wrapped to the remaining admins. */
+async function rotateSigning(file: TeamFile, ring: Keyring): Promise<void> {
+  const old = ring.signingSeed()
+  const next = newSigningKey()
+  const gen = file.signKeys.size + 1
+  file.signKeys.set(gen, { gen, publicKey: next.publicKey, endorsement: signBytes(old, endorsementMessage(file.teamId, gen, next.publicKey)) })
+  for (const admin of file.admins) file.signWraps.set(admin, { admin, gen, file: await wrapTo(next.seed, file.members.get(admin) as string) })
+  ring.setSigningSeed(next.seed)
 }
 
 /**
- * Removes a member and rotates every scope they held: a new key generation, chained to the
- * old one, wrapped to each remaining member. Values are not re-encrypted: the removed member
- * could already read them, so they are listed as exposed until set again.
- * @throws {SSError} MEMBER_NOT_FOUND, NO_ACCESS (the remover lacks one of the member's scopes), USAGE (removing oneself)
+ * Removes a member: rotates every scope they held (a new key, every value encrypted again under
+ * it) and, for an admin, the signing key; records the removal, signed. Admins only, holding
+ * every scope the member had.
+ * @throws {SSError} NOT_ADMIN, MEMBER_NOT_FOUND, NO_ACCESS (the remover lacks one of the member's scopes), USAGE (removing oneself)
  */
-export async function removeMember(stash: TeamStash, name: string, env: Env = process.env): Promise<Removal> {
+export async function removeMember(stash: TeamStash, name: string, env: Env = stash.env, now = new Date()): Promise<Removal> {
   const removal = await stash.mutate(async ({ file, ring }) => {
+    ring.signingSeed()
     if (!file.members.has(name)) throw new SSError(`there is no member ${name}`, 'MEMBER_NOT_FOUND', { hint: '`sstash team ls` lists the members' })
-    if (name === ring.member) throw new SSError('you cannot remove yourself', 'USAGE', { hint: 'another member runs `sstash team rm` for you' })
-    const theirs = [...file.wraps.values()].filter((w) => w.member === name).map((w) => w.scope)
-    for (const scope of theirs) if (!ring.holds(scope)) throw new SSError(`${name} holds scope ${scope}, which you (${ring.member}) do not; a member who holds it must remove them`, 'NO_ACCESS')
+    if (name === ring.member) throw new SSError('you cannot remove yourself', 'USAGE', { hint: 'another admin runs `sstash team rm` for you' })
+    const theirs = [...file.wraps.values()].filter((w) => w.member === name).map((w) => w.scope).sort()
+    for (const scope of theirs) if (!ring.holds(scope)) throw new SSError(`${name} holds scope ${scope}, which you (${ring.member}) do not; an admin who holds it must remove them`, 'NO_ACCESS')
     file.members.delete(name)
-    for (const scopeName of theirs) {
-      const scope = file.scopes.get(scopeName) as ScopeRecord
-      const old = ring.keyAt(scopeName, scope.gen)
-      const key = newScopeKey()
-      scope.gen += 1
-      file.chains.set(`${scopeName} ${scope.gen}`, sealChain(key, old, file.teamId, scopeName, scope.gen))
-      file.wraps.delete(`${scopeName} ${name}`)
-      for (const [member, recipient] of membersOf(file, scopeName))
-        file.wraps.set(`${scopeName} ${member}`, { scope: scopeName, gen: scope.gen, member, file: await wrapTo(key, recipient) })
-      ring.setCurrent(scopeName, scope.gen, key)
-      resign(file, scope, key)
-    }
-    const now = theirs.map((scope) => ({ scope, ...(file.scopes.get(scope) as ScopeRecord), teamId: file.teamId }))
-    return { rotated: theirs, exposed: exposedValues(file).filter((v) => theirs.includes(v.scope)).map((v) => v.path), now }
+    for (const scope of theirs) file.wraps.delete(`${scope} ${name}`)
+    for (const scope of theirs) await rotateScope(file, ring, file.scopes.get(scope) as ScopeRecord)
+    const wasAdmin = file.admins.delete(name)
+    file.signWraps.delete(name)
+    if (wasAdmin) await rotateSigning(file, ring)
+    const record: RemovalRecord = { epoch: file.epoch + 1, member: name, date: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), scopes: theirs.map((s) => [s, (file.scopes.get(s) as ScopeRecord).gen]) }
+    file.removals.set(`${record.epoch} ${name}`, record)
+    resign(file, ring)
+    return { file, rotated: theirs, signingRotated: wasAdmin, exposed: exposedValues(file).filter((v) => theirs.includes(v.scope)).map((v) => v.path) }
   })
-  // Remembered after the write: this clone has seen the new generations, so the old ones are a rollback.
-  const seen = SeenStore.load(env)
-  for (const scope of removal.now) seen.set(scope.teamId, scope.scope, { gen: scope.gen, fingerprint: scope.fingerprint })
-  await seen.save()
-  return { rotated: removal.rotated, exposed: removal.exposed }
-}
-
-/** Every value (and conflicting side) set before its scope's newest rotation: a removed member could read it. */
-export function exposedValues(file: TeamFile): ValueRecord[] {
-  const out: ValueRecord[] = []
-  for (const [, record] of [...inPathOrder(file.values), ...inPathOrder(file.conflicts)])
-    if (record && record.since < (file.scopes.get(record.scope) as ScopeRecord).gen) out.push(record)
-  return out
-}
-
-/** One member as `team ls` shows it. */
-export interface MemberInfo {
-  name: string
-  fingerprint: string
-  scopes: string[]
-}
-
-/** The members, with their key fingerprints and scopes, in name order. */
-export function listMembers(file: TeamFile): MemberInfo[] {
-  return [...file.members]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([name, recipient]) => ({
-      name,
-      fingerprint: recipientFingerprint(recipient),
-      scopes: [...file.wraps.values()].filter((w) => w.member === name).map((w) => w.scope).sort(),
-    }))
+  // Remembered after the write: this clone has seen the removal, so a file from before it is old.
+  await pin(removal.file, stash.path, env)
+  return { rotated: removal.rotated, exposed: removal.exposed, signingRotated: removal.signingRotated }
 }
 
 /**
@@ -178,7 +190,9 @@ export async function resolveConflict(stash: TeamStash, path: readonly string[],
     const theirs = file.conflicts.get(enc)
     file.conflicts.delete(enc)
     if (side === 'ours') return
-    if (theirs) file.values.set(enc, theirs)
-    else file.values.delete(enc)
+    if (theirs) {
+      file.values.set(enc, theirs)
+      file.tombstones.delete(enc)
+    } else if (file.values.delete(enc)) file.tombstones.add(enc)
   })
 }

@@ -1,121 +1,146 @@
 /**
- * The merge driver: a three-way merge of team stashes record by record (docs/TEAM.md, Merge
- * semantics). A value changed differently on both sides becomes a conflict record that
- * `team resolve` or `set` settles; membership records changed differently on both sides are
- * settled by membership-merge.ts (members added under one scope key merge, the rest is a
- * conflict). Values left under an older generation than their scope's (edits from a branch
- * that did not have a rotation) are re-encrypted under the current one.
+ * The merge driver: a three-way merge of team stashes (docs/TEAM.md, Merges). Both sides are
+ * verified in full (signature, structure, the team this clone pinned) before anything is
+ * written. Values merge record by record; one changed differently on both sides becomes a
+ * conflict record. Membership changed on one side takes that side's signed section; changed
+ * on both, its records merge only when they do not collide and the identity running the merge
+ * is an admin, who signs the union at a new epoch. Values of an older generation are left as
+ * they are (refused until set again): a merge never encrypts them under the new key.
  */
 import { SSError } from '../errors.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import type { Identity } from './age-file.js'
-import { decodePath, inPathOrder, joinRecords, parseTeamFile, removedLines, serializeTeamFile, splitRecords, type TeamFile } from './format.js'
+import { TEAM_MAGIC, byteOrder, decodePath, inPathOrder, joinFile, membershipLines, valueLines, type TeamFile } from './format.js'
 import { openKeyring } from './keyring.js'
-import { resignScopes, settleMembership, type Sides } from './membership-merge.js'
-import { openValue, sealValue } from './scope-keys.js'
+import { parseTeamFile, parseUnsigned } from './parse.js'
 import type { SeenStore } from './seen.js'
+import { signMembership, teamFingerprint } from './signing.js'
+import { checkTrust } from './trust.js'
 
 /** What a merge produced. */
 export interface MergeResult {
   bytes: Uint8Array
   /** Key paths changed differently on both sides, now holding conflict records. */
   conflicts: string[][]
-  /** Values re-encrypted under their scope's newest key. */
-  reencrypted: number
-  /** Scopes whose members both sides changed, merged and signed again. */
-  membership: string[]
+  /** True when membership changed on both sides and was signed again by the merging admin. */
+  membership: boolean
 }
 
-/** A file's records by what identifies them (kind and first fields), each as its lines without the last newline. */
-function records(bytes: Uint8Array, what: string): { header: string; byKey: Map<string, string> } {
-  const lines = Buffer.from(bytes).toString('utf8').split('\n')
-  lines.pop()
-  const byKey = new Map<string, string>()
-  const fail = (line: number, why: string): never => {
-    throw new SSError(`${what} is not a valid team stash: line ${line}: ${why}`, 'NOT_A_STASH')
+const HINT = 'an admin runs the merge (with SSTASH_IDENTITY or SSTASH_IDENTITY_FILE); or keep one side (`git checkout --ours <file>` or `--theirs`), `git add` it, and redo the other side\'s membership change'
+
+/** A side parsed and verified, with its side named in any error. */
+function side(bytes: Uint8Array, name: string, what: string): TeamFile {
+  try {
+    return parseTeamFile(bytes, `${what} (${name} side)`)
+  } catch (error) {
+    if (error instanceof SSError) Object.defineProperty(error, 'message', { value: `${error.message}; the merge driver refuses it and leaves the file as it was` })
+    throw error
   }
-  for (const record of splitRecords(lines, fail)) {
-    const f = record.first.split(' ')
-    const kind = f[0] as string
-    // Values and conflicts by key path (their slot follows from it), the rest by name.
-    const key = kind === 'wrap' ? `wrap ${f[1]} ${f[3]}` : kind === 'chain' ? `chain ${f[1]} ${f[2]}` : kind === 'value' || kind === 'conflict' ? `${kind} ${f[2]}` : `${kind} ${f[1]}`
-    const payload = record.text.slice(record.first.length)
-    byKey.set(key, payload === '' ? record.first : `${record.first}\n${payload}\n`)
+}
+
+/** The value records of a file by key (`value <path>` or `conflict <path>`), each as its lines. */
+function valuesByKey(file: TeamFile | undefined): Map<string, string> {
+  const out = new Map<string, string>()
+  if (!file) return out
+  for (const [enc, v] of file.values) out.set(`value ${enc}`, valueLines('value', enc, v))
+  for (const enc of file.tombstones) if (!file.values.has(enc)) out.set(`value ${enc}`, valueLines('value', enc, null))
+  for (const [enc, v] of file.conflicts) out.set(`conflict ${enc}`, valueLines('conflict', enc, v))
+  return out
+}
+
+/** A membership line's identity: its kind and the fields that name it. */
+function lineKey(line: string): string {
+  const f = line.split(' ')
+  if (f[0] === 'wrap' || f[0] === 'removed') return `${f[0]} ${f[1]} ${f[3] === undefined ? '' : f[0] === 'wrap' ? f[3] : f[2]}`
+  return `${f[0]} ${f[1]}`
+}
+
+const unsignedLines = (file: TeamFile | undefined): Map<string, string> =>
+  new Map((file ? membershipLines(file) : []).filter((l) => !l.startsWith('epoch ')).map((l) => [lineKey(l), l]))
+
+/** Three-way merge of keyed texts. @returns the merged texts and the keys changed differently on both sides */
+function threeWay(base: Map<string, string>, ours: Map<string, string>, theirs: Map<string, string>): { out: Map<string, string>; clashes: string[] } {
+  const out = new Map<string, string>()
+  const clashes: string[] = []
+  for (const key of new Set([...base.keys(), ...ours.keys(), ...theirs.keys()])) {
+    const [b, o, t] = [base.get(key), ours.get(key), theirs.get(key)]
+    if (o === t || t === b) {
+      if (o !== undefined) out.set(key, o)
+    } else if (o === b) {
+      if (t !== undefined) out.set(key, t)
+    } else clashes.push(key)
   }
-  return { header: lines[0] ?? '', byKey }
+  return { out, clashes }
+}
+
+/** The membership lines of the merge, signed; the caller checks the whole result. @throws {SSError} TEAM_CONFLICT, NOT_ADMIN */
+function mergeMembership(sides: { base?: TeamFile; ours: TeamFile; theirs: TeamFile }, identities: readonly Identity[] | undefined, what: string): { lines: string[]; resigned: boolean } {
+  const { base, ours, theirs } = sides
+  const signed = (file: TeamFile): string[] => [...membershipLines(file), `signature ${file.signature}`].sort(byteOrder)
+  const [o, t] = [signed(ours), signed(theirs)]
+  const b = base ? signed(base) : undefined
+  if (o.join('\n') === t.join('\n') || t.join('\n') === b?.join('\n')) return { lines: o, resigned: false }
+  if (o.join('\n') === b?.join('\n')) return { lines: t, resigned: false }
+  const { out, clashes } = threeWay(unsignedLines(base), unsignedLines(ours), unsignedLines(theirs))
+  if (clashes.length > 0)
+    throw new SSError(`${what}: membership changed on both sides, and the changes collide: ${clashes.slice(0, 3).join('; ')}`, 'TEAM_CONFLICT', { hint: HINT })
+  const epoch = Math.max(ours.epoch, theirs.epoch) + 1
+  const header = `${TEAM_MAGIC} ${ours.teamId}`
+  const merged = parseUnsigned(joinFile(header, [`epoch ${epoch}`, ...out.values()].sort(byteOrder), []), what)
+  if (!identities) throw new SSError(`${what}: membership changed on both sides; merging it needs an admin's identity, and none was found`, 'TEAM_CONFLICT', { hint: HINT })
+  let seed: Uint8Array
+  try {
+    seed = openKeyring(merged, identities, what).signingSeed()
+  } catch (error) {
+    throw new SSError(`${what}: membership changed on both sides; only an admin can merge it: ${(error as Error).message}`, 'TEAM_CONFLICT', { hint: HINT, cause: error })
+  }
+  signMembership(merged, seed)
+  return { lines: signed(merged), resigned: true }
 }
 
 /**
  * Merges `ours` and `theirs` from their common `base`.
- * @param identities - when given, members added on both sides of a scope they hold are merged, and
- * stale values of the scopes they hold are re-encrypted
- * @throws {SSError} TEAM_CONFLICT for a membership conflict or another team; NOT_A_STASH;
- * {@link SSCryptoError} TEAM_TAMPERED when a side's membership to merge does not verify
+ * @param identities - an admin's identities, to merge membership changed on both sides
+ * @param seen - this clone's memory: a side of another team than the one pinned here is refused
+ * @throws {SSError} TEAM_CONFLICT (membership conflict, another team, sides that do not fit), NOT_A_STASH; {@link SSCryptoError} TEAM_TAMPERED, TEAM_REPLACED for a side that does not verify
  */
-export function mergeTeamFiles(base: Uint8Array, ours: Uint8Array, theirs: Uint8Array, what: string, identities?: readonly Identity[], seen?: SeenStore): MergeResult {
-  // Each side must be a valid team stash on its own; the base may be empty (both sides added the file).
-  const [oursFile, theirsFile] = [ours, theirs].map((bytes) => parseTeamFile(bytes, what)) as [TeamFile, TeamFile]
-  const [o, t] = [records(ours, what), records(theirs, what)]
-  const b = base.length > 0 ? records(base, what) : { header: o.header, byKey: new Map<string, string>() }
-  if (o.header !== t.header) throw new SSError(`${what}: the two sides are different team stashes (another team id)`, 'TEAM_CONFLICT')
-  const out: string[] = []
-  const conflicts: string[][] = []
-  const membership: string[] = []
-  // Values one side changed: only these can be edits made under a key the other side rotated.
-  const changed = new Set<string>()
-  for (const key of new Set([...o.byKey.keys(), ...t.byKey.keys(), ...b.byKey.keys()])) {
-    const [bl, ol, tl] = [b.byKey.get(key), o.byKey.get(key), t.byKey.get(key)]
-    if (ol === tl || tl === bl || ol === bl) {
-      const line = ol === tl || tl === bl ? ol : tl
-      if (line !== bl && key.startsWith('value ')) changed.add(key.slice(6))
-      if (line !== undefined) out.push(line)
-    } else if (key.startsWith('value ')) {
-      const path = key.slice(6)
-      conflicts.push(decodePath(path) as string[])
-      if (ol !== undefined) out.push(ol)
-      out.push(tl === undefined ? removedLines(path) : `conflict ${tl.slice(6)}`)
-    } else if (key.startsWith('conflict ')) {
-      // Both sides settled an older conflict differently: ours stands; the values decide.
-      if (ol !== undefined) out.push(ol)
-    } else membership.push(key)
-  }
-  const sides: Sides = { base: membership.length > 0 && base.length > 0 ? parseTeamFile(base, what) : undefined, ours: oursFile, theirs: theirsFile }
-  const resign = settleMembership(membership, sides, what)
-  // Where settleMembership returns, both sides hold each of these records and ours stands.
-  for (const key of membership) out.push(o.byKey.get(key) as string)
-  const text = joinRecords(o.header, out)
-  let file: TeamFile
+export function mergeTeamFiles(base: Uint8Array, ours: Uint8Array, theirs: Uint8Array, what: string, identities?: readonly Identity[], seen?: SeenStore, realPath?: string): MergeResult {
+  const [oursFile, theirsFile] = [side(ours, 'our', what), side(theirs, 'their', what)]
+  let baseFile: TeamFile | undefined
   try {
-    file = parseTeamFile(text, what)
-  } catch (error) {
-    throw new SSError(`${what}: the two sides' changes do not fit together: ${(error as Error).message}`, 'TEAM_CONFLICT', { cause: error })
-  }
-  resignScopes(file, resign, sides, identities, what)
-  const reencrypted = identities && seen ? reencryptStale(file, changed, identities, seen, what) : 0
-  return { bytes: reencrypted > 0 || resign.length > 0 ? serializeTeamFile(file) : text, conflicts, reencrypted, membership: resign }
-}
-
-/**
- * Re-encrypts the changed values under an older generation than their scope's, in the scopes the
- * identity holds. Values nobody changed keep their bytes: a rotation leaves them as they are.
- */
-function reencryptStale(file: TeamFile, changed: ReadonlySet<string>, identities: readonly Identity[], seen: SeenStore, what: string): number {
-  let ring
-  try {
-    ring = openKeyring(file, identities, seen, what)
+    baseFile = base.length > 0 ? parseTeamFile(base, what) : undefined
   } catch {
-    // Not a member, or a check failed: the merge stands as git's would; readers check it again.
-    return 0
+    // A base that does not verify only decides less: each change then counts as made on both sides.
+    baseFile = undefined
   }
-  let count = 0
-  for (const [enc, record] of file.values) {
-    const scope = file.scopes.get(record.scope)
-    if (!changed.has(enc) || !scope || record.gen === scope.gen || !ring.holds(record.scope) || file.conflicts.has(enc)) continue
-    const value = openValue(ring.keyAt(record.scope, record.gen), file.teamId, record)
-    file.values.set(enc, sealValue(ring.keyAt(record.scope, scope.gen), file.teamId, { path: record.path, scope: record.scope, gen: scope.gen, since: record.since }, value))
-    count++
+  if (oursFile.teamId !== theirsFile.teamId || teamFingerprint(oursFile) !== teamFingerprint(theirsFile))
+    throw new SSError(`${what}: the two sides are different teams (fingerprints ${teamFingerprint(oursFile)} and ${teamFingerprint(theirsFile)})`, 'TEAM_CONFLICT')
+  if (seen && realPath) for (const [file, name] of [[oursFile, 'our'], [theirsFile, 'their']] as const) checkTrust(file, realPath, seen, `${what} (${name} side)`, { allowOld: true })
+  const membership = mergeMembership({ ...(baseFile ? { base: baseFile } : {}), ours: oursFile, theirs: theirsFile }, identities, what)
+  const [b, o, t] = [valuesByKey(baseFile), valuesByKey(oursFile), valuesByKey(theirsFile)]
+  const { out, clashes } = threeWay(b, o, t)
+  const conflicts: string[][] = []
+  for (const key of clashes) {
+    if (key.startsWith('conflict ')) {
+      // Both sides settled an older conflict differently: ours stands; the values decide.
+      const mine = o.get(key)
+      if (mine !== undefined) out.set(key, mine)
+      continue
+    }
+    const enc = key.slice(6)
+    conflicts.push(decodePath(enc) as string[])
+    const mine = o.get(key)
+    if (mine !== undefined) out.set(key, mine)
+    const their = theirsFile.values.get(enc) ?? null
+    out.set(`conflict ${enc}`, valueLines('conflict', enc, their))
   }
-  return count
+  const bytes = joinFile(`${TEAM_MAGIC} ${oursFile.teamId}`, membership.lines, [...out.values()])
+  try {
+    parseTeamFile(bytes, what)
+  } catch (error) {
+    throw new SSError(`${what}: the two sides' changes do not fit together: ${(error as Error).message}`, 'TEAM_CONFLICT', { cause: error, hint: HINT })
+  }
+  return { bytes, conflicts, membership: membership.resigned }
 }
 
 /** The conflicted key paths of a team stash, in the command-line spelling. */

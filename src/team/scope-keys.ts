@@ -1,13 +1,13 @@
 /**
- * What a scope key does (docs/TEAM.md, Cryptography): its fingerprint, the MAC over a scope's
- * membership, the chain to the previous generation, and the AEAD of each value bound to its
- * key path, scope and generations.
+ * What a scope key does (docs/TEAM.md, Cryptography): its fingerprint, and the AEAD of each
+ * value bound to the team, its key path, scope and generations. Which scopes exist and who
+ * holds them is the signed membership's job (signing.ts).
  */
 import { SSCryptoError } from '../errors.js'
-import { encodePath, type ScopeRecord, type ValueRecord } from './format.js'
+import { encodePath, type ValueRecord } from './format.js'
 import { aeadOpen, aeadSeal, b64, fromB64, hkdf, hmac, randomBytes } from './primitives.js'
 
-const LABEL = 'sstash-team/1'
+const LABEL = 'sstash-team/2'
 /** Each scope key's subkeys, derived once per key and purpose: a file's values share their scope's. */
 const subkeys = new WeakMap<Uint8Array, Map<string, Uint8Array>>()
 
@@ -26,16 +26,6 @@ export const newScopeKey = (): Uint8Array => randomBytes(32)
 /** The public fingerprint of a scope key. */
 export const fingerprintOf = (key: Uint8Array): string => b64(hmac(key, `${LABEL} fingerprint`).subarray(0, 16))
 
-/**
- * The MAC over a scope's prefix, generation, fingerprint and members.
- * @param members - [name, recipient] of every member holding a wrap of this scope
- */
-export function scopeMac(key: Uint8Array, teamId: string, scope: Omit<ScopeRecord, 'mac'>, members: readonly [string, string][]): string {
-  const lines = [...members].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, recipient]) => `${name} ${recipient}\n`)
-  const text = `${LABEL} scope\n${teamId}\n${scope.name}\n${encodePath(scope.prefix)}\n${scope.gen}\n${scope.fingerprint}\n${lines.join('')}`
-  return b64(hmac(sub(key, 'members'), text))
-}
-
 function seal(key: Uint8Array, plaintext: Uint8Array, ad: string): string {
   const nonce = randomBytes(12)
   return b64(Buffer.concat([nonce, aeadSeal(key, nonce, plaintext, utf8(ad))]))
@@ -45,19 +35,6 @@ function unseal(key: Uint8Array, sealed: string, ad: string): Uint8Array | undef
   const bytes = fromB64(sealed)
   if (!bytes || bytes.length < 28) return undefined
   return aeadOpen(key, bytes.subarray(0, 12), bytes.subarray(12), utf8(ad))
-}
-
-const chainAd = (teamId: string, scope: string, gen: number): string => `${LABEL} chain\n${teamId}\n${scope}\n${gen}`
-
-/** Seals the key of generation `gen - 1` under the key of `gen`. */
-export const sealChain = (key: Uint8Array, previous: Uint8Array, teamId: string, scope: string, gen: number): string =>
-  seal(sub(key, 'chain'), previous, chainAd(teamId, scope, gen))
-
-/** The key of generation `gen - 1`. @throws {SSCryptoError} TEAM_TAMPERED */
-export function openChain(key: Uint8Array, sealed: string, teamId: string, scope: string, gen: number): Uint8Array {
-  const previous = unseal(sub(key, 'chain'), sealed, chainAd(teamId, scope, gen))
-  if (previous?.length !== 32) throw new SSCryptoError(`the key chain of scope ${scope} does not verify at generation ${gen}`, 'TEAM_TAMPERED')
-  return previous
 }
 
 const valueAd = (teamId: string, v: Omit<ValueRecord, 'sealed'>): string => `${LABEL} value\n${teamId}\n${v.scope}\n${v.gen}\n${v.since}\n${encodePath(v.path)}`

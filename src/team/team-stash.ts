@@ -5,20 +5,29 @@
  * key path (key paths are public). Every call re-reads the file; every change is a
  * read-modify-write under the stash's lock that rewrites only the records it changed.
  */
-import { SSError, SSKeyError } from '../errors.js'
+import { realpathSync } from 'node:fs'
+import { SSCryptoError, SSError, SSKeyError } from '../errors.js'
 import { TreeStash } from '../store/tree-stash.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../store/read.js'
 import { Tree, TreeNode, checkKey } from '../tree/tree.js'
 import type { Identity } from './age-file.js'
-import { decodePath, encodePath, inPathOrder, isPrefix, parseTeamFile, scopeOf, serializeTeamFile, type TeamFile, type ValueRecord } from './format.js'
+import { decodePath, encodePath, inPathOrder, isPrefix, scopeOf, serializeTeamFile, type TeamFile, type ValueRecord } from './format.js'
 import { openKeyring, type Keyring } from './keyring.js'
+import { parseTeamFile } from './parse.js'
 import { sameBytes } from './primitives.js'
 import { openValue, sealValue } from './scope-keys.js'
 import { SeenStore } from './seen.js'
+import { checkTrust } from './trust.js'
 import { teamHasNoPassword } from './detect.js'
 
 type Env = Record<string, string | undefined>
+
+/** How a team stash is opened. */
+export interface TeamOpenOptions {
+  /** Read a file whose membership is older than this clone has seen (an old branch), knowingly; writing to it stays refused. Also `SSTASH_ALLOW_OLD=1`. */
+  allowOld?: boolean
+}
 const writing = (): Promise<[typeof import('../store/lock.js'), typeof import('../store/write.js')]> => Promise.all([import('../store/lock.js'), import('../store/write.js')])
 
 /** A team stash read and opened: its records, this member's keys, and the tree of what they can read. */
@@ -28,13 +37,46 @@ interface Opened {
   tree: Tree
   /** The decrypted bytes of each value in the tree, by encoded path: what an update compares with. */
   plain: Map<string, Uint8Array>
+  /** Values set under an older generation than their scope's, by encoded path: refused, to be set again. */
+  stale: Set<string>
+  /** Why the file is older than this clone has seen, when it was opened with allowOld. */
+  old: string | undefined
+  /** The bytes read: a change that leaves them as they were writes nothing. */
+  bytes: Uint8Array
 }
 
 /** Reads and parses a team stash with no identity: for `team ls`, `team exposed` and the drivers. @throws as parseTeamFile */
 export function readTeamFile(path: string): TeamFile {
+  return parseTeamFile(readTeamBytes(path), path)
+}
+
+function readTeamBytes(path: string): Uint8Array {
   const bytes = readIfExists(path)
   if (bytes === undefined) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
-  return parseTeamFile(bytes, path)
+  return bytes
+}
+
+/** The real path of a file, by which this clone remembers which team it held. */
+export const realPathOf = (path: string): string => {
+  try {
+    return realpathSync(path)
+  } catch {
+    return path
+  }
+}
+
+/** The removal that made the generation a stale value predates, as words. */
+function staleCause(file: TeamFile, record: ValueRecord): string {
+  const removal = [...file.removals.values()].find((r) => r.scopes.some(([s, g]) => s === record.scope && g > record.gen))
+  return removal ? `on a branch cut before the removal of ${removal.member} (${removal.date.slice(0, 10)}), or by ${removal.member} after it` : 'on a branch cut before a removal'
+}
+
+/** The error for a value set under an old key of its scope. */
+function staleError(file: TeamFile, record: ValueRecord): SSCryptoError {
+  const scope = file.scopes.get(record.scope) as { gen: number }
+  return new SSCryptoError(`key ${formatKeyPath(record.path)} was set under an old key of scope ${record.scope} (generation ${record.gen}, the scope is at ${scope.gen}): it was set ${staleCause(file, record)}; it must be set again`, 'TEAM_STALE', {
+    hint: `a member of ${record.scope} checks the value and runs \`sstash set ${formatKeyPath(record.path)}\``,
+  })
 }
 
 /** The node at `path`, made on the way. */
@@ -51,6 +93,8 @@ function nodeAt(tree: Tree, path: readonly string[]): TreeNode {
 /** The error for a value this member cannot use: a scope they lack, or an unresolved conflict. */
 function unreadable(file: TeamFile, ring: Keyring, path: readonly string[]): SSError {
   const enc = encodePath(path)
+  const record = file.values.get(enc)
+  if (record && ring.holds(record.scope) && record.gen < (file.scopes.get(record.scope)?.gen ?? 0)) return staleError(file, record)
   if (file.conflicts.has(enc))
     return new SSKeyError(`key ${formatKeyPath(path)} has an unresolved merge conflict`, path, 'TEAM_CONFLICT', {
       hint: `\`sstash team resolve ${enc.slice(1)} --ours\` (or --theirs) settles it, or \`sstash set\` a new value`,
@@ -63,19 +107,25 @@ function unreadable(file: TeamFile, ring: Keyring, path: readonly string[]): SSE
  * The tree of every key path, with the values this member can read.
  * @param only - decrypt only the values below these keys (a read of them); every key path still gets its node
  */
-function decryptTree(file: TeamFile, ring: Keyring, only?: readonly (readonly string[])[]): Opened {
+function decryptTree(file: TeamFile, ring: Keyring, only: readonly (readonly string[])[] | undefined, read: Pick<Opened, 'old' | 'bytes'>): Opened {
   const tree = new Tree()
   const plain = new Map<string, Uint8Array>()
+  const stale = new Set<string>()
   // In key-path order, so that `ls` lists a team stash sorted, whatever the file's order.
   for (const [enc, record] of inPathOrder(file.values)) {
     const node = nodeAt(tree, record.path)
     if (!ring.holds(record.scope) || file.conflicts.has(enc)) continue
+    // Never opened, even though an old key might: a removed member holds that key too (docs/TEAM.md, Removal).
+    if (record.gen < (file.scopes.get(record.scope) as { gen: number }).gen) {
+      stale.add(enc)
+      continue
+    }
     if (only && !only.some((key) => isPrefix(key, record.path))) continue
-    node.value = openValue(ring.keyAt(record.scope, record.gen), file.teamId, record)
+    node.value = openValue(ring.key(record.scope), file.teamId, record)
     plain.set(enc, node.value)
   }
   for (const [enc, record] of file.conflicts) if (!file.values.has(enc) && record) nodeAt(tree, record.path)
-  return { file, ring, tree, plain }
+  return { file, ring, tree, plain, stale, ...read }
 }
 
 /** The team stash's records after `tree` replaced the decrypted one. @throws {SSError} NO_ACCESS, BAD_SCOPE */
@@ -97,8 +147,9 @@ function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
       throw new SSError(`no scope holds key ${formatKeyPath(entry.key)}`, 'BAD_SCOPE', { hint: `the scopes are ${[...file.scopes.values()].map((s) => encodePath(s.prefix)).join(', ')}` })
     if (!ring.holds(scope.name)) throw unreadable(file, ring, entry.key)
     const since = old ? scope.gen : (moved.get(`${scope.name} ${Buffer.from(entry.value).toString('base64')}`) ?? scope.gen)
-    const record: ValueRecord = sealValue(ring.keyAt(scope.name, scope.gen), file.teamId, { path: entry.key, scope: scope.name, gen: scope.gen, since }, entry.value)
+    const record: ValueRecord = sealValue(ring.key(scope.name), file.teamId, { path: entry.key, scope: scope.name, gen: scope.gen, since }, entry.value)
     file.values.set(enc, record)
+    file.tombstones.delete(enc)
     file.conflicts.delete(enc)
   }
   for (const enc of new Set([...file.values.keys(), ...file.conflicts.keys()])) {
@@ -106,23 +157,26 @@ function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
     // A readable value gone from the tree was removed (or moved): its record goes.
     if (plain.has(enc)) {
       file.values.delete(enc)
+      file.tombstones.add(enc)
       continue
     }
     const path = decodePath(enc) as string[]
     if (tree.find(path)) continue
     // A value this member could not read, or one in conflict, was removed: only in a scope they hold.
     if (!ring.holds(scopeOf(file, path)?.name ?? '')) throw unreadable(file, ring, path)
-    file.values.delete(enc)
+    if (file.values.delete(enc)) file.tombstones.add(enc)
     file.conflicts.delete(enc)
   }
 }
 
 /** Reads, checks and opens the file at `path` (the whole of it, or for a read of `only`), and remembers what this clone saw. */
-async function openFile(path: string, identities: readonly Identity[], env: Env, only?: readonly (readonly string[])[]): Promise<Opened> {
-  const file = readTeamFile(path)
+async function openFile(path: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions, only?: readonly (readonly string[])[]): Promise<Opened> {
+  const bytes = readTeamBytes(path)
+  const file = parseTeamFile(bytes, path)
   const seen = SeenStore.load(env)
-  const ring = openKeyring(file, identities, seen, path)
-  const opened = decryptTree(file, ring, only)
+  const { old } = checkTrust(file, realPathOf(path), seen, path, { allowOld: options.allowOld === true || env.SSTASH_ALLOW_OLD === '1' })
+  const ring = openKeyring(file, identities, path)
+  const opened = decryptTree(file, ring, only, { old, bytes })
   await seen.save()
   return opened
 }
@@ -132,12 +186,15 @@ async function openFile(path: string, identities: readonly Identity[], env: Env,
  * read, or a subtree holding only such values (a scope they lack).
  * @throws {SSKeyError} NO_ACCESS or TEAM_CONFLICT
  */
-function checkReadable({ file, ring, tree }: Opened, keys: readonly (readonly string[])[]): void {
+function checkReadable({ file, ring, tree, stale }: Opened, keys: readonly (readonly string[])[]): void {
   for (const key of keys) {
     const node = tree.find(key)
-    if (!node || node.value !== undefined) continue
+    if (!node) continue
     const enc = encodePath(key)
-    const below = [...file.values.keys(), ...file.conflicts.keys()].filter((p) => p === enc || p.startsWith(enc === '/' ? '/' : `${enc}/`))
+    const under = (p: string): boolean => p === enc || p.startsWith(enc === '/' ? '/' : `${enc}/`)
+    for (const p of stale) if (under(p)) throw staleError(file, file.values.get(p) as ValueRecord)
+    if (node.value !== undefined) continue
+    const below = [...file.values.keys(), ...file.conflicts.keys()].filter(under)
     if (below.length > 0 && tree.entries(key).length === 0) throw unreadable(file, ring, file.values.get(below[0] as string)?.path ?? key)
   }
 }
@@ -147,8 +204,8 @@ function checkReadable({ file, ring, tree }: Opened, keys: readonly (readonly st
  * keys only, so that a read costs one decryption per value it uses, whatever the file's size.
  * @throws {SSKeyError} NO_ACCESS, TEAM_CONFLICT; as {@link TeamStash.open}
  */
-export async function readTeamTree(path: string, identities: readonly Identity[], keys: readonly (readonly string[])[], env: Env = process.env): Promise<Tree> {
-  const opened = await openFile(resolveStashPath(path), identities, env, keys)
+export async function readTeamTree(path: string, identities: readonly Identity[], keys: readonly (readonly string[])[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<Tree> {
+  const opened = await openFile(resolveStashPath(path), identities, env, options, keys)
   checkReadable(opened, keys)
   return opened.tree
 }
@@ -158,29 +215,37 @@ export class TeamStash extends TreeStash {
   readonly path: string
   readonly #identities: readonly Identity[]
   readonly #env: Env
+  readonly #options: TeamOpenOptions
   #primed: { identity: string; opened: Opened } | undefined
 
-  private constructor(path: string, identities: readonly Identity[], env: Env) {
+  private constructor(path: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions) {
     super()
     this.path = path
     this.#identities = identities
     this.#env = env
+    this.#options = options
   }
 
   /**
-   * Opens a team stash: finds the member the identities are, checks every scope they hold
-   * (fingerprint, membership MAC, rollback) and remembers what it saw.
-   * @throws {SSError} STASH_NOT_FOUND, NOT_A_STASH, NOT_A_MEMBER, TEAM_ROLLBACK; SSCryptoError TEAM_TAMPERED
+   * Opens a team stash: checks its signed membership and what this clone has seen of the team
+   * (docs/TEAM.md, Pinning), finds the member the identities are, checks each scope key they
+   * hold, and remembers what it saw.
+   * @throws {SSError} STASH_NOT_FOUND, NOT_A_STASH, UNSUPPORTED_FORMAT, NOT_A_MEMBER; {@link SSCryptoError} TEAM_TAMPERED, TEAM_REPLACED, TEAM_ROLLBACK
    */
-  static async open(path: string, identities: readonly Identity[], env: Env = process.env): Promise<TeamStash> {
-    const stash = new TeamStash(resolveStashPath(path), identities, env)
+  static async open(path: string, identities: readonly Identity[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<TeamStash> {
+    const stash = new TeamStash(resolveStashPath(path), identities, env, options)
     const identity = fileIdentity(stash.path)
     stash.#primed = { identity, opened: await stash.#read() }
     return stash
   }
 
   #read(): Promise<Opened> {
-    return openFile(this.path, this.#identities, this.#env)
+    return openFile(this.path, this.#identities, this.#env, this.#options)
+  }
+
+  /** The environment it was opened with: where this clone's memory is. */
+  get env(): Env {
+    return this.#env
   }
 
   /** What the stash is, for status lines; a team stash has no key derivation. */
@@ -228,8 +293,10 @@ export class TeamStash extends TreeStash {
    * @throws {SSError} NO_ACCESS (a value in a scope the member lacks), BAD_SCOPE (a key path no scope covers)
    */
   override async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
+    const { SecureStash } = await import('../store/secure-stash.js')
     return this.mutate(async (opened) => {
       const result = await fn(opened.tree)
+      if (result === SecureStash.UNCHANGED) return result
       applyTree(opened, opened.tree)
       return result
     })
@@ -244,8 +311,12 @@ export class TeamStash extends TreeStash {
     return withLock(this.path, async (lock) => {
       this.#primed = undefined
       const opened = await this.#read()
+      if (opened.old !== undefined)
+        throw new SSCryptoError(`${opened.old}; writing to it is refused`, 'TEAM_ROLLBACK', { hint: 'merge the newer branch first (git merge), then write' })
       const result = await fn(opened)
-      await writeAtomic(this.path, serializeTeamFile(opened.file), { lock })
+      const bytes = serializeTeamFile(opened.file)
+      // A change that changed nothing (a credential helper's store of what is there) leaves the file as it was.
+      if (!sameBytes(bytes, opened.bytes)) await writeAtomic(this.path, bytes, { lock })
       return result
     })
   }

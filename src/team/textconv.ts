@@ -5,22 +5,26 @@
  * and who joined or left. It needs no identity and shows no value and no ciphertext.
  */
 import { formatKeyPath } from '../tree/key-path.js'
-import { inPathOrder, parseTeamFile, type TeamFile, type ValueRecord } from './format.js'
-import { listMembers } from './membership.js'
+import { TEAM_MAGIC, inPathOrder, type TeamFile, type ValueRecord } from './format.js'
+import { listMembers } from './listing.js'
+import { parseTeamFile } from './parse.js'
 import { hexHash } from './primitives.js'
+import { teamFingerprint } from './signing.js'
 
 const tag = (sealed: string): string => hexHash('sha256', sealed).slice(0, 8)
 
 function valueLine(kind: string, record: ValueRecord, file: TeamFile): string {
-  const exposed = record.since < (file.scopes.get(record.scope)?.gen ?? 0) ? ' exposed' : ''
-  return `${kind} ${formatKeyPath(record.path)} scope ${record.scope} [${tag(record.sealed)}]${exposed}`
+  const gen = file.scopes.get(record.scope)?.gen ?? 0
+  const state = record.gen < gen ? ' set-again' : record.since < gen ? ' exposed' : ''
+  return `${kind} ${formatKeyPath(record.path)} scope ${record.scope} [${tag(record.sealed)}]${state}`
 }
 
 /** The textconv rendering of a parsed team stash. */
 export function renderTeamFile(file: TeamFile): string {
-  const lines = [`sstash-team/1 ${file.teamId}`]
-  for (const member of listMembers(file)) lines.push(`member ${member.name} ${member.fingerprint} scopes ${member.scopes.join(' ')}`)
+  const lines = [`${TEAM_MAGIC} ${file.teamId} fingerprint ${teamFingerprint(file)}`, `epoch ${file.epoch} signing key generation ${file.signKeys.size}`]
+  for (const member of listMembers(file)) lines.push(`member ${member.name}${member.admin ? ' admin' : ''} ${member.fingerprint} scopes ${member.scopes.join(' ')}`)
   for (const scope of file.scopes.values()) lines.push(`scope ${scope.name} ${formatKeyPath(scope.prefix)} generation ${scope.gen}`)
+  for (const r of file.removals.values()) lines.push(`removed ${r.member} ${r.date} ${r.scopes.map(([s, g]) => `${s}:${g}`).join(' ')}`)
   for (const [, record] of inPathOrder(file.values)) lines.push(valueLine('value', record, file))
   for (const [path, record] of inPathOrder(file.conflicts)) lines.push(record ? valueLine('conflict', record, file) : `conflict ${path} removed on their side`)
   return `${lines.join('\n')}\n`

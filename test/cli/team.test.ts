@@ -3,20 +3,22 @@
  * (sstash get/set/ls, sstash-run) on a team stash, with real age and ssh keys.
  */
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { randomBytes } from 'node:crypto'
+import { generateIdentity, parseIdentities } from '../../src/team/keys.js'
 import { ROOT, makeStash, runBin, tempDir } from '../helpers.js'
 
 const dir = tempDir()
-const hasAge = spawnSync('age-keygen', ['-y', '/dev/null']).error === undefined
 let n = 0
 
+/** A member key made with our own generateIdentity (so these tests run where age is missing), kept in an identity file. */
 function ageKey(): { file: string; recipient: string; secret: string } {
   const file = join(dir, `key-${n++}`)
-  spawnSync('age-keygen', ['-o', file])
-  const secret = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1')) as string
-  return { file, recipient: spawnSync('age-keygen', ['-y', file], { encoding: 'utf8' }).stdout.trim(), secret }
+  const secret = generateIdentity(new Uint8Array(randomBytes(32)))
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 })
+  return { file, recipient: (parseIdentities(secret, file)[0] as { recipient: string }).recipient, secret }
 }
 
 /** A user with their own state, data and home directories. */
@@ -39,7 +41,7 @@ async function team() {
   return { path, alice, ci, env, run }
 }
 
-describe.skipIf(!hasAge)('sstash team', () => {
+describe('sstash team', () => {
   it('creates an identity in the personal stash on first use, and prints the same key afterwards', async () => {
     const env = user({ SSTASH_PASSWORD: 'personal' })
     mkdirSync(join(env.XDG_DATA_HOME as string, 'sstash'), { recursive: true })
@@ -84,9 +86,15 @@ describe.skipIf(!hasAge)('sstash team', () => {
   it('lists members, fingerprints and scopes, and never a value', async () => {
     const t = await team()
     const ls = await t.run(['team', 'ls'])
+    const fingerprint = (await t.run(['team', 'verify'])).stdout.trim()
+    expect(fingerprint).toMatch(/^[0-9a-f]{4}(-[0-9a-f]{4}){4}$/)
     expect(ls.stdout).toBe(
-      `member alice ${t.alice.recipient} scopes dev,prod\nmember ci ${t.ci.recipient} scopes prod\nscope dev dev generation 1\nscope prod prod generation 1\n`,
+      `team ${fingerprint} epoch 2\nmember alice ${t.alice.recipient} scopes dev,prod admin\nmember ci ${t.ci.recipient} scopes prod\nscope dev dev generation 1\nscope prod prod generation 1\n`,
     )
+    expect((await t.run(['team', 'verify', '--fingerprint', fingerprint])).code).toBe(0)
+    const wrong = await t.run(['team', 'verify', '--fingerprint', '0000-0000-0000-0000-0000'])
+    expect([wrong.code, wrong.stdout]).toEqual([4, ''])
+    expect(wrong.stderr).toMatch(/^sstash: error: .* holds team [0-9a-f-]+, not 0000-0000-0000-0000-0000\n/)
     expect((await t.run(['ls'])).stdout).toBe('dev/\nprod/\n')
   })
 
@@ -108,10 +116,10 @@ describe.skipIf(!hasAge)('sstash team', () => {
     const t = await team()
     const rm = await t.run(['team', 'rm', 'ci'])
     expect(rm.stderr).toBe(
-      'sstash: removed ci; new keys for scope prod\n' +
+      'sstash: removed ci; new keys for scope prod, and their values encrypted again under them\n' +
         'sstash: warning: ci could read 1 value, and old values stay in git history: rotate each secret where it was issued, then set it again (`sstash team exposed` lists them)\n',
     )
-    expect((await t.run(['team', 'exposed'])).stdout).toBe('prod/db/password\tscope prod\n')
+    expect((await t.run(['team', 'exposed'])).stdout).toMatch(/^prod\/db\/password\tscope prod\texposed to ci \(removed \d{4}-\d\d-\d\dT[\d:]+Z\)\n$/)
     const doctor = await t.run(['doctor'])
     expect(doctor.stdout).toMatch(/^warning: 1 values a removed member could read have not been set since: prod\/db\/password\n  fix: rotate each secret where it was issued/m)
     expect((await t.run(['set', 'prod/db/password'], 'rotated')).code).toBe(0)
@@ -119,6 +127,30 @@ describe.skipIf(!hasAge)('sstash team', () => {
     expect([after.stdout, after.stderr]).toEqual(['', 'sstash: nothing is exposed: every value was set after the last removal\n'])
     const ci = await runBin('sstash', ['--stash', t.path, 'get', 'prod/db/password'], { env: user({ SSTASH_IDENTITY: t.ci.secret }) })
     expect(ci.stderr).toMatch(/^sstash: error: .*: your identity \(age1.*\) is not a member of this team stash\nsstash: hint: /)
+  })
+
+  it('remembers every team that commands running at once open: each update of the memory lands, under its lock', async () => {
+    const teams = await Promise.all(Array.from({ length: 5 }, () => team()))
+    const shared = user()
+    const results = await Promise.all(teams.map((t) => runBin('sstash', ['--stash', t.path, 'team', 'verify'], { env: shared })))
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0, 0])
+    const seen = readFileSync(join(shared.XDG_STATE_HOME as string, 'sstash', 'team-seen'), 'utf8')
+    expect(seen.split('\n').filter((line) => line.startsWith('team ')).length).toBe(5)
+    expect(seen.split('\n').filter((line) => line.startsWith('path ')).length).toBe(5)
+  })
+
+  it('reads an old branch after a removal only with --allow-old, and never writes to it', async () => {
+    const t = await team()
+    const before = readFileSync(t.path)
+    expect((await t.run(['team', 'rm', 'ci'])).code).toBe(0)
+    writeFileSync(t.path, before)
+    const refused = await t.run(['get', 'dev/api/token'])
+    expect([refused.code, refused.stdout]).toEqual([4, ''])
+    expect(refused.stderr).toMatch(/^sstash: error: .*: this file predates the removal of ci from prod \(generation 2\); merge the branch that made it\nsstash: hint: .*--allow-old/)
+    expect((await t.run(['--allow-old', 'get', 'dev/api/token'])).stdout).toBe('dev-token')
+    const write = await t.run(['--allow-old', 'set', 'dev/x'], 'x')
+    expect(write.code).toBe(4)
+    expect(readFileSync(t.path)).toEqual(before)
   })
 
   it('doctor finds nothing wrong with the 0644 mode git checks a team stash out with, but warns when others can write it', async () => {
@@ -140,6 +172,13 @@ describe.skipIf(!hasAge)('sstash team', () => {
     expect([store.code, store.stderr]).toEqual([0, ''])
     const got = await runBin('git', ['--stash', path, 'get'], { env, input: 'protocol=https\nhost=example.com\n\n' })
     expect(got.stdout).toBe('username=alice\npassword=s3cret\n')
+    // A store or erase that changes nothing leaves the file as it was: no rewrite, no new inode or mtime.
+    const before = statSync(path)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await runBin('git', ['--stash', path, 'store'], { env, input: 'protocol=https\nhost=example.com\nusername=alice\npassword=s3cret\n\n' })
+    await runBin('git', ['--stash', path, 'erase'], { env, input: 'protocol=https\nhost=other.example\n\n' })
+    const after = statSync(path)
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs])
   })
 
   it('loads no team dependency for a get on a personal stash, and only a team add of an ssh key loads @noble/curves', async () => {

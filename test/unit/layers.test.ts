@@ -47,6 +47,8 @@ const KNOWN_UP = new Set([
   'team/membership.ts -> store/write.ts',
   'team/seen.ts -> store/read.ts',
   'team/seen.ts -> store/write.ts',
+  'team/seen.ts -> store/lock.ts',
+  'team/team-stash.ts -> store/secure-stash.ts',
   'team/team-stash.ts -> store/tree-stash.ts',
   'team/team-stash.ts -> store/read.ts',
   'team/team-stash.ts -> store/lock.ts',

@@ -5,7 +5,7 @@
 import type { CAC } from 'cac'
 import { writeFileSync } from 'node:fs'
 import { READ_LIMITS, readNamedFile } from '../../store/read.js'
-import { SSError } from '../../errors.js'
+import { SSCryptoError, SSError } from '../../errors.js'
 import { stashPath } from '../../locations.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
 import { UsageError, existingStash, optionText, writeStdout, type GlobalOptions } from '../output.js'
@@ -78,33 +78,77 @@ function keyOption(value: unknown): string | undefined {
 async function add(name: string | undefined, options: Options): Promise<void> {
   if (name === undefined) throw new UsageError('team add needs a member name', 'e.g. `sstash team add bob --key ~/bob_id_ed25519.pub --scope dev`')
   const { addMember } = await team()
-  const scopes = await addMember(await open(options), name, keyOption(options.key), list(options.scope))
-  note(`${name} holds ${scopes.length === 1 ? 'scope' : 'scopes'} ${scopes.join(', ')}`)
+  const scopes = await addMember(await open(options), name, keyOption(options.key), list(options.scope), { admin: options.admin === true })
+  note(`${name} holds ${scopes.length === 0 ? 'no scope' : `${scopes.length === 1 ? 'scope' : 'scopes'} ${scopes.join(', ')}`}${options.admin === true ? ' and is an admin' : ''}`)
 }
 
 async function remove(name: string | undefined, options: Options): Promise<void> {
   if (name === undefined) throw new UsageError('team rm needs a member name', '`sstash team ls` lists the members')
   const { removeMember } = await team()
-  const { rotated, exposed } = await removeMember(await open(options), name)
-  note(`removed ${name}; new keys for ${rotated.length === 1 ? 'scope' : 'scopes'} ${rotated.join(', ')}`)
+  const { rotated, exposed, signingRotated } = await removeMember(await open(options), name)
+  const scopes = rotated.length === 0 ? 'they held no scope' : `new keys for ${rotated.length === 1 ? 'scope' : 'scopes'} ${rotated.join(', ')}, and their values encrypted again under them`
+  note(`removed ${name}; ${scopes}${signingRotated ? '; a new team signing key, endorsed by the old one' : ''}`)
   if (exposed.length > 0)
     warn(`${name} could read ${exposed.length} ${exposed.length === 1 ? 'value' : 'values'}, and old values stay in git history: rotate each secret where it was issued, then set it again (\`sstash team exposed\` lists them)`)
 }
 
+/** Reads the file with no identity, verifies it, and checks it against what this clone pinned (an old file is shown, with a warning). */
+async function verified(options: Options, allowOld = true): Promise<{ file: import('../../team/format.js').TeamFile; fingerprint: string; save: () => Promise<void> }> {
+  const [{ readTeamFile, realPathOf }, { SeenStore }, { checkTrust }] = await Promise.all([import('../../team/team-stash.js'), import('../../team/seen.js'), import('../../team/trust.js')])
+  const path = existingStash(options)
+  const file = readTeamFile(path)
+  const seen = SeenStore.load()
+  const trust = checkTrust(file, realPathOf(path), seen, path, { allowOld: allowOld || options.allowOld === true || process.env.SSTASH_ALLOW_OLD === '1' })
+  if (trust.old !== undefined) warn(trust.old)
+  return { file, fingerprint: trust.fingerprint, save: () => seen.save() }
+}
+
 async function ls(options: Options): Promise<void> {
-  const [{ readTeamFile }, { listMembers }] = await Promise.all([import('../../team/team-stash.js'), team()])
-  const file = readTeamFile(existingStash(options))
-  const lines = listMembers(file).map((m) => `member ${m.name} ${m.fingerprint} scopes ${m.scopes.join(',')}`)
+  const [{ file, fingerprint }, { listMembers, staleValues }] = await Promise.all([verified(options), team()])
+  const lines = [`team ${fingerprint} epoch ${file.epoch}`]
+  for (const m of listMembers(file)) lines.push(`member ${m.name} ${m.fingerprint} scopes ${m.scopes.join(',') || '-'}${m.admin ? ' admin' : ''}`)
   for (const s of file.scopes.values()) lines.push(`scope ${s.name} ${formatKeyPath(s.prefix)} generation ${s.gen}`)
+  for (const v of staleValues(file)) lines.push(`set-again ${formatKeyPath(v.path)} scope ${v.scope} generation ${v.gen}`)
   writeStdout(`${lines.join('\n')}\n`)
+  const stale = staleValues(file).length
+  if (stale > 0) warn(`${stale} ${stale === 1 ? 'value was' : 'values were'} set under an old key and ${stale === 1 ? 'is' : 'are'} refused until set again (the set-again lines)`)
 }
 
 async function exposed(options: Options): Promise<void> {
-  const [{ readTeamFile }, { exposedValues }] = await Promise.all([import('../../team/team-stash.js'), team()])
-  const values = exposedValues(readTeamFile(existingStash(options)))
+  const [{ file }, { exposedValues }, { exposedTo }] = await Promise.all([verified(options), team(), import('../../team/listing.js')])
+  const values = exposedValues(file)
   if (values.length === 0) return note('nothing is exposed: every value was set after the last removal')
-  writeStdout(`${values.map((v) => `${formatKeyPath(v.path)}\tscope ${v.scope}`).join('\n')}\n`)
+  const who = (v: import('../../team/format.js').ValueRecord): string => exposedTo(file, v).map((r) => `${r.member} (removed ${r.date})`).join(', ')
+  writeStdout(`${values.map((v) => `${formatKeyPath(v.path)}\tscope ${v.scope}\texposed to ${who(v)}`).join('\n')}\n`)
   warn('removed members could read these values, and old values stay in git history: rotate each secret where it was issued, then `sstash set` it')
+}
+
+/** `team verify [--fingerprint F]`: the file verifies, is the team this clone pinned, and (given F) has that fingerprint; prints the fingerprint. */
+async function verify(options: Options): Promise<void> {
+  const { fingerprint, save } = await verified(options, false)
+  const expected = optionText(options.fingerprint)
+  if (expected !== undefined && expected.trim().toLowerCase() !== fingerprint)
+    throw new SSCryptoError(`${existingStash(options)} holds team ${fingerprint}, not ${expected}`, 'TEAM_REPLACED', { hint: 'the file is not the team you expect: check where it came from' })
+  await save()
+  writeStdout(`${fingerprint}\n`)
+}
+
+/** `team trust --fingerprint F`: accepts, knowingly, the team the file holds now (after a deliberate replacement). */
+async function trust(options: Options): Promise<void> {
+  const expected = optionText(options.fingerprint)
+  if (expected === undefined) throw new UsageError('team trust needs --fingerprint <the team\'s fingerprint>', 'compare it with your team out of band first')
+  const [{ readTeamFile, realPathOf }, { SeenStore }, { remember }, { teamFingerprint }] = await Promise.all([
+    import('../../team/team-stash.js'), import('../../team/seen.js'), import('../../team/trust.js'), import('../../team/signing.js'),
+  ])
+  const path = existingStash(options)
+  const file = readTeamFile(path)
+  const fingerprint = teamFingerprint(file)
+  if (expected.trim().toLowerCase() !== fingerprint) throw new SSCryptoError(`${path} holds team ${fingerprint}, not ${expected}`, 'TEAM_REPLACED')
+  const seen = SeenStore.load()
+  seen.reset(file.teamId)
+  remember(file, realPathOf(path), seen, fingerprint)
+  await seen.save()
+  note(`this clone now trusts team ${fingerprint} at ${path}`)
 }
 
 async function resolve(keypath: string | undefined, options: Options): Promise<number | void> {
@@ -131,20 +175,27 @@ async function mergeFile(args: string[]): Promise<number> {
   const [base, ours, theirs, shown] = args
   if (base === undefined || ours === undefined || theirs === undefined) throw new UsageError('team merge-file needs %O %A %B [%P]')
   const what = shown ?? ours
-  const [{ mergeTeamFiles }, { identitiesFromEnvironment, loadIdentities }, { SeenStore }] = await Promise.all([
+  const [{ mergeTeamFiles }, { identitiesFromEnvironment, loadIdentities }, { SeenStore }, { realPathOf }] = await Promise.all([
     import('../../team/merge.js'),
     import('../../team/identity-source.js'),
     import('../../team/seen.js'),
+    import('../../team/team-stash.js'),
   ])
-  // The identity only re-encrypts stale values: a merge without one still merges.
-  const identities = (await identitiesFromEnvironment()) ?? (await loadIdentities().catch(() => undefined))
   const read = (path: string): Uint8Array => readNamedFile(path, { maxBytes: READ_LIMITS.stash }).bytes
+  const [baseBytes, oursBytes, theirsBytes] = [read(base), read(ours), read(theirs)]
+  // An identity is needed only to merge membership changed on both sides (an admin's).
+  const needs = (): Promise<import('../../team/age-file.js').Identity[] | undefined> => identitiesFromEnvironment().then((found) => found ?? loadIdentities().catch(() => undefined))
   const seen = SeenStore.load()
-  const result = mergeTeamFiles(read(base), read(ours), read(theirs), what, identities, seen)
+  const merge = (identities?: import('../../team/age-file.js').Identity[]) => mergeTeamFiles(baseBytes, oursBytes, theirsBytes, what, identities, seen, realPathOf(what))
+  let result
+  try {
+    result = merge()
+  } catch (error) {
+    if (!(error instanceof SSError) || error.code !== 'TEAM_CONFLICT' || !/needs an admin/.test(error.message)) throw error
+    result = merge(await needs())
+  }
   writeFileSync(ours, result.bytes)
-  await seen.save()
-  if (result.membership.length > 0) note(`${what}: merged the members both branches added to ${result.membership.length === 1 ? 'scope' : 'scopes'} ${result.membership.join(', ')}, signed with your key`)
-  if (result.reencrypted > 0) note(`${what}: re-encrypted ${result.reencrypted} values from the other branch under the new scope keys; they stay listed by \`sstash team exposed\``)
+  if (result.membership) note(`${what}: merged the membership both branches changed, signed with your admin key`)
   if (result.conflicts.length === 0) return 0
   process.stderr.write(`sstash: error: ${what}: ${result.conflicts.length} key ${result.conflicts.length === 1 ? 'path was' : 'paths were'} changed on both sides: ${result.conflicts.map(formatKeyPath).join(', ')}\n`)
   process.stderr.write(`sstash: hint: \`sstash --stash ${what} team resolve <keypath> --ours\` (or --theirs), then \`git add ${what}\`\n`)
@@ -159,7 +210,7 @@ async function gitSetupAction(options: Options): Promise<void> {
   if (added) note(`commit ${attributes} so that every clone uses them`)
 }
 
-const ACTIONS = 'init, add, rm, ls, exposed, resolve, git-setup'
+const ACTIONS = 'init, add, rm, ls, exposed, verify, trust, resolve, git-setup'
 
 async function teamCommand(action: string, args: string[], options: Options): Promise<number | void> {
   const [first] = args
@@ -169,6 +220,8 @@ async function teamCommand(action: string, args: string[], options: Options): Pr
     case 'rm': return remove(first, options)
     case 'ls': return ls(options)
     case 'exposed': return exposed(options)
+    case 'verify': return verify(options)
+    case 'trust': return trust(options)
     case 'resolve': return resolve(first, options)
     case 'git-setup': return gitSetupAction(options)
     case 'textconv': return textconv(first)
@@ -190,6 +243,9 @@ export function registerTeamCommands(cli: CAC): void {
     .option('--as <name>', 'init: your member name')
     .option('--scope <scope>', 'init: name=prefix (repeatable); add: a scope name (repeatable)')
     .option('--key <key>', 'add: age1..., "ssh-ed25519 AAAA...", or a file holding one')
+    .option('--admin', 'add: make the member an admin (who may change members and scopes)')
+    .option('--fingerprint <fingerprint>', 'verify, trust: the team fingerprint `team ls` prints')
+    .option('--allow-old', 'ls, verify: read a membership older than this clone has seen (also SSTASH_ALLOW_OLD=1)')
     .option('--ours', 'resolve: keep our value')
     .option('--theirs', 'resolve: take their value')
     .example('  $ sstash --stash secrets.sstash team init --as alice --scope dev=dev/ --scope prod=prod/')

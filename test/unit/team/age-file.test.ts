@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ageDecrypt, ageEncrypt } from '../../../src/team/age-file.js'
 import { bech32Decode, bech32Encode } from '../../../src/team/bech32.js'
-import { parseIdentities, parseRecipient, recipientFingerprint } from '../../../src/team/keys.js'
+import { generateIdentity, parseIdentities, parseRecipient, recipientFingerprint } from '../../../src/team/keys.js'
+import { randomBytes } from 'node:crypto'
 import { tempDir } from '../../helpers.js'
 
 const dir = tempDir()
@@ -62,14 +63,16 @@ describe.skipIf(!hasAge)('age files', () => {
     expect(identity?.recipient).toBe(key.recipient.split(' ').slice(0, 2).join(' '))
     expect(ageDecrypt(new Uint8Array(file), identity!)).toEqual(payload)
   })
+})
 
-  it('gives undefined for a file to another key, and an error for a changed byte', async () => {
-    const mine = ageKey('m.key')
-    const other = ageKey('o.key')
-    const [identity] = parseIdentities(readFileSync(mine.file, 'utf8'), 'm.key')
-    const file = await ageEncrypt(payload, [parseRecipient(other.recipient)])
+describe('age files on generated keys', () => {
+  it('gives undefined for a file to another key, and detects every changed byte of a file to mine', async () => {
+    const [mine, other] = [generateIdentity(new Uint8Array(randomBytes(32))), generateIdentity(new Uint8Array(randomBytes(32)))]
+    const [identity] = parseIdentities(mine, 'mine')
+    const file = await ageEncrypt(payload, [parseRecipient(parseIdentities(other, 'other')[0]!.recipient)])
     expect(ageDecrypt(file, identity!)).toBeUndefined()
-    const toMe = await ageEncrypt(payload, [parseRecipient(mine.recipient)])
+    const toMe = await ageEncrypt(payload, [parseRecipient(identity!.recipient)])
+    expect(ageDecrypt(toMe, identity!)).toEqual(payload)
     for (let i = 0; i < toMe.length; i++) {
       const flipped = new Uint8Array(toMe)
       flipped[i] = (flipped[i] as number) ^ 0x01
@@ -79,8 +82,8 @@ describe.skipIf(!hasAge)('age files', () => {
       } catch {
         result = 'error'
       }
-      // A flip never yields a different payload: it is refused, or (in a stanza) not for me.
-      if (result !== 'error' && result !== undefined) expect(result).toEqual(payload)
+      // Every flip is detected: refused (header MAC, payload AEAD), or a stanza no longer for me.
+      expect(result === 'error' || result === undefined, `a flip at byte ${i} was not detected`).toBe(true)
     }
   })
 })

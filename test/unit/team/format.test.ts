@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { SSError } from '../../../src/errors.js'
-import { byteOrder, decodePath, encodePath, parseTeamFile, serializeTeamFile, slotOf, type TeamFile } from '../../../src/team/format.js'
+import { byteOrder, decodePath, encodePath, serializeTeamFile, slotOf, type TeamFile } from '../../../src/team/format.js'
+import { parseTeamFile } from '../../../src/team/parse.js'
 import { b64, fromB64, isCanonicalB64 } from '../../../src/team/primitives.js'
 import { ROOT } from '../../helpers.js'
 
@@ -53,12 +54,15 @@ describe('team stash format', () => {
     const heads = text.split('\n').filter((line) => line.startsWith('value '))
     expect(heads).toEqual([...heads].sort())
     for (const head of heads) expect(head).toBe(`value ${slotOf(head.split(' ')[2]!)} ${head.split(' ')[2]}`)
+    // Each record is under the anchor of its slot's first two hex digits.
+    const lines = text.split('\n')
+    for (const head of heads) expect(lines.slice(0, lines.indexOf(head)).reverse().find((line) => line.startsWith('@ '))).toBe(`@ ${head.slice(6, 8)}`)
     // Siblings in key-path order are not next to each other in the file.
     const order = heads.map((head) => head.split(' ')[2]).filter((path) => path!.startsWith('/dev/key'))
     expect(order).not.toEqual(names.map((name) => `/dev/${name}`).sort())
     const slot = slotOf('/dev/key3')
     const wrong = text.replace(`value ${slot} /dev/key3\n`, `value ${slot.slice(0, 7)}${(parseInt(slot[7]!, 16) ^ 1).toString(16)} /dev/key3\n`)
-    expect(() => parseTeamFile(new Uint8Array(Buffer.from(wrong)), 'wrong')).toThrow(/line \d+: (the slot of the value record for \/dev\/key3 is not the one its key path gives|records are not sorted)/)
+    expect(() => parseTeamFile(new Uint8Array(Buffer.from(wrong)), 'wrong')).toThrow(/line \d+: (the slot of the value record for \/dev\/key3 is not the one its key path gives|records are not sorted|not under the anchor)/)
   })
 
   it('writes back a file it read byte for byte', () => {

@@ -1,0 +1,73 @@
+// How long reading a hostile or large team stash takes, by shape (docs/TEAM.md, Limits: a 2 MB
+// file of any shape is read or refused in well under a second). Run `npm run build` first, then:
+//   node bench/team-parse.mjs [megabytes=2]
+// Each shape is made from a real team file; the time is the best of three parses (they include
+// the signature check), and the result says whether it was read or refused, and with which code.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const dist = join(import.meta.dirname, '../dist/team')
+const { generateIdentity, parseIdentities } = await import(join(dist, 'keys.js'))
+const { createTeam } = await import(join(dist, 'membership.js'))
+const { parseTeamFile } = await import(join(dist, 'parse.js'))
+const { serializeTeamFile, encodePath } = await import(join(dist, 'format.js'))
+const { openKeyring } = await import(join(dist, 'keyring.js'))
+const { sealValue } = await import(join(dist, 'scope-keys.js'))
+const { signMembership } = await import(join(dist, 'signing.js'))
+
+const size = Number(process.argv[2] ?? 2) * 1024 * 1024
+const work = mkdtempSync(join(tmpdir(), 'team-parse-'))
+const secret = generateIdentity(new Uint8Array(randomBytes(32)))
+const [identity] = parseIdentities(secret, 'bench')
+const path = join(work, 'team.sstash')
+const scopes = Array.from({ length: 200 }, (_, i) => ({ name: `s${i}`, prefix: ['p', ...String(i).split('')] }))
+await createTeam(path, 'alice', identity.recipient, scopes, { XDG_STATE_HOME: join(work, 'state') })
+const bytes = readFileSync(path)
+const [header, ...rest] = bytes.toString().split('\n')
+const fill = (line) => Array.from({ length: Math.ceil(size / (line(0).length + 1)) }, (_, i) => line(i))
+const pad = (i) => String(i).padStart(7, '0')
+
+/** A valid signed file with as many values as fit, each under a deep key path in one of 200 scopes. */
+function manyValues() {
+  const file = parseTeamFile(bytes, 'bench')
+  const ring = openKeyring(file, [identity], 'bench')
+  for (let i = 0; Buffer.byteLength(serializeTeamFile(file)) < size; i++) {
+    for (let k = 0; k < 500; k++) {
+      const n = i * 500 + k
+      const keyPath = ['p', ...String(n % 200).split(''), 'deep', 'a', 'b', 'c', `k${n}`]
+      const scope = `s${n % 200}`
+      file.values.set(encodePath(keyPath), sealValue(ring.key(scope), file.teamId, { path: keyPath, scope, gen: 1, since: 1 }, new Uint8Array(8)))
+    }
+  }
+  signMembership(file, ring.signingSeed())
+  return Buffer.from(serializeTeamFile(file))
+}
+
+const shapes = {
+  'members (40,000+)': () => Buffer.from([header, ...fill((i) => `member m${pad(i)} ${identity.recipient}`), ...rest].join('\n')),
+  'wraps (over the bound)': () => Buffer.from([header, ...fill((i) => `wrap s1 1 m${pad(i)} YWdlLWVuY3J5cHRpb24=`), ...rest].join('\n')),
+  'one long line': () => Buffer.from([header, `member a ${'x'.repeat(size)}`, ...rest].join('\n')),
+  'values, valid and signed': manyValues,
+  'values under a wrong anchor': () => Buffer.from(manyValues().toString().replace('@ 01\n', '@ 01\n@ 01\n')),
+}
+
+console.log(`shape\tbytes\tresult\tbest of 3 (ms)`)
+for (const [name, make] of Object.entries(shapes)) {
+  const file = make()
+  let best = Infinity
+  let result = 'read'
+  for (let run = 0; run < 3; run++) {
+    const start = performance.now()
+    try {
+      const parsed = parseTeamFile(file, 'bench')
+      result = `read (${parsed.values.size} values)`
+    } catch (error) {
+      result = `refused ${error.code}`
+    }
+    best = Math.min(best, performance.now() - start)
+  }
+  console.log(`${name}\t${file.length}\t${result}\t${best.toFixed(0)}`)
+}
+rmSync(work, { recursive: true, force: true })

@@ -1,0 +1,84 @@
+/**
+ * Trust on first use, as ssh's known_hosts (docs/TEAM.md, Pinning): a verified team file is
+ * checked against what this clone has seen: the team at this path, the team's fingerprint, its
+ * signing key chain, its membership epoch, its scopes and its removals. A file of another team
+ * at a known path, or whose keys do not descend from those seen, is refused (TEAM_REPLACED);
+ * an older membership is refused unless asked for knowingly (TEAM_ROLLBACK, `--allow-old`).
+ */
+import { SSCryptoError } from '../errors.js'
+import type { TeamFile } from './format.js'
+import { currentSignKey, membershipDigest, teamFingerprint } from './signing.js'
+import type { SeenStore } from './seen.js'
+
+/** What the check found. */
+export interface Trust {
+  fingerprint: string
+  /** Why the file is older than what this clone has seen, when it is (and was allowed). */
+  old?: string
+}
+
+const describeScopes = (scopes: string): string =>
+  scopes === '-' ? '' : ` from ${scopes.split(',').map((pair) => pair.replace(/:(\d+)$/, ' (generation $1)')).join(', ')}`
+
+/** The message of an older file: the removal it predates, when this clone saw one. */
+function olderMessage(file: TeamFile, seen: SeenStore, epoch: number, what: string): string {
+  const removal = seen.removalsOf(file.teamId).filter(([e, member]) => e > file.epoch && !file.removals.has(`${e} ${member}`)).sort(([a], [b]) => a - b)[0]
+  const change = removal ? `the removal of ${removal[1]}${describeScopes(removal[2])}` : `a membership change (epoch ${epoch}) this clone has seen`
+  return `${what}: this file predates ${change}; merge the branch that made it`
+}
+
+/** The error for a file that is not the team this clone knows at this path. */
+function replaced(what: string, why: string): SSCryptoError {
+  return new SSCryptoError(`${what}: ${why}`, 'TEAM_REPLACED', {
+    hint: 'if the file was replaced on purpose, compare its fingerprint with your team out of band, then `sstash team trust --fingerprint <it>`',
+  })
+}
+
+/** Checks everything but the epoch; returns why the file is older, if it is. */
+function compare(file: TeamFile, realPath: string, seen: SeenStore, what: string, fingerprint: string): string | undefined {
+  const known = seen.teamAt(realPath)
+  if (known !== undefined && known !== file.teamId) throw replaced(what, `this file now holds another team (fingerprint ${fingerprint}) than the one this clone opened here: the whole file was replaced`)
+  const pin = seen.team(file.teamId)
+  if (!pin) return undefined
+  if (pin.fingerprint !== fingerprint) throw replaced(what, `the team's signing key is not the one this clone pinned (fingerprint ${pin.fingerprint}, now ${fingerprint}): the file was forged`)
+  if (file.signKeys.size < pin.signGen) return olderMessage(file, seen, pin.epoch, what)
+  if (file.signKeys.get(pin.signGen)?.publicKey !== pin.signKey) throw replaced(what, `the team's signing key of generation ${pin.signGen} is not the one this clone has seen: its history was replaced`)
+  for (const [name, last] of seen.scopesOf(file.teamId)) {
+    const scope = file.scopes.get(name)
+    if (!scope) throw replaced(what, `scope ${name}, which this clone has seen, is gone`)
+    if (scope.gen < last.gen) return olderMessage(file, seen, pin.epoch, what)
+    if (scope.gen === last.gen && scope.fingerprint !== last.fingerprint) throw replaced(what, `scope ${name} has another key at generation ${scope.gen} than the one this clone has seen`)
+  }
+  if (file.epoch < pin.epoch) return olderMessage(file, seen, pin.epoch, what)
+  if (file.epoch === pin.epoch && membershipDigest(file) !== pin.digest)
+    return `${what}: this file's membership (epoch ${file.epoch}) is not the one this clone has seen at that epoch: another branch changed it; merge the two branches`
+  for (const [epoch, member] of seen.removalsOf(file.teamId))
+    if (epoch <= file.epoch && !file.removals.has(`${epoch} ${member}`)) throw replaced(what, `the removal of ${member}, which this clone has seen, is gone`)
+  return undefined
+}
+
+/**
+ * Checks a verified file against this clone's memory and, unless it is older, remembers it
+ * (in `seen`, which the caller saves).
+ * @param options.allowOld - read an older membership knowingly (nothing is remembered then)
+ * @throws {SSCryptoError} TEAM_REPLACED, TEAM_ROLLBACK
+ */
+export function checkTrust(file: TeamFile, realPath: string, seen: SeenStore, what: string, options: { allowOld?: boolean } = {}): Trust {
+  const fingerprint = teamFingerprint(file)
+  const old = compare(file, realPath, seen, what, fingerprint)
+  if (old !== undefined) {
+    if (options.allowOld) return { fingerprint, old }
+    throw new SSCryptoError(old, 'TEAM_ROLLBACK', { hint: 'to read it knowingly, add --allow-old (SSTASH_ALLOW_OLD=1); writing to it is refused' })
+  }
+  remember(file, realPath, seen, fingerprint)
+  return { fingerprint }
+}
+
+/** Remembers a file as the newest this clone has seen of its team. */
+export function remember(file: TeamFile, realPath: string, seen: SeenStore, fingerprint = teamFingerprint(file)): void {
+  const key = currentSignKey(file)
+  seen.setTeam(file.teamId, { fingerprint, epoch: file.epoch, digest: membershipDigest(file), signGen: key.gen, signKey: key.publicKey })
+  for (const scope of file.scopes.values()) seen.set(file.teamId, scope.name, { gen: scope.gen, fingerprint: scope.fingerprint })
+  for (const r of file.removals.values()) seen.addRemoval(file.teamId, r.epoch, r.member, r.scopes.length === 0 ? '-' : r.scopes.map(([s, g]) => `${s}:${g}`).join(','))
+  seen.setPath(realPath, file.teamId)
+}

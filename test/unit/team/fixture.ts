@@ -1,0 +1,45 @@
+/**
+ * A team for tests, made with our own `generateIdentity` so it runs on every machine: alice
+ * (admin; dev, prod), bob (dev) and ci (prod), one value in each scope, and each member's clone
+ * memory kept apart (as each machine remembers separately).
+ */
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { parseIdentities, generateIdentity } from '../../../src/team/keys.js'
+import { addMember, createTeam } from '../../../src/team/membership.js'
+import { TeamStash } from '../../../src/team/team-stash.js'
+import { tempDir } from '../../helpers.js'
+
+const dir = tempDir()
+let count = 0
+
+/** A new member key: its secret string and public key. */
+export function newKey(): { secret: string; recipient: string } {
+  const secret = generateIdentity(new Uint8Array(randomBytes(32)))
+  return { secret, recipient: (parseIdentities(secret, 'test')[0] as { recipient: string }).recipient }
+}
+
+/** A clone's memory of its own. */
+export const clone = (): Record<string, string> => ({ XDG_STATE_HOME: join(dir, `state-${count++}`) })
+export const ids = (key: { secret: string }) => parseIdentities(key.secret, 'test')
+export const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text))
+export const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString()
+/** The code of the error a promise rejects with, or undefined. */
+export const code = async (promise: Promise<unknown>): Promise<string | undefined> => promise.then(() => undefined, (error: { code?: string }) => error.code)
+export const newPath = (): string => join(dir, `team-${count++}.sstash`)
+
+/** The team described above. */
+export async function setup() {
+  const path = newPath()
+  const [alice, bob, ci] = [newKey(), newKey(), newKey()]
+  const env = { alice: clone(), bob: clone(), ci: clone() }
+  await createTeam(path, 'alice', alice.recipient, [{ name: 'dev', prefix: ['dev'] }, { name: 'prod', prefix: ['prod'] }], env.alice)
+  const asAlice = await TeamStash.open(path, ids(alice), env.alice)
+  await addMember(asAlice, 'bob', bob.recipient, ['dev'])
+  await addMember(asAlice, 'ci', ci.recipient, ['prod'])
+  await asAlice.update((tree) => {
+    tree.write(['dev', 'api', 'token'], utf8('dev-token'))
+    tree.write(['prod', 'db', 'password'], utf8('prod-password'))
+  })
+  return { path, alice, bob, ci, env, asAlice, open: (key: { secret: string }, e: Record<string, string>, options = {}) => TeamStash.open(path, ids(key), e, options) }
+}
