@@ -21,6 +21,7 @@ import { registerEnvCommands } from './commands/env.js'
 import { registerAgentCommands } from './commands/agent.js'
 import { registerInjectCommand } from './commands/inject.js'
 import { registerTeamCommands } from './commands/team.js'
+import { registerGuardCommands } from './commands/guard.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
 // sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
 // and `set` through the agent load none.
@@ -275,6 +276,7 @@ export function buildCli(): CAC {
   registerAgentCommands(cli)
   registerInjectCommand(cli)
   registerTeamCommands(cli)
+  registerGuardCommands(cli)
   return cli
 }
 

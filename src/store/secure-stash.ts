@@ -245,6 +245,8 @@ export class SecureStash extends TreeStash {
       await writeAtomic(this.path, unlocked.seal(unlocked.tree), { lock })
       // Still under the lock, so no other sstash writer can have replaced the file since.
       this.#prime(fileIdentity(this.path), unlocked)
+      // The leak guard's fingerprints follow each write: one stat when the guard is off.
+      await (await import('../guard/active.js')).afterWrite(this.path, 'personal', unlocked.tree)
       return result
     })
   }

@@ -246,6 +246,8 @@ export class TeamStash extends TreeStash {
       const opened = await this.#read()
       const result = await fn(opened)
       await writeAtomic(this.path, serializeTeamFile(opened.file), { lock })
+      // The leak guard's fingerprints follow each write: one stat when the guard is off.
+      await (await import('../guard/active.js')).afterWrite(this.path, 'team', opened.tree)
       return result
     })
   }

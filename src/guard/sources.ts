@@ -1,0 +1,141 @@
+/**
+ * The fingerprint files: `guard/` under the state directory (0700), holding `key` (32 random
+ * bytes, 0600) and one `<id>.json` per stash (0600), where `<id>` is a hash of the stash's real
+ * path. The directory existing is what turns the guard on: a stash write refreshes its
+ * fingerprints only then ({@link refreshAfterWrite}), so a program that never asked for the
+ * guard pays one `stat` per write and nothing else (active.ts).
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { SSError, ioError } from '../errors.js'
+import type { Tree } from '../tree/tree.js'
+import { fingerprint, guardKey, type FingerprintSet, type GuardKey } from './fingerprints.js'
+import { guardActive, guardDir } from './active.js'
+
+type Env = Record<string, string | undefined>
+
+const FORMAT = 'sstash-guard/1'
+
+/** What kind of stash a fingerprint file describes. */
+export type SourceKind = 'personal' | 'team'
+
+/** A stash's fingerprints as kept on disk. */
+export interface Source extends FingerprintSet {
+  format: typeof FORMAT
+  stash: string
+  kind: SourceKind
+  /** SHA-256 of the stash file as it was fingerprinted. */
+  digest: string
+  /** Hashes of its lines then (a team stash: one record per line), to count the changes since. */
+  lines: string[]
+  refreshed: number
+}
+
+const sourceFile = (dir: string, stash: string): string => join(dir, `${createHash('sha256').update(stash).digest('hex').slice(0, 16)}.json`)
+
+function writePrivate(path: string, data: string | Uint8Array): void {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    writeFileSync(temp, data, { mode: 0o600, flag: 'wx' })
+    renameSync(temp, path)
+  } catch (error) {
+    throw ioError('write', path, error, 'WRITE_FAILED')
+  }
+}
+
+/**
+ * The per-user key, made on first use (which turns the guard on).
+ * @throws {SSError} WRITE_FAILED when the state directory cannot be written
+ */
+export function loadKey(env: Env = process.env, create = true): GuardKey | undefined {
+  const dir = guardDir(env)
+  const path = join(dir, 'key')
+  if (!existsSync(path)) {
+    if (!create) return undefined
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      chmodSync(dir, 0o700)
+    } catch (error) {
+      throw ioError('create directory', dir, error, 'WRITE_FAILED')
+    }
+    writePrivate(path, randomBytes(32))
+  }
+  const secret = readFileSync(path)
+  if (secret.length !== 32) throw new SSError(`${path} is not a guard key (32 bytes); remove it and run \`sstash guard refresh\``, 'NOT_A_STASH')
+  return guardKey(secret)
+}
+
+/** The digest and line hashes of a stash file's bytes. */
+export function describeFile(bytes: Uint8Array): { digest: string; lines: string[] } {
+  const text = Buffer.from(bytes).toString('latin1')
+  const lines = text.split('\n').filter((line) => line !== '').map((line) => createHash('sha256').update(line, 'latin1').digest('hex').slice(0, 8))
+  return { digest: createHash('sha256').update(bytes).digest('hex'), lines }
+}
+
+/**
+ * Fingerprints the values of `tree` as the stash at `stash` (a real path) holds them now, and
+ * keeps them in the stash's fingerprint file.
+ * @returns the fingerprints kept
+ */
+export function refreshSource(stash: string, kind: SourceKind, tree: Tree, env: Env = process.env): Source {
+  const key = loadKey(env) as GuardKey
+  const source: Source = { format: FORMAT, stash, kind, ...describeFile(readFileSync(stash)), refreshed: Date.now(), ...fingerprint(key, tree.entries([])) }
+  writePrivate(sourceFile(guardDir(env), stash), JSON.stringify(source))
+  return source
+}
+
+/**
+ * The write hook of SecureStash and TeamStash: refreshes the stash's fingerprints from the tree
+ * it just wrote, when the guard is on. Never throws: a failed refresh must not fail a write
+ * that succeeded, and the next scan says the fingerprints are behind.
+ */
+export function refreshAfterWrite(stash: string, kind: SourceKind, tree: Tree, env: Env = process.env): void {
+  try {
+    if (guardActive(env)) refreshSource(stash, kind, tree, env)
+  } catch {
+    // See above: the scan reports stale fingerprints.
+  }
+}
+
+/** Every stash's fingerprints kept for this user; unreadable or foreign files are skipped. */
+export function readSources(env: Env = process.env): Source[] {
+  const dir = guardDir(env)
+  let names: string[]
+  try {
+    names = readdirSync(dir).filter((name) => /^[0-9a-f]{16}\.json$/.test(name))
+  } catch {
+    return []
+  }
+  const sources: Source[] = []
+  for (const name of names) {
+    try {
+      const source = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Source
+      if (source.format === FORMAT && Array.isArray(source.prints) && Array.isArray(source.paths)) sources.push(source)
+    } catch {
+      // A file being replaced, or not ours.
+    }
+  }
+  return sources
+}
+
+/**
+ * How far the fingerprints of `source` are behind its stash: 0 when the file is the one
+ * fingerprinted; for a team stash, the number of its records that changed; for a personal
+ * stash (one sealed blob), 1: at least one write.
+ * @returns undefined when the stash file is gone
+ */
+export function writesBehind(source: Source): number | undefined {
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(source.stash)
+  } catch {
+    return undefined
+  }
+  const now = describeFile(bytes)
+  if (now.digest === source.digest) return 0
+  // A personal stash is one sealed blob: that it changed is all its bytes say.
+  if (source.kind === 'personal') return 1
+  const before = new Set(source.lines)
+  return Math.max(1, now.lines.filter((line) => !before.has(line)).length)
+}
