@@ -26,11 +26,13 @@ interface Print {
 
 /** The fingerprints of one or more stashes, each with its own key, indexed for scanning. */
 export class Matcher {
-  readonly #groups: { key: GuardKey; heads: Int32Array; next: Int32Array; prints: Print[] }[] = []
+  readonly #groups: { key: GuardKey; bits: Uint8Array; heads: Int32Array; next: Int32Array; prints: Print[] }[] = []
 
   /** Adds the fingerprints of one stash, made with `key`. */
   add(key: GuardKey, set: FingerprintSet): void {
     const heads = new Int32Array(1 << BUCKET_BITS).fill(-1)
+    // A bit per bucket: 128 KB stays in the cache, where the 4 MB of heads would not.
+    const bits = new Uint8Array(1 << (BUCKET_BITS - 3))
     const next = new Int32Array(set.prints.length)
     const prints: Print[] = []
     for (const [bucket, length, tag, index, encoding] of set.prints) {
@@ -38,10 +40,11 @@ export class Matcher {
       // A damaged entry is skipped rather than trusted: it could only miss, never print a value.
       if (path === undefined || !(bucket >= 0 && bucket < heads.length) || !(length >= PREFIX_BYTES)) continue
       next[prints.length] = heads[bucket] as number
+      bits[bucket >>> 3] = (bits[bucket >>> 3] as number) | (1 << (bucket & 7))
       heads[bucket] = prints.length
       prints.push({ length, tag, path, encoding })
     }
-    if (prints.length > 0) this.#groups.push({ key, heads, next, prints })
+    if (prints.length > 0) this.#groups.push({ key, bits, heads, next, prints })
   }
 
   /** True when nothing is fingerprinted. */
@@ -53,10 +56,11 @@ export class Matcher {
   find(text: Uint8Array): Match[] {
     const found: Match[] = []
     const last = text.length - PREFIX_BYTES
-    for (const { key, heads, next, prints } of this.#groups) {
+    for (const { key, bits, heads, next, prints } of this.#groups) {
       for (let at = 0; at <= last; at++) {
-        let i = heads[bucketAt(key.table, text, at)] as number
-        if (i < 0) continue
+        const bucket = bucketAt(key.table, text, at)
+        if (((bits[bucket >>> 3] as number) & (1 << (bucket & 7))) === 0) continue
+        let i = heads[bucket] as number
         // One HMAC per distinct length at this position, however many forms share the bucket.
         const tags = new Map<number, string>()
         for (; i >= 0; i = next[i] as number) {
