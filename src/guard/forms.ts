@@ -4,7 +4,8 @@
  * (standard and URL-safe, at each of the three byte alignments a value can have inside a
  * longer base64 text) and hex (lower and upper case), which a file at rest holds more often
  * than a program's output does. Each is taken of the whole value and of each line of a
- * multi-line value (a PEM key), a line being checked against the minimum on its own.
+ * multi-line value (a PEM key), a line being checked against the minimum on its own; PEM armor
+ * lines (`-----BEGIN ...-----`), the same in every key, are left out.
  */
 import { maskedForms } from '../env/mask.js'
 
@@ -66,6 +67,9 @@ function base64Forms(bytes: Uint8Array): string[] {
   return out
 }
 
+/** A PEM armor line (`-----BEGIN PRIVATE KEY-----`): in every key of its kind, so no secret. */
+const ARMOR = /^-----(BEGIN|END) [A-Z0-9 ]+-----$/
+
 function piecesOf(value: Uint8Array): { bytes: Uint8Array; text: string | undefined; line: boolean }[] {
   const text = textOf(value)
   const pieces: { bytes: Uint8Array; text: string | undefined; line: boolean }[] = []
@@ -73,7 +77,7 @@ function piecesOf(value: Uint8Array): { bytes: Uint8Array; text: string | undefi
   if (text === undefined) return pieces
   const lines = text.split(/\r\n|\r|\n/)
   if (lines.length < 2) return pieces
-  for (const line of lines) if ([...line].length >= MIN_GUARD_LENGTH) pieces.push({ bytes: Buffer.from(line, 'utf8'), text: line, line: true })
+  for (const line of lines) if ([...line].length >= MIN_GUARD_LENGTH && !ARMOR.test(line)) pieces.push({ bytes: Buffer.from(line, 'utf8'), text: line, line: true })
   return pieces
 }
 

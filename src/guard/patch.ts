@@ -5,7 +5,9 @@
  * so an added line that looks like a header (`+++ b/x`, `diff --git`) is content, not a header.
  */
 
-/** Consecutive added lines of one file: `text` is the lines joined by `\n`. */
+const NEWLINE = Buffer.from('\n')
+
+/** Consecutive added lines of one file: `text` is the lines, each ended by `\n`. */
 export interface AddedRun {
   commit: string | undefined
   path: string
@@ -87,7 +89,8 @@ export class PatchReader {
 
   #flush(): void {
     if (this.#run.length === 0) return
-    this.#onRun({ commit: this.#commit, path: this.#path, line: this.#runLine, text: Buffer.concat(this.#run.flatMap((l, i) => (i === 0 ? [l] : [Buffer.from('\n'), l]))) })
+    // Each line as in the file, with its newline: a value that ends with one (a PEM key) is found whole.
+    this.#onRun({ commit: this.#commit, path: this.#path, line: this.#runLine, text: Buffer.concat(this.#run.flatMap((l) => [l, NEWLINE])) })
     this.#run = []
   }
 

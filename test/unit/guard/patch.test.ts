@@ -43,9 +43,9 @@ describe('PatchReader', () => {
   it('hands on each run of added lines with its file, first line and commit, in chunks of any size', () => {
     const expected = {
       runs: [
-        { commit: '1111', path: 'a.txt', line: 3, text: 'new one\nnew two' },
-        { commit: '1111', path: 'a.txt', line: 12, text: '+++ b/looks-like-a-header' },
-        { commit: '2222', path: 't\tab é', line: 1, text: 'quoted' },
+        { commit: '1111', path: 'a.txt', line: 3, text: 'new one\nnew two\n' },
+        { commit: '1111', path: 'a.txt', line: 12, text: '+++ b/looks-like-a-header\n' },
+        { commit: '2222', path: 't\tab é', line: 1, text: 'quoted\n' },
       ],
       commits: ['1111', '2222'],
     }
@@ -53,14 +53,14 @@ describe('PatchReader', () => {
   })
 
   it('reads git diff --cached output, which has no commit lines', () => {
-    expect(read('diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n').runs).toEqual([{ path: 'x', line: 1, text: 'b' }])
+    expect(read('diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n').runs).toEqual([{ path: 'x', line: 1, text: 'b\n' }])
   })
 
   it('reads a hunk shorter than its header said as headers, rather than as content', () => {
     const { runs } = read('+++ b/x\n@@ -1,5 +1,5 @@\n+a\ndiff --git a/y b/y\n+++ b/y\n@@ -0,0 +1 @@\n+b\n')
     expect(runs).toEqual([
-      { path: 'x', line: 1, text: 'a' },
-      { path: 'y', line: 1, text: 'b' },
+      { path: 'x', line: 1, text: 'a\n' },
+      { path: 'y', line: 1, text: 'b\n' },
     ])
   })
 
