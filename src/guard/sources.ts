@@ -27,7 +27,7 @@ export interface Source extends FingerprintSet {
   kind: SourceKind
   /** SHA-256 of the stash file as it was fingerprinted. */
   digest: string
-  /** Hashes of its lines then (a team stash: one record per line), to count the changes since. */
+  /** A team stash's value lines then, hashed, to count the writes since (see {@link describeFile}). */
   lines: string[]
   refreshed: number
 }
@@ -66,10 +66,19 @@ export function loadKey(env: Env = process.env, create = true): GuardKey | undef
   return guardKey(secret)
 }
 
-/** The digest and line hashes of a stash file's bytes. */
-export function describeFile(bytes: Uint8Array): { digest: string; lines: string[] } {
-  const text = Buffer.from(bytes).toString('latin1')
-  const lines = text.split('\n').filter((line) => line !== '').map((line) => createHash('sha256').update(line, 'latin1').digest('hex').slice(0, 8))
+/**
+ * The digest of a stash file's bytes and, for a team stash, a hash of each value's sealed line
+ * (the indented second line of its record: it changes exactly when the value is written).
+ */
+export function describeFile(bytes: Uint8Array, kind: SourceKind): { digest: string; lines: string[] } {
+  const lines =
+    kind === 'personal'
+      ? []
+      : Buffer.from(bytes)
+          .toString('latin1')
+          .split('\n')
+          .filter((line) => line.startsWith(' '))
+          .map((line) => createHash('sha256').update(line, 'latin1').digest('hex').slice(0, 8))
   return { digest: createHash('sha256').update(bytes).digest('hex'), lines }
 }
 
@@ -80,7 +89,7 @@ export function describeFile(bytes: Uint8Array): { digest: string; lines: string
  */
 export function refreshSource(stash: string, kind: SourceKind, tree: Tree, env: Env = process.env): Source {
   const key = loadKey(env) as GuardKey
-  const source: Source = { format: FORMAT, stash, kind, ...describeFile(readFileSync(stash)), refreshed: Date.now(), ...fingerprint(key, tree.entries([])) }
+  const source: Source = { format: FORMAT, stash, kind, ...describeFile(readFileSync(stash), kind), refreshed: Date.now(), ...fingerprint(key, tree.entries([])) }
   writePrivate(sourceFile(guardDir(env), stash), JSON.stringify(source))
   return source
 }
@@ -121,7 +130,7 @@ export function readSources(env: Env = process.env): Source[] {
 
 /**
  * How far the fingerprints of `source` are behind its stash: 0 when the file is the one
- * fingerprinted; for a team stash, the number of its records that changed; for a personal
+ * fingerprinted; for a team stash, the number of values written since (at least 1); for a personal
  * stash (one sealed blob), 1: at least one write.
  * @returns undefined when the stash file is gone
  */
@@ -132,7 +141,7 @@ export function writesBehind(source: Source): number | undefined {
   } catch {
     return undefined
   }
-  const now = describeFile(bytes)
+  const now = describeFile(bytes, source.kind)
   if (now.digest === source.digest) return 0
   // A personal stash is one sealed blob: that it changed is all its bytes say.
   if (source.kind === 'personal') return 1
