@@ -2,7 +2,7 @@
  * Keyed fingerprints of a stash's values: what the leak guard knows about them while the stash
  * is locked. For each form of each value (forms.ts) it keeps the form's length, a 20-bit keyed
  * hash of its first {@link PREFIX_BYTES} bytes (the bucket the matcher looks up at every
- * position of a text) and a 64-bit tag, HMAC-SHA-256 of the whole form truncated, which
+ * position of a text: a rolling hash, so that moving by one byte costs three multiplications) and a 64-bit tag, HMAC-SHA-256 of the whole form truncated, which
  * confirms a match. Both are keyed by a random per-user key (sources.ts), so the file alone
  * says nothing about a value; with the key, it lets one test guesses offline (SECURITY.md).
  */
@@ -19,8 +19,11 @@ export interface GuardKey {
   /** HMAC-SHA-256's key XOR ipad and XOR opad (RFC 2104), each followed by room for the message. */
   inner: Buffer
   outer: Buffer
-  /** Tabulation hashing: one random 32-bit word per (prefix position, byte). */
-  table: Uint32Array
+  /** The prefix hash: a polynomial in a secret odd base, mod 2^32, then a secret odd multiplier. */
+  base: number
+  /** base^(PREFIX_BYTES - 1) mod 2^32, to roll the window by one byte. */
+  top: number
+  mix: number
 }
 
 /** One fingerprinted form: [bucket, length in bytes, tag (16 hex digits), index of its key path, encoding]. */
@@ -30,6 +33,8 @@ export type Fingerprint = [number, number, string, number, Encoding]
 export interface FingerprintSet {
   /** Key paths in the command-line spelling; fingerprints point into this list. */
   paths: string[]
+  /** Per key path, the tag of the path with its value, to tell an unchanged value at the next refresh. */
+  entryTags: string[]
   prints: Fingerprint[]
   /** How many values were fingerprinted. */
   values: number
@@ -37,25 +42,34 @@ export interface FingerprintSet {
   short: number
 }
 
-/** Derives the matcher's hash table from the 32-byte secret. */
+/** Derives the tag key and the prefix hash's constants from the 32-byte secret (HKDF-SHA-256). */
 export function guardKey(secret: Uint8Array): GuardKey {
-  const table = new Uint32Array(PREFIX_BYTES * 256)
-  const bytes = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'sstash guard prefix table', table.byteLength / 2))
-  const more = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'sstash guard prefix table 2', table.byteLength / 2))
-  const all = Buffer.concat([bytes, more])
-  for (let i = 0; i < table.length; i++) table[i] = all.readUInt32LE(i * 4)
   const hmac = Buffer.alloc(64)
   Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'sstash guard tag', 32)).copy(hmac)
   const pad = (byte: number, room: number): Buffer => Buffer.concat([Buffer.from(hmac.map((b) => b ^ byte)), Buffer.alloc(room)])
-  return { inner: pad(0x36, 0), outer: pad(0x5c, 32), table }
+  const words = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'sstash guard prefix hash', 8))
+  const base = words.readUInt32LE(0) | 1
+  const mix = words.readUInt32LE(4) | 1
+  let top = 1
+  for (let i = 1; i < PREFIX_BYTES; i++) top = Math.imul(top, base)
+  return { inner: pad(0x36, 0), outer: pad(0x5c, 32), base, top, mix }
 }
 
-/** The bucket of the {@link PREFIX_BYTES} bytes of `text` at `at` (which must all exist). */
-export function bucketAt(table: Uint32Array, text: Uint8Array, at: number): number {
+/** The prefix hash of the {@link PREFIX_BYTES} bytes of `text` at `at` (which must all exist), before {@link bucketOf}. */
+export function prefixHash(key: GuardKey, text: Uint8Array, at: number): number {
   let h = 0
-  for (let i = 0; i < PREFIX_BYTES; i++) h ^= table[i * 256 + (text[at + i] as number)] as number
-  return h >>> (32 - BUCKET_BITS)
+  for (let i = 0; i < PREFIX_BYTES; i++) h = (Math.imul(h, key.base) + (text[at + i] as number)) | 0
+  return h
 }
+
+/** The prefix hash of the window one byte further on: `out` leaves it, `into` enters. */
+export const rollHash = (key: GuardKey, h: number, out: number, into: number): number => (Math.imul(h - Math.imul(out, key.top), key.base) + into) | 0
+
+/** The bucket of a prefix hash: its top {@link BUCKET_BITS} bits after the secret multiplier. */
+export const bucketOf = (key: GuardKey, h: number): number => Math.imul(h, key.mix) >>> (32 - BUCKET_BITS)
+
+/** The bucket of the {@link PREFIX_BYTES} bytes of `text` at `at`. */
+export const bucketAt = (key: GuardKey, text: Uint8Array, at: number): number => bucketOf(key, prefixHash(key, text, at))
 
 /**
  * The tag of `text[start, end)`: HMAC-SHA-256 (RFC 2104) truncated to 64 bits, written with
@@ -67,22 +81,41 @@ export function tagOf(key: GuardKey, text: Uint8Array, start = 0, end = text.len
   return hash('sha256', key.outer, 'hex').slice(0, 16)
 }
 
+/** The tag of a key path with its value: says whether a value changed since it was fingerprinted. */
+const entryTag = (key: GuardKey, path: string, value: Uint8Array): string => tagOf(key, Buffer.concat([Buffer.from(`${path}\0`), value]))
+
 /**
  * Fingerprints every value of `entries` of at least {@link MIN_GUARD_LENGTH} characters (and
  * every such line of a multi-line value), in all its forms.
+ * @param previous - fingerprints made earlier with the same key: a value unchanged since keeps
+ *   its fingerprints, so that a write, which refreshes them, pays for the values it changed only
  */
-export function fingerprint(key: GuardKey, entries: readonly Entry[]): FingerprintSet {
-  const set: FingerprintSet = { paths: [], prints: [], values: 0, short: 0 }
-  for (const { key: path, value } of entries) {
-    const forms = formsOf(value)
-    if (forms.length === 0) {
+export function fingerprint(key: GuardKey, entries: readonly Entry[], previous?: FingerprintSet): FingerprintSet {
+  const set: FingerprintSet = { paths: [], entryTags: [], prints: [], values: 0, short: 0 }
+  const reuse = new Map<string, Fingerprint[]>()
+  if (previous && Array.isArray(previous.entryTags))
+    for (const print of previous.prints) {
+      const tag = previous.entryTags[print[3]]
+      if (tag !== undefined) reuse.set(tag, [...(reuse.get(tag) ?? []), print])
+    }
+  for (const { key: keyPath, value } of entries) {
+    const path = formatKeyPath(keyPath)
+    const tag = entryTag(key, path, value)
+    const kept = reuse.get(tag)
+    const prints = kept ? kept.map(([bucket, length, t, , encoding]): [number, number, string, Encoding] => [bucket, length, t, encoding]) : printsOf(key, value)
+    if (prints.length === 0) {
       // An empty value is no secret to find, and is not counted as one left out.
       if (value.length > 0 && lengthOf(value) < MIN_GUARD_LENGTH) set.short++
       continue
     }
     set.values++
-    const index = set.paths.push(formatKeyPath(path)) - 1
-    for (const form of forms) set.prints.push([bucketAt(key.table, form.bytes, 0), form.bytes.length, tagOf(key, form.bytes), index, form.encoding])
+    const index = set.paths.push(path) - 1
+    set.entryTags.push(tag)
+    for (const [bucket, length, t, encoding] of prints) set.prints.push([bucket, length, t, index, encoding])
   }
   return set
+}
+
+function printsOf(key: GuardKey, value: Uint8Array): [number, number, string, Encoding][] {
+  return formsOf(value).map((form) => [bucketAt(key, form.bytes, 0), form.bytes.length, tagOf(key, form.bytes), form.encoding])
 }

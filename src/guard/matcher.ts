@@ -1,13 +1,14 @@
 /**
  * Finds fingerprinted forms in a text without knowing them. Values can hold any bytes, so
  * there is no tokenisation to trust: every position of the text is a candidate start. At each,
- * the keyed hash of the next {@link PREFIX_BYTES} bytes picks a bucket (8 table lookups); only
+ * the keyed hash of the next {@link PREFIX_BYTES} bytes, rolled on from the position before,
+ * picks a bucket; only
  * when a form starts with a prefix of that bucket (about one position in a thousand for 1,000
  * values) is the HMAC of the candidate of each form's length computed and compared. The work
  * is linear in the bytes scanned, whatever the number of values.
  */
 import { PREFIX_BYTES } from './forms.js'
-import { BUCKET_BITS, bucketAt, tagOf, type FingerprintSet, type GuardKey } from './fingerprints.js'
+import { BUCKET_BITS, bucketOf, prefixHash, rollHash, tagOf, type FingerprintSet, type GuardKey } from './fingerprints.js'
 
 /** A form found in a text: bytes [start, end), the key path it belongs to, and how it was spelled. */
 export interface Match {
@@ -57,8 +58,10 @@ export class Matcher {
     const found: Match[] = []
     const last = text.length - PREFIX_BYTES
     for (const { key, bits, heads, next, prints } of this.#groups) {
+      let h = last >= 0 ? prefixHash(key, text, 0) : 0
       for (let at = 0; at <= last; at++) {
-        const bucket = bucketAt(key.table, text, at)
+        const bucket = bucketOf(key, h)
+        if (at < last) h = rollHash(key, h, text[at] as number, text[at + PREFIX_BYTES] as number)
         if (((bits[bucket >>> 3] as number) & (1 << (bucket & 7))) === 0) continue
         let i = heads[bucket] as number
         // One HMAC per distinct length at this position, however many forms share the bucket.

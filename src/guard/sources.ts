@@ -89,8 +89,9 @@ export function describeFile(bytes: Uint8Array, kind: SourceKind): { digest: str
  */
 export function refreshSource(stash: string, kind: SourceKind, tree: Tree, env: Env = process.env): Source {
   const key = loadKey(env) as GuardKey
-  const source: Source = { format: FORMAT, stash, kind, ...describeFile(readFileSync(stash), kind), refreshed: Date.now(), ...fingerprint(key, tree.entries([])) }
-  writePrivate(sourceFile(guardDir(env), stash), JSON.stringify(source))
+  const file = sourceFile(guardDir(env), stash)
+  const source: Source = { format: FORMAT, stash, kind, ...describeFile(readFileSync(stash), kind), refreshed: Date.now(), ...fingerprint(key, tree.entries([]), readSource(file)) }
+  writePrivate(file, JSON.stringify(source))
   return source
 }
 
@@ -116,16 +117,17 @@ export function readSources(env: Env = process.env): Source[] {
   } catch {
     return []
   }
-  const sources: Source[] = []
-  for (const name of names) {
-    try {
-      const source = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Source
-      if (source.format === FORMAT && Array.isArray(source.prints) && Array.isArray(source.paths)) sources.push(source)
-    } catch {
-      // A file being replaced, or not ours.
-    }
+  return names.map((name) => readSource(join(dir, name))).filter((source) => source !== undefined)
+}
+
+/** One fingerprint file, or undefined when it is missing, damaged or not ours. */
+function readSource(path: string): Source | undefined {
+  try {
+    const source = JSON.parse(readFileSync(path, 'utf8')) as Source
+    return source.format === FORMAT && Array.isArray(source.prints) && Array.isArray(source.paths) ? source : undefined
+  } catch {
+    return undefined
   }
-  return sources
 }
 
 /**

@@ -81,6 +81,18 @@ describe('guard fingerprints', () => {
       for (const form of formsOf(enc(value))) expect(stored).not.toContain(form.bytes.toString('utf8').slice(0, 8))
   })
 
+  it('gives the same fingerprints when it reuses those of unchanged values, and new ones for a changed value', () => {
+    const key = guardKey(randomBytes(32))
+    const before = fingerprint(key, [entry('a', TOKEN), entry('b', PEM), entry('c', 'old-value-0123456789')])
+    const entries = [entry('a', TOKEN), entry('b', PEM), entry('c', 'new-value-0123456789'), entry('d', 'short')]
+    const again = fingerprint(key, entries, before)
+    expect(again).toEqual(fingerprint(key, entries))
+    const matcher = new Matcher()
+    matcher.add(key, again)
+    expect(matcher.find(enc('new-value-0123456789')).map((m) => m.path)).toEqual(['c'])
+    expect(matcher.find(enc('old-value-0123456789'))).toEqual([])
+  })
+
   it('finds nothing with fingerprints made under another key', () => {
     const set = fingerprint(guardKey(randomBytes(32)), [entry('api/token', TOKEN)])
     const matcher = new Matcher()
