@@ -10,7 +10,7 @@ import { fingerprint, guardKey } from './fingerprints.js'
 import { loadIgnore, scanHistory, scanPaths, scanStaged, workTree, countCommits } from './inputs.js'
 import { Matcher } from './matcher.js'
 import { Scanner, type ScanReport } from './scanner.js'
-import { loadKey, readSources, writesBehind } from './sources.js'
+import { forgetSource, loadKey, readSources, writesBehind } from './sources.js'
 
 type Env = Record<string, string | undefined>
 
@@ -21,13 +21,13 @@ export interface GuardFingerprints {
   stashes: number
   values: number
   short: number
-  /** Warnings: fingerprints behind their stash, a stash gone. */
+  /** Warnings: fingerprints behind their stash. */
   warnings: string[]
 }
 
 /**
  * The fingerprints kept for this user (sstash keeps them when it writes a stash, and
- * `sstash guard refresh` makes them).
+ * `sstash guard refresh` makes them). Those of a stash file that is gone are dropped.
  * @param skip - real paths of stashes whose fingerprints the caller computes itself
  */
 export function keptFingerprints(env: Env = process.env, skip: readonly string[] = []): GuardFingerprints {
@@ -38,8 +38,10 @@ export function keptFingerprints(env: Env = process.env, skip: readonly string[]
     if (skip.includes(source.stash)) continue
     const behind = writesBehind(source)
     if (behind === undefined) {
-      found.warnings.push(`the fingerprinted stash ${source.stash} is gone; its fingerprints are still used`)
-    } else if (behind > 0) {
+      forgetSource(source.stash, env)
+      continue
+    }
+    if (behind > 0) {
       const count = source.kind === 'personal' ? 'at least 1 write' : `${behind} write${behind === 1 ? '' : 's'}`
       found.warnings.push(`fingerprints of ${source.stash} are ${count} behind: \`sstash${source.kind === 'team' ? ` --stash ${source.stash}` : ''} guard refresh\``)
     }

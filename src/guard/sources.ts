@@ -6,7 +6,7 @@
  * guard pays one `stat` per write and nothing else (active.ts).
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SSError, ioError } from '../errors.js'
 import type { Tree } from '../tree/tree.js'
@@ -106,6 +106,14 @@ export function refreshAfterWrite(stash: string, kind: SourceKind, tree: Tree, e
   } catch {
     // See above: the scan reports stale fingerprints.
   }
+}
+
+/**
+ * Drops the fingerprints of a stash that is gone (a test's stash in a temporary folder, a stash
+ * moved away): they would otherwise pile up, one file per stash sstash ever wrote.
+ */
+export function forgetSource(stash: string, env: Env = process.env): void {
+  rmSync(sourceFile(guardDir(env), stash), { force: true })
 }
 
 /** Every stash's fingerprints kept for this user; unreadable or foreign files are skipped. */
