@@ -10,7 +10,7 @@ import { fingerprint, guardKey } from './fingerprints.js'
 import { loadIgnore, scanHistory, scanPaths, scanStaged, workTree, countCommits } from './inputs.js'
 import { Matcher } from './matcher.js'
 import { Scanner, type ScanReport } from './scanner.js'
-import { forgetSource, loadKey, readSources, writesBehind } from './sources.js'
+import { forgetSource, keyCheck, loadKey, readSources, writesBehind } from './sources.js'
 
 type Env = Record<string, string | undefined>
 
@@ -36,6 +36,10 @@ export function keptFingerprints(env: Env = process.env, skip: readonly string[]
   if (key === undefined) return found
   for (const source of readSources(env)) {
     if (skip.includes(source.stash)) continue
+    if (source.check !== keyCheck(key)) {
+      found.warnings.push(`fingerprints of ${source.stash} were made with another key or version of sstash, and are not used: \`sstash${source.kind === 'team' ? ` --stash ${source.stash}` : ''} guard refresh\``)
+      continue
+    }
     const behind = writesBehind(source)
     if (behind === undefined) {
       forgetSource(source.stash, env)

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { join } from 'node:path'
 import { SSError, ioError } from '../errors.js'
 import type { Tree } from '../tree/tree.js'
-import { fingerprint, guardKey, type FingerprintSet, type GuardKey } from './fingerprints.js'
+import { bucketAt, fingerprint, guardKey, tagOf, type FingerprintSet, type GuardKey } from './fingerprints.js'
 import { guardActive, guardDir } from './active.js'
 
 type Env = Record<string, string | undefined>
@@ -30,7 +30,18 @@ export interface Source extends FingerprintSet {
   /** A team stash's value lines then, hashed, to count the writes since (see {@link describeFile}). */
   lines: string[]
   refreshed: number
+  /** {@link keyCheck} of the key and scheme the fingerprints were made with. */
+  check: string
 }
+
+const CHECK = Buffer.from('sstash guard key check')
+
+/**
+ * A short tag of the key and of how fingerprints are computed: fingerprints made under another
+ * key (a replaced `key` file) or by a version that hashed differently would never match, so they
+ * are reported instead of silently finding nothing.
+ */
+export const keyCheck = (key: GuardKey): string => `${bucketAt(key, CHECK, 0)}:${tagOf(key, CHECK)}`
 
 const sourceFile = (dir: string, stash: string): string => join(dir, `${createHash('sha256').update(stash).digest('hex').slice(0, 16)}.json`)
 
@@ -90,7 +101,10 @@ export function describeFile(bytes: Uint8Array, kind: SourceKind): { digest: str
 export function refreshSource(stash: string, kind: SourceKind, tree: Tree, env: Env = process.env): Source {
   const key = loadKey(env) as GuardKey
   const file = sourceFile(guardDir(env), stash)
-  const source: Source = { format: FORMAT, stash, kind, ...describeFile(readFileSync(stash), kind), refreshed: Date.now(), ...fingerprint(key, tree.entries([]), readSource(file)) }
+  const check = keyCheck(key)
+  // Fingerprints are reused only when they were made the way they would be made now.
+  const previous = readSource(file)
+  const source: Source = { format: FORMAT, stash, kind, ...describeFile(readFileSync(stash), kind), refreshed: Date.now(), check, ...fingerprint(key, tree.entries([]), previous?.check === check ? previous : undefined) }
   writePrivate(file, JSON.stringify(source))
   return source
 }

@@ -60,6 +60,17 @@ describe('sstash guard', () => {
     expect(scan.stderr).toContain(`sstash: warning: fingerprints of ${env.SSTASH_FILE} are at least 1 write behind: \`sstash guard refresh\``)
   })
 
+  it('says so, rather than finding nothing, when the fingerprints were made under another key', async () => {
+    const { env, work, run } = await user()
+    expect((await run(['guard', 'refresh'])).code).toBe(0)
+    writeFileSync(join(env.XDG_STATE_HOME, 'sstash', 'guard', 'key'), Buffer.alloc(32, 7), { mode: 0o600 })
+    writeFileSync(join(work, 'a.txt'), `${TOKEN}\n`)
+    const scan = await run(['guard', 'scan', 'a.txt'], { SSTASH_PASSWORD: undefined })
+    expect(scan.stderr).toContain(`fingerprints of ${env.SSTASH_FILE} were made with another key or version of sstash, and are not used: \`sstash guard refresh\``)
+    expect((await run(['guard', 'refresh'])).code).toBe(0)
+    expect((await run(['guard', 'scan', 'a.txt'])).stdout).toBe('a.txt:1: api/token\n')
+  })
+
   it('keeps its key and fingerprints private (0700, 0600), holding no value and no form of one', async () => {
     const { env, run } = await user({ 'api/token': TOKEN, 'tls/key': '-----BEGIN KEY-----\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldY\n-----END KEY-----\n' })
     expect((await run(['guard', 'refresh'])).code).toBe(0)
