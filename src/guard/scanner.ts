@@ -91,9 +91,13 @@ function allowedInline(text: Buffer, start: number, end: number): boolean {
   return text.subarray(from, to).includes(ALLOW_BYTES)
 }
 
-/** A finding as printed: `FILE:LINE: KEY (ENCODING)`, with the commit first for history. */
+// A committed file name can hold a newline or a terminal escape: printed raw, it could forge
+// or hide report lines.
+const printable = (text: string): string => text.replace(/[\x00-\x1f\x7f\x9b]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+
+/** A finding as printed: `FILE:LINE: KEY (ENCODING)`, with the commit first for history; control characters as `\xHH`. */
 export function formatFinding(finding: Finding): string {
-  const where = `${finding.commit === undefined ? '' : `${finding.commit.slice(0, 12)}:`}${finding.file}:${finding.line}`
+  const where = `${finding.commit === undefined ? '' : `${finding.commit.slice(0, 12)}:`}${printable(finding.file)}:${finding.line}`
   const how = finding.encoding === 'plain' ? '' : ` (${finding.encoding})`
-  return `${where}: ${finding.key}${how}${finding.allowed === undefined ? '' : ` allowed by ${finding.allowed}`}`
+  return `${where}: ${printable(finding.key)}${how}${finding.allowed === undefined ? '' : ` allowed by ${printable(finding.allowed)}`}`
 }

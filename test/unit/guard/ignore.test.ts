@@ -26,6 +26,14 @@ describe('.sstashguardignore', () => {
     for (const [path, pattern] of table) expect(ignoredBy(rules, path), path).toBe(pattern)
   })
 
+  it('matches a hostile pattern against a long path in bounded time, as a committed file could hold one', () => {
+    const rules = parseIgnore(`${'*a'.repeat(40)}*b\n${'**/'.repeat(40)}x*y*z\n`)
+    const path = `${'a/'.repeat(200)}${'a'.repeat(255)}`
+    const start = performance.now()
+    expect(ignoredBy(rules, path)).toBeUndefined()
+    expect(performance.now() - start).toBeLessThan(500)
+  })
+
   it('skips a pattern it cannot compile instead of failing', () => {
     expect(() => parseIgnore('[z-a]\nok.txt')).not.toThrow()
     expect(ignoredBy(parseIgnore('[z-a]\nok.txt'), 'ok.txt')).toBe('ok.txt')

@@ -1,6 +1,7 @@
 /** git's patch output read as a stream: added lines, their files and line numbers. Pure. */
 import { describe, expect, it } from 'vitest'
 import { PatchReader, unquotePath, type AddedRun } from '../../../src/guard/patch.js'
+import { formatFinding } from '../../../src/guard/scanner.js'
 
 function read(patch: string, chunk = Infinity): { runs: { commit?: string; path: string; line: number; text: string }[]; commits: string[] } {
   const runs: AddedRun[] = []
@@ -74,5 +75,10 @@ describe('PatchReader', () => {
       ['"', '"'],
     ]
     for (const [spelled, path] of table) expect(unquotePath(spelled)).toBe(path)
+  })
+
+  it('prints a file name holding a newline or a terminal escape as \\xHH, so a committed name cannot forge a report line', () => {
+    const file = unquotePath('"b/x\\nsrc/ok.ts:1: fake\\033[2K"').slice(2)
+    expect(formatFinding({ file, line: 3, key: 'api/token', encoding: 'plain' })).toBe('x\\x0asrc/ok.ts:1: fake\\x1b[2K:3: api/token')
   })
 })
