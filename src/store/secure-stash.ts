@@ -263,6 +263,7 @@ export class SecureStash extends TreeStash {
     await withLock(this.path, async (lock) => {
       const { tree } = await this.#unlock()
       await writeAtomic(this.path, fresh.seal(tree), { lock })
+      await (await import('../guard/active.js')).afterWrite(this.path, 'personal', tree)
     })
     this.#password = newPassword
     this.#keys.clear()

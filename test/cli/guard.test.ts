@@ -38,6 +38,9 @@ describe('sstash guard', () => {
     const found = await run(['guard', 'scan', 'a.txt'], { SSTASH_PASSWORD: undefined })
     expect([found.code, found.stdout]).toEqual([1, 'a.txt:1: new/value\n'])
     expect(found.stderr).not.toContain('behind')
+    // A new password rewrites the file, and the fingerprints follow.
+    expect((await run(['passwd'], { SSTASH_NEW_PASSWORD: 'pw2' })).code).toBe(0)
+    expect((await run(['guard', 'scan', 'a.txt'], { SSTASH_PASSWORD: undefined })).stderr).not.toContain('behind')
   })
 
   it('keeps them up to date when the agent does the write', async () => {
