@@ -62,6 +62,11 @@ export function teamSeenPath(env: Env = process.env): string {
   return join(stateDir(env), 'team-seen')
 }
 
+/** The leak guard's directory under {@link stateDir}: its key and one fingerprint file per stash. */
+export function guardDir(env: Env = process.env): string {
+  return join(stateDir(env), 'guard')
+}
+
 /** The git mapping rules, `git.json` under {@link configDir}. */
 export function gitRulesPath(env: Env = process.env): string {
   return join(configDir(env), 'git.json')

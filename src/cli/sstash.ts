@@ -24,6 +24,7 @@ import { registerAgentCommands } from './commands/agent.js'
 import { registerInjectCommand } from './commands/inject.js'
 import { registerTeamCommands } from './commands/team.js'
 import { registerEnrollCommand } from './commands/enroll.js'
+import { registerGuardCommands } from './commands/guard.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
 // sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
 // and `set` through the agent load none.
@@ -244,6 +245,7 @@ export function buildCli(): CAC {
   registerInjectCommand(cli)
   registerTeamCommands(cli)
   registerEnrollCommand(cli)
+  registerGuardCommands(cli)
   return cli
 }
 

@@ -251,6 +251,8 @@ export class SecureStash extends TreeStash {
       await writeAtomic(this.path, unlocked.seal(unlocked.tree), { lock })
       // Still under the lock, so no other sstash writer can have replaced the file since.
       this.#prime(fileIdentity(this.path), unlocked)
+      // The leak guard's fingerprints follow each write: one stat when the guard is off.
+      await (await import('../guard/active.js')).afterWrite(this.path, 'personal', unlocked.tree)
       return result
     })
   }
@@ -267,6 +269,7 @@ export class SecureStash extends TreeStash {
     await withLock(this.path, async (lock) => {
       const { tree } = await this.#unlock()
       await writeAtomic(this.path, fresh.seal(tree), { lock })
+      await (await import('../guard/active.js')).afterWrite(this.path, 'personal', tree)
     })
     this.#password = newPassword
     this.#keys.clear()

@@ -316,7 +316,11 @@ export class TeamStash extends TreeStash {
       const result = await fn(opened)
       const bytes = serializeTeamFile(opened.file)
       // A change that changed nothing (a credential helper's store of what is there) leaves the file as it was.
-      if (!sameBytes(bytes, opened.bytes)) await writeAtomic(this.path, bytes, { lock })
+      if (!sameBytes(bytes, opened.bytes)) {
+        await writeAtomic(this.path, bytes, { lock })
+        // The leak guard's fingerprints follow each write: one stat when the guard is off.
+        await (await import('../guard/active.js')).afterWrite(this.path, 'team', opened.tree)
+      }
       return result
     })
   }

@@ -514,6 +514,13 @@ describe('option values and arguments reach the commands exactly as typed', () =
     return { cwd, env: { SSTASH_FILE: join(cwd, 's'), SSTASH_PASSWORD_FILE: passwordFile } }
   }
   const sstash = (args: string[], where: { cwd: string; env: Record<string, string> }, input?: string) => runBin('sstash', args, { ...where, input })
+  // A stash fingerprinted by the leak guard, with the guard's state in the work folder.
+  const guardUser = async (values: Record<string, string>) => {
+    const where = await workdir(values)
+    const guarded = { cwd: where.cwd, env: { ...where.env, XDG_STATE_HOME: join(where.cwd, 'state') } }
+    expect((await sstash(['guard', 'refresh'], guarded)).code).toBe(0)
+    return guarded
+  }
   const refusedAs = async (args: string[], shown: string) => {
     const r = await sstash(args, await workdir())
     expect(r.stderr, args.join(' ')).toContain(shown)
@@ -680,6 +687,28 @@ describe('option values and arguments reach the commands exactly as typed', () =
     'enroll --remove': () => refusedAs(['enroll', '--remove', '007'], '--remove: "007"; give ssh-agent or keyring'),
     'enroll --key': () => refusedAs(['enroll', '--remove', 'ssh-agent', '--key', '007'], 'has no 007 enrolled'),
     'identity --import': () => refusedAs(['identity', '--import', '007'], 'cannot read 007: no such file or directory'),
+    'guard <action>': () => refusedAs(['guard', '007'], 'unknown guard action "007"'),
+    'guard [args]': async () => {
+      const where = await guardUser({ 'p/k': 'a-value-of-twelve-chars' })
+      writeFileSync(join(where.cwd, '007'), 'a-value-of-twelve-chars\n')
+      expect((await sstash(['guard', 'scan', '007'], where)).stdout).toBe('007:1: p/k\n')
+    },
+    'guard --prePush': async () => {
+      // Commit A is on the remote 007's branch, B is not: a push to 007 scans B alone.
+      const where = await guardUser({ 'p/a': 'value-in-commit-a-0123', 'p/b': 'value-in-commit-b-0123' })
+      const git = (...args: string[]) => spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: where.cwd, encoding: 'utf8' }).stdout.trim()
+      git('init', '-q')
+      writeFileSync(join(where.cwd, 'a.txt'), 'value-in-commit-a-0123\n')
+      git('add', 'a.txt')
+      git('commit', '-qm', 'a')
+      git('update-ref', 'refs/remotes/007/main', 'HEAD')
+      writeFileSync(join(where.cwd, 'b.txt'), 'value-in-commit-b-0123\n')
+      git('add', 'b.txt')
+      git('commit', '-qm', 'b')
+      const pushed = `refs/heads/main ${git('rev-parse', 'HEAD')} refs/heads/new ${'0'.repeat(40)}\n`
+      const result = await sstash(['guard', 'scan', '--pre-push', '007'], where, pushed)
+      expect(result.stdout.replace(/^[0-9a-f]{12}:/gm, '')).toBe('b.txt:1: p/b\n')
+    },
   }
 
   it('has a check for every option that takes a value and every argument of every command', async () => {
