@@ -4,7 +4,7 @@
  * through stdout only for `get` and when `--values` is asked for.
  */
 import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { cac, type CAC, type Command } from 'cac'
 import { SSError, ioError } from '../errors.js'
 import type { KdfParams } from '../format/kdf.js'
@@ -21,6 +21,9 @@ import { registerEnvCommands } from './commands/env.js'
 import { registerAgentCommands } from './commands/agent.js'
 import { registerInjectCommand } from './commands/inject.js'
 import { registerTeamCommands } from './commands/team.js'
+import { registerGenerateCommand } from './commands/generate.js'
+import { registerGitCommands } from './commands/git-credentials.js'
+import { doctorCommand } from './commands/doctor.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
 // sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
 // and `set` through the agent load none.
@@ -107,6 +110,8 @@ async function init(options: Options): Promise<void> {
   const chosen = text(options.stash)
   const path = stashPath(chosen)
   const kdf = await kdfOption(options)
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+    throw new UsageError(`${path} is a directory`, `give the new stash's file name, e.g. \`sstash --stash ${join(path, 'stash.sstash')} init\``)
   if (exists(path))
     throw new SSError(`${path} already exists`, 'STASH_EXISTS', { hint: 'use `sstash passwd` to change its password, or pass --stash <path> for another stash' })
   // Everything that can fail is checked before the password is asked for.
@@ -193,19 +198,6 @@ async function migrate(options: Options): Promise<void> {
   await shareWithAgent(stash, source)
 }
 
-async function doctor(options: Options): Promise<number> {
-  const path = stashPath(text(options.stash))
-  const { diagnose } = await import('../store/doctor.js')
-  const findings = await diagnose(path)
-  const lines = [`stash: ${path}`]
-  for (const finding of findings) {
-    lines.push(`${finding.severity}: ${finding.what}`)
-    if (finding.fix) lines.push(`  fix: ${finding.fix}`)
-  }
-  writeStdout(`${lines.join('\n')}\n`)
-  return findings.some((f) => f.severity === 'problem' || f.severity === 'warning') ? EXIT.ERROR : EXIT.OK
-}
-
 /** Builds the command-line interface; exported for tests that list the commands. */
 export function buildCli(): CAC {
   const cli = cac('sstash')
@@ -269,12 +261,15 @@ export function buildCli(): CAC {
 
   cli.command('doctor', 'check permissions, key derivation, locks and PATH; say what to fix')
     .example('  $ sstash doctor')
-    .action((options: Options) => doctor(options))
+    .option('--json', 'print JSON for programs: {stash, ok, findings: [{severity, what, fix}]}')
+    .action((options: Options) => doctorCommand(options))
 
   registerEnvCommands(cli)
   registerAgentCommands(cli)
   registerInjectCommand(cli)
   registerTeamCommands(cli)
+  registerGenerateCommand(cli)
+  registerGitCommands(cli)
   return cli
 }
 
@@ -297,7 +292,10 @@ const ELSEWHERE: Record<string, string> = { status: 'agent status' }
 
 function unknownCommand(cli: CAC, name: string): UsageError {
   const names = cli.commands.map((command) => command.name).filter((n) => n !== '')
-  const close = ELSEWHERE[name] !== undefined ? [ELSEWHERE[name]] : names.filter((n) => distance(n, name) <= 2 || n.startsWith(name)).slice(0, 3)
+  // The closest names only: `gett` is `get`, not also `set` and `agent`; a prefix counts as one edit.
+  const scored = names.map((n) => ({ n, d: n.startsWith(name) ? 1 : distance(n, name) })).filter(({ d }) => d <= 2)
+  const best = Math.min(...scored.map(({ d }) => d))
+  const close = ELSEWHERE[name] !== undefined ? [ELSEWHERE[name]] : scored.filter(({ d }) => d === best).map(({ n }) => n).slice(0, 3)
   const hint = close.length > 0 ? `did you mean ${close.map((n) => `\`sstash ${n}\``).join(' or ')}?` : 'run `sstash --help` for the list of commands'
   return new UsageError(`unknown command ${JSON.stringify(name)}`, hint)
 }

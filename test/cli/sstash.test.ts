@@ -245,14 +245,14 @@ describe('sstash set and get', () => {
 })
 
 describe('sstash ls and tree', () => {
-  it('draws the tutorial tree, names only', async () => {
+  it('draws the tutorial tree as tree(1) does, names only', async () => {
     const { env } = await stashWith({ 'a/b/c': 'hello', 'a/b/d': 'bye', 'a/e': 'chocolate' })
     const r = await runBin('sstash', ['tree'], { env })
     expect(r).toMatchObject({ code: 0, stderr: '' })
-    expect(r.stdout).toBe('a\n|--b\n| |--c\n| |--d\n|\n|--e\n')
+    expect(r.stdout).toBe('a\n├── b\n│   ├── c\n│   └── d\n└── e\n')
     expect(r.stdout).not.toContain('hello')
     const sub = await runBin('sstash', ['tree', 'a/b', '--values'], { env })
-    expect(sub.stdout).toBe('a/b\n|--c : "hello"\n|--d : "bye"\n')
+    expect(sub.stdout).toBe('a/b\n├── c : "hello"\n└── d : "bye"\n')
   })
 
   it('lists children as full key paths, with / after those that have children', async () => {
@@ -313,7 +313,7 @@ describe('sstash ls and tree', () => {
       'top/007': 'v7',
     })
     expect((await runBin('sstash', ['tree', 'top'], { env })).stdout).toBe(
-      'top\n|--with\\/slash\n|--back\\\\slash\n|--tab\\x09here\n|--unicodé 密码 🔑\n|--dash-r\n|--007\n|--\\e\n  |--deep\n',
+      'top\n├── \\e\n│   └── deep\n├── 007\n├── back\\\\slash\n├── dash-r\n├── tab\\x09here\n├── unicodé 密码 🔑\n└── with\\/slash\n',
     )
   })
 
@@ -528,7 +528,7 @@ describe('option values and arguments reach the commands exactly as typed', () =
     },
     'tree [keypath]': async () => {
       const where = await workdir({ '1e3/x': '1', '1000/y': '2' })
-      expect((await sstash(['tree', '1e3'], where)).stdout).toBe('1e3\n|--x\n')
+      expect((await sstash(['tree', '1e3'], where)).stdout).toBe('1e3\n└── x\n')
     },
     'rm <keypath>': async () => {
       const where = await workdir({ '0x10': '1', '16': '2' })
