@@ -273,18 +273,17 @@ export function buildCli(): CAC {
   return cli
 }
 
+/** Edits between two names, a swap of two neighbours counting as one (`gte` is one from `get`). */
 function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] as number
-    row[0] = i
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  const at = (i: number, j: number): number => (d[i] as number[])[j] as number
+  for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) {
-      const above = row[j] as number
-      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1))
-      diagonal = above
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1))
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1)
+      ;(d[i] as number[])[j] = best
     }
-  }
-  return row[b.length] as number
+  return at(a.length, b.length)
 }
 
 /** Commands people try that live under another name. */
@@ -338,6 +337,9 @@ export async function main(argv: string[]): Promise<void> {
     const { command, parsed } = parseCommandLine(cli, argv)
     if (command) cli.matchedCommand = command
     if (parsed.options.help === true) {
+      // `team` is one cac command; each of its actions has its own page.
+      const team = command?.name === 'team' ? (await import('./commands/team-help.js')).teamHelp(parsed.args[0]) : undefined
+      if (team !== undefined) return writeStdout(team)
       cli.outputHelp()
       return EXIT.OK
     }

@@ -538,7 +538,7 @@ describe('option values and arguments reach the commands exactly as typed', () =
     'mv <from>': async () => {
       const where = await workdir({ '007': '1', '7': '2' })
       expect((await sstash(['mv', '007', '010'], where)).code).toBe(0)
-      expect((await sstash(['ls'], where)).stdout).toBe('7\n010\n')
+      expect((await sstash(['ls'], where)).stdout).toBe('010\n7\n')
     },
     'mv <to>': async () => {
       const where = await workdir({ a: '1' })
@@ -598,7 +598,23 @@ describe('option values and arguments reach the commands exactly as typed', () =
       expect((await sstash(['export', 'p', '--allow=NODE_OPTIONS'], where)).stdout).toBe('NODE_OPTIONS=--max-old-space-size=100\n')
     },
     'unlock --timeout': () => refusedAs(['unlock', '--timeout', '0x10'], "bad duration '0x10'"),
-    'team <action>': () => refusedAs(['team', '007'], 'unknown team command "007"'),
+    'team [action]': () => refusedAs(['team', '007'], 'unknown team command "007"'),
+    'generate <keypath>': async () => {
+      const where = await workdir({ '7': 'x' })
+      expect((await sstash(['generate', '007'], where)).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('007\n7\n')
+    },
+    'generate --length': () => refusedAs(['generate', 'k', '--length', '1e3'], '--length "1e3" is not a whole number'),
+    'generate --charset': async () => {
+      const where = await workdir()
+      expect((await sstash(['generate', 'k', '--charset', '007', '--print'], where)).stdout).toMatch(/^[07]{32}$/)
+    },
+    'git <action>': () => refusedAs(['git', '007'], 'unknown git command "007"'),
+    'git [url]': () => refusedAs(['git', 'add', '007'], '"007" is not a URL such as https://alice@example.net'),
+    'git --prefix': async () => {
+      const where = await workdir({ '007/https/example.net/-/alice/password': 'tok' })
+      expect((await sstash(['git', 'ls', '--prefix', '007'], where)).stdout).toBe('https://alice@example.net\tpassword\n')
+    },
     'team [args]': async () => {
       const where = teamUser(await workdir())
       if (!where) return
@@ -852,7 +868,7 @@ describe('leaving no plain text behind', () => {
         'sstash: imported 2 credentials into the git layout; 3 lines not imported\n',
     )
     expect(r.stderr).not.toContain('nopassword')
-    expect((await runBin('sstash', ['ls', 'git/https'], { env })).stdout).toBe('git/https/github.com/\ngit/https/git.example.com:8443/\n')
+    expect((await runBin('sstash', ['ls', 'git/https'], { env })).stdout).toBe('git/https/git.example.com:8443/\ngit/https/github.com/\n')
     expect((await runBin('sstash', ['get', 'git/https/github.com/-/alice/password'], { env })).stdout).toBe('s3cret')
     // --remove-source keeps a file whose lines are not all in the stash.
     const kept = await runBin('sstash', ['import', file, '--format', 'git-credentials', '--remove-source'], { env })

@@ -7,7 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { SSError } from '../../errors.js'
 import { stashPath } from '../../locations.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
-import { UsageError, existingStash, optionText, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError, optionText, writeStdout, type GlobalOptions } from '../output.js'
+import { requireTeamStash, teamHelp, teamStashPath } from './team-help.js'
+import { showConflicts } from './team-resolve.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
@@ -23,9 +25,17 @@ const list = (value: unknown): string[] =>
 
 const team = (): Promise<typeof import('../../team/membership.js')> => import('../../team/membership.js')
 
+/** The team stash the options name (see team-help.ts): it must exist and be a team stash. */
+async function existingStash(options: Options): Promise<string> {
+  const [{ path, how }, { requireStash }] = await Promise.all([teamStashPath(options), import('../../unlock/open.js')])
+  requireStash(path)
+  await requireTeamStash(path, how)
+  return path
+}
+
 async function open(options: Options): Promise<import('../../team/team-stash.js').TeamStash> {
   const { openTeamStash } = await import('../../team/open-team.js')
-  return openTeamStash(existingStash(options))
+  return openTeamStash(await existingStash(options))
 }
 
 /** `sstash identity`: prints the member's public key, creating the identity on first use. */
@@ -85,7 +95,11 @@ async function remove(name: string | undefined, options: Options): Promise<void>
 
 async function ls(options: Options): Promise<void> {
   const [{ readTeamFile }, { listMembers }] = await Promise.all([import('../../team/team-stash.js'), team()])
-  const file = readTeamFile(existingStash(options))
+  const file = readTeamFile(await existingStash(options))
+  if (options.json === true) {
+    const scopes = [...file.scopes.values()].map((s) => ({ name: s.name, prefix: formatKeyPath(s.prefix), generation: s.gen }))
+    return writeStdout(`${JSON.stringify({ members: listMembers(file), scopes }, null, 2)}\n`)
+  }
   const lines = listMembers(file).map((m) => `member ${m.name} ${m.fingerprint} scopes ${m.scopes.join(',')}`)
   for (const s of file.scopes.values()) lines.push(`scope ${s.name} ${formatKeyPath(s.prefix)} generation ${s.gen}`)
   writeStdout(`${lines.join('\n')}\n`)
@@ -93,16 +107,18 @@ async function ls(options: Options): Promise<void> {
 
 async function exposed(options: Options): Promise<void> {
   const [{ readTeamFile }, { exposedValues }] = await Promise.all([import('../../team/team-stash.js'), team()])
-  const values = exposedValues(readTeamFile(existingStash(options)))
+  const values = exposedValues(readTeamFile(await existingStash(options)))
+  if (options.json === true) return writeStdout(`${JSON.stringify(values.map((v) => ({ path: formatKeyPath(v.path), key: v.path, scope: v.scope })), null, 2)}\n`)
   if (values.length === 0) return note('nothing is exposed: every value was set after the last removal')
   writeStdout(`${values.map((v) => `${formatKeyPath(v.path)}\tscope ${v.scope}`).join('\n')}\n`)
   warn('removed members could read these values, and old values stay in git history: rotate each secret where it was issued, then `sstash set` it')
 }
 
 async function resolve(keypath: string | undefined, options: Options): Promise<number | void> {
+  if (options.show === true) return showConflicts(await existingStash(options), keypath, options.json === true)
   if (keypath === undefined) {
     const [{ readTeamFile }, { conflictList }] = await Promise.all([import('../../team/team-stash.js'), import('../../team/merge.js')])
-    const conflicts = conflictList(readTeamFile(existingStash(options)))
+    const conflicts = conflictList(readTeamFile(await existingStash(options)))
     if (conflicts.length === 0) return note('no merge conflicts')
     return writeStdout(`${conflicts.join('\n')}\n`)
   }
@@ -145,7 +161,7 @@ async function mergeFile(args: string[]): Promise<number> {
 
 async function gitSetupAction(options: Options): Promise<void> {
   const [{ gitSetup, selfCommand }, { resolveStashPath }] = await Promise.all([import('../../team/git-setup.js'), import('../../store/read.js')])
-  const path = resolveStashPath(existingStash(options))
+  const path = resolveStashPath(await existingStash(options))
   const { attributes, added } = gitSetup(path, selfCommand())
   note(`${added ? 'added the drivers to' : 'the drivers were already in'} ${attributes}; configured them in this clone's .git/config`)
   if (added) note(`commit ${attributes} so that every clone uses them`)
@@ -153,9 +169,12 @@ async function gitSetupAction(options: Options): Promise<void> {
 
 const ACTIONS = 'init, add, rm, ls, exposed, resolve, git-setup'
 
-async function teamCommand(action: string, args: string[], options: Options): Promise<number | void> {
+async function teamCommand(action: string | undefined, args: string[], options: Options): Promise<number | void> {
   const [first] = args
   switch (action) {
+    case undefined:
+      writeStdout(teamHelp() as string)
+      return 2
     case 'init': return init(options)
     case 'add': return add(first, options)
     case 'rm': return remove(first, options)
@@ -175,14 +194,16 @@ export function registerTeamCommands(cli: CAC): void {
     .example('  $ sstash identity')
     .action(() => identity())
 
-  cli.command('team <action> [...args]', `a team stash shared in git: ${ACTIONS} (docs/TEAM.md)`)
+  cli.command('team [action] [...args]', `a team stash shared in git: ${ACTIONS} (docs/TEAM.md)`)
     .option('--as <name>', 'init: your member name')
     .option('--scope <scope>', 'init: name=prefix (repeatable); add: a scope name (repeatable)')
     .option('--key <key>', 'add: age1..., "ssh-ed25519 AAAA...", or a file holding one')
     .option('--ours', 'resolve: keep our value')
     .option('--theirs', 'resolve: take their value')
+    .option('--show', 'resolve: list the conflicts with what each side did')
+    .option('--json', 'ls, exposed, resolve --show: print JSON for programs')
     .example('  $ sstash --stash secrets.sstash team init --as alice --scope dev=dev/ --scope prod=prod/')
     .example('  $ sstash --stash secrets.sstash team add bob --key ~/bob_id_ed25519.pub --scope dev')
     .example('  $ sstash --stash secrets.sstash team rm bob')
-    .action((action: string, args: string[], options: Options) => teamCommand(action, args.map(String), options))
+    .action((action: string | undefined, args: string[], options: Options) => teamCommand(action, args.map(String), options))
 }
