@@ -270,6 +270,10 @@ export function buildCli(): CAC {
   registerTeamCommands(cli)
   registerGenerateCommand(cli)
   registerGitCommands(cli)
+  cli.command('completion <shell>', 'print the completion script for bash, zsh or fish')
+    .example('  $ eval "$(sstash completion bash)"        # in ~/.bashrc')
+    .example('  $ sstash completion fish | source          # in ~/.config/fish/config.fish')
+    .action(async (shell: string) => (await import('./commands/completion.js')).completionCommand(cli, shell))
   return cli
 }
 
@@ -333,6 +337,9 @@ export async function main(argv: string[]): Promise<void> {
     // The launcher runs a plain `get` through ./get.ts's own bundle; the library and tsc's output come here.
     const plain = plainGet(argv)
     if (plain) return get(plain.keypath, plain.options)
+    // The shell completion's question, kept out of the command table and its help.
+    const asked = argv.indexOf('__complete-keys')
+    if (asked === 0 || (asked === 2 && argv[0] === '--stash')) return (await import('./commands/completion.js')).completeKeys(argv.filter((_, i) => i !== asked))
     const cli = buildCli()
     const { command, parsed } = parseCommandLine(cli, argv)
     if (command) cli.matchedCommand = command

@@ -609,6 +609,7 @@ describe('option values and arguments reach the commands exactly as typed', () =
       const where = await workdir()
       expect((await sstash(['generate', 'k', '--charset', '007', '--print'], where)).stdout).toMatch(/^[07]{32}$/)
     },
+    'completion <shell>': () => refusedAs(['completion', '007'], 'completion needs bash, zsh or fish, not "007"'),
     'git <action>': () => refusedAs(['git', '007'], 'unknown git command "007"'),
     'git [url]': () => refusedAs(['git', 'add', '007'], '"007" is not a URL such as https://alice@example.net'),
     'git --prefix': async () => {
