@@ -29,7 +29,7 @@ as environment variables.
   --stash <path>        the stash file (default: $SSTASH_FILE, else the standard location)
 
 Names: a value right below the key path keeps its name as written (http_proxy stays http_proxy);
-deeper ones are joined by _ and upper-cased: project/myapp/db/host with -k project/myapp -> DB_HOST.
+deeper ones are joined by _, each letter in its own case: project/myapp/DB/HOST with -k project/myapp -> DB_HOST.
 Reference: docs/RUN.md, docs/REFERENCES.md
 `
 
