@@ -226,3 +226,51 @@ describe('color', () => {
     expect((await onTerminal({ NO_COLOR: '1' })).stdout).not.toContain('\x1b[')
   })
 })
+
+describe('variable names', () => {
+  it('gives a value the same case whether -k selects its parent or its grandparent', async () => {
+    const { env } = await stashWith({ 'prod/db/password': 'p1', 'prod/DB/USER': 'u1' })
+    const print = ['--', process.execPath, '-e', 'process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(db_|DB_)?(password|USER)$/.test(k)))))']
+    const top = JSON.parse((await runBin('run', ['-k', 'prod', ...print], { env })).stdout)
+    expect(top).toEqual({ db_password: 'p1', DB_USER: 'u1' })
+    expect(JSON.parse((await runBin('run', ['-k', 'prod/db', ...print], { env })).stdout)).toEqual({ password: 'p1' })
+    expect(JSON.parse((await runBin('run', ['-k', 'prod/DB', ...print], { env })).stdout)).toEqual({ USER: 'u1' })
+  })
+})
+
+describe('reference files grow', () => {
+  it('names every variable a reference file cannot hold at once, says what to do, and imports nothing', async () => {
+    const { path, env } = await stashWith()
+    const project = join(dir, `refs-${++counter}`)
+    mkdirSync(project)
+    writeFileSync(join(project, '.env'), 'KEY-WITH-DASH=1\nGOOD=2\na.b=3\n')
+    const before = readFileSync(path)
+    const r = await runBin('sstash', ['import', '.env', '--into', 'app', '--write-refs', '.env.sstash'], { env, cwd: project })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(
+      'sstash: error: .env.sstash: KEY-WITH-DASH: is not a valid environment variable name (letters, digits and _, not starting with a digit)\n' +
+        'sstash: error: .env.sstash: a.b: is not a valid environment variable name (letters, digits and _, not starting with a digit)\n' +
+        'sstash: hint: rename them in .env (KEY-WITH-DASH -> KEY_WITH_DASH, a.b -> a_b); or import without --write-refs and run with `sstash-run -k app`, which keeps names such as KEY-WITH-DASH; nothing was imported\n',
+    )
+    expect(readFileSync(path).equals(before)).toBe(true)
+  })
+
+  it('adds new variables to an existing reference file with --update, leaving its lines, comments and order', async () => {
+    const { path, env } = await stashWith()
+    const project = join(dir, `refs-${++counter}`)
+    mkdirSync(project)
+    const existing = '# committed: no secret here\nPORT=3000\n\nTOKEN=sstash://elsewhere/TOKEN   # kept as it is\n'
+    writeFileSync(join(project, '.env.sstash'), existing)
+    writeFileSync(join(project, '.env'), 'TOKEN=t\nDATABASE_URL=postgres://x\nAPI_KEY=k\n')
+    const refused = await runBin('sstash', ['import', '.env', '--into', 'app', '--write-refs', '.env.sstash'], { env, cwd: project })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('sstash: hint: add --update to add the new variables to it')
+    const r = await runBin('sstash', ['import', '.env', '--into', 'app', '--write-refs', '.env.sstash', '--update'], { env, cwd: project })
+    expect(r).toMatchObject({ code: 0, stdout: '' })
+    expect(r.stderr).toContain('sstash: added DATABASE_URL, API_KEY to .env.sstash; its other lines are unchanged\n')
+    expect(readFileSync(join(project, '.env.sstash'), 'utf8')).toBe(`${existing}DATABASE_URL=sstash://app/DATABASE_URL\nAPI_KEY=sstash://app/API_KEY\n`)
+    expect(await read(path, 'app/API_KEY')).toBe('k')
+    const again = await runBin('sstash', ['import', '.env', '--into', 'app', '--write-refs', '.env.sstash', '--update'], { env, cwd: project })
+    expect(again.stderr).toContain('sstash: .env.sstash already holds these references\n')
+  })
+})
