@@ -24,6 +24,7 @@ import { registerTeamCommands } from './commands/team.js'
 import { registerGenerateCommand } from './commands/generate.js'
 import { registerGitCommands } from './commands/git-credentials.js'
 import { doctorCommand } from './commands/doctor.js'
+import { registerDirenvCommand } from './commands/direnv.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
 // sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
 // and `set` through the agent load none.
@@ -270,6 +271,7 @@ export function buildCli(): CAC {
   registerTeamCommands(cli)
   registerGenerateCommand(cli)
   registerGitCommands(cli)
+  registerDirenvCommand(cli)
   cli.command('completion <shell>', 'print the completion script for bash, zsh or fish')
     .example('  $ eval "$(sstash completion bash)"        # in ~/.bashrc')
     .example('  $ sstash completion fish | source          # in ~/.config/fish/config.fish')
