@@ -4,7 +4,6 @@
  * that git does not ignore, one `git add .` away from being committed.
  * The severity words are colored on a terminal only (see ../output.ts's styler).
  */
-import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { stashPath } from '../../locations.js'
@@ -13,7 +12,7 @@ import { EXIT, optionText, styler, writeStdout, type GlobalOptions } from '../ou
 
 /** How git sees a file: committed, ignored, neither, or not in a work tree at all. */
 function gitStatusOf(dir: string, name: string): 'tracked' | 'ignored' | 'exposed' | 'no-git' {
-  const git = (args: string[]): number | null => spawnSync('git', args, { cwd: dir, stdio: 'ignore' }).status
+  const git = (args: string[]): number | null => process.getBuiltinModule('node:child_process').spawnSync('git', args, { cwd: dir, stdio: 'ignore' }).status
   if (git(['rev-parse', '--is-inside-work-tree']) !== 0) return 'no-git'
   if (git(['ls-files', '--error-unmatch', '--', name]) === 0) return 'tracked'
   return git(['check-ignore', '-q', '--', name]) === 0 ? 'ignored' : 'exposed'

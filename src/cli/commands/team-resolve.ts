@@ -5,7 +5,6 @@
  * `git log` of HEAD and MERGE_HEAD). Never a value: a conflict list is pasted into chats and
  * tickets, and `sstash get` on each side's checkout shows a value to whoever may read it.
  */
-import { spawnSync } from 'node:child_process'
 import { basename, dirname } from 'node:path'
 import { formatKeyPath } from '../../tree/key-path.js'
 import { printStatus, writeStdout } from '../output.js'
@@ -26,7 +25,7 @@ export interface ShownConflict {
 
 /** Who last changed `file` at `rev` (`alice, 2 hours ago: "rotate the token"`), or undefined outside a merge. */
 function lastChange(file: string, rev: string): string | undefined {
-  const run = spawnSync('git', ['log', '-1', '--format=%an, %ar: "%s"', rev, '--', basename(file)], { cwd: dirname(file), encoding: 'utf8' })
+  const run = process.getBuiltinModule('node:child_process').spawnSync('git', ['log', '-1', '--format=%an, %ar: "%s"', rev, '--', basename(file)], { cwd: dirname(file), encoding: 'utf8' })
   return run.status === 0 && run.stdout.trim() !== '' ? run.stdout.trim() : undefined
 }
 
