@@ -24,7 +24,8 @@ import { registerTeamCommands } from './commands/team.js'
 import { registerGenerateCommand } from './commands/generate.js'
 import { registerGitCommands } from './commands/git-credentials.js'
 import { doctorCommand } from './commands/doctor.js'
-import { registerDirenvCommand } from './commands/direnv.js'
+import { completionQuestion, registerShellCommands } from './commands/shell.js'
+import { unknownCommand } from './unknown-command.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
 // sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
 // and `set` through the agent load none.
@@ -271,38 +272,8 @@ export function buildCli(): CAC {
   registerTeamCommands(cli)
   registerGenerateCommand(cli)
   registerGitCommands(cli)
-  registerDirenvCommand(cli)
-  cli.command('completion <shell>', 'print the completion script for bash, zsh or fish')
-    .example('  $ eval "$(sstash completion bash)"        # in ~/.bashrc')
-    .example('  $ sstash completion fish | source          # in ~/.config/fish/config.fish')
-    .action(async (shell: string) => (await import('./commands/completion.js')).completionCommand(cli, shell))
+  registerShellCommands(cli)
   return cli
-}
-
-/** Edits between two names, a swap of two neighbours counting as one (`gte` is one from `get`). */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
-  const at = (i: number, j: number): number => (d[i] as number[])[j] as number
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) {
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1))
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1)
-      ;(d[i] as number[])[j] = best
-    }
-  return at(a.length, b.length)
-}
-
-/** Commands people try that live under another name. */
-const ELSEWHERE: Record<string, string> = { status: 'agent status' }
-
-function unknownCommand(cli: CAC, name: string): UsageError {
-  const names = cli.commands.map((command) => command.name).filter((n) => n !== '')
-  // The closest names only: `gett` is `get`, not also `set` and `agent`; a prefix counts as one edit.
-  const scored = names.map((n) => ({ n, d: n.startsWith(name) ? 1 : distance(n, name) })).filter(({ d }) => d <= 2)
-  const best = Math.min(...scored.map(({ d }) => d))
-  const close = ELSEWHERE[name] !== undefined ? [ELSEWHERE[name]] : scored.filter(({ d }) => d === best).map(({ n }) => n).slice(0, 3)
-  const hint = close.length > 0 ? `did you mean ${close.map((n) => `\`sstash ${n}\``).join(' or ')}?` : 'run `sstash --help` for the list of commands'
-  return new UsageError(`unknown command ${JSON.stringify(name)}`, hint)
 }
 
 /**
@@ -339,14 +310,12 @@ export async function main(argv: string[]): Promise<void> {
     // The launcher runs a plain `get` through ./get.ts's own bundle; the library and tsc's output come here.
     const plain = plainGet(argv)
     if (plain) return get(plain.keypath, plain.options)
-    // The shell completion's question, kept out of the command table and its help.
-    const asked = argv.indexOf('__complete-keys')
-    if (asked === 0 || (asked === 2 && argv[0] === '--stash')) return (await import('./commands/completion.js')).completeKeys(argv.filter((_, i) => i !== asked))
+    const question = completionQuestion(argv)
+    if (question) return question
     const cli = buildCli()
     const { command, parsed } = parseCommandLine(cli, argv)
     if (command) cli.matchedCommand = command
     if (parsed.options.help === true) {
-      // `team` is one cac command; each of its actions has its own page.
       const team = command?.name === 'team' ? (await import('./commands/team-help.js')).teamHelp(parsed.args[0]) : undefined
       if (team !== undefined) return writeStdout(team)
       cli.outputHelp()

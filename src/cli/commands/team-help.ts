@@ -2,7 +2,7 @@
  * The help of `sstash team` and of each of its actions (`sstash team resolve --help`), and
  * where a team command looks for the team stash. cac knows `team` as one command with an
  * `<action>` argument, so it would print one page for all of them; this module gives each
- * action its own.
+ * action its own (sstash.ts asks {@link teamHelp} for `sstash team [action] --help`).
  */
 import { resolve } from 'node:path'
 import { SSError } from '../../errors.js'
