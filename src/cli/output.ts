@@ -5,6 +5,8 @@
  *     lowercase, no final period, never a secret value.
  *   - prompts go to /dev/tty (see ../tty.ts), never to stdin/stdout.
  *   - a user error exits non-zero with one line; a stack trace only with SSTASH_DEBUG=1.
+ *   - color only through {@link styler}: never when NO_COLOR is set (no-color.org), when TERM
+ *     is `dumb`, or when the stream is not a terminal; data a program reads is never styled.
  */
 import { fstatSync, readSync, writeSync } from 'node:fs'
 import { EXIT, exitStatusOf, ioError, SSError, type SSErrorCode } from '../errors.js'
@@ -203,4 +205,25 @@ export function isTerminal(fd: number): boolean {
     return false
   }
   return process.getBuiltinModule('node:tty').isatty(fd)
+}
+
+/** The styles sstash uses: SGR codes, as every terminal understands them. */
+const STYLES = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1 } as const
+
+/** A function that wraps text in one of {@link STYLES}, or leaves it as it is. */
+export type Styler = (style: keyof typeof STYLES, text: string) => string
+
+/**
+ * Whether output to `fd` may be colored: it is a terminal, NO_COLOR is unset or empty
+ * (no-color.org), and TERM is not `dumb`.
+ */
+export function colorAllowed(fd: number, env: Record<string, string | undefined> = process.env): boolean {
+  if ((env.NO_COLOR ?? '') !== '' || env.TERM === 'dumb') return false
+  return isTerminal(fd)
+}
+
+/** The styler for `fd`: colors where {@link colorAllowed}, else the identity. */
+export function styler(fd: number, env: Record<string, string | undefined> = process.env): Styler {
+  if (!colorAllowed(fd, env)) return (_, text) => text
+  return (style, text) => `\x1b[${STYLES[style]}m${text}\x1b[0m`
 }

@@ -29,7 +29,7 @@ as environment variables.
   --stash <path>        the stash file (default: $SSTASH_FILE, else the standard location)
 
 Names: a value right below the key path keeps its name as written (http_proxy stays http_proxy);
-deeper ones are joined by _ and upper-cased: project/myapp/db/host with -k project/myapp -> DB_HOST.
+deeper ones are joined by _, each letter in its own case: project/myapp/DB/HOST with -k project/myapp -> DB_HOST.
 Reference: docs/RUN.md, docs/REFERENCES.md
 `
 
@@ -60,12 +60,40 @@ export interface RunArgs {
   help?: boolean
 }
 
+/** The first argument before `--` that is not an option or an option's value: a command typed without `--`. */
+function commandWord(argv: readonly string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (arg === '--') return -1
+    if (!arg.startsWith('-') || arg === '-') return i
+    if (SPEC[arg]?.value === true) i++
+  }
+  return -1
+}
+
+/**
+ * parseArgv, except that `sstash-run node -e 1` (the command's own option read as ours) says
+ * to put `--` before the command instead of only "unknown option -e".
+ */
+function parseOrExplain(argv: readonly string[]): ReturnType<typeof parseArgv> {
+  try {
+    return parseArgv(argv, SPEC, USAGE)
+  } catch (error) {
+    const at = commandWord(argv)
+    if (!(error instanceof SSError) || at < 0 || !error.message.startsWith('unknown option')) throw error
+    // The unknown option came before the command word: it is ours, misspelled.
+    parseArgv(argv.slice(0, at), SPEC, USAGE)
+    const command = argv.slice(at).join(' ')
+    throw new UsageError(`${error.message}: put -- before the command, as in sstash-run [options] -- ${command}`, USAGE)
+  }
+}
+
 /**
  * Parses sstash-run's argv. Options go before `--`; everything after it is the command.
  * @throws {SSError} USAGE for an unknown option, a missing value, a missing `--` or command
  */
 export function parseRunArgs(argv: readonly string[]): RunArgs {
-  const { values, flags, positional, rest } = parseArgv(argv, SPEC, USAGE)
+  const { values, flags, positional, rest } = parseOrExplain(argv)
   const last = (name: string): string | undefined => values.get(name)?.at(-1)
   const parsed: RunArgs = {
     keys: values.get('key') ?? [],

@@ -3,9 +3,9 @@
  * stdin, a file or a hidden prompt, never argv (anyone can read argv in `ps`); values leave
  * through stdout only for `get` and when `--values` is asked for.
  */
-import { accessSync, constants, lstatSync, statSync } from 'node:fs'
+import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { cac, type CAC, type Command } from 'cac'
 import { SSError, ioError } from '../errors.js'
 import type { KdfParams } from '../format/kdf.js'
@@ -25,6 +25,11 @@ import { registerInjectCommand } from './commands/inject.js'
 import { registerTeamCommands } from './commands/team.js'
 import { registerEnrollCommand } from './commands/enroll.js'
 import { registerGuardCommands } from './commands/guard.js'
+import { registerGenerateCommand } from './commands/generate.js'
+import { registerGitCommands } from './commands/git-credentials.js'
+import { doctorCommand } from './commands/doctor.js'
+import { completionQuestion, registerShellCommands } from './commands/shell.js'
+import { unknownCommand } from './unknown-command.js'
 // The cipher and stash (secure-stash.js), the KDF (kdf.js, node:crypto), writing, the password
 // sources, the prompt and the doctor are imported by the commands that need them: `get`, `ls`
 // and `set` through the agent load none.
@@ -113,6 +118,8 @@ async function init(options: Options): Promise<void> {
   const chosen = text(options.stash)
   const path = stashPath(chosen)
   const kdf = await kdfOption(options)
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+    throw new UsageError(`${path} is a directory`, `give the new stash's file name, e.g. \`sstash --stash ${join(path, 'stash.sstash')} init\``)
   if (exists(path))
     throw new SSError(`${path} already exists`, 'STASH_EXISTS', { hint: 'use `sstash passwd` to change its password, or pass --stash <path> for another stash' })
   // Everything that can fail is checked before the password is asked for.
@@ -171,19 +178,6 @@ async function migrate(options: Options): Promise<void> {
   await shareWithAgent(stash, source)
 }
 
-async function doctor(options: Options): Promise<number> {
-  const path = stashPath(text(options.stash))
-  const { diagnose } = await import('../store/doctor.js')
-  const findings = await diagnose(path)
-  const lines = [`stash: ${path}`]
-  for (const finding of findings) {
-    lines.push(`${finding.severity}: ${finding.what}`)
-    if (finding.fix) lines.push(`  fix: ${finding.fix}`)
-  }
-  writeStdout(`${lines.join('\n')}\n`)
-  return findings.some((f) => f.severity === 'problem' || f.severity === 'warning') ? EXIT.ERROR : EXIT.OK
-}
-
 /** Builds the command-line interface; exported for tests that list the commands. */
 export function buildCli(): CAC {
   const cli = cac('sstash')
@@ -237,7 +231,8 @@ export function buildCli(): CAC {
 
   cli.command('doctor', 'check permissions, key derivation, locks and PATH; say what to fix')
     .example('  $ sstash doctor')
-    .action((options: Options) => doctor(options))
+    .option('--json', 'print JSON for programs: {stash, ok, findings: [{severity, what, fix}]}')
+    .action((options: Options) => doctorCommand(options))
 
   registerValueCommands(cli)
   registerEnvCommands(cli)
@@ -246,31 +241,10 @@ export function buildCli(): CAC {
   registerTeamCommands(cli)
   registerEnrollCommand(cli)
   registerGuardCommands(cli)
+  registerGenerateCommand(cli)
+  registerGitCommands(cli)
+  registerShellCommands(cli)
   return cli
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] as number
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j] as number
-      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1))
-      diagonal = above
-    }
-  }
-  return row[b.length] as number
-}
-
-/** Commands people try that live under another name. */
-const ELSEWHERE: Record<string, string> = { status: 'agent status' }
-
-function unknownCommand(cli: CAC, name: string): UsageError {
-  const names = cli.commands.map((command) => command.name).filter((n) => n !== '')
-  const close = ELSEWHERE[name] !== undefined ? [ELSEWHERE[name]] : names.filter((n) => distance(n, name) <= 2 || n.startsWith(name)).slice(0, 3)
-  const hint = close.length > 0 ? `did you mean ${close.map((n) => `\`sstash ${n}\``).join(' or ')}?` : 'run `sstash --help` for the list of commands'
-  return new UsageError(`unknown command ${JSON.stringify(name)}`, hint)
 }
 
 /**
@@ -307,10 +281,14 @@ export async function main(argv: string[]): Promise<void> {
     // The launcher runs a plain `get` through ./get.ts's own bundle; the library and tsc's output come here.
     const plain = plainGet(argv)
     if (plain) return get(plain.keypath, plain.options)
+    const question = completionQuestion(argv)
+    if (question) return question
     const cli = buildCli()
     const { command, parsed } = parseCommandLine(cli, argv)
     if (command) cli.matchedCommand = command
     if (parsed.options.help === true) {
+      const team = command?.name === 'team' ? (await import('./commands/team-help.js')).teamHelp(parsed.args[0]) : undefined
+      if (team !== undefined) return writeStdout(team)
       cli.outputHelp()
       return EXIT.OK
     }

@@ -7,13 +7,16 @@
  *     `http_proxy`, `nextAuthSecret` and `KEY-WITH-DASH` stay what they were in the .env;
  *   - a value deeper down (`db/host`), or one whose segment holds any other character
  *     (`my key`, `café`), is named by its key path relative to the selected one: segments
- *     joined with `_`, ASCII letters upper-cased, ASCII digits and `_` kept, every other
- *     character (each code point) made `_`: `db/host` is DB_HOST;
+ *     joined with `_`, ASCII letters and digits and `_` kept, every other character (each
+ *     code point) made `_`: `db/host` is db_host, `DB/HOST` is DB_HOST;
+ *   - at every depth the case is the key path's, never changed: `-k prod` and `-k prod/db`
+ *     name `prod/db/PASSWORD` DB_PASSWORD and PASSWORD, `prod/db/password` db_password and
+ *     password (one rule, so that moving -k down a level changes no letter's case);
  *   - a value stored AT the selected key path itself is named by its last segment, as above;
  *   - the prefix (`--prefix`, `[A-Za-z0-9_]*`) is prepended as given;
  *   - the result must start with a letter or `_` (so `1password` needs a prefix).
  *
- *   -k project/myapp:  http_proxy -> http_proxy   db/host -> DB_HOST   s3.bucket/name -> S3_BUCKET_NAME
+ *   -k project/myapp:  http_proxy -> http_proxy   DB/HOST -> DB_HOST   db/host -> db_host   s3.bucket/name -> s3_bucket_name
  *
  * Two key paths of one subtree that give the same name are an error naming both; across
  * subtrees the later selection wins. Values must be UTF-8 without NUL (the environment is
@@ -60,13 +63,12 @@ export interface Candidate {
   value: Uint8Array
 }
 
-/** Maps one key segment to its part of a derived name: ASCII letters upper-cased, other non-[A-Z0-9_] to `_`. */
+/** Maps one key segment to its part of a derived name: ASCII letters (in their case), digits and `_` kept, anything else `_`. */
 export function segmentToName(segment: string): string {
   let out = ''
   // for..of walks code points, so one astral character becomes one `_`.
   for (const c of segment) {
-    if (c >= 'a' && c <= 'z') out += c.toUpperCase()
-    else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_') out += c
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_') out += c
     else out += '_'
   }
   return out

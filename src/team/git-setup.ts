@@ -4,8 +4,8 @@
  * repository, so each clone sets its own).
  */
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
-import { dirname, join, relative } from 'node:path'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
 import { SSError } from '../errors.js'
 import { READ_LIMITS, readRegularFile } from '../store/read.js'
 
@@ -47,7 +47,19 @@ export function gitSetup(stashPath: string, command: string): GitSetup {
   return { attributes, added }
 }
 
-/** This sstash as shell words: node and the script it runs, by absolute path. */
+/**
+ * This sstash as shell words for git's config, found when git runs it rather than now, so that
+ * it survives a switch of Node (nvm, fnm, volta) and a reinstall: `sstash` on PATH, else the
+ * project's node_modules/.bin/sstash (git runs drivers at the work tree's root), else this
+ * script, run by whichever `node` is on PATH then. No absolute path of a Node binary.
+ */
 export function selfCommand(): string {
-  return [process.execPath, process.argv[1] ?? 'sstash'].map(shellQuote).join(' ')
+  const self = resolve(process.argv[1] ?? 'sstash')
+  const script = [
+    'if command -v sstash >/dev/null 2>&1; then exec sstash "$@"; fi',
+    'if [ -x node_modules/.bin/sstash ]; then exec node_modules/.bin/sstash "$@"; fi',
+    `if [ -f ${shellQuote(self)} ]; then exec node -- ${shellQuote(self)} "$@"; fi`,
+    'echo "sstash: error: sstash is not on PATH (npm install -g sstash)" >&2; exit 127',
+  ].join('; ')
+  return `sh -c ${shellQuote(script)} sstash`
 }

@@ -287,9 +287,9 @@ describe('sstash unlock, lock and agent status', () => {
     const missing = await sstash(['unlock', '--stash', join(root, 'missing.sstash')], env)
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/^sstash: error: no stash at /)
-    const agent = await sstash(['agent', 'stop'], env)
+    const agent = await sstash(['agent', 'restart'], env)
     expect(agent.code).toBe(2)
-    expect(agent.stderr).toMatch(/^sstash: error: unknown agent command 'stop'/)
+    expect(agent.stderr).toMatch(/^sstash: error: unknown agent command 'restart'/)
   })
 
   for (const [what, make] of [

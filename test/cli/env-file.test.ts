@@ -193,7 +193,7 @@ describe('sstash import --write-refs', () => {
     writeFileSync(join(cwd, '.env'), 'GOOD=1\nKEY-WITH-DASH=2\n')
     const run = await runBin('sstash', ['import', '.env', '--into', 'p', '--write-refs', '.env.sstash'], { cwd, env })
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain('sstash: error: the reference file: KEY-WITH-DASH: is not a valid environment variable name')
+    expect(run.stderr).toContain('sstash: error: .env.sstash: KEY-WITH-DASH: is not a valid environment variable name')
     expect((await runBin('sstash', ['ls'], { cwd, env })).stdout).toBe('')
     expect(existsSync(join(cwd, '.env.sstash'))).toBe(false)
   })

@@ -84,7 +84,7 @@ describe('import then export', () => {
   })
 
   it('names variables as sstash-run does, with --prefix', async () => {
-    const unlock = await freshStash({ 'p/db/host': 'h', 'p/api-key': 'k' })
+    const unlock = await freshStash({ 'p/DB/HOST': 'h', 'p/api-key': 'k' })
     const result = await runBin('sstash', ['export', 'p', '--prefix', 'APP_'], { env: unlock })
     expect(result.stdout).toBe('APP_DB_HOST=h\nAPP_api-key=k\n')
   })

@@ -24,7 +24,7 @@ async function stashWith(values: Record<string, string | Uint8Array>): Promise<R
 }
 
 const APP = {
-  'project/myapp/db/host': 'db.internal',
+  'project/myapp/DB/HOST': 'db.internal',
   'project/myapp/API_KEY': 'k-123',
   'project/myapp/s3.bucket/name': 'my bucket',
   'project/myapp/MULTI': 'line 1\nline 2 "quoted" $HOME',
@@ -104,17 +104,17 @@ const hasSetpriv = ((): boolean => {
 })()
 
 describe('the variables a command gets', () => {
-  it('keeps the name of a value right below the key path as written, and joins deeper key paths upper-cased with _', async () => {
+  it('keeps the name of a value right below the key path as written, and joins deeper key paths with _ in their own case', async () => {
     const env = await envOf(['-k', 'project/myapp'], await stashWith(APP))
     expect(env).toMatchObject({
       DB_HOST: 'db.internal',
       API_KEY: 'k-123',
-      S3_BUCKET_NAME: 'my bucket',
+      s3_bucket_name: 'my bucket',
       MULTI: 'line 1\nline 2 "quoted" $HOME',
       http_proxy: 'http://proxy:3128',
       nextAuthSecret: 'next-secret',
       'KEY-WITH-DASH': 'dashed',
-      MY_KEY: 'spaced',
+      my_key: 'spaced',
     })
     for (const renamed of ['HTTP_PROXY', 'NEXTAUTHSECRET', 'KEY_WITH_DASH', 'SECRET', 'REGION']) expect(env[renamed]).toBeUndefined()
   })
@@ -164,11 +164,11 @@ describe('the variables a command gets', () => {
 
 describe('refusals, before the command starts', () => {
   it('refuses two key paths that give one name, naming both, and does not run the command', async () => {
-    const unlock = await stashWith({ 'p/db/host': 'a-value', 'p/DB_HOST': 'b-value' })
+    const unlock = await stashWith({ 'p/DB/HOST': 'a-value', 'p/DB_HOST': 'b-value' })
     const result = await runBin('run', ['-k', 'p', '--', NODE, fixture('print-env.mjs')], { env: unlock })
     expect(result.code).toBe(1)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toBe('sstash: error: keys p/db/host and p/DB_HOST both give the variable DB_HOST\n')
+    expect(result.stderr).toBe('sstash: error: keys p/DB/HOST and p/DB_HOST both give the variable DB_HOST\n')
   })
 
   it('names the key path of a value that cannot be a variable, never the value', async () => {
@@ -227,13 +227,13 @@ describe('refusals, before the command starts', () => {
   })
 
   it('reports every naming problem at once, each on its own line, then one hint', async () => {
-    const unlock = await stashWith({ 'p/9lives': 'a', 'p/LD_PRELOAD': 'b', 'p/db/host': 'c', 'p/DB_HOST': 'd', 'p/fine': 'e' })
+    const unlock = await stashWith({ 'p/9lives': 'a', 'p/LD_PRELOAD': 'b', 'p/DB/HOST': 'c', 'p/DB_HOST': 'd', 'p/fine': 'e' })
     const result = await runBin('run', ['-k', 'p', '--', 'true'], { env: unlock })
     expect(result.code).toBe(1)
     expect(result.stderr.split('\n')).toEqual([
       'sstash: error: key p/9lives gives the variable name 9lives, which starts with a digit',
       "sstash: error: key p/LD_PRELOAD gives the variable LD_PRELOAD, one of the dynamic loader's variables, which can make programs run other code; pass --allow LD_PRELOAD to inject it anyway",
-      'sstash: error: keys p/db/host and p/DB_HOST both give the variable DB_HOST',
+      'sstash: error: keys p/DB/HOST and p/DB_HOST both give the variable DB_HOST',
       'sstash: hint: a --prefix (or "prefix" in package.json) makes the name start with a letter; docs/RUN.md lists the refused families and why',
       '',
     ])

@@ -270,14 +270,14 @@ describe('sstash set and get', () => {
 })
 
 describe('sstash ls and tree', () => {
-  it('draws the tutorial tree, names only', async () => {
+  it('draws the tutorial tree as tree(1) does, names only', async () => {
     const { env } = await stashWith({ 'a/b/c': 'hello', 'a/b/d': 'bye', 'a/e': 'chocolate' })
     const r = await runBin('sstash', ['tree'], { env })
     expect(r).toMatchObject({ code: 0, stderr: '' })
-    expect(r.stdout).toBe('a\n|--b\n| |--c\n| |--d\n|\n|--e\n')
+    expect(r.stdout).toBe('a\n├── b\n│   ├── c\n│   └── d\n└── e\n')
     expect(r.stdout).not.toContain('hello')
     const sub = await runBin('sstash', ['tree', 'a/b', '--values'], { env })
-    expect(sub.stdout).toBe('a/b\n|--c : "hello"\n|--d : "bye"\n')
+    expect(sub.stdout).toBe('a/b\n├── c : "hello"\n└── d : "bye"\n')
   })
 
   it('lists children as full key paths, with / after those that have children', async () => {
@@ -338,7 +338,7 @@ describe('sstash ls and tree', () => {
       'top/007': 'v7',
     })
     expect((await runBin('sstash', ['tree', 'top'], { env })).stdout).toBe(
-      'top\n|--with\\/slash\n|--back\\\\slash\n|--tab\\x09here\n|--unicodé 密码 🔑\n|--dash-r\n|--007\n|--\\e\n  |--deep\n',
+      'top\n├── \\e\n│   └── deep\n├── 007\n├── back\\\\slash\n├── dash-r\n├── tab\\x09here\n├── unicodé 密码 🔑\n└── with\\/slash\n',
     )
   })
 
@@ -577,7 +577,7 @@ describe('option values and arguments reach the commands exactly as typed', () =
     },
     'tree [keypath]': async () => {
       const where = await workdir({ '1e3/x': '1', '1000/y': '2' })
-      expect((await sstash(['tree', '1e3'], where)).stdout).toBe('1e3\n|--x\n')
+      expect((await sstash(['tree', '1e3'], where)).stdout).toBe('1e3\n└── x\n')
     },
     'rm <keypath>': async () => {
       const where = await workdir({ '0x10': '1', '16': '2' })
@@ -587,7 +587,7 @@ describe('option values and arguments reach the commands exactly as typed', () =
     'mv <from>': async () => {
       const where = await workdir({ '007': '1', '7': '2' })
       expect((await sstash(['mv', '007', '010'], where)).code).toBe(0)
-      expect((await sstash(['ls'], where)).stdout).toBe('7\n010\n')
+      expect((await sstash(['ls'], where)).stdout).toBe('010\n7\n')
     },
     'mv <to>': async () => {
       const where = await workdir({ a: '1' })
@@ -647,7 +647,24 @@ describe('option values and arguments reach the commands exactly as typed', () =
       expect((await sstash(['export', 'p', '--allow=NODE_OPTIONS'], where)).stdout).toBe('NODE_OPTIONS=--max-old-space-size=100\n')
     },
     'unlock --timeout': () => refusedAs(['unlock', '--timeout', '0x10'], "bad duration '0x10'"),
-    'team <action>': () => refusedAs(['team', '007'], 'unknown team command "007"'),
+    'team [action]': () => refusedAs(['team', '007'], 'unknown team command "007"'),
+    'generate <keypath>': async () => {
+      const where = await workdir({ '7': 'x' })
+      expect((await sstash(['generate', '007'], where)).code).toBe(0)
+      expect((await sstash(['ls'], where)).stdout).toBe('007\n7\n')
+    },
+    'generate --length': () => refusedAs(['generate', 'k', '--length', '1e3'], '--length "1e3" is not a whole number'),
+    'generate --charset': async () => {
+      const where = await workdir()
+      expect((await sstash(['generate', 'k', '--charset', '007', '--print'], where)).stdout).toMatch(/^[07]{32}$/)
+    },
+    'completion <shell>': () => refusedAs(['completion', '007'], 'completion needs bash, zsh or fish, not "007"'),
+    'git <action>': () => refusedAs(['git', '007'], 'unknown git command "007"'),
+    'git [url]': () => refusedAs(['git', 'add', '007'], '"007" is not a URL such as https://alice@example.net'),
+    'git --prefix': async () => {
+      const where = await workdir({ '007/https/example.net/-/alice/password': 'tok' })
+      expect((await sstash(['git', 'ls', '--prefix', '007'], where)).stdout).toBe('https://alice@example.net\tpassword\n')
+    },
     'team [args]': async () => {
       const where = teamUser(await workdir())
       if (!where) return
@@ -934,7 +951,7 @@ describe('leaving no plain text behind', () => {
         `sstash: hint: ${file} still holds these passwords in plain text: add --remove-source, or \`rm ${file}\`\n`,
     )
     expect(r.stderr).not.toContain('nopassword')
-    expect((await runBin('sstash', ['ls', 'git/https'], { env })).stdout).toBe('git/https/github.com/\ngit/https/git.example.com:8443/\n')
+    expect((await runBin('sstash', ['ls', 'git/https'], { env })).stdout).toBe('git/https/git.example.com:8443/\ngit/https/github.com/\n')
     expect((await runBin('sstash', ['get', 'git/https/github.com/-/alice/password'], { env })).stdout).toBe('s3cret')
   })
 

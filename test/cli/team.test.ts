@@ -105,7 +105,7 @@ describe('sstash team', () => {
     const run = await runBin('run', ['--stash', t.path, '-k', 'prod', '--', process.execPath, printEnv], { env: ci })
     expect(run.code, run.stderr).toBe(0)
     const childEnv = JSON.parse(run.stdout) as Record<string, string>
-    expect(childEnv.DB_PASSWORD).toBe('prod-password')
+    expect(childEnv.db_password).toBe('prod-password')
     expect(childEnv.SSTASH_IDENTITY).toBeUndefined()
     const denied = await runBin('run', ['--stash', t.path, '-k', 'dev', '--', process.execPath, printEnv], { env: ci })
     expect([denied.code, denied.stdout]).toEqual([1, ''])

@@ -42,9 +42,30 @@ export async function lockCommand(options: GlobalOptions & { all?: boolean }): P
   if ((await agentLock(path)) > 0) printStatus(`locked ${path}`)
 }
 
-/** `sstash agent status [--json]`: what is unlocked and until when; never a secret. */
+/**
+ * `sstash agent stop`: the agent forgets every key and exits (an agent exits when it holds
+ * none); waits, briefly, until its process is gone, so that a script can rely on it.
+ */
+async function agentStop(): Promise<void> {
+  const status = await agentStatus()
+  if (!status) return printStatus('no agent runs')
+  await agentLock(undefined)
+  const alive = (): boolean => {
+    try {
+      process.kill(status.pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  for (let waited = 0; waited < 3_000 && alive(); waited += 50) await new Promise((done) => setTimeout(done, 50))
+  printStatus(alive() ? `asked the agent (pid ${status.pid}) to stop; it holds no key now` : `stopped the agent (pid ${status.pid})`)
+}
+
+/** `sstash agent status [--json]`: what is unlocked and until when; never a secret. `sstash agent stop`. */
 export async function agentCommand(action: string | undefined, options: { json?: boolean }): Promise<void> {
-  if (action !== 'status') throw new UsageError(`unknown agent command '${action ?? ''}'`, 'the only agent command is `sstash agent status`')
+  if (action === 'stop') return agentStop()
+  if (action !== 'status') throw new UsageError(`unknown agent command '${action ?? ''}'`, 'the agent commands are `sstash agent status` and `sstash agent stop`')
   const status = await agentStatus()
   if (options.json) {
     const entries = (status?.entries ?? []).map((entry) => ({
@@ -76,9 +97,10 @@ export function registerAgentCommands(cli: CAC): void {
     .example('  $ sstash lock --all')
     .action((options: GlobalOptions & { all?: boolean }) => lockCommand(options))
   cli
-    .command('agent [action]', '`sstash agent status`: what is unlocked, and until when (no secrets)')
+    .command('agent [action]', '`sstash agent status`: what is unlocked, and until when (no secrets); `sstash agent stop`')
     .option('--json', 'print the status as JSON')
     .example('  $ sstash agent status')
+    .example('  $ sstash agent stop')
     .action((action: string | undefined, options: { json?: boolean }) => agentCommand(action, options))
 }
 

@@ -47,7 +47,8 @@ async function importAction(fileArg: string | undefined, options: Options): Prom
   const { importDotenv } = await import('../../env/dotenv-import.js')
   const { vars, notes } = importDotenv(input, { into: target, expand: options.expand === true })
   // Everything that can fail about the reference file fails here, before anything is imported.
-  const refs = refsFile === undefined ? undefined : await referencesToWrite(refsFile, target, [...vars.keys()], list(options.allow))
+  if (options.update !== undefined && refsFile === undefined) throw new UsageError('--update is for --write-refs', 'e.g. `sstash import .env --into project/myapp --write-refs .env.sstash --update`')
+  const refs = refsFile === undefined ? undefined : await referencesToWrite(refsFile, target, [...vars.keys()], list(options.allow), options.update !== undefined, file)
   // Everything worth knowing, before the one write (the notes never name a value).
   for (const note of notes) printWarning(note)
   const encoder = new TextEncoder()
@@ -60,29 +61,69 @@ async function importAction(fileArg: string | undefined, options: Options): Prom
 }
 
 /**
+ * The names of an import a reference file cannot hold, all in one error, with what to do:
+ * the file's lines are read by shells and by every dotenv, so its names are the portable ones.
+ */
+async function cannotHold(error: unknown, refsFile: string, source: string, into: string[]): Promise<never> {
+  // references.js (and dotenv) load only on this path: `sstash get` and `ls` never pay for them.
+  const { SSReferenceError } = await import('../../env/references.js')
+  if (!(error instanceof SSReferenceError)) throw error
+  const names = error.problems.map((p) => p.where.replace(/^the reference file: /, '').split(':')[0] as string)
+  const problems = error.problems.map((p) => ({ ...p, where: p.where.replace(/^the reference file/, refsFile) }))
+  const renames = names.filter((n) => /[^A-Za-z0-9_]/.test(n)).map((n) => `${n} -> ${n.replace(/[^A-Za-z0-9_]/g, '_')}`)
+  const what = [
+    renames.length > 0 ? `rename ${renames.length === 1 ? 'it' : 'them'} in ${source} (${renames.join(', ')})` : undefined,
+    error.problems.some((p) => p.code === 'DANGEROUS_ENV_NAME') ? '--allow NAME for a refused name you mean' : undefined,
+    `or import without --write-refs and run with \`sstash-run -k ${formatKeyPath(into)}\`, which keeps names such as KEY-WITH-DASH; nothing was imported`,
+  ].filter((x) => x !== undefined)
+  throw new SSReferenceError(problems, 'BAD_REFERENCE', what.join('; '))
+}
+
+/**
  * The reference file `--write-refs` will write, checked before the import: a name it cannot
  * hold, or another file already at that path, stops the import before anything is stored.
  * @returns the file's text, or undefined when the same file is there already
  */
-async function referencesToWrite(path: string, base: string[], names: string[], allow: string[]): Promise<string | undefined> {
+/** The reference file to write: new, or (`--update`) an existing one grown, replaced only if it is still `before`. */
+type RefsToWrite = { text: string; before?: Uint8Array; added?: string[] } | undefined
+
+async function referencesToWrite(path: string, base: string[], names: string[], allow: string[], update: boolean, source: string): Promise<RefsToWrite> {
   const { referencesForImport } = await import('../../env/references.js')
-  const refs = referencesForImport(base, names, { allow })
+  let refs: string
+  try {
+    refs = referencesForImport(base, names, { allow })
+  } catch (error) {
+    return cannotHold(error, path, source === '-' ? 'the input' : source, base)
+  }
   // The directory writeAtomic will refuse, refused now.
   const { checkStashDirectory } = await import('../../store/directory.js')
   checkStashDirectory(dirname(resolve(path)))
   const existing = readRegularFile(path, READ_LIMITS.references)
-  if (existing === undefined) return refs
+  if (existing === undefined) return { text: refs }
+  if (update) {
+    const { addReferences } = await import('../../env/reference-update.js')
+    const grown = addReferences(new TextDecoder().decode(existing), path, base, names, { allow })
+    return grown.added.length === 0 ? undefined : { text: grown.text, before: existing, added: grown.added }
+  }
   if (Buffer.from(existing).equals(Buffer.from(refs))) return undefined
   throw new SSError(`${path} already exists (and differs from the reference file this import would write)`, 'DEST_EXISTS', {
-    hint: 'choose another --write-refs file, or remove this one first; nothing was imported',
+    hint: 'add --update to add the new variables to it (its other lines stay as they are), or choose another --write-refs file; nothing was imported',
   })
 }
 
 /** Writes the reference file atomically, never over a file that appeared meanwhile (`refs` undefined: it is there already). */
-async function writeReferences(path: string, refs: string | undefined): Promise<void> {
+async function writeReferences(path: string, refs: RefsToWrite): Promise<void> {
   if (refs === undefined) return printStatus(`${path} already holds these references`)
   const { writeAtomic } = await import('../../store/write.js')
-  await writeAtomic(resolve(path), new TextEncoder().encode(refs), { exclusive: true }).catch((error: unknown) => {
+  if (refs.before !== undefined) {
+    // --update: someone else's edit since it was read is never overwritten.
+    const now = readRegularFile(path, READ_LIMITS.references)
+    if (now === undefined || !Buffer.from(now).equals(Buffer.from(refs.before)))
+      throw new SSError(`${path} changed during the import: the variables are in the stash, the reference file was not updated`, 'DEST_EXISTS', { hint: 'run the import again' })
+    await writeAtomic(resolve(path), new TextEncoder().encode(refs.text))
+    return printStatus(`added ${(refs.added ?? []).join(', ')} to ${path}; its other lines are unchanged`)
+  }
+  await writeAtomic(resolve(path), new TextEncoder().encode(refs.text), { exclusive: true }).catch((error: unknown) => {
     throw error instanceof SSError && error.code === 'STASH_EXISTS'
       ? new SSError(`${path} appeared during the import: the variables are in the stash, the reference file was not written`, 'DEST_EXISTS', { cause: error })
       : error
@@ -112,8 +153,10 @@ export function registerEnvCommands(cli: CAC): void {
     .option('--expand', 'expand ${VAR} references as dotenv run does (dotenv-expand), from the file, then the environment')
     .option('--write-refs <file>', 'also write a reference file (NAME=sstash://<keypath>/NAME lines) for what was imported')
     .option('--allow <name>', '--write-refs: allow a name refused by default, such as NODE_OPTIONS (repeatable)')
+    .option('--update', '--write-refs: add the new variables to an existing reference file, leaving its lines as they are')
     .example('  $ sstash import .env --into project/myapp')
     .example('  $ sstash import .env --into project/myapp --write-refs .env.sstash')
+    .example('  $ sstash import .env.new --into project/myapp --write-refs .env.sstash --update')
     .example('  $ sstash import ~/.git-credentials --format git-credentials --remove-source')
     .action((file: string | undefined, options: Options) => importAction(file, options))
 

@@ -62,6 +62,11 @@ function jsonOf(key: string[], node: TreeNode, withValues: boolean): JsonNode {
   return out
 }
 
+/** A node's children in a stable order: by name, code unit by code unit (the order of `LC_ALL=C sort` for ASCII). */
+export function sortedChildren(node: TreeNode): [string, TreeNode][] {
+  return [...node.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
 /**
  * The lines of `sstash ls <key>`: each child's full key path, with a trailing `/` when it has
  * children of its own (a trailing `/` is ignored when pasted back). A key with a value and no
@@ -73,25 +78,24 @@ export function listLines(key: readonly string[], node: TreeNode, withValues: bo
     (child.children.size > 0 ? '/' : '') +
     (withValues && child.value !== undefined ? ` : ${showValue(child.value)}` : '')
   if (node.children.size === 0 && node.value !== undefined && key.length > 0) return [line([...key], node)]
-  return [...node.children].map(([name, child]) => line([...key, name], child))
+  return sortedChildren(node).map(([name, child]) => line([...key, name], child))
 }
 
 /** `sstash ls --json`: one object per child (or the key itself, as {@link listLines} does). */
 export function listJson(key: readonly string[], node: TreeNode, withValues: boolean): JsonNode[] {
   const one = (path: string[], child: TreeNode): JsonNode => ({ ...jsonOf(path, child, withValues), childCount: child.children.size })
   if (node.children.size === 0 && node.value !== undefined && key.length > 0) return [one([...key], node)]
-  return [...node.children].map(([name, child]) => one([...key, name], child))
+  return sortedChildren(node).map(([name, child]) => one([...key, name], child))
 }
 
 /**
- * The lines of `sstash tree <key>`, drawn like the tutorial of the original Python package:
+ * The lines of `sstash tree <key>`, drawn as tree(1) draws a directory, children sorted:
  *
  *   a
- *   |--b
- *   | |--c
- *   | |--d
- *   |
- *   |--e
+ *   ├── b
+ *   │   ├── c
+ *   │   └── d
+ *   └── e
  *
  * Below the root, the first line is the key's full path; at the root, each top-level name
  * starts its own tree. Child lines show one segment each.
@@ -101,22 +105,18 @@ export function treeLines(key: readonly string[], node: TreeNode, withValues: bo
     name + (withValues && child.value !== undefined ? ` : ${showValue(child.value)}` : '')
   const lines: string[] = []
   const walk = (parent: TreeNode, prefix: string): void => {
-    const children = [...parent.children]
+    const children = sortedChildren(parent)
     children.forEach(([name, child], i) => {
       const last = i === children.length - 1
-      lines.push(`${prefix}|--${label(formatSegment(name), child)}`)
-      if (child.children.size > 0) {
-        walk(child, prefix + (last ? '  ' : '| '))
-        // A bare `|` after a subtree separates it from the next sibling, as in the tutorial.
-        if (!last) lines.push(`${prefix}|`)
-      }
+      lines.push(`${prefix}${last ? '└── ' : '├── '}${label(formatSegment(name), child)}`)
+      if (child.children.size > 0) walk(child, prefix + (last ? '    ' : '│   '))
     })
   }
   if (key.length > 0) {
     lines.push(label(argumentOf(key), node))
     walk(node, '')
   } else {
-    for (const [name, child] of node.children) {
+    for (const [name, child] of sortedChildren(node)) {
       lines.push(label(argumentOf([name]), child))
       walk(child, '')
     }
@@ -128,7 +128,7 @@ export function treeLines(key: readonly string[], node: TreeNode, withValues: bo
 export function treeJson(key: readonly string[], node: TreeNode, withValues: boolean): JsonNode {
   const walk = (path: string[], current: TreeNode): JsonNode => ({
     ...jsonOf(path, current, withValues),
-    children: [...current.children].map(([name, child]) => walk([...path, name], child)),
+    children: sortedChildren(current).map(([name, child]) => walk([...path, name], child)),
   })
   return walk([...key], node)
 }

@@ -8,7 +8,9 @@ import { READ_LIMITS, readNamedFile } from '../../store/read.js'
 import { SSCryptoError, SSError } from '../../errors.js'
 import { stashPath } from '../../locations.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
-import { UsageError, existingStash, optionText, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError, optionText, writeStdout, type GlobalOptions } from '../output.js'
+import { requireTeamStash, teamHelp, teamStashPath } from './team-help.js'
+import { showConflicts } from './team-resolve.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
@@ -24,9 +26,17 @@ const list = (value: unknown): string[] =>
 
 const team = (): Promise<typeof import('../../team/membership.js')> => import('../../team/membership.js')
 
+/** The team stash the options name (see team-help.ts): it must exist and be a team stash. */
+async function existingStash(options: Options): Promise<string> {
+  const [{ path, how }, { requireStash }] = await Promise.all([teamStashPath(options), import('../../unlock/open.js')])
+  requireStash(path)
+  await requireTeamStash(path, how)
+  return path
+}
+
 async function open(options: Options): Promise<import('../../team/team-stash.js').TeamStash> {
   const { openTeamStash } = await import('../../team/open-team.js')
-  return openTeamStash(existingStash(options))
+  return openTeamStash(await existingStash(options))
 }
 
 /** `sstash identity`: prints the member's public key, creating the identity on first use. */
@@ -95,7 +105,7 @@ async function remove(name: string | undefined, options: Options): Promise<void>
 /** Reads the file with no identity, verifies it, and checks it against what this clone pinned (an old file is shown, with a warning). */
 async function verified(options: Options, allowOld = true): Promise<{ file: import('../../team/format.js').TeamFile; fingerprint: string; save: () => Promise<void> }> {
   const [{ readTeamFile, realPathOf }, { SeenStore }, { checkTrust }] = await Promise.all([import('../../team/team-stash.js'), import('../../team/seen.js'), import('../../team/trust.js')])
-  const path = existingStash(options)
+  const path = await existingStash(options)
   const file = readTeamFile(path)
   const seen = SeenStore.load()
   const trust = checkTrust(file, realPathOf(path), seen, path, { allowOld: allowOld || options.allowOld === true || process.env.SSTASH_ALLOW_OLD === '1' })
@@ -105,6 +115,11 @@ async function verified(options: Options, allowOld = true): Promise<{ file: impo
 
 async function ls(options: Options): Promise<void> {
   const [{ file, fingerprint }, { listMembers, staleValues }] = await Promise.all([verified(options), team()])
+  if (options.json === true) {
+    const scopes = [...file.scopes.values()].map((s) => ({ name: s.name, prefix: formatKeyPath(s.prefix), generation: s.gen }))
+    const setAgain = staleValues(file).map((v) => ({ path: formatKeyPath(v.path), scope: v.scope, generation: v.gen }))
+    return writeStdout(`${JSON.stringify({ fingerprint, epoch: file.epoch, members: listMembers(file), scopes, setAgain }, null, 2)}\n`)
+  }
   const lines = [`team ${fingerprint} epoch ${file.epoch}`]
   for (const m of listMembers(file)) lines.push(`member ${m.name} ${m.fingerprint} scopes ${m.scopes.join(',') || '-'}${m.admin ? ' admin' : ''}`)
   for (const s of file.scopes.values()) lines.push(`scope ${s.name} ${formatKeyPath(s.prefix)} generation ${s.gen}`)
@@ -117,6 +132,8 @@ async function ls(options: Options): Promise<void> {
 async function exposed(options: Options): Promise<void> {
   const [{ file }, { exposedValues }, { exposedTo }] = await Promise.all([verified(options), team(), import('../../team/listing.js')])
   const values = exposedValues(file)
+  if (options.json === true)
+    return writeStdout(`${JSON.stringify(values.map((v) => ({ path: formatKeyPath(v.path), key: v.path, scope: v.scope, exposedTo: exposedTo(file, v) })), null, 2)}\n`)
   if (values.length === 0) return note('nothing is exposed: every value was set after the last removal')
   const who = (v: import('../../team/format.js').ValueRecord): string => exposedTo(file, v).map((r) => `${r.member} (removed ${r.date})`).join(', ')
   writeStdout(`${values.map((v) => `${formatKeyPath(v.path)}\tscope ${v.scope}\texposed to ${who(v)}`).join('\n')}\n`)
@@ -128,7 +145,7 @@ async function verify(options: Options): Promise<void> {
   const { fingerprint, save } = await verified(options, false)
   const expected = optionText(options.fingerprint)
   if (expected !== undefined && expected.trim().toLowerCase() !== fingerprint)
-    throw new SSCryptoError(`${existingStash(options)} holds team ${fingerprint}, not ${expected}`, 'TEAM_REPLACED', { hint: 'the file is not the team you expect: check where it came from' })
+    throw new SSCryptoError(`${await existingStash(options)} holds team ${fingerprint}, not ${expected}`, 'TEAM_REPLACED', { hint: 'the file is not the team you expect: check where it came from' })
   await save()
   writeStdout(`${fingerprint}\n`)
 }
@@ -140,7 +157,7 @@ async function trust(options: Options): Promise<void> {
   const [{ readTeamFile, realPathOf }, { SeenStore }, { remember }, { teamFingerprint }] = await Promise.all([
     import('../../team/team-stash.js'), import('../../team/seen.js'), import('../../team/trust.js'), import('../../team/signing.js'),
   ])
-  const path = existingStash(options)
+  const path = await existingStash(options)
   const file = readTeamFile(path)
   const fingerprint = teamFingerprint(file)
   if (expected.trim().toLowerCase() !== fingerprint) throw new SSCryptoError(`${path} holds team ${fingerprint}, not ${expected}`, 'TEAM_REPLACED')
@@ -152,9 +169,10 @@ async function trust(options: Options): Promise<void> {
 }
 
 async function resolve(keypath: string | undefined, options: Options): Promise<number | void> {
+  if (options.show === true) return showConflicts(await existingStash(options), keypath, options.json === true)
   if (keypath === undefined) {
     const [{ readTeamFile }, { conflictList }] = await Promise.all([import('../../team/team-stash.js'), import('../../team/merge.js')])
-    const conflicts = conflictList(readTeamFile(existingStash(options)))
+    const conflicts = conflictList(readTeamFile(await existingStash(options)))
     if (conflicts.length === 0) return note('no merge conflicts')
     return writeStdout(`${conflicts.join('\n')}\n`)
   }
@@ -204,7 +222,7 @@ async function mergeFile(args: string[]): Promise<number> {
 
 async function gitSetupAction(options: Options): Promise<void> {
   const [{ gitSetup, selfCommand }, { resolveStashPath }] = await Promise.all([import('../../team/git-setup.js'), import('../../store/read.js')])
-  const path = resolveStashPath(existingStash(options))
+  const path = resolveStashPath(await existingStash(options))
   const { attributes, added } = gitSetup(path, selfCommand())
   note(`${added ? 'added the drivers to' : 'the drivers were already in'} ${attributes}; configured them in this clone's .git/config`)
   if (added) note(`commit ${attributes} so that every clone uses them`)
@@ -212,9 +230,12 @@ async function gitSetupAction(options: Options): Promise<void> {
 
 const ACTIONS = 'init, add, rm, ls, exposed, verify, trust, resolve, git-setup'
 
-async function teamCommand(action: string, args: string[], options: Options): Promise<number | void> {
+async function teamCommand(action: string | undefined, args: string[], options: Options): Promise<number | void> {
   const [first] = args
   switch (action) {
+    case undefined:
+      writeStdout(teamHelp() as string)
+      return 2
     case 'init': return init(options)
     case 'add': return add(first, options)
     case 'rm': return remove(first, options)
@@ -239,7 +260,7 @@ export function registerTeamCommands(cli: CAC): void {
     .example('  $ sstash identity --import ~/.ssh/id_ed25519')
     .action((options: { import?: unknown; force?: boolean }) => identity(options))
 
-  cli.command('team <action> [...args]', `a team stash shared in git: ${ACTIONS} (docs/TEAM.md)`)
+  cli.command('team [action] [...args]', `a team stash shared in git: ${ACTIONS} (docs/TEAM.md)`)
     .option('--as <name>', 'init: your member name')
     .option('--scope <scope>', 'init: name=prefix (repeatable); add: a scope name (repeatable)')
     .option('--key <key>', 'add: age1..., "ssh-ed25519 AAAA...", or a file holding one')
@@ -248,8 +269,10 @@ export function registerTeamCommands(cli: CAC): void {
     .option('--allow-old', 'ls, verify: read a membership older than this clone has seen (also SSTASH_ALLOW_OLD=1)')
     .option('--ours', 'resolve: keep our value')
     .option('--theirs', 'resolve: take their value')
+    .option('--show', 'resolve: list the conflicts with what each side did')
+    .option('--json', 'ls, exposed, resolve --show: print JSON for programs')
     .example('  $ sstash --stash secrets.sstash team init --as alice --scope dev=dev/ --scope prod=prod/')
     .example('  $ sstash --stash secrets.sstash team add bob --key ~/bob_id_ed25519.pub --scope dev')
     .example('  $ sstash --stash secrets.sstash team rm bob')
-    .action((action: string, args: string[], options: Options) => teamCommand(action, args.map(String), options))
+    .action((action: string | undefined, args: string[], options: Options) => teamCommand(action, args.map(String), options))
 }

@@ -12,15 +12,15 @@ function treeOf(paths: string[]): Tree {
 }
 
 describe('treeLines', () => {
-  it('draws nested subtrees with a bar between a subtree and its next sibling', () => {
-    const tree = treeOf(['a/b/c', 'a/b/d/x', 'a/b/d/y', 'a/e', 'a/f/g', 'h'])
-    expect(treeLines([], tree.root, false)).toEqual(['a', '|--b', '| |--c', '| |--d', '|   |--x', '|   |--y', '|', '|--e', '|--f', '  |--g', 'h'])
+  it('draws nested subtrees as tree(1) does, sorted, with no blank bar between siblings', () => {
+    const tree = treeOf(['h', 'a/f/g', 'a/b/d/y', 'a/b/c', 'a/b/d/x', 'a/e'])
+    expect(treeLines([], tree.root, false)).toEqual(['a', '├── b', '│   ├── c', '│   └── d', '│       ├── x', '│       └── y', '├── e', '└── f', '    └── g', 'h'])
   })
 
   it('starts a subtree with its full key path and shows values only when asked', () => {
     const tree = treeOf(['a/b/c'])
-    expect(treeLines(['a', 'b'], tree.node(['a', 'b']), false)).toEqual(['a/b', '|--c'])
-    expect(treeLines(['a', 'b'], tree.node(['a', 'b']), true)).toEqual(['a/b', '|--c : "a/b/c"'])
+    expect(treeLines(['a', 'b'], tree.node(['a', 'b']), false)).toEqual(['a/b', '└── c'])
+    expect(treeLines(['a', 'b'], tree.node(['a', 'b']), true)).toEqual(['a/b', '└── c : "a/b/c"'])
   })
 
   it('prints every name so that it parses back to the same segment', () => {
@@ -28,9 +28,10 @@ describe('treeLines', () => {
     const tree = new Tree()
     for (const name of names) tree.write(['top', name], bytes('v'))
     const lines = listLines(['top'], tree.node(['top']), false)
-    expect(lines.map((line) => parseKeyPath(line))).toEqual(names.map((name) => ['top', name]))
-    const drawn = treeLines(['top'], tree.node(['top']), false).slice(1).map((line) => line.slice(3))
-    expect(drawn.map((segment) => parseKeyPath(segment)[0])).toEqual(names)
+    const sorted = [...names].sort()
+    expect(lines.map((line) => parseKeyPath(line))).toEqual(sorted.map((name) => ['top', name]))
+    const drawn = treeLines(['top'], tree.node(['top']), false).slice(1).map((line) => line.slice(4))
+    expect(drawn.map((segment) => parseKeyPath(segment)[0])).toEqual(sorted)
   })
 })
 
@@ -39,7 +40,7 @@ describe('a leading dash', () => {
     const tree = treeOf(['-r/x', 'a/-b'])
     expect(listLines([], tree.root, false)).toEqual(['\\x2dr/', 'a/'])
     expect(listLines(['a'], tree.node(['a']), false)).toEqual(['a/-b'])
-    expect(treeLines([], tree.root, false)).toEqual(['\\x2dr', '|--x', 'a', '|---b'])
+    expect(treeLines([], tree.root, false)).toEqual(['\\x2dr', '└── x', 'a', '└── -b'])
     expect(parseKeyPath('\\x2dr')).toEqual(['-r'])
   })
 })

@@ -21,16 +21,16 @@ function entriesOf(values: Record<string, string | Uint8Array>, base: string[]):
 
 describe('the naming rule', () => {
   it.each([
-    ['host', 'HOST'],
+    ['host', 'host'],
     ['DB_HOST', 'DB_HOST'],
-    ['api-key', 'API_KEY'],
-    ['s3.bucket', 'S3_BUCKET'],
-    ['with space', 'WITH_SPACE'],
-    ['café', 'CAF_'],
-    ['😀x', '_X'],
+    ['api-key', 'api_key'],
+    ['s3.bucket', 's3_bucket'],
+    ['with space', 'with_space'],
+    ['café', 'caf_'],
+    ['😀x', '_x'],
     ['ß', '_'],
     ['', ''],
-    ['a/b', 'A_B'],
+    ['a/b', 'a_b'],
   ])('maps the segment %j of a deeper key path to %j', (segment, name) => {
     expect(segmentToName(segment)).toBe(name)
   })
@@ -41,20 +41,29 @@ describe('the naming rule', () => {
     ['KEY-WITH-DASH', 'KEY-WITH-DASH'],
     ['s3.bucket', 's3.bucket'],
     ['DB_HOST', 'DB_HOST'],
-    ['with space', 'WITH_SPACE'],
-    ['café', 'CAF_'],
+    ['with space', 'with_space'],
+    ['café', 'caf_'],
   ])('keeps a value right below the key path named %j as %j', (segment, name) => {
     expect(relativeName(['project', 'myapp'], ['project', 'myapp', segment])).toBe(name)
   })
 
-  it('joins the segments below the selected key path with _, upper-cased', () => {
-    expect(relativeName(['project', 'myapp'], ['project', 'myapp', 'db', 'host'])).toBe('DB_HOST')
-    expect(relativeName(['project', 'myapp'], ['project', 'myapp', 's3.bucket', 'name'])).toBe('S3_BUCKET_NAME')
+  it('joins the segments below the selected key path with _, each in the case it has', () => {
+    expect(relativeName(['project', 'myapp'], ['project', 'myapp', 'db', 'host'])).toBe('db_host')
+    expect(relativeName(['project', 'myapp'], ['project', 'myapp', 'DB', 'HOST'])).toBe('DB_HOST')
+    expect(relativeName(['project', 'myapp'], ['project', 'myapp', 's3.bucket', 'name'])).toBe('s3_bucket_name')
+  })
+
+  it('gives a value the same case whatever the depth of the selected key path', () => {
+    expect(relativeName(['prod'], ['prod', 'db', 'PASSWORD'])).toBe('db_PASSWORD')
+    expect(relativeName(['prod', 'db'], ['prod', 'db', 'PASSWORD'])).toBe('PASSWORD')
+    expect(relativeName(['prod'], ['prod', 'DB', 'PASSWORD'])).toBe('DB_PASSWORD')
+    expect(relativeName(['prod'], ['prod', 'db', 'password'])).toBe('db_password')
+    expect(relativeName(['prod', 'db'], ['prod', 'db', 'password'])).toBe('password')
   })
 
   it('names a value stored at the selected key path itself by its last segment', () => {
     expect(relativeName(['project', 'myapp', 'token'], ['project', 'myapp', 'token'])).toBe('token')
-    expect(relativeName(['project', 'my app'], ['project', 'my app'])).toBe('MY_APP')
+    expect(relativeName(['project', 'my app'], ['project', 'my app'])).toBe('my_app')
   })
 
   it('only ever produces the characters of a name dotenv loads (property)', () => {
@@ -71,18 +80,18 @@ describe('variables from one subtree', () => {
     const entries = entriesOf({ 'p/app/db/host': 'localhost', 'p/app/api-key': 'k', 'p/other/x': 'no' }, ['p', 'app'])
     const vars = envFromEntries(['p', 'app'], entries, { prefix: 'APP_' })
     expect(vars.map((v) => [v.name, v.value])).toEqual([
-      ['APP_DB_HOST', 'localhost'],
+      ['APP_db_host', 'localhost'],
       ['APP_api-key', 'k'],
     ])
     expect(vars[0]?.key).toEqual(['p', 'app', 'db', 'host'])
   })
 
   it('refuses two key paths that give one name, naming both paths', () => {
-    const entries = entriesOf({ 'p/db/host': '1', 'p/DB_HOST': '2' }, ['p'])
+    const entries = entriesOf({ 'p/DB/HOST': '1', 'p/DB_HOST': '2' }, ['p'])
     const error = thrown(() => envFromEntries(['p'], entries))
     expect(error).toBeInstanceOf(SSKeyError)
     expect(error.code).toBe('ENV_NAME_COLLISION')
-    expect(error.message).toContain('p/db/host')
+    expect(error.message).toContain('p/DB/HOST')
     expect(error.message).toContain('p/DB_HOST')
     expect(error.message).toContain('DB_HOST')
   })
@@ -99,7 +108,7 @@ describe('variables from one subtree', () => {
   })
 
   it('reports every problem of a selection at once: the first in the message, the others in details', () => {
-    const entries = entriesOf({ 'p/9lives': 'a', 'p/LD_PRELOAD': 'b', 'p/db/host': 'c', 'p/DB_HOST': 'd', 'p/fine': 'e', 'p/.hidden': 'f' }, ['p'])
+    const entries = entriesOf({ 'p/9lives': 'a', 'p/LD_PRELOAD': 'b', 'p/DB/HOST': 'c', 'p/DB_HOST': 'd', 'p/fine': 'e', 'p/.hidden': 'f' }, ['p'])
     const error = thrown(() => envFromEntries(['p'], entries))
     const all = [error.message, ...(error.details ?? [])]
     expect(all).toHaveLength(4)

@@ -9,7 +9,7 @@ import { makeStash, tempDir } from '../../helpers.js'
 const dir = tempDir()
 const PASSWORD = 'select password'
 const stash = join(dir, 'select.sstash')
-await makeStash(stash, PASSWORD, { 'project/myapp/DATABASE_URL': 'postgres://db', 'project/myapp/db/host': 'h', 'project/shared/DATABASE_URL': 'shared' })
+await makeStash(stash, PASSWORD, { 'project/myapp/DATABASE_URL': 'postgres://db', 'project/myapp/DB/HOST': 'h', 'project/shared/DATABASE_URL': 'shared' })
 // No agent here: the password comes from the environment given, never from the test runner's.
 const env = { PATH: '/usr/bin:/bin', SSTASH_PASSWORD: PASSWORD, XDG_RUNTIME_DIR: join(dir, 'no-agent'), KEEP: 'kept' }
 
@@ -40,7 +40,7 @@ describe('selectEnvironment', () => {
 
   it('merges reference files before the key paths, and keeps the plain values out of the secrets', async () => {
     const refs = join(dir, 'refs.sstash')
-    writeFileSync(refs, 'PORT=3000\nTOKEN=sstash://project/myapp/db/host\nDATABASE_URL=from-the-file\n')
+    writeFileSync(refs, 'PORT=3000\nTOKEN=sstash://project/myapp/DB/HOST\nDATABASE_URL=from-the-file\n')
     const selected = await selectEnvironment({ envFiles: [refs], keys: ['project/myapp'], stash, env })
     expect(selected.injected.map((v) => [v.name, v.value])).toEqual([['PORT', '3000'], ['TOKEN', 'h'], ['DATABASE_URL', 'postgres://db'], ['DB_HOST', 'h']])
     expect(selected.secrets).toEqual(['h', 'postgres://db', 'h'])

@@ -1,0 +1,63 @@
+/**
+ * `sstash team resolve --show`: what `team resolve` chooses between. For each key path changed
+ * on both sides of a merge: what our side and their side did (set a value, or removed it),
+ * in which scope, and, during a git merge, who last changed the file on each side (from
+ * `git log` of HEAD and MERGE_HEAD). Never a value: a conflict list is pasted into chats and
+ * tickets, and `sstash get` on each side's checkout shows a value to whoever may read it.
+ */
+import { basename, dirname } from 'node:path'
+import { formatKeyPath } from '../../tree/key-path.js'
+import { printStatus, writeStdout } from '../output.js'
+
+/** One side of a conflict: `set` (in a scope) or `removed`. */
+export interface ConflictSide {
+  action: 'set' | 'removed'
+  scope: string | null
+}
+
+/** One conflict as `--show --json` prints it. */
+export interface ShownConflict {
+  path: string
+  key: string[]
+  ours: ConflictSide
+  theirs: ConflictSide
+}
+
+/** Who last changed `file` at `rev` (`alice, 2 hours ago: "rotate the token"`), or undefined outside a merge. */
+function lastChange(file: string, rev: string): string | undefined {
+  const run = process.getBuiltinModule('node:child_process').spawnSync('git', ['log', '-1', '--format=%an, %ar: "%s"', rev, '--', basename(file)], { cwd: dirname(file), encoding: 'utf8' })
+  return run.status === 0 && run.stdout.trim() !== '' ? run.stdout.trim() : undefined
+}
+
+/**
+ * Prints the conflicts of the team stash at `path` (only `keypath`'s, when given).
+ * @param json - JSON for programs instead of lines
+ */
+export async function showConflicts(path: string, keypath: string | undefined, json: boolean): Promise<void> {
+  const [{ readTeamFile }, { inPathOrder, decodePath }, { parseKeyPath }] = await Promise.all([
+    import('../../team/team-stash.js'),
+    import('../../team/format.js'),
+    import('../../tree/key-path.js'),
+  ])
+  const file = readTeamFile(path)
+  const only = keypath === undefined ? undefined : formatKeyPath(parseKeyPath(keypath))
+  const shown: ShownConflict[] = []
+  for (const [enc, theirs] of inPathOrder(file.conflicts)) {
+    const key = decodePath(enc) as string[]
+    if (only !== undefined && formatKeyPath(key) !== only) continue
+    const ours = file.values.get(enc)
+    shown.push({
+      path: formatKeyPath(key),
+      key,
+      ours: ours === undefined ? { action: 'removed', scope: null } : { action: 'set', scope: ours.scope },
+      theirs: theirs === null || theirs === undefined ? { action: 'removed', scope: null } : { action: 'set', scope: theirs.scope },
+    })
+  }
+  if (json) return writeStdout(`${JSON.stringify(shown, null, 2)}\n`)
+  if (shown.length === 0) return printStatus(only === undefined ? 'no merge conflicts' : `${only} has no merge conflict`)
+  const side = (s: ConflictSide): string => (s.action === 'set' ? `set (scope ${s.scope ?? '?'})` : 'removed')
+  writeStdout(shown.map((c) => `${c.path}\tours: ${side(c.ours)}\ttheirs: ${side(c.theirs)}\n`).join(''))
+  const [head, merging] = [lastChange(path, 'HEAD'), lastChange(path, 'MERGE_HEAD')]
+  if (head !== undefined && merging !== undefined) printStatus(`ours is HEAD, last changed by ${head}; theirs is MERGE_HEAD, last changed by ${merging}`)
+  printStatus('settle each with `sstash team resolve <keypath> --ours` (or --theirs), or `sstash set` a new value')
+}
