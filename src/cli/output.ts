@@ -6,12 +6,14 @@
  *   - prompts go to /dev/tty (see ../tty.ts), never to stdin/stdout.
  *   - a user error exits non-zero with one line; a stack trace only with SSTASH_DEBUG=1.
  */
-import { fstatSync, readSync, writeSync } from 'node:fs'
-import { ioError, SSCryptoError, SSError, SSKeyError, type SSErrorCode } from '../errors.js'
+import { fstatSync, readSync } from 'node:fs'
+import { SSCryptoError, SSError, SSKeyError, type SSErrorCode } from '../errors.js'
 import { stashPath } from '../locations.js'
 import type { SecureStash } from '../store/secure-stash.js'
 import type { Tree } from '../tree/tree.js'
 import { openStash, readStash, requireStash, type OpenedStash } from '../unlock/open.js'
+
+export { writeStdout } from './stdout.js'
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -184,23 +186,6 @@ export async function readStdin(complete: (chunk: Buffer) => boolean = () => fal
     if (read === 0 || take(Buffer.from(buffer.subarray(0, read)))) break
   }
   return new Uint8Array(Buffer.concat(chunks))
-}
-
-/**
- * Writes `data` to stdout with blocking writes, as git's own helpers do: no stream machinery
- * (and no node:net for a pipe) on the hot path. A reader that went away (EPIPE) is not an error;
- * a non-blocking stdout that is full (EAGAIN) gets the rest through process.stdout.
- */
-export function writeStdout(data: string | Uint8Array): void {
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data
-  let offset = 0
-  try {
-    while (offset < bytes.length) offset += writeSync(1, bytes, offset)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'EAGAIN') process.stdout.write(bytes.subarray(offset))
-    else if (code !== 'EPIPE') throw ioError('write to', 'standard output', error)
-  }
 }
 
 /**
