@@ -6,7 +6,8 @@
  * stdin belongs to git: it carries the request and never the stash password. stdout carries
  * protocol lines only. When the stash is missing or no password is available, the helper
  * prints one `sstash: hint:` line and exits 0 with no output, so git moves on to its next
- * helper or its own prompt. This file imports only what `get` needs: no argument parser.
+ * helper or its own prompt. A `get` for a stash the agent holds never gets here: the small
+ * half (./git-credential-get.ts) has the agent answer it, and hands this file everything else.
  */
 import { formatCredential, parseCredential, type Credential } from '../git/protocol.js'
 import {
