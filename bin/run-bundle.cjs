@@ -16,7 +16,6 @@
  */
 const { lstatSync, mkdirSync, readdirSync, rmSync } = require('node:fs')
 const { enableCompileCache, getCompileCacheDir } = require('node:module')
-const { homedir } = require('node:os')
 const { join } = require('node:path')
 
 /** How many Node versions' folders are kept, the new one included. */
@@ -30,7 +29,7 @@ function ours(info) {
 /** The cache folder for this Node, made on first use; undefined when it is not ours alone or cannot be made. */
 function cacheDir() {
   const env = process.env
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), process.platform === 'darwin' ? 'Library/Caches' : '.cache')
+  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(require('node:os').homedir(), process.platform === 'darwin' ? 'Library/Caches' : '.cache')
   const top = join(base, 'sstash')
   const dir = join(top, `node-${process.version}-${process.arch}`)
   try {
@@ -60,7 +59,7 @@ function prune(top, dir) {
   for (const { path } of folders.slice(KEEP)) rmSync(path, { recursive: true, force: true })
 }
 
-/** Loads dist/bundle/<name>.cjs with the compile cache on, and returns its exports. */
+/** Loads dist/bundle/<name>.cjs with the compile cache on, and returns its exports. node:os is required only without XDG_CACHE_HOME: it is not free to load. */
 function loadBundle(name) {
   if (enableCompileCache && !process.env.NODE_DISABLE_COMPILE_CACHE && !getCompileCacheDir()) {
     const dir = cacheDir()

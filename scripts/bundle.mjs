@@ -7,6 +7,7 @@
  *   dist/cli/sstash.js          -> dist/bundle/sstash.cjs                 (exports main)
  *   dist/cli/get.js             -> dist/bundle/sstash-get.cjs             (a plain `sstash get`, tried first)
  *   dist/cli/sstash-run.js      -> dist/bundle/sstash-run.cjs             (exports main)
+ *   dist/cli/git-credential-get.js -> dist/bundle/git-credential-get.cjs  (`get` through the agent, tried first)
  *   dist/cli/git-credential-sstash.js -> dist/bundle/git-credential-sstash.cjs (exports main)
  *   dist/cli/agent.js           -> dist/bundle/cli/agent.cjs              (the agent process)
  *
@@ -29,6 +30,7 @@ const entries = {
   sstash: 'dist/cli/sstash.js',
   'sstash-get': 'dist/cli/get.js',
   'sstash-run': 'dist/cli/sstash-run.js',
+  'git-credential-get': 'dist/cli/git-credential-get.js',
   'git-credential-sstash': 'dist/cli/git-credential-sstash.js',
   'cli/agent': 'dist/cli/agent.js',
 }
@@ -50,8 +52,11 @@ await build({
   // import() of a Node built-in becomes a lazy require() too: no ES module loader is started,
   // and bin/run-bundle.cjs can require the bundle as a plain CommonJS file.
   supported: { 'dynamic-import': false },
-  define: { 'import.meta.url': '__sstashModuleUrl' },
-  banner: { js: "const __sstashModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // import.meta.url (the agent's entry, package.json) only when asked: not on every start.
+  define: { 'import.meta.url': '__sstashMeta.url' },
+  banner: { js: "const __sstashMeta = { get url() { return require('node:url').pathToFileURL(__filename).href } };" },
+  // A module-level TextDecoder or TextEncoder that a binary never uses is left out of its bundle.
+  pure: ['TextDecoder', 'TextEncoder'],
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: 'none',

@@ -12,6 +12,8 @@ import type { SecureStash } from '../store/secure-stash.js'
 import { encodeTree } from '../tree/codec.js'
 import type { Tree } from '../tree/tree.js'
 import type { Held, Keyring } from './keyring.js'
+import { NOT_HELD, notServed } from './not-served.js'
+import { credential } from './credential.js'
 import type {
   AgentOp,
   AgentRequest,
@@ -30,9 +32,6 @@ export interface AgentContext {
   changed(): void
 }
 
-/** The answer for a stash the agent does not hold (or no longer can serve). */
-const NOT_HELD: AgentResponse = { ok: true, found: false }
-
 /** The key id of the stash file at `path` as it is now, or undefined when it is missing or unreadable. */
 function currentKeyId(path: string): string | undefined {
   try {
@@ -41,19 +40,6 @@ function currentKeyId(path: string): string | undefined {
   } catch {
     return undefined
   }
-}
-
-/**
- * The answer when the agent cannot serve a stash it holds. A file that is gone, or that has
- * a new password, makes the key useless: it is dropped. A damaged or unreadable file keeps it,
- * and the client's ordinary path reports the file's error with the ordinary message.
- */
-function notServed(context: AgentContext, entry: Held, error: unknown): AgentResponse {
-  if (error instanceof SSError && (error.code === 'STASH_NOT_FOUND' || error.code === 'KEY_CHANGED')) {
-    context.keys.drop(entry)
-    context.changed()
-  }
-  return NOT_HELD
 }
 
 /** How many of the first segments of `key` exist in `tree`. */
@@ -163,6 +149,7 @@ const HANDLERS: { [Op in AgentOp]: Handler<Extract<AgentRequest, { op: Op }>> } 
   lock,
   'lock-all': lockAll,
   status,
+  credential: holding(credential),
 }
 
 /** Answers one checked request. */

@@ -49,9 +49,15 @@ export interface LockRequest { v: number; op: 'lock'; path: string }
 export interface LockAllRequest { v: number; op: 'lock-all' }
 /** `status`: the agent's pid and what it holds, without secrets. */
 export interface StatusRequest { v: number; op: 'status' }
+/**
+ * `credential`: git-credential-sstash's `get`, answered from the stash at `path`: `request` is
+ * git's request as git wrote it (base64), `prefix` the helper's `--prefix` as typed, `rules`
+ * the mapping-rules file (src/git/mapping.ts) to read. The answer carries the lines to print.
+ */
+export interface CredentialRequest { v: number; op: 'credential'; path: string; prefix?: string; rules: string; request: string }
 
 /** A request to the agent. Paths are real paths (symlinks resolved). */
-export type AgentRequest = GetRequest | ReadRequest | WriteRequest | UnlockRequest | LockRequest | LockAllRequest | StatusRequest
+export type AgentRequest = GetRequest | ReadRequest | WriteRequest | UnlockRequest | LockRequest | LockAllRequest | StatusRequest | CredentialRequest
 /** The name of a request. */
 export type AgentOp = AgentRequest['op']
 
@@ -95,6 +101,8 @@ export interface AgentResponse {
    * lookups fail at the same segment, with the same error, as a read without the agent.
    */
   missing?: [number, number][]
+  /** `credential`: the lines git-credential-sstash prints (base64; empty when nothing matches). */
+  answer?: string
   /** `unlock`: when the entry expires. */
   expiresAt?: number
   /** `lock`, `lock-all`: how many entries were forgotten. */
@@ -149,6 +157,10 @@ const BUILDERS: { [Op in AgentOp]: (r: Fields, v: number) => Extract<AgentReques
   lock: ({ path }, v) => (isPath(path) ? { v, op: 'lock', path } : undefined),
   'lock-all': (_, v) => ({ v, op: 'lock-all' }),
   status: (_, v) => ({ v, op: 'status' }),
+  credential: ({ path, prefix, rules, request }, v) =>
+    isPath(path) && (prefix === undefined || typeof prefix === 'string') && isPath(rules) && typeof request === 'string' && BASE64.test(request)
+      ? { v, op: 'credential', path, ...(prefix === undefined ? {} : { prefix }), rules, request }
+      : undefined,
 }
 
 const isOp = (op: unknown): op is AgentOp => typeof op === 'string' && Object.hasOwn(BUILDERS, op)

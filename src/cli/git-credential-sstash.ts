@@ -6,21 +6,20 @@
  * stdin belongs to git: it carries the request and never the stash password. stdout carries
  * protocol lines only. When the stash is missing or no password is available, the helper
  * prints one `sstash: hint:` line and exits 0 with no output, so git moves on to its next
- * helper or its own prompt. This file imports only what `get` needs: no argument parser.
+ * helper or its own prompt. A `get` for a stash the agent holds never gets here: the small
+ * half (./git-credential-get.ts) has the agent answer it, and hands this file everything else.
  */
 import { formatCredential, parseCredential, type Credential } from '../git/protocol.js'
 import {
   eraseCredentials,
   fieldsToStore,
   findByRules,
-  findCredentials,
   loadMappingRules,
   storeCredential,
-  usableCredential,
   DEFAULT_PREFIX,
   type MappingRule,
-  type StoredCredential,
 } from '../git/mapping.js'
+import { answerGet, SERVED_STATE } from '../git/answer.js'
 import { SSError } from '../errors.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import { stashPath } from '../locations.js'
@@ -29,12 +28,10 @@ import type { Tree } from '../tree/tree.js'
 import { openStash, readStash, type OpenedStash, type OpenStashOptions } from '../unlock/open.js'
 import { printHint, printWarning, readStdin, reportError, runMain, UsageError, writeStdout } from './output.js'
 import { parseArgv, type OptionSpec } from './argv.js'
-
-/** The most request bytes read from stdin; a real request is a few hundred. */
-const MAX_INPUT_BYTES = 1 << 20
+import { blankLineScanner, MAX_INPUT_BYTES, type PendingRequest } from './credential-request.js'
 
 /** The `state[]` value this helper hands git with a credential it served. */
-export const SERVED_STATE = 'sstash:served'
+export { SERVED_STATE }
 
 const USAGE = 'usage: git-credential-sstash [--stash <path>] [--prefix <keypath>] get|store|erase|capability'
 
@@ -68,24 +65,21 @@ function parseArgs(argv: string[]): Options {
   }
 }
 
-/** Reads stdin up to a blank line, EOF or {@link MAX_INPUT_BYTES}, without splitting anything. */
-function readRequest(): Promise<Uint8Array> {
+/**
+ * Git's request: what the small helper read already (`pending`, see ./git-credential-get.ts),
+ * then stdin up to a blank line, EOF or {@link MAX_INPUT_BYTES}, without splitting anything.
+ */
+async function readRequest(pending?: PendingRequest): Promise<Uint8Array> {
   let total = 0
-  let previousLf = true
-  return readStdin((chunk) => {
+  const ended = blankLineScanner()
+  const complete = (chunk: Uint8Array): boolean => {
     total += chunk.length
     if (total > MAX_INPUT_BYTES) throw new SSError(`the credential request is larger than ${MAX_INPUT_BYTES} bytes`, 'BAD_INPUT')
-    // Stop at the blank line (LF LF or LF CR LF) so a caller that keeps stdin open never hangs us.
-    for (let i = 0; i < chunk.length; i++) {
-      const byte = chunk[i]
-      if (byte === 0x0a) {
-        if (previousLf) return true
-        previousLf = true
-      } else if (byte === 0x0d && previousLf && chunk[i + 1] === 0x0a) continue
-      else previousLf = false
-    }
-    return false
-  })
+    return ended(chunk)
+  }
+  if (pending === undefined) return readStdin(complete)
+  if (complete(pending.bytes) || pending.complete) return pending.bytes
+  return new Uint8Array(Buffer.concat([pending.bytes, await readStdin(complete)]))
 }
 
 type Unlocked<T> = { ok: true; stash: T } | { ok: false; code: number }
@@ -118,38 +112,14 @@ async function unlock<T>(options: Options, open: Opener<T>): Promise<Unlocked<T>
   }
 }
 
-/** What `get` prints for a found credential. */
-function response(found: StoredCredential, request: Credential): Partial<Credential> {
-  const out: Partial<Credential> = { capability: [], state: [] }
-  if (found.credential !== undefined) {
-    out.capability?.push('authtype')
-    out.authtype = found.authtype
-    out.credential = found.credential
-  }
-  if (request.capability.includes('state')) {
-    out.capability?.push('state')
-    out.state?.push(SERVED_STATE)
-  }
-  out.username = found.username
-  out.password = found.password
-  out.password_expiry_utc = found.password === undefined ? undefined : found.password_expiry_utc
-  out.oauth_refresh_token = found.password === undefined ? undefined : found.oauth_refresh_token
-  return out
-}
-
 async function get(options: Options, request: Credential, rules: readonly MappingRule[]): Promise<number> {
   if (request.protocol === undefined || request.host === undefined) return 0
   // Only the subtrees get can look at: the helper's prefix and the rules' keys.
   const keys = [[...options.prefix], ...rules.map((rule) => rule.key)]
   const opened = await unlock<Tree>(options, (path, how) => readStash(path, keys, how))
   if (!opened.ok) return opened.code
-  const authtype = request.capability.includes('authtype')
-  const tree = opened.stash
-  const found =
-    findCredentials(tree, request, options)
-      .map((stored) => usableCredential(stored, { authtype }))
-      .find((usable) => usable !== undefined) ?? findByRules(tree, request, rules)
-  if (found) writeStdout(formatCredential(response(found, request)))
+  const answer = answerGet(opened.stash, request, options.prefix, rules)
+  if (answer) writeStdout(formatCredential(answer))
   return 0
 }
 
@@ -184,8 +154,10 @@ async function erase(options: Options, request: Credential): Promise<number> {
 /**
  * Runs git-credential-sstash.
  * @param argv - the arguments after the program name
+ * @param pending - what ./git-credential-get.ts read of git's request before it handed over
+ *   (only for `get`; stdin holds the rest, if any)
  */
-export async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[], pending?: PendingRequest): Promise<void> {
   await runMain(async () => {
     // Node replaced the bad bytes of an argument that was not UTF-8: such a --stash or --prefix names something else.
     if (argv.some((arg) => arg.includes('\ufffd'))) {
@@ -213,7 +185,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     let request: Credential
     try {
-      request = parseCredential(await readRequest())
+      request = parseCredential(await readRequest(pending))
     } catch (error) {
       return reportError(error)
     }

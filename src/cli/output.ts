@@ -15,6 +15,8 @@ import type { SecureStash } from '../store/secure-stash.js'
 import { MAX_TREE_BYTES, type Tree } from '../tree/tree.js'
 import { openStash, readStash, requireStash, type OpenedStash } from '../unlock/open.js'
 
+export { writeStdout } from './stdout.js'
+
 /** Exit codes, documented in the README and docs/ERRORS.md (the table lives in ../errors.ts). */
 export { EXIT } from '../errors.js'
 
@@ -175,23 +177,6 @@ export async function readStdin(complete: (chunk: Buffer) => boolean = () => fal
     if (read === 0 || take(Buffer.from(buffer.subarray(0, read)))) break
   }
   return new Uint8Array(Buffer.concat(chunks))
-}
-
-/**
- * Writes `data` to stdout with blocking writes, as git's own helpers do: no stream machinery
- * (and no node:net for a pipe) on the hot path. A reader that went away (EPIPE) is not an error;
- * a non-blocking stdout that is full (EAGAIN) gets the rest through process.stdout.
- */
-export function writeStdout(data: string | Uint8Array): void {
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data
-  let offset = 0
-  try {
-    while (offset < bytes.length) offset += writeSync(1, bytes, offset)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'EAGAIN') process.stdout.write(bytes.subarray(offset))
-    else if (code !== 'EPIPE') throw ioError('write to', 'standard output', error)
-  }
 }
 
 /**

@@ -1,0 +1,23 @@
+/**
+ * The answers for a stash the agent does not hold or cannot serve, shared by every handler that
+ * uses a held key (./handlers.ts, ./credential.ts).
+ */
+import { SSError } from '../errors.js'
+import type { Held, Keyring } from './keyring.js'
+import type { AgentResponse } from './protocol.js'
+
+/** The answer for a stash the agent does not hold (or no longer can serve). */
+export const NOT_HELD: AgentResponse = { ok: true, found: false }
+
+/**
+ * The answer when the agent cannot serve a stash it holds. A file that is gone, or that has
+ * a new password, makes the key useless: it is dropped. A damaged or unreadable file keeps it,
+ * and the client's ordinary path reports the file's error with the ordinary message.
+ */
+export function notServed(context: { keys: Keyring; changed(): void }, entry: Held, error: unknown): AgentResponse {
+  if (error instanceof SSError && (error.code === 'STASH_NOT_FOUND' || error.code === 'KEY_CHANGED')) {
+    context.keys.drop(entry)
+    context.changed()
+  }
+  return NOT_HELD
+}

@@ -1,0 +1,66 @@
+/**
+ * One request to the agent over its socket, and its answer: the transport every client uses
+ * (./client.ts, and the git helper's small half through ./credential-client.ts). Loads
+ * node:net only when called, and nothing else that a client would not need.
+ */
+import { SSError, errno } from '../errors.js'
+import { MAX_RESPONSE_BYTES, type AgentRequest, type AgentResponse } from './protocol.js'
+
+/**
+ * Sends one request and reads the answer.
+ * @returns undefined when no agent listens (no socket file, or a stale one)
+ * @throws {SSError} AGENT_FAILED when the agent does not answer in time or answers garbage
+ */
+export async function agentRequest(socketPath: string, request: AgentRequest, timeoutMs = 2_000): Promise<AgentResponse | undefined> {
+  const { connect } = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath)
+    const chunks: Buffer[] = []
+    let size = 0
+    let settled = false
+    const finish = (error: SSError | undefined, value?: AgentResponse): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.destroy()
+      if (error) reject(error)
+      else resolve(value)
+    }
+    const failed = (why: string, cause?: unknown): SSError =>
+      new SSError(`the sstash agent at ${socketPath} ${why}`, 'AGENT_FAILED', { cause })
+    const timer = setTimeout(() => finish(failed('did not answer in time')), timeoutMs)
+    socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`))
+    socket.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_RESPONSE_BYTES) return finish(failed('sent an answer too large'))
+      chunks.push(chunk)
+    })
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8').trim()
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        return finish(failed('sent a malformed answer'))
+      }
+      if (typeof parsed !== 'object' || parsed === null || typeof (parsed as AgentResponse).ok !== 'boolean')
+        return finish(failed('sent a malformed answer'))
+      finish(undefined, parsed as AgentResponse)
+    })
+    // After a complete answer this is the normal end: no error is built for it.
+    socket.on('close', () => settled || finish(failed('closed the connection')))
+    socket.on('error', (error) => {
+      const code = errno(error)
+      // No socket file, or a socket left by a dead agent: no agent runs. Learnt at once.
+      if (code === 'ENOENT' || code === 'ECONNREFUSED') {
+        if (!settled) {
+          settled = true
+          clearTimeout(timer)
+          resolve(undefined)
+        }
+        return
+      }
+      finish(failed(`could not be reached: ${code ?? 'error'}`, error))
+    })
+  })
+}
