@@ -8,7 +8,7 @@
  *   - color only through {@link styler}: never when NO_COLOR is set (no-color.org), when TERM
  *     is `dumb`, or when the stream is not a terminal; data a program reads is never styled.
  */
-import { fstatSync, readSync, writeSync } from 'node:fs'
+import { fstatSync, readSync } from 'node:fs'
 import { EXIT, exitStatusOf, ioError, SSError, type SSErrorCode } from '../errors.js'
 import { stashPath } from '../locations.js'
 import type { SecureStash } from '../store/secure-stash.js'

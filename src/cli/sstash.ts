@@ -3,15 +3,15 @@
  * stdin, a file or a hidden prompt, never argv (anyone can read argv in `ps`); values leave
  * through stdout only for `get` and when `--values` is asked for.
  */
-import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:fs'
+import { accessSync, constants, lstatSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { cac, type CAC, type Command } from 'cac'
 import { SSError, ioError } from '../errors.js'
 import type { KdfParams } from '../format/kdf.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import { READ_LIMITS, readRegularFile } from '../store/read.js'
-import { stashPath } from '../locations.js'
+import { defaultStashPath, stashPath } from '../locations.js'
 import type { SourcedPassword } from '../unlock/password.js'
 import { agentTimeoutFromEnv, openPersonalStash, openWithPassword, shareWithAgent } from '../unlock/open.js'
 import { parseArgv, type ParsedArgv } from './cac-argv.js'
@@ -119,7 +119,7 @@ async function init(options: Options): Promise<void> {
   const path = stashPath(chosen)
   const kdf = await kdfOption(options)
   if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
-    throw new UsageError(`${path} is a directory`, `give the new stash's file name, e.g. \`sstash --stash ${join(path, 'stash.sstash')} init\``)
+    throw new UsageError(`${path} is a directory`, `give the new stash's file name, e.g. \`sstash --stash ${join(path, basename(defaultStashPath()))} init\``)
   if (exists(path))
     throw new SSError(`${path} already exists`, 'STASH_EXISTS', { hint: 'use `sstash passwd` to change its password, or pass --stash <path> for another stash' })
   // Everything that can fail is checked before the password is asked for.

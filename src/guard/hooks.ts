@@ -6,7 +6,8 @@
  * hooks start `sstash` through PATH, as git starts any command, never a path to one Node.
  */
 import { spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { READ_LIMITS, readRegularFile } from '../store/read.js'
 import { join, resolve } from 'node:path'
 import { SSError, ioError } from '../errors.js'
 
@@ -55,7 +56,7 @@ export function hooksDir(cwd: string): string {
 
 const isOurs = (path: string): boolean => {
   try {
-    return readFileSync(path, 'utf8').includes(HOOK_MARK)
+    return Buffer.from(readRegularFile(path, READ_LIMITS.config) ?? new Uint8Array(0)).toString('utf8').includes(HOOK_MARK)
   } catch {
     return false
   }

@@ -5,7 +5,8 @@
  * rename detection (a renamed file is scanned whole under its new name), binary files as text.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { lstatSync, readdirSync, readFileSync } from 'node:fs'
+import { lstatSync, readdirSync } from 'node:fs'
+import { READ_LIMITS, readNamedFile, readRegularFile } from '../store/read.js'
 import { join, relative, resolve, sep } from 'node:path'
 import { SSError, ioError } from '../errors.js'
 import { parseIgnore, type IgnoreRules } from './ignore.js'
@@ -36,7 +37,8 @@ export function workTree(cwd: string): string | undefined {
 /** The rules of the ignore file in `root`, if there is one. */
 export function loadIgnore(root: string): IgnoreRules | undefined {
   try {
-    return parseIgnore(readFileSync(join(root, IGNORE_FILE), 'utf8'))
+    const bytes = readRegularFile(join(root, IGNORE_FILE), READ_LIMITS.config)
+    return bytes === undefined ? undefined : parseIgnore(Buffer.from(bytes).toString('utf8'))
   } catch {
     return undefined
   }
@@ -63,7 +65,7 @@ export function scanPaths(scanner: Scanner, paths: readonly string[], cwd: strin
     } else if (stats.isFile()) {
       let bytes: Buffer
       try {
-        bytes = readFileSync(full)
+        bytes = Buffer.from(readNamedFile(full, { maxBytes: READ_LIMITS.import }).bytes)
       } catch (error) {
         throw ioError('read', shown, error)
       }

@@ -6,7 +6,8 @@
  * guard pays one `stat` per write and nothing else (active.ts).
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { READ_LIMITS, readNamedFile } from '../store/read.js'
 import { join } from 'node:path'
 import { SSError, ioError } from '../errors.js'
 import type { Tree } from '../tree/tree.js'
@@ -73,7 +74,7 @@ export function loadKey(env: Env = process.env, create = true): GuardKey | undef
     }
     writePrivate(path, randomBytes(32))
   }
-  const secret = readFileSync(path)
+  const secret = Buffer.from(readNamedFile(path, { maxBytes: READ_LIMITS.key }).bytes)
   if (secret.length !== 32) throw new SSError(`${path} is not a guard key (32 bytes); remove it and run \`sstash guard refresh\``, 'NOT_A_STASH')
   return guardKey(secret)
 }
@@ -105,7 +106,7 @@ export function refreshSource(stash: string, kind: SourceKind, tree: Tree, env: 
   const check = keyCheck(key)
   // Fingerprints are reused only when they were made the way they would be made now.
   const previous = readSource(file)
-  const source: Source = { format: FORMAT, stash, kind, ...describeFile(readFileSync(stash), kind), refreshed: Date.now(), check, ...fingerprint(key, tree.entries([]), previous?.check === check ? previous : undefined) }
+  const source: Source = { format: FORMAT, stash, kind, ...describeFile(Buffer.from(readNamedFile(stash, { maxBytes: READ_LIMITS.stash }).bytes), kind), refreshed: Date.now(), check, ...fingerprint(key, tree.entries([]), previous?.check === check ? previous : undefined) }
   writePrivate(file, JSON.stringify(source))
   return source
 }
@@ -146,7 +147,7 @@ export function readSources(env: Env = process.env): Source[] {
 /** One fingerprint file, or undefined when it is missing, damaged or not ours. */
 function readSource(path: string): Source | undefined {
   try {
-    const source = JSON.parse(readFileSync(path, 'utf8')) as Source
+    const source = JSON.parse(Buffer.from(readNamedFile(path, { maxBytes: READ_LIMITS.state }).bytes).toString('utf8')) as Source
     return source.format === FORMAT && Array.isArray(source.prints) && Array.isArray(source.paths) ? source : undefined
   } catch {
     return undefined
@@ -162,7 +163,7 @@ function readSource(path: string): Source | undefined {
 export function writesBehind(source: Source): number | undefined {
   let bytes: Buffer
   try {
-    bytes = readFileSync(source.stash)
+    bytes = Buffer.from(readNamedFile(source.stash, { maxBytes: READ_LIMITS.stash }).bytes)
   } catch {
     return undefined
   }

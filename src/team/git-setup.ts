@@ -4,7 +4,7 @@
  * repository, so each clone sets its own).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { SSError } from '../errors.js'
 import { READ_LIMITS, readRegularFile } from '../store/read.js'
