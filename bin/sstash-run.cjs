@@ -1,3 +1,4 @@
 #!/bin/sh
-':' //; exec node -- "$0" "$@"   # sh runs node with -- first, so node never reads our --env-file as its own
+':' //; s=; [ -r /proc/$$/status ] && while read -r k v; do [ "$k" = SigIgn: ] && s=$v && break; done </proc/$$/status; SSTASH_RUN_SIGIGN=$s exec node -- "$0" "$@"
+// sh runs the line above: it notes the signals we were started with ignored (Node resets them before our code runs; src/env/runner.ts passes them on), then runs node with -- first, so that node never reads our --env-file as its own
 require('./run-bundle.cjs').loadBundle('sstash-run').main(process.argv.slice(2))

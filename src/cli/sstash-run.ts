@@ -7,7 +7,7 @@
 import { writeSync } from 'node:fs'
 import { SSError } from '../errors.js'
 import { selectEnvironment } from '../env/select.js'
-import { exitLikeChild, runCommand, type ChildExit } from '../env/runner.js'
+import { exitLikeChild, runCommand, takeIgnoredSignals, type ChildExit } from '../env/runner.js'
 import { parseArgv, type OptionSpec } from './argv.js'
 import { EXIT, UsageError, printError, printHint, runMain } from './output.js'
 
@@ -136,11 +136,13 @@ export async function main(argv: string[]): Promise<void> {
       return EXIT.OK
     }
     const { keys, envFiles, prefix, override, mask, allow, stash } = args
+    // Before the selection reads the environment: the launcher's note is not the command's.
+    const ignored = takeIgnoredSignals(process.env)
     const selected = await selectEnvironment({ keys, envFiles, prefix, override, mask, allow, stash })
     for (const warning of selected.warnings) warn(warning)
     let exit: ChildExit
     try {
-      exit = await runCommand(args.command, args.args, { env: selected.env, mask: selected.mask ? selected.secrets : undefined, exec: true })
+      exit = await runCommand(args.command, args.args, { env: selected.env, mask: selected.mask ? selected.secrets : undefined, exec: true, ignored })
     } catch (error) {
       // The codes a shell uses, so scripts can tell "no such command" from the command failing.
       if (error instanceof SSError && (error.code === 'COMMAND_NOT_FOUND' || error.code === 'COMMAND_NOT_EXECUTABLE' || error.code === 'SPAWN_FAILED')) {

@@ -60,6 +60,41 @@ export interface RunOptions {
   mask?: readonly string[]
   /** Become the command with process.execve where that is possible (see the module comment). */
   exec?: boolean
+  /**
+   * Signals this process was started with ignored ({@link takeIgnoredSignals}): we ignore them
+   * too, never forward them, and the command starts with them ignored, as after a plain exec.
+   */
+  ignored?: readonly NodeJS.Signals[]
+}
+
+/**
+ * The variable in which bin/sstash-run.cjs, a shell script for its first line, hands over the
+ * `SigIgn` mask of /proc/self/status: Node resets every signal to its default before any of our
+ * code runs (ResetSignalHandlers in node.cc), so only the launcher can see what `nohup` ignored.
+ */
+export const IGNORED_SIGNALS_VARIABLE = 'SSTASH_RUN_SIGIGN'
+
+/** The signals a runner passes on ignored. SIGKILL and SIGSTOP cannot be ignored; an ignored SIGCHLD would change how the command waits for its own children. */
+const PASSED_ON = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGPIPE', 'SIGALRM', 'SIGUSR2', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGXFSZ'] as const
+
+/**
+ * Takes the launcher's mask out of `env` (so the command never sees it) and returns the signals
+ * it names that a runner passes on. An absent or malformed mask (macOS has no /proc; the binary
+ * was started without its launcher) is no signal.
+ */
+export function takeIgnoredSignals(env: Record<string, string | undefined>): NodeJS.Signals[] {
+  const mask = env[IGNORED_SIGNALS_VARIABLE]
+  delete env[IGNORED_SIGNALS_VARIABLE]
+  if (mask === undefined || !/^[0-9a-fA-F]{1,16}$/.test(mask)) return []
+  const bits = BigInt(`0x${mask}`)
+  return PASSED_ON.filter((signal) => ((bits >> BigInt((constants.signals[signal] ?? 1) - 1)) & 1n) === 1n)
+}
+
+/** The command, or `/bin/sh` ignoring `ignored` and then becoming the command (an ignored signal stays ignored across exec). */
+function withIgnored(file: string, command: string, args: readonly string[], ignored: readonly NodeJS.Signals[]): { file: string; command: string; args: readonly string[] } {
+  if (ignored.length === 0) return { file, command, args }
+  const names = ignored.map((signal) => signal.slice(3)).join(' ')
+  return { file: '/bin/sh', command: 'sh', args: ['-c', `trap '' ${names}; exec "$0" "$@"`, file, ...args] }
 }
 
 /** The exit code a shell reports for death by `signal`: 128 + its number. */
@@ -77,15 +112,16 @@ export function signalExitCode(signal: NodeJS.Signals): number {
  */
 export async function runCommand(command: string, args: readonly string[], options: RunOptions): Promise<ChildExit> {
   // Windows has no execve, and its own PATH rules (PATHEXT, `;`): there spawn finds the program.
-  const file = process.platform === 'win32' ? command : findCommand(command, options.env)
+  const ignored = options.ignored ?? []
+  const start = withIgnored(process.platform === 'win32' ? command : findCommand(command, options.env), command, args, ignored)
   const masking = options.mask !== undefined && options.mask.length > 0
-  if (options.exec === true && !masking) execIfSafe(file, command, args, options.env)
+  if (options.exec === true && !masking) execIfSafe(start.file, start.command, start.args, options.env, ignored)
   // Loaded only with --mask, to keep the common path's start-up small; before the spawn, so
   // that no event of the child can pass while we wait for the import.
   const mask = masking ? await import('./mask.js') : undefined
   let child: ChildProcess
   try {
-    child = spawn(file, args, { argv0: command, env: options.env, stdio: masking ? ['inherit', 'pipe', 'pipe'] : 'inherit' })
+    child = spawn(start.file, start.args, { argv0: start.command, env: options.env, stdio: masking ? ['inherit', 'pipe', 'pipe'] : 'inherit' })
   } catch (error) {
     // spawn throws at once for E2BIG, ENAMETOOLONG and the like (it reports ENOENT as an event).
     throw startError(command, error, options.env)
@@ -94,7 +130,10 @@ export async function runCommand(command: string, args: readonly string[], optio
     // The child may already be gone; kill() then just returns false.
     child.kill(signal)
   }
-  for (const s of FORWARDED_SIGNALS) process.on(s, forward)
+  const ignore = (): void => {}
+  const forwarded = FORWARDED_SIGNALS.filter((s) => !ignored.includes(s))
+  for (const s of forwarded) process.on(s, forward)
+  for (const s of ignored) process.on(s, ignore)
   try {
     const exited = waitForExit(child, command, options.env)
     if (!mask || !child.stdout || !child.stderr) return await exited
@@ -103,7 +142,8 @@ export async function runCommand(command: string, args: readonly string[], optio
     await drained.within(DRAIN_MS)
     return exit
   } finally {
-    for (const s of FORWARDED_SIGNALS) process.off(s, forward)
+    for (const s of forwarded) process.off(s, forward)
+    for (const s of ignored) process.off(s, ignore)
   }
 }
 
@@ -176,13 +216,15 @@ function fitsTheKernel(file: string, argv: readonly string[], env: Record<string
  * Replaces this process with the command when nothing can make execve fail; returns when it
  * cannot (then the caller spawns, which reports any failure as an error rather than an abort).
  */
-function execIfSafe(file: string, command: string, args: readonly string[], env: Record<string, string>): void {
+function execIfSafe(file: string, command: string, args: readonly string[], env: Record<string, string>, ignored: readonly NodeJS.Signals[]): void {
   const execve = (process as { execve?: (file: string, args: string[], env: Record<string, string>) => never }).execve
   const argv = [command, ...args]
   if (typeof execve !== 'function' || !fitsTheKernel(file, argv, env) || !startsLikeAProgram(file)) return
   // Node ignores these two; an ignored signal stays ignored across execve. Adding a listener
   // and removing the last one makes libuv restore the default action.
   for (const signal of ['SIGPIPE', 'SIGXFSZ'] as const) {
+    // One we were started with ignored stays so (the /bin/sh in front of the command ignores it again).
+    if (ignored.includes(signal)) continue
     process.on(signal, () => {})
     process.removeAllListeners(signal)
   }

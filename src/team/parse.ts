@@ -77,6 +77,8 @@ function membershipRecord(file: TeamFile, f: string[], what: string, line: numbe
     once(file.wraps, `${a} ${c}`, { scope: a as string, gen: gen as number, member: c as string, file: d as string }, LIMITS.wraps)
   } else if (kind === 'signature') {
     if (f.length !== 2 || fromB64(a as string)?.length !== 64) malformed()
+    // The signature line is outside what it signs: a second one would make two files of one meaning.
+    if (file.signature !== '') bad(what, line, 'a second signature record')
     file.signature = a as string
   } else bad(what, line, `unknown record ${JSON.stringify(kind)}`)
 }

@@ -41,7 +41,12 @@ function compare(file: TeamFile, realPath: string, seen: SeenStore, what: string
   const pin = seen.team(file.teamId)
   if (!pin) return undefined
   if (pin.fingerprint !== fingerprint) throw replaced(what, `the team's signing key is not the one this clone pinned (fingerprint ${pin.fingerprint}, now ${fingerprint}): the file was forged`)
-  if (file.signKeys.size < pin.signGen) return olderMessage(file, seen, pin.epoch, what)
+  // A key replaced since was held by an admin who has been removed: what it signs now cannot be
+  // told apart from that admin's forgery, so no --allow-old reads it and no merge takes it.
+  if (file.signKeys.size < pin.signGen)
+    throw new SSCryptoError(`${what}: this file is signed by the team's signing key of generation ${file.signKeys.size}, replaced since when an admin was removed: it may be that admin's forgery, or a branch cut before the removal; merge the branch that made the removal`, 'TEAM_ROLLBACK', {
+      hint: 'nothing signed by a replaced key is read, even with --allow-old: on an old branch, `git merge` the branch that removed the admin first',
+    })
   if (file.signKeys.get(pin.signGen)?.publicKey !== pin.signKey) throw replaced(what, `the team's signing key of generation ${pin.signGen} is not the one this clone has seen: its history was replaced`)
   for (const [name, last] of seen.scopesOf(file.teamId)) {
     const scope = file.scopes.get(name)

@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { chownSync, existsSync, lchownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { BIN, ROOT, makeStash, otherUser, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
 
@@ -639,6 +639,36 @@ describe.skipIf(process.platform !== 'linux')('nohup', () => {
     execFileSync('kill', ['-HUP', String(child.pid)])
     expect(await done).toBe(0)
     expect(output()).toContain('survived')
+  })
+
+  it.each([
+    { path: 'on the path that may execve', flags: [] as string[] },
+    { path: 'on the path that spawns (--mask)', flags: ['--mask'] },
+  ])('passes on the SIGHUP that `nohup sstash-run` was started with, and outlives a HUP itself, $path', async ({ flags }) => {
+    const env = await stashWith(APP)
+    // The launcher itself, as a shell runs it: node's own start resets every signal, so only it can tell.
+    const script = 'grep ^SigIgn: /proc/self/status; env | grep -c ^SSTASH_RUN_ || true; echo ready; sleep 1; echo survived'
+    const path = `${dirname(NODE)}:${process.env.PATH ?? ''}`
+    const child = spawn('nohup', [BIN.run, '-k', 'project/myapp', ...flags, '--', 'sh', '-c', script], { env: { PATH: path, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    for (let i = 0; i < 400 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 25))
+    expect(out).toContain('ready')
+    expect(BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(out)?.[1] ?? '0'}`) & 1n).toBe(1n)
+    // The launcher's note never reaches the command.
+    expect(out).toMatch(/^0$/m)
+    execFileSync('kill', ['-HUP', String(child.pid)])
+    expect(await done).toBe(0)
+    expect(out).toContain('survived')
+  })
+
+  it('starts the command with the default SIGHUP when sstash-run was not started under nohup', async () => {
+    const env = await stashWith(APP)
+    const path = `${dirname(NODE)}:${process.env.PATH ?? ''}`
+    const r = await runCommand(BIN.run, ['-k', 'project/myapp', '--', 'sh', '-c', 'grep ^SigIgn: /proc/self/status'], { env: { PATH: path, ...env } })
+    expect(r.code).toBe(0)
+    expect(BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(r.stdout)?.[1] ?? '0'}`) & 1n).toBe(0n)
   })
 })
 
