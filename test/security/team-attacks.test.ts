@@ -321,6 +321,32 @@ describe('team stash attacks beyond the adversary module', () => {
     expect(r.stdout + r.stderr).not.toContain('bob wrote this')
   })
 
+  it('keeps both updates of the rollback memory when two commands race, so neither an older membership nor a replaced team gets through', async () => {
+    for (let round = 0; round < 3; round++) {
+      const t = await setup()
+      const old = readFileSync(t.path)
+      // The removal made on another machine: alice's clone has not seen it yet.
+      await removeMember(await t.open(t.alice, clone()), 'bob')
+      const other = newPath()
+      await createTeam(other, 'alice', t.alice.recipient, [{ name: 'dev', prefix: ['dev'] }], clone())
+      const env = { ...t.env.alice, SSTASH_IDENTITY: t.alice.secret }
+      const [a, b] = await Promise.all([
+        runBin('sstash', ['--stash', t.path, 'get', 'dev/api/token'], { env }),
+        runBin('sstash', ['--stash', other, 'ls'], { env }),
+      ])
+      expect([a.code, b.code]).toEqual([0, 0])
+      writeFileSync(t.path, old)
+      const rolled = await get(t, 'alice', 'dev/api/token')
+      expect(rolled.code).toBe(4)
+      expect(rolled.stderr).toContain('predates the removal of bob')
+      await createTeam(`${other}.new`, 'alice', t.alice.recipient, [{ name: 'dev', prefix: ['dev'] }], clone())
+      writeFileSync(other, readFileSync(`${other}.new`))
+      const replaced = await runBin('sstash', ['--stash', other, 'ls'], { env })
+      expect(replaced.code).toBe(4)
+      expect(replaced.stderr).toMatch(ONE_ERROR)
+    }
+  }, 60_000)
+
   it('makes the merge driver refuse sides of different teams, leaving our file as it was', async () => {
     const t = await setup()
     const other = newPath()
