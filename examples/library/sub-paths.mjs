@@ -12,7 +12,8 @@ console.log(`git asks for ${request.protocol}://${request.username}@${request.ho
 const answer = new TextDecoder().decode(formatCredential({ username: 'alice', password: 'example-token', wwwauth: [], capability: [] }))
 console.log(`the helper answers ${answer.split('\n').length - 1} lines`)
 
-// Variables from a selected subtree, named as sstash-run names them.
+// Variables from a selected subtree, named as sstash-run names them: the key path below the
+// selection joined with _, each letter's case kept.
 const bytes = (text) => new TextEncoder().encode(text)
 const entries = [
   { key: ['project', 'myapp', 'db', 'password'], value: bytes('example-db-password') },

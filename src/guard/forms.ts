@@ -98,16 +98,17 @@ export function formsOf(value: Uint8Array): Form[] {
   }
   for (const piece of piecesOf(value)) {
     add(piece.bytes, 'plain', piece.line)
+    // The named encodings first: mask.ts spells base64 and hex too, and a spelling is reported once, by its first name.
+    for (const form of base64Forms(piece.bytes)) add(form, 'base64', piece.line)
+    const hex = Buffer.from(piece.bytes).toString('hex')
+    add(hex, 'hex', piece.line)
+    add(hex.toUpperCase(), 'hex', piece.line)
     // maskedForms of a multi-line text adds its lines' forms too; those come as pieces of their own.
     if (piece.text !== undefined && !/[\r\n]/.test(piece.text)) for (const form of maskedForms([piece.text])) add(form, 'escaped', piece.line)
     if (piece.text !== undefined && /[\r\n]/.test(piece.text)) {
       const lineForms = new Set(piece.text.split(/\r\n|\r|\n/).flatMap((line) => maskedForms([line])))
       for (const form of maskedForms([piece.text])) if (!lineForms.has(form)) add(form, 'escaped', false)
     }
-    for (const form of base64Forms(piece.bytes)) add(form, 'base64', piece.line)
-    const hex = Buffer.from(piece.bytes).toString('hex')
-    add(hex, 'hex', piece.line)
-    add(hex.toUpperCase(), 'hex', piece.line)
   }
   return out
 }

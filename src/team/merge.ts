@@ -104,7 +104,7 @@ function mergeMembership(sides: { base?: TeamFile; ours: TeamFile; theirs: TeamF
  * @param seen - this clone's memory: a side of another team than the one pinned here is refused
  * @throws {SSError} TEAM_CONFLICT (membership conflict, another team, sides that do not fit), NOT_A_STASH; {@link SSCryptoError} TEAM_TAMPERED, TEAM_REPLACED for a side that does not verify
  */
-export function mergeTeamFiles(base: Uint8Array, ours: Uint8Array, theirs: Uint8Array, what: string, identities?: readonly Identity[], seen?: SeenStore, realPath?: string): MergeResult {
+export function mergeTeamFiles(base: Uint8Array, ours: Uint8Array, theirs: Uint8Array, what: string, identities?: readonly Identity[], seen?: SeenStore, paths?: readonly string[]): MergeResult {
   const [oursFile, theirsFile] = [side(ours, 'our', what), side(theirs, 'their', what)]
   let baseFile: TeamFile | undefined
   try {
@@ -115,7 +115,7 @@ export function mergeTeamFiles(base: Uint8Array, ours: Uint8Array, theirs: Uint8
   }
   if (oursFile.teamId !== theirsFile.teamId || teamFingerprint(oursFile) !== teamFingerprint(theirsFile))
     throw new SSError(`${what}: the two sides are different teams (fingerprints ${teamFingerprint(oursFile)} and ${teamFingerprint(theirsFile)})`, 'TEAM_CONFLICT')
-  if (seen && realPath) for (const [file, name] of [[oursFile, 'our'], [theirsFile, 'their']] as const) checkTrust(file, realPath, seen, `${what} (${name} side)`, { allowOld: true })
+  if (seen && paths) for (const [file, name] of [[oursFile, 'our'], [theirsFile, 'their']] as const) checkTrust(file, paths, seen, `${what} (${name} side)`, { allowOld: true })
   const membership = mergeMembership({ ...(baseFile ? { base: baseFile } : {}), ours: oursFile, theirs: theirsFile }, identities, what)
   const [b, o, t] = [valuesByKey(baseFile), valuesByKey(oursFile), valuesByKey(theirsFile)]
   const { out, clashes } = threeWay(b, o, t)

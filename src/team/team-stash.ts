@@ -6,6 +6,7 @@
  * read-modify-write under the stash's lock that rewrites only the records it changed.
  */
 import { realpathSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { SSCryptoError, SSError, SSKeyError } from '../errors.js'
 import { TreeStash } from '../store/tree-stash.js'
 import { formatKeyPath } from '../tree/key-path.js'
@@ -56,12 +57,18 @@ function readTeamBytes(path: string): Uint8Array {
   return bytes
 }
 
-/** The real path of a file, by which this clone remembers which team it held. */
-export const realPathOf = (path: string): string => {
+/**
+ * The paths by which this clone remembers which team a file held: its real path, and the path
+ * as given, made absolute, so that a stash path turned into a symbolic link to another team's
+ * file is still the file this clone knows.
+ */
+export const realPathOf = (path: string): string[] => {
+  const given = resolve(path)
   try {
-    return realpathSync(path)
+    const real = realpathSync(path)
+    return real === given ? [real] : [real, given]
   } catch {
-    return path
+    return [given]
   }
 }
 
@@ -170,11 +177,13 @@ function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
 }
 
 /** Reads, checks and opens the file at `path` (the whole of it, or for a read of `only`), and remembers what this clone saw. */
-async function openFile(path: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions, only?: readonly (readonly string[])[]): Promise<Opened> {
+async function openFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions, only?: readonly (readonly string[])[]): Promise<Opened> {
   const bytes = readTeamBytes(path)
   const file = parseTeamFile(bytes, path)
   const seen = SeenStore.load(env)
-  const { old } = checkTrust(file, realPathOf(path), seen, path, { allowOld: options.allowOld === true || env.SSTASH_ALLOW_OLD === '1' })
+  // Both the file reached and the path as the user gave it: a path turned into a link to another team's file is still known.
+  const paths = [...new Set([...realPathOf(path), ...realPathOf(given)])]
+  const { old } = checkTrust(file, paths, seen, path, { allowOld: options.allowOld === true || env.SSTASH_ALLOW_OLD === '1' })
   const ring = openKeyring(file, identities, path)
   const opened = decryptTree(file, ring, only, { old, bytes })
   await seen.save()
@@ -205,7 +214,7 @@ function checkReadable({ file, ring, tree, stale }: Opened, keys: readonly (read
  * @throws {SSKeyError} NO_ACCESS, TEAM_CONFLICT; as {@link TeamStash.open}
  */
 export async function readTeamTree(path: string, identities: readonly Identity[], keys: readonly (readonly string[])[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<Tree> {
-  const opened = await openFile(resolveStashPath(path), identities, env, options, keys)
+  const opened = await openFile(resolveStashPath(path), path, identities, env, options, keys)
   checkReadable(opened, keys)
   return opened.tree
 }
@@ -216,11 +225,14 @@ export class TeamStash extends TreeStash {
   readonly #identities: readonly Identity[]
   readonly #env: Env
   readonly #options: TeamOpenOptions
+  /** The path as it was given, before links were followed (see openFile). */
+  readonly #given: string
   #primed: { identity: string; opened: Opened } | undefined
 
-  private constructor(path: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions) {
+  private constructor(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions) {
     super()
     this.path = path
+    this.#given = given
     this.#identities = identities
     this.#env = env
     this.#options = options
@@ -233,14 +245,14 @@ export class TeamStash extends TreeStash {
    * @throws {SSError} STASH_NOT_FOUND, NOT_A_STASH, UNSUPPORTED_FORMAT, NOT_A_MEMBER; {@link SSCryptoError} TEAM_TAMPERED, TEAM_REPLACED, TEAM_ROLLBACK
    */
   static async open(path: string, identities: readonly Identity[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<TeamStash> {
-    const stash = new TeamStash(resolveStashPath(path), identities, env, options)
+    const stash = new TeamStash(resolveStashPath(path), path, identities, env, options)
     const identity = fileIdentity(stash.path)
     stash.#primed = { identity, opened: await stash.#read() }
     return stash
   }
 
   #read(): Promise<Opened> {
-    return openFile(this.path, this.#identities, this.#env, this.#options)
+    return openFile(this.path, this.#given, this.#identities, this.#env, this.#options)
   }
 
   /** The environment it was opened with: where this clone's memory is. */

@@ -39,6 +39,8 @@ export function textconv(bytes: Uint8Array, what: string): string {
     return renderTeamFile(parseTeamFile(bytes, what))
   } catch {
     const lines = Buffer.from(bytes).toString('utf8').split('\n')
-    return lines.map((line) => line.split(' ').map((field) => (field.length >= 24 ? `[${tag(field)}]` : field)).join(' ')).join('\n')
+    // Control characters (a terminal's escapes) are shown as \xNN: git prints this to a terminal.
+    const shown = (field: string): string => (field.length >= 24 ? `[${tag(field)}]` : field.replace(/[\x00-\x1f\x7f\x80-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
+    return lines.map((line) => line.split(' ').map(shown).join(' ')).join('\n')
   }
 }

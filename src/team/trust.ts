@@ -35,8 +35,8 @@ function replaced(what: string, why: string): SSCryptoError {
 }
 
 /** Checks everything but the epoch; returns why the file is older, if it is. */
-function compare(file: TeamFile, realPath: string, seen: SeenStore, what: string, fingerprint: string): string | undefined {
-  const known = seen.teamAt(realPath)
+function compare(file: TeamFile, paths: readonly string[], seen: SeenStore, what: string, fingerprint: string): string | undefined {
+  const known = paths.map((path) => seen.teamAt(path)).find((team) => team !== undefined && team !== file.teamId)
   if (known !== undefined && known !== file.teamId) throw replaced(what, `this file now holds another team (fingerprint ${fingerprint}) than the one this clone opened here: the whole file was replaced`)
   const pin = seen.team(file.teamId)
   if (!pin) return undefined
@@ -68,22 +68,22 @@ function compare(file: TeamFile, realPath: string, seen: SeenStore, what: string
  * @param options.allowOld - read an older membership knowingly (nothing is remembered then)
  * @throws {SSCryptoError} TEAM_REPLACED, TEAM_ROLLBACK
  */
-export function checkTrust(file: TeamFile, realPath: string, seen: SeenStore, what: string, options: { allowOld?: boolean } = {}): Trust {
+export function checkTrust(file: TeamFile, paths: readonly string[], seen: SeenStore, what: string, options: { allowOld?: boolean } = {}): Trust {
   const fingerprint = teamFingerprint(file)
-  const old = compare(file, realPath, seen, what, fingerprint)
+  const old = compare(file, paths, seen, what, fingerprint)
   if (old !== undefined) {
     if (options.allowOld) return { fingerprint, old }
     throw new SSCryptoError(old, 'TEAM_ROLLBACK', { hint: 'to read it knowingly, add --allow-old (SSTASH_ALLOW_OLD=1); writing to it is refused' })
   }
-  remember(file, realPath, seen, fingerprint)
+  remember(file, paths, seen, fingerprint)
   return { fingerprint }
 }
 
 /** Remembers a file as the newest this clone has seen of its team. */
-export function remember(file: TeamFile, realPath: string, seen: SeenStore, fingerprint = teamFingerprint(file)): void {
+export function remember(file: TeamFile, paths: readonly string[], seen: SeenStore, fingerprint = teamFingerprint(file)): void {
   const key = currentSignKey(file)
   seen.setTeam(file.teamId, { fingerprint, epoch: file.epoch, digest: membershipDigest(file), signGen: key.gen, signKey: key.publicKey })
   for (const scope of file.scopes.values()) seen.set(file.teamId, scope.name, { gen: scope.gen, fingerprint: scope.fingerprint })
   for (const r of file.removals.values()) seen.addRemoval(file.teamId, r.epoch, r.member, r.scopes.length === 0 ? '-' : r.scopes.map(([s, g]) => `${s}:${g}`).join(','))
-  seen.setPath(realPath, file.teamId)
+  for (const path of paths) seen.setPath(path, file.teamId)
 }

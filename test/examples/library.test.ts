@@ -27,7 +27,7 @@ it('runs the sub-path example, which imports sstash/git, sstash/env, sstash/team
     [
       'git asks for https://alice@example.com',
       'the helper answers 2 lines',
-      'variables: DB_PASSWORD, API_KEY',
+      'variables: db_password, API_KEY',
       'as a .env: 2 lines',
       'PROMPT_COMMAND refused: true',
       'recipient: age1gl6e0rud...',

@@ -126,12 +126,12 @@ export async function teamStashPath(options: GlobalOptions): Promise<{ path: str
 /**
  * Refuses a file that is not a team stash, naming it and how it was chosen, and saying how
  * to point at the team's, before anything tries to parse it as one.
- * @throws {SSError} NOT_A_STASH
+ * @throws {SSError} NOT_A_TEAM_STASH
  */
 export async function requireTeamStash(path: string, how: string): Promise<void> {
   const { isTeamStashFile } = await import('../../team/detect.js')
   if (isTeamStashFile(path)) return
-  throw new SSError(`${path} (${how}) is not a team stash`, 'NOT_A_STASH', {
+  throw new SSError(`${path} (${how}) is not a team stash`, 'NOT_A_TEAM_STASH', {
     hint: 'point at the team\'s file: `sstash --stash secrets.sstash team ...`, `export SSTASH_FILE=secrets.sstash`, or {"sstash": {"stash": "secrets.sstash"}} in package.json',
   })
 }
