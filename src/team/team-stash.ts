@@ -181,9 +181,8 @@ async function openFile(path: string, given: string, identities: readonly Identi
   const bytes = readTeamBytes(path)
   const file = parseTeamFile(bytes, path)
   const seen = SeenStore.load(env)
-  // Both the file reached and the path as the user gave it: a path turned into a link to another team's file is still known.
-  const paths = [...new Set([...realPathOf(path), ...realPathOf(given)])]
-  const { old } = checkTrust(file, paths, seen, path, { allowOld: options.allowOld === true || env.SSTASH_ALLOW_OLD === '1' })
+  // The path as the user gave it, and the file it reaches (which `path` already is): a path turned into a link to another team's file is still known.
+  const { old } = checkTrust(file, realPathOf(given), seen, path, { allowOld: options.allowOld === true || env.SSTASH_ALLOW_OLD === '1' })
   const ring = openKeyring(file, identities, path)
   const opened = decryptTree(file, ring, only, { old, bytes })
   await seen.save()
