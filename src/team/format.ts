@@ -128,29 +128,53 @@ export const valueHead = (kind: 'value' | 'conflict', spelling: string): string 
 /** True when `path` is `prefix` or below it, by whole segments. */
 export const isPrefix = (prefix: readonly string[], path: readonly string[]): boolean => prefix.length <= path.length && prefix.every((s, i) => path[i] === s)
 
-/** Scopes by their prefix's spelling: what {@link scopeOf} looks up. Built once per file. */
-const prefixIndex = new WeakMap<Map<string, ScopeRecord>, Map<string, ScopeRecord>>()
+/** A trie of the scopes' prefixes, by segment in the file's spelling: what {@link scopeOf} walks. */
+interface PrefixNode { scope?: ScopeRecord; readonly below: Map<string, PrefixNode> }
+/** Built once per file (scopes are only ever added, so a change of size is a change). */
+const prefixIndex = new WeakMap<Map<string, ScopeRecord>, { size: number; root: PrefixNode }>()
+
+function prefixTrie(scopes: Map<string, ScopeRecord>): PrefixNode {
+  const cached = prefixIndex.get(scopes)
+  if (cached?.size === scopes.size) return cached.root
+  const root: PrefixNode = { below: new Map() }
+  for (const scope of scopes.values()) {
+    let node = root
+    for (const segment of scope.prefix.length ? encodePath(scope.prefix).slice(1).split('/') : []) {
+      let next = node.below.get(segment)
+      if (!next) node.below.set(segment, (next = { below: new Map() }))
+      node = next
+    }
+    node.scope = scope
+  }
+  prefixIndex.set(scopes, { size: scopes.size, root })
+  return root
+}
 
 /** The scope a key path belongs to: the one with the longest prefix of it. O(length of the path). */
 export function scopeOf(file: Pick<TeamFile, 'scopes'>, path: readonly string[]): ScopeRecord | undefined {
   return scopeOfSpelling(file, encodePath(path))
 }
 
-/** {@link scopeOf} for a key path already in the file's spelling (the parser has it). */
+/**
+ * {@link scopeOf} for a key path already in the file's spelling (the parser has it). It walks the
+ * spelling once, segment by segment, and stops where no scope goes deeper: linear in the path
+ * whatever its shape (a lookup per prefix would hash each prefix whole, which is quadratic for a
+ * million segments).
+ */
 export function scopeOfSpelling(file: Pick<TeamFile, 'scopes'>, encoded: string): ScopeRecord | undefined {
-  let index = prefixIndex.get(file.scopes)
-  if (!index || index.size !== file.scopes.size) {
-    index = new Map([...file.scopes.values()].map((scope) => [encodePath(scope.prefix), scope]))
-    prefixIndex.set(file.scopes, index)
+  let node = prefixTrie(file.scopes)
+  let found = node.scope
+  // The spelling escapes '/' inside segments, so cutting it at '/' gives each segment.
+  for (let start = 1; encoded !== '/' && start <= encoded.length; ) {
+    const end = encoded.indexOf('/', start)
+    const next = node.below.get(encoded.slice(start, end < 0 ? undefined : end))
+    if (!next) break
+    node = next
+    found = next.scope ?? found
+    if (end < 0) break
+    start = end + 1
   }
-  // The encoded spelling escapes '/' inside segments, so cutting it at '/' gives each prefix.
-  let spelling = encoded
-  for (;;) {
-    const scope = index.get(spelling === '' ? '/' : spelling)
-    if (scope && encodePath(scope.prefix) === (spelling === '' ? '/' : spelling)) return scope
-    if (spelling === '' || spelling === '/') return undefined
-    spelling = spelling.slice(0, spelling.lastIndexOf('/'))
-  }
+  return found
 }
 
 /** Checks a member or scope name. @throws {SSError} BAD_SCOPE (kind 'scope') or USAGE */
