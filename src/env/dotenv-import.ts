@@ -14,12 +14,14 @@
  * the importing shell has set under the same names), then to the importing environment. It
  * happens at import, never at run: sstash-run passes every stored value through untouched, so a
  * password holding `$` arrives intact. A loop of references (`A=$A-more`), which dotenv-expand
- * would grow until memory runs out, is refused before anything is written.
+ * would grow until memory runs out, is refused before anything is written. A value is put in
+ * place as written, even one holding `$&` or `$$`, which dotenv-expand reads as replacement
+ * patterns (see expand.ts).
  */
-import { expand } from 'dotenv-expand'
 import { SSError } from '../errors.js'
 import { withoutSecrets } from '../unlock/secret-variables.js'
 import { dotenvParse } from './dotenv.js'
+import { REFERENCE, expandInPlace } from './expand.js'
 import { nameProblem, relativeName } from './naming.js'
 
 /**
@@ -33,9 +35,6 @@ const BLANKS = /\s*/y
 // What ends a line for a regex with the m flag.
 const LINE_BREAKS = /[\n\r\u2028\u2029]/g
 const isLineBreak = (c: number): boolean => c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029
-
-/** dotenv-expand's reference pattern. */
-const REFERENCE = /(?<!\\)\${([^{}]+)}|(?<!\\)\$([A-Za-z_][A-Za-z0-9_]*)/g
 
 /** {@link REFERENCE} without the g flag: whether a value holds one, without listing them all. */
 const ONE_REFERENCE = new RegExp(REFERENCE.source)
@@ -249,7 +248,7 @@ export function importDotenv(text: string, options: DotenvImportOptions): Dotenv
   const outside = Object.entries(withoutSecrets(options.env ?? process.env)).filter(([, value]) => !value.includes('$'))
   const all: Record<string, string> = { ...Object.fromEntries(outside), ...Object.fromEntries(parsed) }
   const missing = [...new Set(referring.flatMap((name) => referencesOf(parsed.get(name) ?? '')))].filter((ref) => all[ref] === undefined)
-  expand({ parsed: all, processEnv: all })
+  expandInPlace(all)
   if (missing.length > 0) notes.push(`${list(missing)} ${missing.length === 1 ? 'is' : 'are'} neither in the file nor set: expanded to the empty string or the default given`)
   return { vars: new Map([...parsed.keys()].map((name) => [name, all[name] as string])), notes }
 }

@@ -41,7 +41,9 @@ const ACCEPTED = fc.oneof(
 ).filter((name) => nameProblem(name) === undefined)
 const REFUSED = fc.constantFrom('LD_PRELOAD', 'npm_config_script_shell', 'GIT_DIR', '1PASSWORD', '.hidden', '-dash', 'HOME', 'PYTHONWARNINGS')
 const RAW_VALUE = fc.oneof(
-  fc.string({ maxLength: 12 }).map((s) => s.replace(/[\0\n\r]/g, '')),
+  // No bare `$` in the random text: next to `&`, `'`, `` ` `` or another `$` it would be one of
+  // the replacement patterns that dotenv-expand mishandles and sstash does not (tested below).
+  fc.string({ maxLength: 12 }).map((s) => s.replace(/[\0\n\r$]/g, '')),
   fc.constantFrom('${DB_HOST}', '$x', '${MISSING:-fallback}', '${LANG}-more', '\\$literal', 'a # comment', "'single $x'", '"double\\n$x"', '`back`', ' spaced ', '"multi\nline"', '${a.b}', 'x=y=z'),
 )
 const LINE = fc.oneof(
@@ -114,6 +116,21 @@ describe('what sstash import reports', () => {
       expect(() => importDotenv(text, { into: ['p'], expand: true })).toThrow(message)
       expect(performance.now() - started).toBeLessThan(1000)
       expect(importDotenv(text, { into: ['p'] }).vars.size).toBeGreaterThan(0)
+    }
+  })
+
+  it('puts a value in place as written, where dotenv-expand reads $& or $$ in it as a pattern and never ends', () => {
+    // Each of these hangs `dotenv run` (dotenv-expand puts `${B}` back for `$&`, for ever) or
+    // mangles the value; the pattern may form only once two references meet (`${D}${C}`).
+    for (const [text, want] of [
+      ['A=${B}\nB=$&\n', '$&'],
+      ['A=x${B}y\nB=a$$1$\'$`\n', "xa$$1$'$`y"],
+      ['D=$\nC=&\nB=${D}${C}\nA=${B}\n', '$&'],
+      ['A=${MISSING:-$&}\n', '$&'],
+    ] as const) {
+      const started = performance.now()
+      expect(importDotenv(text, { into: ['p'], expand: true, env: {} }).vars.get('A')).toBe(want)
+      expect(performance.now() - started).toBeLessThan(1000)
     }
   })
 
