@@ -75,14 +75,32 @@ export function verifyMembership(file: TeamFile, lines: readonly string[], what:
     throw tampered(`${what}: the membership of this team stash does not verify against the team's signing key: a member, scope, prefix or key was changed or planted by someone who is not an admin`)
 }
 
+/** 80 bits of SHA-256 of `text`, as `xxxx-xxxx-xxxx-xxxx-xxxx`: short enough to read aloud. */
+function shortHash(text: string): string {
+  const hex = Buffer.from(hash('sha256', text)).toString('hex').slice(0, 20)
+  return hex.match(/.{4}/g)?.join('-') ?? hex
+}
+
 /**
  * The team fingerprint: a short hash of the team id and the first signing key, which a new
  * member compares out of band (as ssh's host key fingerprint). `xxxx-xxxx-xxxx-xxxx-xxxx`, 80 bits.
+ * It never changes, so it cannot tell a file from a removed admin's forgery that keeps only the
+ * signing keys that admin held: {@link signingKeyFingerprint} can.
  */
 export function teamFingerprint(file: Pick<TeamFile, 'teamId' | 'signKeys'>): string {
-  const first = file.signKeys.get(1)?.publicKey ?? ''
-  const hex = Buffer.from(hash('sha256', `${TEAM_MAGIC} fingerprint\n${file.teamId}\n${first}\n`)).toString('hex').slice(0, 20)
-  return hex.match(/.{4}/g)?.join('-') ?? hex
+  return shortHash(`${TEAM_MAGIC} fingerprint\n${file.teamId}\n${file.signKeys.get(1)?.publicKey ?? ''}\n`)
+}
+
+/**
+ * The fingerprint of the team's signing key of generation `gen` (default the current one),
+ * `gen:xxxx-xxxx-xxxx-xxxx-xxxx`. CI pins it besides the team fingerprint (`team verify
+ * --signing-key`): a file holds that key only if its chain of endorsed signing keys reaches it,
+ * which a removed admin's forgery, signed with a key replaced at the removal, cannot.
+ * @returns undefined when the file has no signing key of that generation
+ */
+export function signingKeyFingerprint(file: Pick<TeamFile, 'teamId' | 'signKeys'>, gen = file.signKeys.size): string | undefined {
+  const key = file.signKeys.get(gen)
+  return key && `${gen}:${shortHash(`${TEAM_MAGIC} signing key\n${file.teamId}\n${gen}\n${key.publicKey}\n`)}`
 }
 
 /** A digest of a file's membership lines, as this clone remembers the membership it saw at an epoch. */

@@ -88,10 +88,13 @@ describe('sstash team', () => {
     const ls = await t.run(['team', 'ls'])
     const fingerprint = (await t.run(['team', 'verify'])).stdout.trim()
     expect(fingerprint).toMatch(/^[0-9a-f]{4}(-[0-9a-f]{4}){4}$/)
+    const signingKey = /signing-key (1:[0-9a-f]{4}(-[0-9a-f]{4}){4})\n/.exec(ls.stdout)?.[1] as string
     expect(ls.stdout).toBe(
-      `team ${fingerprint} epoch 2\nmember alice ${t.alice.recipient} scopes dev,prod admin\nmember ci ${t.ci.recipient} scopes prod\nscope dev dev generation 1\nscope prod prod generation 1\n`,
+      `team ${fingerprint} epoch 2 signing-key ${signingKey}\nmember alice ${t.alice.recipient} scopes dev,prod admin\nmember ci ${t.ci.recipient} scopes prod\nscope dev dev generation 1\nscope prod prod generation 1\n`,
     )
     expect((await t.run(['team', 'verify', '--fingerprint', fingerprint])).code).toBe(0)
+    expect((await t.run(['team', 'verify', '--fingerprint', fingerprint, '--signing-key', signingKey])).code).toBe(0)
+    expect((await t.run(['team', 'verify', '--signing-key', '1:0000-0000-0000-0000-0000'])).code).toBe(4)
     const wrong = await t.run(['team', 'verify', '--fingerprint', '0000-0000-0000-0000-0000'])
     expect([wrong.code, wrong.stdout]).toEqual([4, ''])
     expect(wrong.stderr).toMatch(/^sstash: error: .* holds team [0-9a-f-]+, not 0000-0000-0000-0000-0000\n/)

@@ -20,7 +20,7 @@ import { parseTeamFile } from '../../src/team/parse.js'
 import { b64 } from '../../src/team/primitives.js'
 import { fingerprintOf, newScopeKey, sealValue } from '../../src/team/scope-keys.js'
 import { SeenStore } from '../../src/team/seen.js'
-import { signMembership, teamFingerprint } from '../../src/team/signing.js'
+import { signMembership, signingKeyFingerprint, teamFingerprint } from '../../src/team/signing.js'
 import { TeamStash, realPathOf } from '../../src/team/team-stash.js'
 import { textconv } from '../../src/team/textconv.js'
 import { runBin } from '../helpers.js'
@@ -140,19 +140,43 @@ describe('team stash attacks beyond the adversary module', () => {
     expect(r.code).toBe(4)
   })
 
-  // BROKEN: the team fingerprint binds only the team id and signing key generation 1, which every
-  // admin of generation 1 holds. After an admin's removal, the removed admin forges a file with
-  // only generation 1 and the membership they like: CI's `team verify --fingerprint F` on a fresh
-  // clone says exit 0, and `get` then reads the value the removed admin chose.
-  it.fails('makes `team verify --fingerprint` on a fresh clone refuse a removed admin\'s forgery that keeps the first signing key', async () => {
+  // WAS BROKEN, fixed by a second pin: the team fingerprint binds only the team id and signing
+  // key generation 1, which every admin of generation 1 holds, so after an admin's removal the
+  // removed admin forges a file with only generation 1 and the membership they like, and CI's
+  // `team verify --fingerprint F` on a fresh clone said exit 0. CI now also pins the signing key
+  // `team ls` prints (`--signing-key`), which the forgery cannot hold; the fingerprint alone
+  // still cannot tell (asserted too, as the limit SECURITY.md states).
+  it('makes `team verify --signing-key` on a fresh clone refuse a removed admin\'s forgery that keeps the first signing key', async () => {
     const { t, before, bobsSeed } = await removedAdmin()
-    const fingerprint = teamFingerprint(parse(t.path))
+    const real = parse(t.path)
+    const [fingerprint, signingKey] = [teamFingerprint(real), signingKeyFingerprint(real) as string]
+    const listed = await runBin('sstash', ['--stash', t.path, 'team', 'ls'], { env: clone() })
+    expect(listed.stdout.split('\n')[0]).toBe(`team ${fingerprint} epoch ${real.epoch} signing-key ${signingKey}`)
+    expect(signingKey).toMatch(/^2:/)
+    const pinned = ['--stash', t.path, 'team', 'verify', '--fingerprint', fingerprint, '--signing-key', signingKey]
+    expect((await runBin('sstash', pinned, { env: clone() })).code).toBe(0)
     writeFileSync(t.path, await forgeWithOldSigningKey(before, bobsSeed, t, newKey()))
-    const fresh = clone() as Record<string, string>
-    const v = await runBin('sstash', ['--stash', t.path, 'team', 'verify', '--fingerprint', fingerprint], { env: fresh })
-    const r = await get(t, 'alice', 'dev/api/token', [], fresh)
-    expect(r.stdout).not.toContain('eve chose this')
+    const v = await runBin('sstash', pinned, { env: clone() })
     expect(v.code).toBe(4)
+    expect(v.stderr).toMatch(ONE_ERROR)
+    expect(v.stderr).toContain(`does not hold the team's signing key ${signingKey}`)
+    expect((await runBin('sstash', pinned.slice(0, -2), { env: clone() })).code).toBe(0)
+  })
+
+  it('takes a pinned signing key after a later rotation, with a warning naming the one to pin now, and refuses a malformed one', async () => {
+    const { t } = await removedAdmin()
+    const old = signingKeyFingerprint(parse(t.path)) as string
+    await addMember(await t.open(t.alice, t.env.alice), 'carol', newKey().recipient, [], { admin: true })
+    const removed = await runBin('sstash', ['--stash', t.path, 'team', 'rm', 'carol'], { env: { ...t.env.alice, SSTASH_IDENTITY: t.alice.secret } })
+    const now = signingKeyFingerprint(parse(t.path)) as string
+    expect(now).toMatch(/^3:/)
+    expect(removed.stderr).toContain(`the team's signing key is now ${now}`)
+    const v = await runBin('sstash', ['--stash', t.path, 'team', 'verify', '--signing-key', old], { env: clone() })
+    expect(v.code).toBe(0)
+    expect(v.stderr).toBe(`sstash: warning: the team's signing key was replaced since ${old} (an admin was removed): pin ${now} instead\n`)
+    const bad = await runBin('sstash', ['--stash', t.path, 'team', 'verify', '--signing-key', 'abcd'], { env: clone() })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(ONE_ERROR)
   })
 
   // BROKEN (an exception TEAM.md states, against the issue's promise): a clone that last opened the

@@ -48,10 +48,13 @@ export const TEAM_ACTIONS: Readonly<Record<string, ActionHelp>> = {
     examples: [`sstash ${STASH} team ls`],
   },
   verify: {
-    usage: 'team verify [--fingerprint <F>]',
+    usage: 'team verify [--fingerprint <F>] [--signing-key <K>]',
     what: "check the file's signature and that it is the team this clone pinned; print its fingerprint, or compare it with F",
-    options: [['--fingerprint <F>', 'the fingerprint a teammate gave you out of band (exit 4 when it differs)']],
-    examples: [`sstash ${STASH} team verify`, `sstash ${STASH} team verify --fingerprint abcd-ef01-2345-6789-abcd`],
+    options: [
+      ['--fingerprint <F>', 'the fingerprint a teammate gave you out of band (exit 4 when it differs)'],
+      ['--signing-key <K>', "the signing key `team ls` printed (exit 4 unless the file holds it): catches, on a fresh clone, a removed admin's forgery"],
+    ],
+    examples: [`sstash ${STASH} team verify`, `sstash ${STASH} team verify --fingerprint abcd-ef01-2345-6789-abcd --signing-key 2:0c1d-77e2-5a90-3b4f-e812`],
   },
   trust: {
     usage: 'team trust --fingerprint <F>',

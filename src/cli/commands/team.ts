@@ -98,6 +98,10 @@ async function remove(name: string | undefined, options: Options): Promise<void>
   const { rotated, exposed, signingRotated } = await removeMember(await open(options), name)
   const scopes = rotated.length === 0 ? 'they held no scope' : `new keys for ${rotated.length === 1 ? 'scope' : 'scopes'} ${rotated.join(', ')}, and their values encrypted again under them`
   note(`removed ${name}; ${scopes}${signingRotated ? '; a new team signing key, endorsed by the old one' : ''}`)
+  if (signingRotated) {
+    const [{ readTeamFile }, { signingKeyFingerprint }] = await Promise.all([import('../../team/team-stash.js'), import('../../team/signing.js')])
+    note(`the team's signing key is now ${signingKeyFingerprint(readTeamFile(await existingStash(options)))}: where CI pins it (team verify --signing-key), pin this one`)
+  }
   if (exposed.length > 0)
     warn(`${name} could read ${exposed.length} ${exposed.length === 1 ? 'value' : 'values'}, and old values stay in git history: rotate each secret where it was issued, then set it again (\`sstash team exposed\` lists them)`)
 }
@@ -114,13 +118,14 @@ async function verified(options: Options, allowOld = true): Promise<{ file: impo
 }
 
 async function ls(options: Options): Promise<void> {
-  const [{ file, fingerprint }, { listMembers, staleValues }] = await Promise.all([verified(options), team()])
+  const [{ file, fingerprint }, { listMembers, staleValues }, { signingKeyFingerprint }] = await Promise.all([verified(options), team(), import('../../team/signing.js')])
+  const signingKey = signingKeyFingerprint(file)
   if (options.json === true) {
     const scopes = [...file.scopes.values()].map((s) => ({ name: s.name, prefix: formatKeyPath(s.prefix), generation: s.gen }))
     const setAgain = staleValues(file).map((v) => ({ path: formatKeyPath(v.path), scope: v.scope, generation: v.gen }))
-    return writeStdout(`${JSON.stringify({ fingerprint, epoch: file.epoch, members: listMembers(file), scopes, setAgain }, null, 2)}\n`)
+    return writeStdout(`${JSON.stringify({ fingerprint, signingKey, epoch: file.epoch, members: listMembers(file), scopes, setAgain }, null, 2)}\n`)
   }
-  const lines = [`team ${fingerprint} epoch ${file.epoch}`]
+  const lines = [`team ${fingerprint} epoch ${file.epoch} signing-key ${signingKey}`]
   for (const m of listMembers(file)) lines.push(`member ${m.name} ${m.fingerprint} scopes ${m.scopes.join(',') || '-'}${m.admin ? ' admin' : ''}`)
   for (const s of file.scopes.values()) lines.push(`scope ${s.name} ${formatKeyPath(s.prefix)} generation ${s.gen}`)
   for (const v of staleValues(file)) lines.push(`set-again ${formatKeyPath(v.path)} scope ${v.scope} generation ${v.gen}`)
@@ -140,14 +145,33 @@ async function exposed(options: Options): Promise<void> {
   warn('removed members could read these values, and old values stay in git history: rotate each secret where it was issued, then `sstash set` it')
 }
 
-/** `team verify [--fingerprint F]`: the file verifies, is the team this clone pinned, and (given F) has that fingerprint; prints the fingerprint. */
+/**
+ * `team verify [--fingerprint F] [--signing-key K]`: the file verifies, is the team this clone
+ * pinned, has fingerprint F, and holds the signing key K (the one `team ls` printed when K was
+ * pinned; a newer one descends from it); prints the fingerprint.
+ */
 async function verify(options: Options): Promise<void> {
-  const { fingerprint, save } = await verified(options, false)
+  const { file, fingerprint, save } = await verified(options, false)
   const expected = optionText(options.fingerprint)
   if (expected !== undefined && expected.trim().toLowerCase() !== fingerprint)
     throw new SSCryptoError(`${await existingStash(options)} holds team ${fingerprint}, not ${expected}`, 'TEAM_REPLACED', { hint: 'the file is not the team you expect: check where it came from' })
+  const pinned = optionText(options.signingKey)
+  if (pinned !== undefined) await checkSigningKey(file, pinned.trim().toLowerCase(), options)
   await save()
   writeStdout(`${fingerprint}\n`)
+}
+
+/** The file holds the signing key pinned as `gen:xxxx-...`; a warning when it has been replaced since. */
+async function checkSigningKey(file: import('../../team/format.js').TeamFile, pinned: string, options: Options): Promise<void> {
+  const { signingKeyFingerprint } = await import('../../team/signing.js')
+  const gen = /^(\d{1,9}):[0-9a-f]{4}(-[0-9a-f]{4}){4}$/.exec(pinned)?.[1]
+  if (gen === undefined) throw new UsageError(`--signing-key takes what \`team ls\` prints after "signing-key" (generation:xxxx-xxxx-xxxx-xxxx-xxxx), not ${JSON.stringify(pinned)}`)
+  if (signingKeyFingerprint(file, Number(gen)) !== pinned)
+    throw new SSCryptoError(`${await existingStash(options)} does not hold the team's signing key ${pinned}: it may be a removed admin's forgery, or a file older than that key`, 'TEAM_REPLACED', {
+      hint: 'merge the branch that made the key, or check where the file came from',
+    })
+  if (Number(gen) < file.signKeys.size)
+    warn(`the team's signing key was replaced since ${pinned} (an admin was removed): pin ${signingKeyFingerprint(file)} instead`)
 }
 
 /** `team trust --fingerprint F`: accepts, knowingly, the team the file holds now (after a deliberate replacement). */
@@ -266,6 +290,7 @@ export function registerTeamCommands(cli: CAC): void {
     .option('--key <key>', 'add: age1..., "ssh-ed25519 AAAA...", or a file holding one')
     .option('--admin', 'add: make the member an admin (who may change members and scopes)')
     .option('--fingerprint <fingerprint>', 'verify, trust: the team fingerprint `team ls` prints')
+    .option('--signing-key <key>', 'verify: the signing key `team ls` prints (generation:fingerprint), pinned by CI')
     .option('--allow-old', 'ls, verify: read a membership older than this clone has seen (also SSTASH_ALLOW_OLD=1)')
     .option('--ours', 'resolve: keep our value')
     .option('--theirs', 'resolve: take their value')
