@@ -586,7 +586,7 @@ describe('reads and writes done by the agent', () => {
     // A key it holds for a file it cannot decrypt now (damaged): not "held: false", so a
     // reader still asks for the key, and the damaged file gets its own error.
     const bytes = readFileSync(stash.path)
-    bytes[bytes.length - 1] ^= 1
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1)
     writeFileSync(stash.path, bytes)
     expect(await read(stash.path)).toEqual({ ok: true, found: false })
     await expect(readStash(stash.path, [[]], { env: { ...env, SSTASH_PASSWORD: 'correct horse' } })).rejects.toBeInstanceOf(SSCryptoError)
