@@ -23,7 +23,9 @@
  *
  * The floors each row is read against are rows of their own: `node -e 0`; the agent floor, a
  * Node script that connects to the agent's socket, sends one request and prints the answer; the
- * crypto floor, the same with node:crypto loaded.
+ * crypto floor, the same with node:crypto loaded; the ssh-agent floor, a Node script that loads
+ * node:crypto, asks the ssh-agent for its keys and one signature and derives a key (the floor of
+ * an open by an enrolled ssh-agent key, `BENCH_ONLY=ssh-agent`).
  *
  * Each Node has its own agent (XDG_RUNTIME_DIR) and its own compile cache (XDG_CACHE_HOME), and
  * comes first on PATH, so that git's helpers and `#!/usr/bin/env node` run it too. Nothing here
