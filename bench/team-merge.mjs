@@ -8,25 +8,17 @@
 //   change/change  each branch changes a different existing key
 //   add/remove     one branch adds a key, the other removes another
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { team, teamBench } from './team-setup.mjs'
 
-const dist = join(import.meta.dirname, '../dist/team')
-const { generateIdentity, parseIdentities } = await import(join(dist, 'keys.js'))
-const { createTeam } = await import(join(dist, 'membership.js'))
-const { parseTeamFile } = await import(join(dist, 'parse.js'))
-const { serializeTeamFile, encodePath } = await import(join(dist, 'format.js'))
-const { openKeyring } = await import(join(dist, 'keyring.js'))
-const { sealValue } = await import(join(dist, 'scope-keys.js'))
-const { randomBytes } = await import('node:crypto')
-
+const { createTeam, parseTeamFile, serializeTeamFile, encodePath, openKeyring, sealValue } = team
 const trials = Number(process.argv[2] ?? 500)
 const sizes = (process.argv[3] ?? '2,10,100,1000').split(',').map(Number)
-const work = mkdtempSync(join(tmpdir(), 'team-merge-'))
+const { work, identity, done } = teamBench('team-merge')
+const identities = [identity]
 const env = { XDG_STATE_HOME: join(work, 'state') }
-const secret = generateIdentity(new Uint8Array(randomBytes(32)))
-const identities = parseIdentities(secret, 'bench')
 const path = join(work, 'team.sstash')
 await createTeam(path, 'alice', identities[0].recipient, [], env)
 const empty = readFileSync(path)
@@ -102,4 +94,4 @@ for (const n of sizes) {
   }
   console.log(row.join('\t'))
 }
-rmSync(work, { recursive: true, force: true })
+done()

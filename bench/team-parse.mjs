@@ -3,24 +3,13 @@
 //   node bench/team-parse.mjs [megabytes=2]
 // Each shape is made from a real team file; the time is the best of three parses (they include
 // the signature check), and the result says whether it was read or refused, and with which code.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { team, teamBench } from './team-setup.mjs'
 
-const dist = join(import.meta.dirname, '../dist/team')
-const { generateIdentity, parseIdentities } = await import(join(dist, 'keys.js'))
-const { createTeam } = await import(join(dist, 'membership.js'))
-const { parseTeamFile } = await import(join(dist, 'parse.js'))
-const { serializeTeamFile, encodePath } = await import(join(dist, 'format.js'))
-const { openKeyring } = await import(join(dist, 'keyring.js'))
-const { sealValue } = await import(join(dist, 'scope-keys.js'))
-const { signMembership } = await import(join(dist, 'signing.js'))
-
+const { createTeam, parseTeamFile, serializeTeamFile, encodePath, openKeyring, sealValue, signMembership } = team
 const size = Number(process.argv[2] ?? 2) * 1024 * 1024
-const work = mkdtempSync(join(tmpdir(), 'team-parse-'))
-const secret = generateIdentity(new Uint8Array(randomBytes(32)))
-const [identity] = parseIdentities(secret, 'bench')
+const { work, identity, done } = teamBench('team-parse')
 const path = join(work, 'team.sstash')
 const scopes = Array.from({ length: 200 }, (_, i) => ({ name: `s${i}`, prefix: ['p', ...String(i).split('')] }))
 await createTeam(path, 'alice', identity.recipient, scopes, { XDG_STATE_HOME: join(work, 'state') })
@@ -70,4 +59,4 @@ for (const [name, make] of Object.entries(shapes)) {
   }
   console.log(`${name}\t${file.length}\t${result}\t${best.toFixed(0)}`)
 }
-rmSync(work, { recursive: true, force: true })
+done()

@@ -59,6 +59,19 @@ export async function agentGetKey(realPath: string, keyId: string, env: Env = pr
  *   throws keyNotFound naming the same segment as a read without the agent.
  */
 export async function agentReadTree(realPath: string, keys: string[][], env: Env = process.env): Promise<Tree | undefined> {
+  const read = await agentRead(realPath, keys, env)
+  return read === NOT_UNLOCKED ? undefined : read
+}
+
+/** What {@link agentRead} returns when the agent said it holds no key at all for the path. */
+export const NOT_UNLOCKED = 'not-unlocked'
+
+/**
+ * As {@link agentReadTree}, and tells apart an agent that holds no key for the path at all
+ * (`held: false`: then asking it for the key, as {@link agentGetKey} does, is useless).
+ * @returns the selected tree; {@link NOT_UNLOCKED}; or undefined (no agent, or it could not serve the read)
+ */
+export async function agentRead(realPath: string, keys: string[][], env: Env = process.env): Promise<Tree | typeof NOT_UNLOCKED | undefined> {
   const socketPath = agentSocket(env)
   if (!socketPath) return undefined
   let answer: AgentResponse | undefined
@@ -67,6 +80,7 @@ export async function agentReadTree(realPath: string, keys: string[][], env: Env
   } catch {
     return undefined
   }
+  if (answer?.ok && answer.found === false && answer.held === false) return NOT_UNLOCKED
   if (!answer?.ok || !answer.found || typeof answer.tree !== 'string') return undefined
   const tree = decodeTree(new Uint8Array(Buffer.from(answer.tree, 'base64')))
   rebuildExistingParts(tree, keys, answer.missing)

@@ -12,7 +12,7 @@ import type { SecureStash } from '../store/secure-stash.js'
 import { encodeTree } from '../tree/codec.js'
 import type { Tree } from '../tree/tree.js'
 import type { Held, Keyring } from './keyring.js'
-import { NOT_HELD, notServed } from './not-served.js'
+import { NOT_HELD, NOT_UNLOCKED, notServed } from './not-served.js'
 import { credential } from './credential.js'
 import type {
   AgentOp,
@@ -138,7 +138,7 @@ const holding =
   <R extends { path: string }>(handler: KeyedHandler<R>): Handler<R> =>
   (request, context) => {
     const entry = context.keys.live(request.path)
-    return entry ? handler(request, context, entry) : NOT_HELD
+    return entry ? handler(request, context, entry) : NOT_UNLOCKED
   }
 
 const HANDLERS: { [Op in AgentOp]: Handler<Extract<AgentRequest, { op: Op }>> } = {

@@ -6,8 +6,15 @@ import { SSError } from '../errors.js'
 import type { Held, Keyring } from './keyring.js'
 import type { AgentResponse } from './protocol.js'
 
-/** The answer for a stash the agent does not hold (or no longer can serve). */
+/** The answer for a stash the agent holds a key for but cannot serve now (see {@link notServed}), or under another key id. */
 export const NOT_HELD: AgentResponse = { ok: true, found: false }
+
+/**
+ * The answer for a path the agent holds no key for at all (never unlocked, locked, expired):
+ * `held: false` tells the client that another request about it (a `get` after a `read`) is
+ * useless, which saves it a connection on every open by another source.
+ */
+export const NOT_UNLOCKED: AgentResponse = { ok: true, found: false, held: false }
 
 /**
  * The answer when the agent cannot serve a stash it holds. A file that is gone, or that has

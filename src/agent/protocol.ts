@@ -91,6 +91,11 @@ export interface AgentResponse {
   code?: string
   /** `get`, `read`, `write`: whether the agent holds that stash, as the file is now. */
   found?: boolean
+  /**
+   * With `found: false`: `false` when the agent holds no key for that path at all (absent when
+   * it holds one it cannot use now), so that no other request about it can succeed.
+   */
+  held?: boolean
   /** `get`: the key, base64. */
   key?: string
   /** `read`: the selected subtrees, in the tree's binary encoding (src/tree/codec.ts), base64. */

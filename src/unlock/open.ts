@@ -21,7 +21,7 @@ import type { TeamStash } from '../team/team-stash.js'
 import { checkKey, checkValue, type Tree } from '../tree/tree.js'
 import { readIfExists, resolveStashPath } from '../store/read.js'
 import { isTeamStash, isTeamStashFile, teamHasNoPassword } from '../team/detect.js'
-import { agentGetKey, agentReadTree, agentStatus, agentUnlock, agentWriteValues } from '../agent/client.js'
+import { NOT_UNLOCKED, agentGetKey, agentRead, agentStatus, agentUnlock, agentWriteValues } from '../agent/client.js'
 import { agentSocket } from '../agent/directory.js'
 import { parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../agent/duration.js'
 import type { AgentEntry } from '../agent/protocol.js'
@@ -222,12 +222,15 @@ export async function openPersonalStash(stashPath: string, options: OpenStashOpt
  */
 export async function readStash(stashPath: string, keys: string[][], options: OpenStashOptions = {}): Promise<Tree> {
   if (isTeamStashFile(stashPath)) return (await import('../team/open-team.js')).readTeamStash(stashPath, keys, options.env ?? process.env)
-  if (options.agent !== false) {
-    const tree = await agentReadTree(resolveStashPath(stashPath), keys, options.env ?? process.env)
-    if (tree) return tree
+  let agent = options.agent
+  if (agent !== false) {
+    const read = await agentRead(resolveStashPath(stashPath), keys, options.env ?? process.env)
+    if (read === NOT_UNLOCKED) agent = false
+    else if (read) return read
   }
-  // The agent may still hold the key (a file it could not read for us gets its error here).
-  const stash = await openStash(stashPath, options)
+  // The agent may still hold the key (a file it could not read for us gets its error here),
+  // unless it said it holds none for this path: then it is not asked a second time.
+  const stash = await openStash(stashPath, { ...options, agent })
   return stash.view((tree) => tree)
 }
 

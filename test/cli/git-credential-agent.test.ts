@@ -144,8 +144,8 @@ describe("the agent's credential request, as an attacker would use it", () => {
   it('holds nothing for a path it was not given, even one that leads to the same file', async () => {
     const link = join(dir, 'link.sstash')
     execFileSync('ln', ['-s', stash, link])
-    expect(await ask({ path: link })).toEqual({ ok: true, found: false })
-    expect(await ask({ path: join(dir, 'missing.sstash') })).toEqual({ ok: true, found: false })
+    expect(await ask({ path: link })).toEqual({ ok: true, found: false, held: false })
+    expect(await ask({ path: join(dir, 'missing.sstash') })).toEqual({ ok: true, found: false, held: false })
   })
 
   it('reads mapping rules without ever blocking: a FIFO is no rules file, and other clients are answered', async () => {

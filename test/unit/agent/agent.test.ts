@@ -10,7 +10,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SecureStash, SSCryptoError } from '../../../src/index.js'
-import { agentGetKey, agentLock, agentStatus, agentUnlock, agentReadTree, agentWriteValues } from '../../../src/agent/client.js'
+import { NOT_UNLOCKED, agentGetKey, agentLock, agentStatus, agentUnlock, agentRead, agentReadTree, agentWriteValues } from '../../../src/agent/client.js'
 import { MAX_REQUEST_BYTES } from '../../../src/agent/protocol.js'
 import { openStash, readStash, writeValues } from '../../../src/unlock/open.js'
 import { ROOT, makeStash, otherUser, runCommand, tempDir, alive, waitFor } from '../../helpers.js'
@@ -573,6 +573,23 @@ describe('reads and writes done by the agent', () => {
       expect(failure(() => viaAgent.entries(key))).toMatchObject({ message: (failure(() => whole.entries(key)) as Error).message })
     }
     expect(text(viaAgent.read(['svc', 'token']))).toBe('tok-123')
+  })
+
+  it('says "held: false" only for a path it holds no key for, and a reader then opens the stash by its password', async () => {
+    const { dir, env, runtime, stash } = await setup()
+    const other = await makeStash(join(dir, 'other.sstash'), 'other password', { 'a/b': 'other-value' })
+    await unlockInAgent(stash, env)
+    const read = async (path: string): Promise<unknown> => JSON.parse(await rawRequest(join(runtime, 'sstash', SOCKET_NAME), `${JSON.stringify({ v: 1, op: 'read', path, keys: [[]] })}\n`))
+    expect(await read(other.path)).toEqual({ ok: true, found: false, held: false })
+    expect(await agentRead(other.path, [[]], env)).toBe(NOT_UNLOCKED)
+    expect(text((await readStash(other.path, [['a']], { env: { ...env, SSTASH_PASSWORD: 'other password' } })).read(['a', 'b']) as Uint8Array)).toBe('other-value')
+    // A key it holds for a file it cannot decrypt now (damaged): not "held: false", so a
+    // reader still asks for the key, and the damaged file gets its own error.
+    const bytes = readFileSync(stash.path)
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1)
+    writeFileSync(stash.path, bytes)
+    expect(await read(stash.path)).toEqual({ ok: true, found: false })
+    await expect(readStash(stash.path, [[]], { env: { ...env, SSTASH_PASSWORD: 'correct horse' } })).rejects.toBeInstanceOf(SSCryptoError)
   })
 
   it('sees a write made behind its back, and forgets a stash whose password changed', async () => {
