@@ -6,7 +6,6 @@
  * member could have set) is named as such and never opened.
  */
 import { SSError } from '../errors.js'
-import { resolveStashPath } from '../store/read.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import type { Identity } from './age-file.js'
 import { encodePath, type TeamFile, type ValueRecord } from './format.js'
@@ -36,11 +35,11 @@ function openSide(file: TeamFile, ring: Keyring, record: ValueRecord | null | un
  * @throws {SSError} KEY_NOT_FOUND when `key` has no conflict; as TeamStash.open (NOT_A_MEMBER, TEAM_TAMPERED, TEAM_REPLACED, TEAM_ROLLBACK)
  */
 export async function conflictValues(path: string, key: readonly string[], identities: readonly Identity[], env: Env = process.env): Promise<{ member: string; ours: ConflictValue; theirs: ConflictValue }> {
-  const real = resolveStashPath(path)
-  const file = readTeamFile(real)
+  // Read through the path as given (a link is followed); the pins are checked for both paths, as every open does.
+  const file = readTeamFile(path)
   const seen = SeenStore.load(env)
-  checkTrust(file, realPathOf(path), seen, real, { allowOld: env.SSTASH_ALLOW_OLD === '1' })
-  const ring = openKeyring(file, identities, real)
+  checkTrust(file, realPathOf(path), seen, path, { allowOld: env.SSTASH_ALLOW_OLD === '1' })
+  const ring = openKeyring(file, identities, path)
   await seen.save()
   const enc = encodePath(key)
   if (!file.conflicts.has(enc)) throw new SSError(`key ${formatKeyPath(key)} has no merge conflict`, 'KEY_NOT_FOUND', { hint: '`sstash team resolve --show` lists the conflicts' })
