@@ -30,27 +30,34 @@ async function lockedWithEnrolled(real: string, what: string): Promise<LockedSta
   return locked.enrolled?.length ? locked : undefined
 }
 
-/** The wrap key an ssh-agent gives for `recipient`, or undefined when it does not hold the key. */
-async function sshWrapKey(agent: SshAgent, recipient: Extract<EnrolledRecipient, { type: 'ssh-agent' }>, keys: Uint8Array[]): Promise<Uint8Array | undefined> {
-  if (!keys.some((blob) => Buffer.from(blob).equals(recipient.key))) return undefined
+/** One enrolled source asked: its wrap key, or why it gave none, in words (never a secret). */
+export type Asked = { key: Uint8Array } | { why: string }
+
+/** The wrap key an ssh-agent gives for `recipient`, or why it gives none. */
+async function sshWrapKey(agent: SshAgent, recipient: Extract<EnrolledRecipient, { type: 'ssh-agent' }>, keys: Uint8Array[]): Promise<Asked> {
+  if (!keys.some((blob) => Buffer.from(blob).equals(recipient.key))) return { why: 'the ssh-agent does not hold it' }
   const signature = await agent.sign(recipient.key, sshSignedData(recipient.challenge))
-  return signature && sshAgentWrapKey(signature, recipient.challenge)
+  return signature ? { key: sshAgentWrapKey(signature, recipient.challenge) } : { why: 'the ssh-agent refused to sign with it' }
 }
 
-/** The wrap key the keyring gives for `recipient`, or undefined. */
-async function keyringWrapKeyOf(recipient: Extract<EnrolledRecipient, { type: 'keyring' }>, env: Env): Promise<Uint8Array | undefined> {
-  const { keyringLookup } = await import('./os-keyring.js')
-  const secret = await keyringLookup(Buffer.from(recipient.id).toString('hex'), env)
-  const bytes = secret === undefined ? undefined : Buffer.from(secret, 'base64')
-  return bytes?.length === 32 ? keyringWrapKey(bytes, recipient.id) : undefined
+/** The wrap key the keyring gives for `recipient`, or why it gives none. */
+async function keyringWrapKeyOf(recipient: Extract<EnrolledRecipient, { type: 'keyring' }>, env: Env): Promise<Asked> {
+  const { keyringFind } = await import('./os-keyring.js')
+  const found = await keyringFind(Buffer.from(recipient.id).toString('hex'), env)
+  if (!('secret' in found)) return found
+  const bytes = Buffer.from(found.secret, 'base64')
+  return bytes.length === 32 ? { key: keyringWrapKey(bytes, recipient.id) } : { why: 'its entry is not a key sstash stored' }
 }
+
+/** Why no ssh-agent key can serve: no SSH_AUTH_SOCK, or nobody answers there. */
+const noSshAgent = (env: Env): string => (env.SSH_AUTH_SOCK ? 'no ssh-agent answers at SSH_AUTH_SOCK' : 'SSH_AUTH_SOCK is not set')
 
 /**
- * The wrap key of each enrolled source that can give one now, in the header's order; a source
- * that cannot (the key not in the agent, no keyring) gets undefined. One ssh-agent connection.
+ * Asks each enrolled source for its wrap key, in the header's order: the key, or why the source
+ * cannot give one now (the key not in the agent, no keyring). One ssh-agent connection.
  */
-export async function wrapKeysOf(enrolled: readonly EnrolledRecipient[], env: Env = process.env): Promise<(Uint8Array | undefined)[]> {
-  const out: (Uint8Array | undefined)[] = []
+export async function askEnrolled(enrolled: readonly EnrolledRecipient[], env: Env = process.env): Promise<Asked[]> {
+  const out: Asked[] = []
   let agent: SshAgent | undefined | null = null
   let keys: Uint8Array[] = []
   try {
@@ -64,7 +71,7 @@ export async function wrapKeysOf(enrolled: readonly EnrolledRecipient[], env: En
         agent = await SshAgent.connect(env)
         keys = agent ? (await agent.keys()).map((key) => key.blob) : []
       }
-      out.push(agent ? await sshWrapKey(agent, recipient, keys) : undefined)
+      out.push(agent ? await sshWrapKey(agent, recipient, keys) : { why: noSshAgent(env) })
     }
   } finally {
     agent?.close()
@@ -73,27 +80,43 @@ export async function wrapKeysOf(enrolled: readonly EnrolledRecipient[], env: En
 }
 
 /**
+ * The wrap key of each enrolled source that can give one now, in the header's order; a source
+ * that cannot (the key not in the agent, no keyring) gets undefined. One ssh-agent connection.
+ */
+export async function wrapKeysOf(enrolled: readonly EnrolledRecipient[], env: Env = process.env): Promise<(Uint8Array | undefined)[]> {
+  return (await askEnrolled(enrolled, env)).map((asked) => ('key' in asked ? asked.key : undefined))
+}
+
+/**
  * Opens a personal stash with its first enrolled source that answers, in the header's order.
  * Each source is asked only when the previous ones could not open it (the ssh-agent once).
- * @returns undefined when the stash has no enrolled source, or none of them can open it now
+ * @returns the stash, or the sources tried and why each did not open it (`ssh-agent ssh-ed25519
+ *   SHA256:... (the ssh-agent does not hold it)`), for the error when no password source works;
+ *   an empty list when the stash has no enrolled source
  */
-export async function openWithEnrolled(stashPath: string, env: Env = process.env): Promise<SecureStash | undefined> {
+export async function openWithEnrolled(stashPath: string, env: Env = process.env): Promise<{ stash: SecureStash } | { tried: string[] }> {
   const real = resolveStashPath(stashPath)
   const locked = await lockedWithEnrolled(real, stashPath)
-  if (!locked?.enrolled) return undefined
+  if (!locked?.enrolled) return { tried: [] }
   const { SecureStash } = await import('../store/secure-stash.js')
-  const wraps = await wrapKeysOf(locked.enrolled, env)
-  for (const [i, wrapKey] of wraps.entries()) {
-    if (!wrapKey) continue
+  const asked = await askEnrolled(locked.enrolled, env)
+  const tried: string[] = []
+  for (const [i, answer] of asked.entries()) {
+    const recipient = locked.enrolled[i] as EnrolledRecipient
+    if (!('key' in answer)) {
+      tried.push(`${describeEnrolled(recipient)} (${answer.why})`)
+      continue
+    }
     try {
-      const key = unwrapStashKey(wrapKey, locked.enrolled[i] as EnrolledRecipient, stashPath)
-      return await SecureStash.openWithKey(real, { keyId: locked.keyId, key })
+      const key = unwrapStashKey(answer.key, recipient, stashPath)
+      return { stash: await SecureStash.openWithKey(real, { keyId: locked.keyId, key }) }
     } catch (error) {
       // A wrap that does not open (a changed file, a key whose signature changed): try the next.
       if (!(error instanceof SSCryptoError)) throw error
+      tried.push(`${describeEnrolled(recipient)} (what it gave does not open the stash)`)
     }
   }
-  return undefined
+  return { tried }
 }
 
 /**

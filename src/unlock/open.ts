@@ -128,13 +128,14 @@ export interface OpenedWithPassword extends SourcedPassword {
 /**
  * Opens a stash with a password from the sources of ./password.ts (never the agent). A wrong
  * password typed at the terminal is asked again, {@link PASSWORD_TRIES} times in all.
+ * @param tried - the enrolled sources tried before, each with why it did not open the stash: named in NO_PASSWORD
  * @throws {SSError} NOT_A_STASH (before any prompt), NO_PASSWORD; {@link SSCryptoError}
  */
-export async function openWithPassword(stashPath: string, options: PasswordOptions & OpenOptions = {}): Promise<OpenedWithPassword> {
+export async function openWithPassword(stashPath: string, options: PasswordOptions & OpenOptions = {}, tried: readonly string[] = []): Promise<OpenedWithPassword> {
   await checkStashFile(stashPath)
   const [{ readPassword }, { SecureStash }] = await Promise.all([import('./password.js'), import('../store/secure-stash.js')])
   for (let attempt = 1; ; attempt++) {
-    const { password, source } = await readPassword(stashPath, options, attempt > 1)
+    const { password, source } = await readPassword(stashPath, options, attempt > 1, tried)
     try {
       return { stash: await SecureStash.open(stashPath, password, { create: false, ...options }), password, source }
     } catch (error) {
@@ -204,11 +205,13 @@ export async function openPersonalStash(stashPath: string, options: OpenStashOpt
   const cacheFor = agentTimeoutFromEnv(env)
   // Enrolled sources (an ssh-agent key, the OS keyring) come after a password given in a
   // variable, which is a choice made for this run, and before SSTASH_ASKPASS and the prompt.
+  let tried: string[] = []
   if (!env.SSTASH_PASSWORD_FILE && !env.SSTASH_PASSWORD) {
     const enrolled = await (await import('./enrolled.js')).openWithEnrolled(stashPath, env)
-    if (enrolled) return enrolled
+    if ('stash' in enrolled) return enrolled.stash
+    tried = enrolled.tried
   }
-  const { stash, source } = await openWithPassword(stashPath, options)
+  const { stash, source } = await openWithPassword(stashPath, options, tried)
   if (cacheFor !== undefined && typedBy(source)) await giveAgent(stash, cacheFor, env)
   return stash
 }

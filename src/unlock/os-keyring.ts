@@ -17,11 +17,20 @@ type Env = Record<string, string | undefined>
 export const KEYRING_TIMEOUT_MS = 20_000
 const SERVICE = 'sstash'
 
-function run(program: string, args: string[], input: string | undefined, env: Env): Promise<{ code: number; stdout: string }> {
+interface Ran {
+  code: number
+  stdout: string
+  stderr: string
+  /** Why the program gave no answer: it is not installed, or it took longer than {@link KEYRING_TIMEOUT_MS}. */
+  failed?: 'missing' | 'timeout'
+}
+
+function run(program: string, args: string[], input: string | undefined, env: Env): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = execFile(program, args, { env: env as NodeJS.ProcessEnv, timeout: KEYRING_TIMEOUT_MS, encoding: 'utf8' }, (error, stdout) => {
+    const child = execFile(program, args, { env: env as NodeJS.ProcessEnv, timeout: KEYRING_TIMEOUT_MS, encoding: 'utf8' }, (error, stdout, stderr) => {
       const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : -1) : 0
-      resolve({ code, stdout })
+      const failed = (error as { code?: unknown } | null)?.code === 'ENOENT' ? 'missing' : error?.killed ? 'timeout' : undefined
+      resolve({ code, stdout, stderr, ...(failed && { failed }) })
     })
     child.stdin?.on('error', () => undefined)
     child.stdin?.end(input ?? '')
@@ -59,12 +68,27 @@ export async function keyringStore(id: string, secret: string, label: string, en
  * @returns undefined when there is none, or the keyring cannot be reached (never throws)
  */
 export async function keyringLookup(id: string, env: Env = process.env): Promise<string | undefined> {
-  const result =
-    process.platform === 'darwin'
-      ? await run('security', ['find-generic-password', '-s', SERVICE, '-a', id, '-w'], undefined, env)
-      : await run('secret-tool', ['lookup', 'service', SERVICE, 'id', id], undefined, env)
+  const found = await keyringFind(id, env)
+  return 'secret' in found ? found.secret : undefined
+}
+
+/**
+ * The secret stored under `id`, or why there is none, in words for an error message (the tool
+ * is not installed, the keyring holds no entry, it cannot be reached, it did not answer).
+ * Never throws; the reason never holds anything the tool printed.
+ */
+export async function keyringFind(id: string, env: Env = process.env): Promise<{ secret: string } | { why: string }> {
+  const mac = process.platform === 'darwin'
+  const result = mac
+    ? await run('security', ['find-generic-password', '-s', SERVICE, '-a', id, '-w'], undefined, env)
+    : await run('secret-tool', ['lookup', 'service', SERVICE, 'id', id], undefined, env)
   const secret = result.stdout.replace(/\r?\n$/, '')
-  return result.code === 0 && secret !== '' ? secret : undefined
+  if (result.code === 0 && secret !== '') return { secret }
+  if (result.failed === 'missing') return { why: mac ? '`security` is not installed' : 'secret-tool is not installed (libsecret-tools)' }
+  if (result.failed === 'timeout') return { why: `${keyringName()} did not answer within ${KEYRING_TIMEOUT_MS / 1000} s` }
+  // secret-tool exits 1 silently for no entry, and says why on stderr when it cannot reach the service; security exits 44 for no entry.
+  if (mac ? result.code === 44 : result.stderr.trim() === '') return { why: `${keyringName()} holds no entry for this stash` }
+  return { why: `${keyringName()} cannot be reached (${mac ? 'is the login Keychain locked?' : 'no D-Bus session, or the keyring is locked'})` }
 }
 
 /** Removes the secret stored under `id`. Best effort: a secret that is already gone is fine. */

@@ -133,9 +133,10 @@ export async function passwordFromEnvironment(stashPath: string, options: Passwo
  * The password from the first source that has one, with that source.
  * @param stashPath - the stash the password is for, shown in the prompt
  * @param retry - true when the previous password typed at the terminal was wrong: the prompt says so
+ * @param tried - the enrolled sources tried before, each with why it did not open the stash: named in the error
  * @throws {SSError} NO_PASSWORD when there is none, or the prompt was cancelled
  */
-export async function readPassword(stashPath: string, options: PasswordOptions = {}, retry = false): Promise<SourcedPassword> {
+export async function readPassword(stashPath: string, options: PasswordOptions = {}, retry = false, tried: readonly string[] = []): Promise<SourcedPassword> {
   const fromEnv = retry ? undefined : await passwordFromEnvironment(stashPath, options)
   if (fromEnv !== undefined) return fromEnv
   if (options.prompt !== false) {
@@ -143,8 +144,11 @@ export async function readPassword(stashPath: string, options: PasswordOptions =
     if (typed !== undefined) return { password: typed, source: 'prompt' }
   }
   const why = options.prompt === false ? 'prompting is off' : 'there is no terminal to ask on'
-  throw new SSError(`no password for ${stashPath}: ${why}, and none of ${PASSWORD_VARIABLES.join(', ')} is set`, 'NO_PASSWORD', {
-    hint: 'run `sstash unlock` in a terminal first, or set one of them',
+  // The enrolled sources were tried first: say which, and why each did not open it, or the user guesses.
+  const enrolled = tried.length === 0 ? '' : `tried ${tried.join(' and ')}; `
+  const sshKey = tried.some((t) => t.endsWith('(the ssh-agent does not hold it)')) ? ', or `ssh-add` the enrolled key' : ''
+  throw new SSError(`no password for ${stashPath}: ${enrolled}${why}, and none of ${PASSWORD_VARIABLES.join(', ')} is set`, 'NO_PASSWORD', {
+    hint: `run \`sstash unlock\` in a terminal first, or set one of them${sshKey}`,
   })
 }
 

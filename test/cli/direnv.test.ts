@@ -8,11 +8,9 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BIN, ROOT, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
+import { BIN, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
 
 const hasDirenv = spawnSync('direnv', ['version'], { encoding: 'utf8' }).status === 0
-// Until `sstash export` has --env-file, the .envrc of the issue cannot run; the harness is proved with a plain .envrc.
-const exportHasEnvFile = spawnSync(process.execPath, [BIN.sstash, 'export', '--help'], { encoding: 'utf8', cwd: ROOT }).stdout.includes('--env-file')
 
 type Env = Record<string, string | undefined>
 
@@ -41,6 +39,23 @@ function workspace(): { project: string; shell: Env } {
     DIRENV_WATCHES: undefined,
   }
   return { project, shell }
+}
+
+/** A stash beside the project holding `values`, and the prompt's environment that opens it (SSTASH_FILE, SSTASH_PASSWORD_FILE). */
+async function withStash(project: string, shell: Env, values: Record<string, string>): Promise<Env> {
+  const stash = join(project, '..', 'test.sstash')
+  await makeStash(stash, 'direnv password', values)
+  writeFileSync(join(project, '..', 'password'), 'direnv password\n', { mode: 0o600 })
+  return { ...shell, SSTASH_FILE: stash, SSTASH_PASSWORD_FILE: join(project, '..', 'password') }
+}
+
+/** Puts `use sstash`, as `sstash direnv-hook` prints it, in this HOME's direnv lib directory. */
+async function installHook(shell: Env): Promise<void> {
+  const lib = join(shell.XDG_CONFIG_HOME as string, 'direnv', 'lib')
+  mkdirSync(lib, { recursive: true })
+  const hook = await runBin('sstash', ['direnv-hook'])
+  expect(hook).toMatchObject({ code: 0, stderr: '' })
+  writeFileSync(join(lib, 'use_sstash.sh'), hook.stdout)
 }
 
 async function allow(project: string, shell: Env): Promise<void> {
@@ -97,41 +112,28 @@ describe.skipIf(!hasDirenv)('direnv', () => {
     expect(run).toMatchObject({ code: 0, stdout: '3000' })
   })
 
-  it.skipIf(!exportHasEnvFile)(
-    'resolves .env.sstash through sstash export --env-file, and reloads when the file changes (skipped until sstash export has --env-file)',
-    async () => {
-      const { project, shell } = workspace()
-      const stash = join(project, '..', 'test.sstash')
-      await makeStash(stash, 'direnv password', { 'project/db/URL': 'postgres://db', 'project/api/TOKEN': 'tok-1' })
-      writeFileSync(join(project, '..', 'password'), 'direnv password\n', { mode: 0o600 })
-      const unlock: Env = { ...shell, SSTASH_FILE: stash, SSTASH_PASSWORD_FILE: join(project, '..', 'password') }
-      writeFileSync(join(project, '.env.sstash'), 'PORT=3000\nDATABASE_URL=sstash://project/db/URL\n')
-      writeFileSync(join(project, '.envrc'), 'watch_file .env.sstash\neval "$(sstash export --env-file .env.sstash --format shell)"\n')
-      await allow(project, unlock)
-      const first = await prompt(project, unlock)
-      expect(ours(first.changed)).toEqual({ PORT: '3000', DATABASE_URL: 'postgres://db' })
-      edit(join(project, '.env.sstash'), 'PORT=4000\nDATABASE_URL=sstash://project/db/URL\nAPI_TOKEN="sstash://project/api/TOKEN"\n')
-      const reloaded = await prompt(project, first.shell)
-      expect(ours(reloaded.changed)).toEqual({ PORT: '4000', API_TOKEN: 'tok-1' })
-      // An unresolved reference is named on stderr, where direnv shows it; its value never appears.
-      edit(join(project, '.env.sstash'), 'PORT=4000\nDATABASE_URL=sstash://project/db/NOPE\n')
-      const broken = await prompt(project, reloaded.shell)
-      expect(broken.stderr).toContain('sstash: error: .env.sstash: DATABASE_URL: sstash://project/db/NOPE was not found in the stash')
-      expect(broken.stderr).not.toContain('postgres://db')
-    },
-  )
+  it('resolves .env.sstash through sstash export --env-file in a hand-written .envrc, and reloads when the file changes', async () => {
+    const { project, shell } = workspace()
+    const unlock = await withStash(project, shell, { 'project/db/URL': 'postgres://db', 'project/api/TOKEN': 'tok-1' })
+    writeFileSync(join(project, '.env.sstash'), 'PORT=3000\nDATABASE_URL=sstash://project/db/URL\n')
+    writeFileSync(join(project, '.envrc'), 'watch_file .env.sstash\neval "$(sstash export --env-file .env.sstash --format shell)"\n')
+    await allow(project, unlock)
+    const first = await prompt(project, unlock)
+    expect(ours(first.changed)).toEqual({ PORT: '3000', DATABASE_URL: 'postgres://db' })
+    edit(join(project, '.env.sstash'), 'PORT=4000\nDATABASE_URL=sstash://project/db/URL\nAPI_TOKEN="sstash://project/api/TOKEN"\n')
+    const reloaded = await prompt(project, first.shell)
+    expect(ours(reloaded.changed)).toEqual({ PORT: '4000', API_TOKEN: 'tok-1' })
+    // An unresolved reference is named on stderr, where direnv shows it; its value never appears.
+    edit(join(project, '.env.sstash'), 'PORT=4000\nDATABASE_URL=sstash://project/db/NOPE\n')
+    const broken = await prompt(project, reloaded.shell)
+    expect(broken.stderr).toContain('sstash: error: .env.sstash: DATABASE_URL: sstash://project/db/NOPE was not found in the stash')
+    expect(broken.stderr).not.toContain('postgres://db')
+  })
 
   it('loads .env.sstash with `use sstash` from sstash direnv-hook, reloads on an edit, and names what is missing', async () => {
     const { project, shell } = workspace()
-    const lib = join(shell.XDG_CONFIG_HOME as string, 'direnv', 'lib')
-    mkdirSync(lib, { recursive: true })
-    const hook = await runBin('sstash', ['direnv-hook'])
-    expect(hook).toMatchObject({ code: 0, stderr: '' })
-    writeFileSync(join(lib, 'use_sstash.sh'), hook.stdout)
-    const stash = join(project, '..', 'hook.sstash')
-    await makeStash(stash, 'direnv password', { 'project/db/URL': 'postgres://db', 'project/api/TOKEN': "tok 'quoted' $HOME" })
-    writeFileSync(join(project, '..', 'password'), 'direnv password\n', { mode: 0o600 })
-    const unlock: Env = { ...shell, SSTASH_FILE: stash, SSTASH_PASSWORD_FILE: join(project, '..', 'password') }
+    await installHook(shell)
+    const unlock = await withStash(project, shell, { 'project/db/URL': 'postgres://db', 'project/api/TOKEN': "tok 'quoted' $HOME" })
     writeFileSync(join(project, '.env.sstash'), 'PORT=3000\nDATABASE_URL=sstash://project/db/URL\n')
     writeFileSync(join(project, '.envrc'), 'use sstash\n')
     await allow(project, unlock)
@@ -149,13 +151,8 @@ describe.skipIf(!hasDirenv)('direnv', () => {
 
   it('loads a subtree with `use sstash -k`, named as sstash-run names it', async () => {
     const { project, shell } = workspace()
-    const lib = join(shell.XDG_CONFIG_HOME as string, 'direnv', 'lib')
-    mkdirSync(lib, { recursive: true })
-    writeFileSync(join(lib, 'use_sstash.sh'), (await runBin('sstash', ['direnv-hook'])).stdout)
-    const stash = join(project, '..', 'k.sstash')
-    await makeStash(stash, 'direnv password', { 'project/myapp/API_TOKEN': 'tok-k', 'project/myapp/DB/HOST': 'db.internal' })
-    writeFileSync(join(project, '..', 'password'), 'direnv password\n', { mode: 0o600 })
-    const unlock: Env = { ...shell, SSTASH_FILE: stash, SSTASH_PASSWORD_FILE: join(project, '..', 'password') }
+    await installHook(shell)
+    const unlock = await withStash(project, shell, { 'project/myapp/API_TOKEN': 'tok-k', 'project/myapp/DB/HOST': 'db.internal' })
     writeFileSync(join(project, '.envrc'), 'use sstash -k project/myapp\n')
     await allow(project, unlock)
     expect(ours((await prompt(project, unlock)).changed)).toEqual({ API_TOKEN: 'tok-k', DB_HOST: 'db.internal' })

@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { BIN, ROOT, agentRuntimeDir, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
 
 const dir = tempDir()
@@ -17,15 +17,20 @@ const hasKeyring = ['secret-tool', 'gnome-keyring-daemon', 'dbus-run-session'].e
 const PASSWORD = 'correct horse battery'
 let n = 0
 
-/** A real ssh-agent on a socket path like a forwarded agent's (/tmp/ssh-XXXX/agent.<pid>), killed after the file. */
+/** A real ssh-agent on a socket path like a forwarded agent's (/tmp/ssh-XXXX/agent.<pid>), killed when the test ends, whatever its outcome. */
 function sshAgent(): { sock: string; add: (file: string) => void; remove: (file: string) => void } {
   const sockDir = join(dir, `ssh-Xy${n++}Qz`)
   mkdirSync(sockDir, { mode: 0o700 })
   const sock = join(sockDir, `agent.${4242 + n}`)
   const started = spawnSync('ssh-agent', ['-s', '-a', sock], { encoding: 'utf8' })
   const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(started.stdout)?.[1])
-  afterAll(() => {
-    if (pid > 0) process.kill(pid)
+  // ssh-agent -s forks into the background: nothing ends it but this.
+  onTestFinished(() => {
+    try {
+      if (pid > 0) process.kill(pid)
+    } catch {
+      // It is gone already.
+    }
   })
   const env = { ...process.env, SSH_AUTH_SOCK: sock }
   return {
@@ -39,6 +44,13 @@ function keygen(type: 'ed25519' | 'rsa' | 'ecdsa', comment: string): string {
   const file = join(dir, `id_${type}_${n++}`)
   spawnSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', comment, '-f', file])
   return file
+}
+
+/** A SSTASH_ASKPASS program that prints the stash password. */
+function askpassFile(): string {
+  const askpass = join(dir, `askpass${n++}`)
+  writeFileSync(askpass, `#!/bin/sh\necho '${PASSWORD}'\n`, { mode: 0o700 })
+  return askpass
 }
 
 const fingerprint = (file: string): string => spawnSync('ssh-keygen', ['-lf', `${file}.pub`], { encoding: 'utf8' }).stdout.split(' ')[1] as string
@@ -70,6 +82,32 @@ describe.skipIf(!hasSshAgent)('sstash enroll ssh-agent', () => {
     expect(without.stderr).toMatch(/^sstash: error: no password for /)
     expect(Date.now() - started).toBeLessThan(5_000)
     expect(await s.run(['get', 'dev/token'], s.withPassword)).toMatchObject({ code: 0, stdout: 'tok-1' })
+  })
+
+  it('names each enrolled source it tried, and why it did not open the stash, when no password source works', async () => {
+    const agent = sshAgent()
+    const key = keygen('ed25519', 'alice@laptop')
+    agent.add(key)
+    const s = await stash({ SSH_AUTH_SOCK: agent.sock })
+    expect((await s.run(['enroll', 'ssh-agent'], s.withPassword)).code).toBe(0)
+    agent.remove(key)
+    const tried = `tried ssh-agent ssh-ed25519 ${fingerprint(key)}`
+    const rest = 'there is no terminal to ask on, and none of SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS is set'
+    const notHeld = await s.run(['get', 'dev/token'])
+    expect([notHeld.code, notHeld.stdout]).toEqual([5, ''])
+    // One error line and one hint, naming the source and why; never a password nor what the header holds.
+    expect(notHeld.stderr).toBe(
+      `sstash: error: no password for ${s.path}: ${tried} (the ssh-agent does not hold it); ${rest}\n` +
+        'sstash: hint: run `sstash unlock` in a terminal first, or set one of them, or `ssh-add` the enrolled key\n',
+    )
+    const unset = await s.run(['get', 'dev/token'], { SSH_AUTH_SOCK: undefined })
+    expect(unset.stderr.split('\n')[0]).toBe(`sstash: error: no password for ${s.path}: ${tried} (SSH_AUTH_SOCK is not set); ${rest}`)
+    const dead = await s.run(['get', 'dev/token'], { SSH_AUTH_SOCK: join(dir, 'gone', 'agent.1') })
+    expect(dead.stderr.split('\n')[0]).toBe(`sstash: error: no password for ${s.path}: ${tried} (no ssh-agent answers at SSH_AUTH_SOCK); ${rest}`)
+    expect(notHeld.stderr + unset.stderr + dead.stderr).not.toContain(PASSWORD)
+    // A stash with no enrolled source says what it always said.
+    const plain = await stash({ SSH_AUTH_SOCK: agent.sock })
+    expect((await plain.run(['get', 'dev/token'])).stderr.split('\n')[0]).toBe(`sstash: error: no password for ${plain.path}: ${rest}`)
   })
 
   it('enrolls an RSA key chosen by its comment, which signs with rsa-sha2-512', async () => {
@@ -115,8 +153,7 @@ describe.skipIf(!hasSshAgent)('sstash enroll ssh-agent', () => {
     agent.add(key)
     const s = await stash({ SSH_AUTH_SOCK: agent.sock })
     expect((await s.run(['enroll', 'ssh-agent'], s.withPassword)).code).toBe(0)
-    const askpass = join(dir, `askpass${n++}`)
-    writeFileSync(askpass, `#!/bin/sh\necho '${PASSWORD}'\n`, { mode: 0o700 })
+    const askpass = askpassFile()
     // A socket file nobody listens on, as a killed agent leaves; a path that is not there; not a socket.
     const stale = join(dir, `stale-${n++}.sock`)
     spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.exit(0))`])
@@ -203,12 +240,18 @@ function inKeyring(script: string, env: Record<string, string | undefined>) {
   })
 }
 
+/** A home of its own (where the keyring daemon keeps its files) and a stash holding `a`. */
+async function keyringCase(value: string): Promise<{ home: string; path: string }> {
+  const home = join(dir, `home${n++}`)
+  mkdirSync(home)
+  const path = join(dir, `k${n++}.sstash`)
+  await makeStash(path, PASSWORD, { a: value })
+  return { home, path }
+}
+
 describe.skipIf(!hasKeyring)('sstash enroll keyring', () => {
   it('opens the stash through the Secret Service, which holds a random key and never the password', async () => {
-    const home = join(dir, `home${n++}`)
-    mkdirSync(home)
-    const path = join(dir, `k${n++}.sstash`)
-    await makeStash(path, PASSWORD, { a: 'through the keyring' })
+    const { home, path } = await keyringCase('through the keyring')
     const r = await inKeyring(
       [
         'SSTASH_PASSWORD="$PW" "$NODE" "$SSTASH" --stash "$STASH" enroll keyring || exit 1',
@@ -234,10 +277,7 @@ describe.skipIf(!hasKeyring)('sstash enroll keyring', () => {
   })
 
   it('falls back to the password when the keyring has lost its secret, or there is no Secret Service', async () => {
-    const home = join(dir, `home${n++}`)
-    mkdirSync(home)
-    const path = join(dir, `k${n++}.sstash`)
-    await makeStash(path, PASSWORD, { a: 'v' })
+    const { home, path } = await keyringCase('v')
     const r = await inKeyring(
       [
         'SSTASH_PASSWORD="$PW" "$NODE" "$SSTASH" --stash "$STASH" enroll keyring || exit 1',
@@ -247,13 +287,18 @@ describe.skipIf(!hasKeyring)('sstash enroll keyring', () => {
       { HOME: home, STASH: path, PW: PASSWORD },
     )
     expect(r.stdout).toBe(' rc=5\n')
+    expect(r.stderr).toContain(': tried keyring (the Secret Service holds no entry for this stash); there is no terminal to ask on')
     // Outside any D-Bus session: no Secret Service at all, and the next source (SSTASH_ASKPASS) at once.
-    const askpass = join(dir, `askpass${n++}`)
-    writeFileSync(askpass, `#!/bin/sh\necho '${PASSWORD}'\n`, { mode: 0o700 })
+    const askpass = askpassFile()
     const started = Date.now()
     const outside = await runBin('sstash', ['--stash', path, 'get', 'a'], { env: { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent', XDG_RUNTIME_DIR: runtime, SSTASH_AGENT_TIMEOUT: '0', SSTASH_ASKPASS: askpass } })
     expect([outside.code, outside.stdout, outside.stderr]).toEqual([0, 'v', ''])
     expect(Date.now() - started).toBeLessThan(5_000)
+    const nothing = await runBin('sstash', ['--stash', path, 'get', 'a'], { env: { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent', XDG_RUNTIME_DIR: runtime, SSTASH_AGENT_TIMEOUT: '0' } })
+    expect(nothing.code).toBe(5)
+    expect(nothing.stderr.split('\n')[0]).toBe(
+      `sstash: error: no password for ${path}: tried keyring (the Secret Service cannot be reached (no D-Bus session, or the keyring is locked)); there is no terminal to ask on, and none of SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS is set`,
+    )
   })
 })
 

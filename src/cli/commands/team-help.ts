@@ -72,12 +72,12 @@ export const TEAM_ACTIONS: Readonly<Record<string, ActionHelp>> = {
     usage: 'team resolve [<keypath> --ours|--theirs] [--show]',
     what: 'after a git merge: list the key paths changed on both sides, or settle one',
     options: [
-      ['--show', 'list each conflicting key path with what each side did (set or removed) and its scope'],
+      ['--show', 'list each conflicting key path with what each side did (set or removed) and its scope; with one <keypath>, on a terminal, both values'],
       ['--ours', 'keep our value of <keypath>'],
       ['--theirs', 'take their value of <keypath>'],
       ['--json', 'with --show: print JSON for programs'],
     ],
-    examples: [`sstash ${STASH} team resolve --show`, `sstash ${STASH} team resolve dev/api/token --theirs`],
+    examples: [`sstash ${STASH} team resolve --show`, `sstash ${STASH} team resolve dev/api/token --show`, `sstash ${STASH} team resolve dev/api/token --theirs`],
   },
   'git-setup': {
     usage: 'team git-setup',

@@ -2,12 +2,14 @@
  * `sstash team resolve --show`: what `team resolve` chooses between. For each key path changed
  * on both sides of a merge: what our side and their side did (set a value, or removed it),
  * in which scope, and, during a git merge, who last changed the file on each side (from
- * `git log` of HEAD and MERGE_HEAD). Never a value: a conflict list is pasted into chats and
- * tickets, and `sstash get` on each side's checkout shows a value to whoever may read it.
+ * `git log` of HEAD and MERGE_HEAD). Values only for one key path asked for by name with
+ * stdout a terminal (the sides this member can open): a conflict list is piped, logged and
+ * pasted into chats and tickets, and a person choosing between two values is at a terminal.
  */
 import { basename, dirname } from 'node:path'
+import type { ConflictValue } from '../../team/conflict-values.js'
 import { formatKeyPath } from '../../tree/key-path.js'
-import { printStatus, writeStdout } from '../output.js'
+import { isTerminal, printStatus, writeStdout } from '../output.js'
 
 /** One side of a conflict: `set` (in a scope) or `removed`. */
 export interface ConflictSide {
@@ -59,5 +61,30 @@ export async function showConflicts(path: string, keypath: string | undefined, j
   writeStdout(shown.map((c) => `${c.path}\tours: ${side(c.ours)}\ttheirs: ${side(c.theirs)}\n`).join(''))
   const [head, merging] = [lastChange(path, 'HEAD'), lastChange(path, 'MERGE_HEAD')]
   if (head !== undefined && merging !== undefined) printStatus(`ours is HEAD, last changed by ${head}; theirs is MERGE_HEAD, last changed by ${merging}`)
+  const one = shown.length === 1 ? shown[0] : undefined
+  if (only !== undefined && one !== undefined && isTerminal(1)) await showValues(path, one.key)
+  else if (only !== undefined) printStatus(`values are shown only on a terminal: run \`sstash team resolve ${only} --show\` with stdout not piped or redirected`)
+  else printStatus('to see both values of one key path, run `sstash team resolve <keypath> --show` on a terminal')
   printStatus('settle each with `sstash team resolve <keypath> --ours` (or --theirs), or `sstash set` a new value')
+}
+
+/** A value as one line a terminal shows as it is: quoted, with line breaks and control characters escaped. */
+function shownValue(value: Uint8Array): string {
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(value)
+  } catch {
+    return `(${value.length} bytes, not UTF-8 text; base64 ${Buffer.from(value).toString('base64')})`
+  }
+  // JSON escapes C0 controls; DEL, C1 controls (0x9b starts a terminal escape on some terminals), line separators and bidi overrides are escaped too.
+  return JSON.stringify(text).replace(/[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** Prints both sides' values of the conflict at `key`, those this member's identity can open. */
+async function showValues(path: string, key: string[]): Promise<void> {
+  const [{ conflictValues }, { loadIdentities }] = await Promise.all([import('../../team/conflict-values.js'), import('../../team/identity-source.js')])
+  const { member, ours, theirs } = await conflictValues(path, key, await loadIdentities())
+  const line = (name: string, v: ConflictValue): string =>
+    `${name}: ${v.state === 'value' ? shownValue(v.value) : v.state === 'removed' ? '(removed)' : `(${member} cannot open this side: ${v.why})`}\n`
+  writeStdout(line('ours  ', ours) + line('theirs', theirs))
 }
