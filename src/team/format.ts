@@ -182,6 +182,8 @@ export function checkName(name: string, kind: 'scope' | 'member'): void {
   if (!NAME.test(name)) throw new SSError(`invalid ${kind} name ${JSON.stringify(name)}: use a-z, 0-9, '.', '_' and '-', at most 64`, kind === 'scope' ? 'BAD_SCOPE' : 'USAGE')
 }
 
+const HIGH_UNIT = /[\ud800-\uffff]/
+
 /**
  * Compares two strings by their UTF-8 bytes, as the spec sorts, without encoding them: UTF-8
  * byte order is code point order, which differs from UTF-16 code unit order only where a
@@ -189,6 +191,8 @@ export function checkName(name: string, kind: 'scope' | 'member'): void {
  * at the first difference, as ICU's code point order comparison does. For well-formed text.
  */
 export function byteOrder(a: string, b: string): number {
+  // Without a unit at or above U+D800 in either, the engine's own comparison is that order.
+  if (!HIGH_UNIT.test(a) && !HIGH_UNIT.test(b)) return a < b ? -1 : a > b ? 1 : 0
   const n = Math.min(a.length, b.length)
   for (let i = 0; i < n; i++) {
     let x = a.charCodeAt(i)
@@ -204,7 +208,14 @@ export function byteOrder(a: string, b: string): number {
 }
 
 /** Records keyed by their key path's spelling (`file.values`, `file.conflicts`), in key-path order: what users see, whatever the file's order. */
-export const inPathOrder = <T>(records: ReadonlyMap<string, T>): [string, T][] => [...records].sort(([a], [b]) => byteOrder(a, b))
+export function inPathOrder<T>(records: ReadonlyMap<string, T>): [string, T][] {
+  const keys = [...records.keys()]
+  // The engine's own sort (UTF-16 code units, no comparator to call) is that order when no key
+  // has a unit at or above U+D800: ten times faster, on every read of a large team stash.
+  if (keys.some((key) => HIGH_UNIT.test(key))) keys.sort(byteOrder)
+  else keys.sort()
+  return keys.map((key) => [key, records.get(key) as T])
+}
 
 /** The membership records' lines, sorted, without the signature: the byte string the signature covers (after the header). */
 export function membershipLines(file: TeamFile): string[] {

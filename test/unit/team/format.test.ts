@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { SSError } from '../../../src/errors.js'
-import { byteOrder, decodePath, encodePath, serializeTeamFile, slotOf, type TeamFile } from '../../../src/team/format.js'
+import { byteOrder, decodePath, inPathOrder, encodePath, serializeTeamFile, slotOf, type TeamFile } from '../../../src/team/format.js'
 import { parseTeamFile } from '../../../src/team/parse.js'
 import { b64, fromB64, isCanonicalB64 } from '../../../src/team/primitives.js'
 import { ROOT } from '../../helpers.js'
@@ -43,6 +43,11 @@ describe('team stash format', () => {
     fc.assert(fc.property(text, text, (a, b) => {
       expect(byteOrder(a, b)).toBe(Buffer.compare(Buffer.from(a), Buffer.from(b)))
     }), { numRuns: 20_000 })
+    // inPathOrder sorts with the engine's own order when no key needs byteOrder's care.
+    fc.assert(fc.property(fc.array(fc.oneof(text, fc.string())), (keys) => {
+      const sorted = inPathOrder(new Map(keys.map((key, i) => [key, i]))).map(([key]) => key)
+      expect(sorted).toEqual([...new Set(keys)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
+    }), { numRuns: 2_000 })
   })
 
   it('places each value record by the slot of its key path, so that siblings land apart, and refuses a wrong slot', () => {
