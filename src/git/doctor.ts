@@ -5,7 +5,7 @@
  */
 import { gitCredentialStoreFiles } from '../locations.js'
 import type { Finding } from '../store/doctor.js'
-import { READ_LIMITS, readRegularFile } from '../store/read.js'
+import { READ_LIMITS, readRegularFile } from '../fs/read.js'
 import { countGitCredentials } from './credentials-file.js'
 
 type Env = Record<string, string | undefined>

@@ -19,7 +19,7 @@
  * Mapping rules (see {@link parseMappingRules}) let an existing subtree serve a host.
  */
 import { SSError } from '../errors.js'
-import { READ_LIMITS, readRegularFile } from '../store/read.js'
+import { READ_LIMITS, readRegularFile } from '../fs/read.js'
 import { gitRulesPath } from '../locations.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import type { Tree } from '../tree/tree.js'
@@ -371,7 +371,7 @@ export function parseMappingRules(json: string, source: string): MappingRule[] {
  */
 export function loadMappingRules(env: Record<string, string | undefined> = process.env): MappingRule[] {
   const file = mappingRulesPath(env)
-  // Never blocks, never fills memory: a FIFO or /dev/zero there is an error at once (store/read.ts).
+  // Never blocks, never fills memory: a FIFO or /dev/zero there is an error at once (fs/read.ts).
   const bytes = readRegularFile(file, READ_LIMITS.config)
   if (bytes === undefined) return []
   return parseMappingRules(Buffer.from(bytes).toString('utf8'), file)

@@ -10,7 +10,7 @@
  */
 import { SSError, SSKeyError, ioError } from '../errors.js'
 import { defaultSshKeyPath, defaultStashPath, stashPath } from '../locations.js'
-import { readRegularFile } from '../store/read.js'
+import { readRegularFile } from '../fs/read.js'
 import type { Identity } from './age-file.js'
 import { isTeamStashFile } from './detect.js'
 import { ed25519Identity, generateIdentity, parseIdentities } from './keys.js'

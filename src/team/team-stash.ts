@@ -10,7 +10,7 @@ import { resolve } from 'node:path'
 import { SSCryptoError, SSError, SSKeyError } from '../errors.js'
 import { TreeStash } from '../store/tree-stash.js'
 import { formatKeyPath } from '../tree/key-path.js'
-import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../store/read.js'
+import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../fs/read.js'
 import { Tree, TreeNode, checkKey } from '../tree/tree.js'
 import type { Identity } from './age-file.js'
 import { decodePath, encodePath, inPathOrder, isPrefix, scopeOf, serializeTeamFile, type TeamFile, type ValueRecord } from './format.js'
@@ -29,7 +29,7 @@ export interface TeamOpenOptions {
   /** Read a file whose membership is older than this clone has seen (an old branch), knowingly; writing to it stays refused. Also `SSTASH_ALLOW_OLD=1`. */
   allowOld?: boolean
 }
-const writing = (): Promise<[typeof import('../store/lock.js'), typeof import('../store/write.js')]> => Promise.all([import('../store/lock.js'), import('../store/write.js')])
+const writing = (): Promise<[typeof import('../fs/lock.js'), typeof import('../fs/write.js')]> => Promise.all([import('../fs/lock.js'), import('../fs/write.js')])
 
 /** A team stash read and opened: its records, this member's keys, and the tree of what they can read. */
 interface Opened {

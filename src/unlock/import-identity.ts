@@ -7,7 +7,7 @@
 import { SSError, ioError } from '../errors.js'
 import { randomBytes } from '../format/box.js'
 import { encodeOpenSshEd25519, isOpenSshKey } from '../format/openssh-key.js'
-import { readRegularFile } from '../store/read.js'
+import { readRegularFile } from '../fs/read.js'
 import { IDENTITY_KEY, personalStashPath } from '../team/identity-source.js'
 import { parseIdentities } from '../team/keys.js'
 import { openPersonalStash } from './open.js'

@@ -5,7 +5,7 @@
  */
 import type { CAC } from 'cac'
 import { stashPath } from '../../locations.js'
-import { resolveStashPath } from '../../store/read.js'
+import { resolveStashPath } from '../../fs/read.js'
 import { isTeamStashFile } from '../../team/detect.js'
 import { EXIT, UsageError, isTerminal, optionText, printHint, printStatus, printWarning, readStdin, writeStdout, type GlobalOptions } from '../output.js'
 

@@ -4,7 +4,7 @@
  */
 import type { CAC } from 'cac'
 import { writeFileSync } from 'node:fs'
-import { READ_LIMITS, readNamedFile } from '../../store/read.js'
+import { READ_LIMITS, readNamedFile } from '../../fs/read.js'
 import { SSCryptoError, SSError } from '../../errors.js'
 import { stashPath } from '../../locations.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
@@ -185,7 +185,7 @@ async function resolve(keypath: string | undefined, options: Options): Promise<n
 
 async function textconv(file: string | undefined): Promise<void> {
   if (file === undefined) throw new UsageError('team textconv needs a file')
-  const [{ textconv: render }, { READ_LIMITS, readRegularFile }] = await Promise.all([import('../../team/textconv.js'), import('../../store/read.js')])
+  const [{ textconv: render }, { READ_LIMITS, readRegularFile }] = await Promise.all([import('../../team/textconv.js'), import('../../fs/read.js')])
   writeStdout(render(readRegularFile(file, READ_LIMITS.stash) ?? new Uint8Array(0), file))
 }
 
@@ -221,7 +221,7 @@ async function mergeFile(args: string[]): Promise<number> {
 }
 
 async function gitSetupAction(options: Options): Promise<void> {
-  const [{ gitSetup, selfCommand }, { resolveStashPath }] = await Promise.all([import('../../team/git-setup.js'), import('../../store/read.js')])
+  const [{ gitSetup, selfCommand }, { resolveStashPath }] = await Promise.all([import('../../team/git-setup.js'), import('../../fs/read.js')])
   const path = resolveStashPath(await existingStash(options))
   const { attributes, added } = gitSetup(path, selfCommand())
   note(`${added ? 'added the drivers to' : 'the drivers were already in'} ${attributes}; configured them in this clone's .git/config`)
