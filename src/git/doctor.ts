@@ -4,7 +4,7 @@
  * store` beside sstash writes each token back to ~/.git-credentials in plain text.
  */
 import { gitCredentialStoreFiles } from '../locations.js'
-import type { Finding } from '../store/doctor.js'
+import type { Finding } from '../finding.js'
 import { READ_LIMITS, readRegularFile } from '../fs/read.js'
 import { countGitCredentials } from './credentials-file.js'
 

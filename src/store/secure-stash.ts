@@ -1,7 +1,8 @@
 import { SSCryptoError, SSError, SSValueError } from '../errors.js'
 import { TreeStash } from './tree-stash.js'
 import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from '../format/kdf.js'
-import { createStash, parseStash, type FormatName, type LockedStash, type UnlockedStash } from '../format/stash-file.js'
+import { createStash, parseStash } from '../format/stash-file.js'
+import type { FormatName, LockedStash, UnlockedStash } from '../format/stash-types.js'
 import { READ_LIMITS, fileIdentity, identityOf, readFileChecked, resolveStashPath } from '../fs/read.js'
 import { Tree } from '../tree/tree.js'
 

@@ -8,7 +8,7 @@
  */
 import { SSCryptoError, SSError } from '../errors.js'
 import { keyringWrapKey, sshAgentWrapKey, sshFingerprint, sshKeyType, sshSignedData, unwrapStashKey, wrapStashKey, type EnrolledRecipient } from '../format/enroll.js'
-import type { LockedStash } from '../format/stash-file.js'
+import type { LockedStash } from '../format/stash-types.js'
 import type { SecureStash } from '../store/secure-stash.js'
 import { readIfExists, resolveStashPath } from '../fs/read.js'
 import type { SshAgent } from './ssh-agent.js'

@@ -24,7 +24,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['format', 'env', 'git'],
   ['fs'],
   ['tree'],
-  ['errors', 'locations'],
+  ['errors', 'locations', 'finding'],
 ]
 
 const KNOWN_UP = new Set([
@@ -33,8 +33,6 @@ const KNOWN_UP = new Set([
   'env/dotenv-import.ts -> unlock/secret-variables.ts',
   'env/select.ts -> unlock/open.ts',
   'env/select.ts -> unlock/secret-variables.ts',
-  'git/doctor.ts -> store/doctor.ts',
-  'team/doctor.ts -> store/doctor.ts',
   'team/identity-source.ts -> unlock/open.ts',
   'team/identity-source.ts -> unlock/ssh-key.ts',
   'team/team-stash.ts -> store/secure-stash.ts',
@@ -42,9 +40,7 @@ const KNOWN_UP = new Set([
 ])
 
 const KNOWN_CYCLES = new Set([
-  'format/native.ts format/python.ts format/stash-file.ts',
   'team/identity-source.ts team/open-team.ts unlock/open.ts',
-  'git/doctor.ts store/doctor.ts team/doctor.ts',
 ])
 
 function sourceFiles(dir: string): string[] {
