@@ -175,7 +175,7 @@ export async function shareWithAgent(stash: SecureStash, source: PasswordSource,
 }
 
 /**
- * Opens a stash: a team stash with the member's identity (src/team/identity-source.ts); any
+ * Opens a stash: a team stash with the member's identity (src/unlock/identity-source.ts); any
  * other with the key or password from the first source that has one: the agent (unless
  * `options.agent` is false), then the password sources (see {@link openWithPassword}). A
  * password a person gave also unlocks the stash in the agent (see {@link agentTimeoutFromEnv}).
@@ -183,7 +183,7 @@ export async function shareWithAgent(stash: SecureStash, source: PasswordSource,
  * @throws {SSError} STASH_NOT_FOUND (unless options.create), NOT_A_STASH, NO_PASSWORD, BAD_DURATION; {@link SSCryptoError}
  */
 export async function openStash(stashPath: string, options: OpenStashOptions = {}): Promise<OpenedStash> {
-  if (isTeamStashFile(stashPath)) return (await import('../team/open-team.js')).openTeamStash(stashPath, options.env ?? process.env)
+  if (isTeamStashFile(stashPath)) return (await import('./open-team.js')).openTeamStash(stashPath, options.env ?? process.env)
   return openPersonalStash(stashPath, options)
 }
 
@@ -221,7 +221,7 @@ export async function openPersonalStash(stashPath: string, options: OpenStashOpt
  * @throws as {@link openStash}
  */
 export async function readStash(stashPath: string, keys: string[][], options: OpenStashOptions = {}): Promise<Tree> {
-  if (isTeamStashFile(stashPath)) return (await import('../team/open-team.js')).readTeamStash(stashPath, keys, options.env ?? process.env)
+  if (isTeamStashFile(stashPath)) return (await import('./open-team.js')).readTeamStash(stashPath, keys, options.env ?? process.env)
   if (options.agent !== false) {
     const tree = await agentReadTree(resolveStashPath(stashPath), keys, options.env ?? process.env)
     if (tree) return tree

@@ -59,7 +59,7 @@ async function fingerprintsFor(options: Options): Promise<import('../../guard/sc
   const real = inMemory ? resolveStashPath(path) : undefined
   const fingerprints = guard.keptFingerprints(process.env, real === undefined ? [] : [real])
   if (inMemory) {
-    const { openTeamStash } = await import('../../team/open-team.js')
+    const { openTeamStash } = await import('../../unlock/open-team.js')
     const team = await openTeamStash(path)
     guard.addValues(fingerprints, await team.view((tree) => tree.entries([])))
   }

@@ -35,7 +35,7 @@ async function existingStash(options: Options): Promise<string> {
 }
 
 async function open(options: Options): Promise<import('../../team/team-stash.js').TeamStash> {
-  const { openTeamStash } = await import('../../team/open-team.js')
+  const { openTeamStash } = await import('../../unlock/open-team.js')
   return openTeamStash(await existingStash(options))
 }
 
@@ -48,7 +48,7 @@ async function identity(options: { import?: unknown; force?: boolean } = {}): Pr
     if (!imported.unchanged) note(`kept the identity of ${file} in ${imported.where}`)
     return writeStdout(`${imported.recipient}\n`)
   }
-  const { ensureIdentity } = await import('../../team/identity-source.js')
+  const { ensureIdentity } = await import('../../unlock/identity-source.js')
   const { recipient, created, where } = await ensureIdentity()
   if (created) note(`created a new identity in ${where}`)
   writeStdout(`${recipient}\n`)
@@ -67,7 +67,7 @@ async function init(options: Options): Promise<void> {
   if (as === undefined) throw new UsageError('team init needs --as <your member name>', 'e.g. `sstash --stash secrets.sstash team init --as alice`')
   const path = stashPath(optionText(options.stash))
   const scopes = parseScopes(list(options.scope))
-  const [{ ensureIdentity }, { createTeam }] = await Promise.all([import('../../team/identity-source.js'), team()])
+  const [{ ensureIdentity }, { createTeam }] = await Promise.all([import('../../unlock/identity-source.js'), team()])
   const { recipient } = await ensureIdentity()
   await createTeam(path, as, recipient, scopes)
   note(`created team stash ${path} with member ${as} holding ${scopes.length > 0 ? `scopes ${scopes.map((s) => s.name).join(', ')}` : 'scope default'}`)
@@ -195,7 +195,7 @@ async function mergeFile(args: string[]): Promise<number> {
   const what = shown ?? ours
   const [{ mergeTeamFiles }, { identitiesFromEnvironment, loadIdentities }, { SeenStore }, { realPathOf }] = await Promise.all([
     import('../../team/merge.js'),
-    import('../../team/identity-source.js'),
+    import('../../unlock/identity-source.js'),
     import('../../team/seen.js'),
     import('../../team/team-stash.js'),
   ])
