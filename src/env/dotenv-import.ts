@@ -18,7 +18,7 @@
  */
 import { expand } from 'dotenv-expand'
 import { SSError } from '../errors.js'
-import { withoutSecrets } from '../unlock/secret-variables.js'
+import { withoutSecrets } from './secret-variables.js'
 import { dotenvParse } from './dotenv.js'
 import { nameProblem, relativeName } from './naming.js'
 

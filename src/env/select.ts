@@ -15,7 +15,7 @@ import { stashPath } from '../locations.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import { Tree } from '../tree/tree.js'
 import { readStash } from '../unlock/open.js'
-import { SECRET_ENV_VARS } from '../unlock/secret-variables.js'
+import { SECRET_ENV_VARS } from './secret-variables.js'
 import { checkPrefix, childEnv, envFromSelections, type EnvVar } from './naming.js'
 import { envFilesFromConfig, findProjectConfig } from './project-config.js'
 

@@ -28,11 +28,7 @@ const LAYERS: readonly (readonly string[])[] = [
 ]
 
 const KNOWN_UP = new Set([
-  'agent/client.ts -> unlock/secret-variables.ts',
-  'env/dangerous-names.ts -> unlock/secret-variables.ts',
-  'env/dotenv-import.ts -> unlock/secret-variables.ts',
   'env/select.ts -> unlock/open.ts',
-  'env/select.ts -> unlock/secret-variables.ts',
   'team/team-stash.ts -> store/secure-stash.ts',
   'team/team-stash.ts -> store/tree-stash.ts',
 ])
