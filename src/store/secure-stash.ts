@@ -1,5 +1,5 @@
 import { SSCryptoError, SSError, SSValueError } from '../errors.js'
-import { TreeStash } from './tree-stash.js'
+import { TreeStash } from '../tree/tree-stash.js'
 import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from '../format/kdf.js'
 import { createStash, parseStash } from '../format/stash-file.js'
 import type { FormatName, LockedStash, UnlockedStash } from '../format/stash-types.js'

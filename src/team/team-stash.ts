@@ -8,7 +8,7 @@
 import { realpathSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { SSCryptoError, SSError } from '../errors.js'
-import { TreeStash } from '../store/tree-stash.js'
+import { TreeStash } from '../tree/tree-stash.js'
 import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../fs/read.js'
 import { Tree, checkKey } from '../tree/tree.js'
 import type { Identity } from './age-file.js'

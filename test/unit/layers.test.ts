@@ -30,7 +30,6 @@ const LAYERS: readonly (readonly string[])[] = [
 const KNOWN_UP = new Set([
   'env/select.ts -> unlock/open.ts',
   'team/team-stash.ts -> store/secure-stash.ts',
-  'team/team-stash.ts -> store/tree-stash.ts',
 ])
 
 const KNOWN_CYCLES = new Set<string>([])
