@@ -10,9 +10,10 @@
  */
 import { SSError } from '../errors.js'
 import { answerGet } from '../git/answer.js'
-import { DEFAULT_PREFIX, parseMappingRules, type MappingRule } from '../git/mapping.js'
+import { DEFAULT_PREFIX } from '../git/mapping.js'
+import { parseMappingRules, type MappingRule } from '../git/mapping-rules.js'
 import { formatCredential, parseCredential, type Credential } from '../git/protocol.js'
-import { readRegularFile } from '../store/read.js'
+import { readRegularFile } from '../fs/read.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import type { Held, Keyring } from './keyring.js'
 import { NOT_HELD, notServed } from './not-served.js'

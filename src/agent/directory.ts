@@ -15,7 +15,7 @@ import { chmodSync, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { SSError, errno, ioError } from '../errors.js'
 import { SOCKET_NAME, agentDir } from '../locations.js'
-import { PRIVATE_DIRECTORY, STASH_DIRECTORY, directoryProblem } from '../store/directory.js'
+import { PRIVATE_DIRECTORY, STASH_DIRECTORY, directoryProblem } from '../fs/directory.js'
 
 type Env = Record<string, string | undefined>
 

@@ -7,7 +7,7 @@
  */
 import { SSError } from '../errors.js'
 import { parseStash } from '../format/stash-file.js'
-import { readIfExists } from '../store/read.js'
+import { readIfExists } from '../fs/read.js'
 import type { SecureStash } from '../store/secure-stash.js'
 import { encodeTree } from '../tree/codec.js'
 import type { Tree } from '../tree/tree.js'

@@ -13,7 +13,7 @@
 import { realpathSync } from 'node:fs'
 import { agentCredential } from '../agent/credential-client.js'
 import { agentSocket } from '../agent/directory.js'
-import { mappingRulesPath } from '../git/mapping.js'
+import { mappingRulesPath } from '../git/mapping-rules.js'
 import { stashPath } from '../locations.js'
 import { readRequestSync, type PendingRequest } from './credential-request.js'
 import { writeStdout } from './stdout.js'

@@ -10,15 +10,8 @@
  * half (./git-credential-get.ts) has the agent answer it, and hands this file everything else.
  */
 import { formatCredential, parseCredential, type Credential } from '../git/protocol.js'
-import {
-  eraseCredentials,
-  fieldsToStore,
-  findByRules,
-  loadMappingRules,
-  storeCredential,
-  DEFAULT_PREFIX,
-  type MappingRule,
-} from '../git/mapping.js'
+import { eraseCredentials, fieldsToStore, storeCredential, DEFAULT_PREFIX } from '../git/mapping.js'
+import { findByRules, loadMappingRules, type MappingRule } from '../git/mapping-rules.js'
 import { answerGet, SERVED_STATE } from '../git/answer.js'
 import { SSError } from '../errors.js'
 import { parseKeyPath } from '../tree/key-path.js'

@@ -10,7 +10,7 @@ import { cac, type CAC, type Command } from 'cac'
 import { SSError, ioError } from '../errors.js'
 import type { KdfParams } from '../format/kdf.js'
 import { parseKeyPath } from '../tree/key-path.js'
-import { READ_LIMITS, readRegularFile } from '../store/read.js'
+import { READ_LIMITS, readRegularFile } from '../fs/read.js'
 import { defaultStashPath, stashPath } from '../locations.js'
 import type { SourcedPassword } from '../unlock/password.js'
 import { agentTimeoutFromEnv, openPersonalStash, openWithPassword, shareWithAgent } from '../unlock/open.js'
@@ -101,7 +101,7 @@ async function newPassword(path: string, command: 'init' | 'passwd'): Promise<So
  */
 async function prepareDirectory(path: string, isDefault: boolean): Promise<void> {
   const dir = dirname(path)
-  const [{ makePrivateDir }, { checkStashDirectory }] = await Promise.all([import('../store/write.js'), import('../store/directory.js')])
+  const [{ makePrivateDir }, { checkStashDirectory }] = await Promise.all([import('../fs/write.js'), import('../fs/directory.js')])
   // Only the default location gets its directories made for it: a typo in --stash should fail, not create a tree.
   if (isDefault) await makePrivateDir(dir)
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())

@@ -12,7 +12,7 @@
  * names are listed one by one. Names are compared upper-cased: npm reads npm_config_* in any
  * case, and Windows compares names without case.
  */
-import { SECRET_ENV_VARS } from '../unlock/secret-variables.js'
+import { SECRET_ENV_VARS } from './secret-variables.js'
 
 /** One family of refused names. */
 export interface NameFamily {

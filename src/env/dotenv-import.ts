@@ -19,7 +19,7 @@
  * patterns (see expand.ts).
  */
 import { SSError } from '../errors.js'
-import { withoutSecrets } from '../unlock/secret-variables.js'
+import { withoutSecrets } from './secret-variables.js'
 import { dotenvParse } from './dotenv.js'
 import { REFERENCE, expandInPlace } from './expand.js'
 import { nameProblem, relativeName } from './naming.js'

@@ -12,15 +12,13 @@ export {
   parseReferenceFile,
   parseReferenceFiles,
   mergeReferenceFiles,
-  resolveReferences,
   formatReferenceFile,
   SSReferenceError,
   type FileEntry,
   type ReferenceFile,
   type ReferenceProblem,
-  type ResolvedVar,
-  type KeyReader,
 } from './references.js'
+export { resolveReferences, type ResolvedVar, type KeyReader } from './reference-resolve.js'
 export { readReferenceFiles } from './reference-files.js'
 export { runCommand, type RunOptions, type ChildExit } from './runner.js'
 export { importDotenv, type DotenvImportOptions, type DotenvImport } from './dotenv-import.js'

@@ -15,7 +15,7 @@ import { lstatSync, type Stats } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { SSError } from '../errors.js'
-import { readRegularFile } from '../store/read.js'
+import { readRegularFile } from '../fs/read.js'
 
 /** The `"sstash"` field of a package.json, as docs/RUN.md documents it. */
 export interface ProjectConfig {

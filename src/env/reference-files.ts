@@ -2,7 +2,7 @@
  * Reference files from disk, for sstash-run's and export's `--env-file` and package.json's
  * `"envFile"`. The parsing is pure and lives in references.ts; this is the one read.
  */
-import { READ_LIMITS, readOwnFile } from '../store/read.js'
+import { READ_LIMITS, readOwnFile } from '../fs/read.js'
 import { parseReferenceFiles, type ReferenceFile, type ReferenceOptions } from './references.js'
 
 /**

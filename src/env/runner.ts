@@ -26,7 +26,7 @@
  *     a background process that keeps the pipe open does not keep us waiting.
  */
 import type { ChildProcess } from 'node:child_process'
-import { readFileHead } from '../store/read.js'
+import { readFileHead } from '../fs/read.js'
 import { constants } from 'node:os'
 import { SSError, errno, ioError } from '../errors.js'
 import { findCommand, shownCommand } from './find-command.js'

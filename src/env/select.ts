@@ -6,8 +6,8 @@
  *
  * The variables come from sources merged in order, a later one winning on the same name: the
  * reference files (`--env-file`, docs/REFERENCES.md), in order, then the `-k` subtrees, in order.
- * The subtrees are named and checked by ./naming.ts in one pass, the files by ./references.ts,
- * so every problem of a source is reported at once. One read of the stash serves both.
+ * The subtrees are named and checked by ./naming.ts in one pass, the files by ./references.ts and
+ * ./reference-resolve.ts, so every problem of a source is reported at once. One read of the stash serves both.
  */
 import { resolve } from 'node:path'
 import { SSError, reasonOf } from '../errors.js'
@@ -15,7 +15,7 @@ import { stashPath } from '../locations.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import { Tree } from '../tree/tree.js'
 import { readStash } from '../unlock/open.js'
-import { SECRET_ENV_VARS } from '../unlock/secret-variables.js'
+import { SECRET_ENV_VARS } from './secret-variables.js'
 import { checkPrefix, childEnv, envFromSelections, type EnvVar } from './naming.js'
 import { envFilesFromConfig, findProjectConfig } from './project-config.js'
 
@@ -137,8 +137,8 @@ export async function selectEnvironment(options: SelectOptions = {}): Promise<Se
   const sources = { keys: plan.keys.map(parseKeyPath), envFiles: plan.envFiles, prefix: plan.prefix, allow: plan.allow }
   const vars = await readVariables(sources, (keys) => readStash(plan.stash, keys, { env }))
   const { env: childEnvironment, injected } = childEnv(env, vars, { override: plan.override, remove: SECRET_ENV_VARS })
-  // references.js is loaded already when there are files, and only then.
-  const secrets = plan.envFiles.length > 0 ? (await import('./references.js')).secretValues(injected) : injected.map((v) => v.value)
+  // reference-resolve.js is loaded already when there are files, and only then.
+  const secrets = plan.envFiles.length > 0 ? (await import('./reference-resolve.js')).secretValues(injected) : injected.map((v) => v.value)
   return {
     env: childEnvironment,
     injected,
@@ -177,12 +177,12 @@ export async function readVariables(sources: VariableSources, read: (keys: strin
   const wanted = [...sources.keys.map((k) => [...k]), ...(files?.keys ?? [])]
   const tree = wanted.length > 0 ? await read(wanted) : new Tree()
   // References first: every unresolved one is listed before a missing subtree stops the run.
-  const fromFiles = files?.references.resolveReferences(files.entries, tree)
+  const fromFiles = files?.resolving.resolveReferences(files.entries, tree)
   const fromKeys = envFromSelections(
     sources.keys.map((base) => ({ base, entries: tree.entries(base) })),
     { prefix: sources.prefix, allow: sources.allow },
   )
-  return files && fromFiles ? files.references.mergeVars(fromFiles, fromKeys) : fromKeys
+  return files && fromFiles ? files.resolving.mergeVars(fromFiles, fromKeys) : fromKeys
 }
 
 /**
@@ -190,7 +190,7 @@ export async function readVariables(sources: VariableSources, read: (keys: strin
  * start-up with `-k` alone stays as it was.
  */
 async function loadReferenceFiles(paths: readonly string[], allow: readonly string[]) {
-  const [{ readReferenceFiles }, references] = await Promise.all([import('./reference-files.js'), import('./references.js')])
+  const [{ readReferenceFiles }, references, resolving] = await Promise.all([import('./reference-files.js'), import('./references.js'), import('./reference-resolve.js')])
   const entries = references.mergeReferenceFiles(readReferenceFiles(paths, { allow }))
-  return { entries, keys: references.referenceKeys(entries), references }
+  return { entries, keys: references.referenceKeys(entries), resolving }
 }

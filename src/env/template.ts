@@ -19,7 +19,8 @@
  */
 import { SSError } from '../errors.js'
 import type { Tree } from '../tree/tree.js'
-import { SSReferenceError, UNRESOLVED_HINT, classifyValue, readReferences, type KeyReader, type ReferenceProblem } from './references.js'
+import { SSReferenceError, classifyValue, type ReferenceProblem } from './references.js'
+import { UNRESOLVED_HINT, readReferences, type KeyReader } from './reference-resolve.js'
 
 /** One placeholder of a template. */
 export interface Placeholder {

@@ -13,7 +13,7 @@ import { checkKdf, deriveKey, keyIdOf, type ScryptParams } from './kdf.js'
 import { open, seal, randomBytes, subkey, mac, sameMac, KEY_BYTES, NONCE_BYTES, TAG_BYTES } from './box.js'
 import type { Tree } from '../tree/tree.js'
 import { decodeTree, encodeTree } from '../tree/codec.js'
-import type { LockedStash, NewStash } from './stash-file.js'
+import type { LockedStash, NewStash } from './stash-types.js'
 import { checkEnrolled, enrolledJson, parseEnrolled, type EnrolledRecipient } from './enroll.js'
 
 const MAGIC = new Uint8Array(Buffer.from('sstash/1\n', 'latin1'))

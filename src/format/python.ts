@@ -7,7 +7,7 @@ import { SSError } from '../errors.js'
 import { deriveKey, checkKdf, keyIdOf, type Pbkdf2Params } from './kdf.js'
 import { open, seal, randomBytes, KEY_BYTES, NONCE_BYTES, TAG_BYTES } from './box.js'
 import { Tree, TreeNode, MAX_DEPTH, MAX_TREE_BYTES, tooLarge } from '../tree/tree.js'
-import type { LockedStash, NewStash } from './stash-file.js'
+import type { LockedStash, NewStash } from './stash-types.js'
 
 const SALT_BYTES = 32
 const FIELDS = ['hash', 'salt', 'iterations', 'enc_blob']

@@ -5,7 +5,8 @@
  */
 import type { Tree } from '../tree/tree.js'
 import type { Credential } from './protocol.js'
-import { findByRules, findCredentials, usableCredential, type MappingRule, type StoredCredential } from './mapping.js'
+import { findCredentials, usableCredential, type StoredCredential } from './mapping.js'
+import { findByRules, type MappingRule } from './mapping-rules.js'
 
 /** The `state[]` value the helper hands git with a credential it served. */
 export const SERVED_STATE = 'sstash:served'

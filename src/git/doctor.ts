@@ -4,8 +4,8 @@
  * store` beside sstash writes each token back to ~/.git-credentials in plain text.
  */
 import { gitCredentialStoreFiles } from '../locations.js'
-import type { Finding } from '../store/doctor.js'
-import { READ_LIMITS, readRegularFile } from '../store/read.js'
+import type { Finding } from '../finding.js'
+import { READ_LIMITS, readRegularFile } from '../fs/read.js'
 import { countGitCredentials } from './credentials-file.js'
 
 type Env = Record<string, string | undefined>

@@ -9,9 +9,7 @@ export {
   findCredentials,
   storeCredential,
   eraseCredentials,
-  parseMappingRules,
-  loadMappingRules,
   type StoredCredential,
-  type MappingRule,
 } from './mapping.js'
+export { parseMappingRules, loadMappingRules, type MappingRule } from './mapping-rules.js'
 export { importGitCredentials, type GitCredentialsImport } from './credentials-file.js'

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { lstatSync, readdirSync } from 'node:fs'
-import { READ_LIMITS, readNamedFile, readRegularFile } from '../store/read.js'
+import { READ_LIMITS, readNamedFile, readRegularFile } from '../fs/read.js'
 import { join, relative, resolve, sep } from 'node:path'
 import { SSError, ioError } from '../errors.js'
 import { parseIgnore, type IgnoreRules } from './ignore.js'

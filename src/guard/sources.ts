@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { READ_LIMITS, readNamedFile } from '../store/read.js'
+import { READ_LIMITS, readNamedFile } from '../fs/read.js'
 import { join } from 'node:path'
 import { SSError, ioError } from '../errors.js'
 import type { Tree } from '../tree/tree.js'

@@ -8,26 +8,15 @@ import { constants } from 'node:fs'
 import { access, lstat, readdir, stat } from 'node:fs/promises'
 import { delimiter, dirname, join } from 'node:path'
 import { SSError } from '../errors.js'
-import { checkStashDirectory } from './directory.js'
-import { isAlive, judgeLock, lockOwners, lockPathOf, readLock, type LockFile } from './lock.js'
-import { tempFileOwner } from './write.js'
-import { readIfExists, resolveStashPath } from './read.js'
+import type { Finding } from '../finding.js'
+import { checkStashDirectory } from '../fs/directory.js'
+import { isAlive, judgeLock, lockOwners, lockPathOf, readLock, type LockFile } from '../fs/lock.js'
+import { tempFileOwner } from '../fs/write.js'
+import { readIfExists, resolveStashPath } from '../fs/read.js'
 import { parseStash } from '../format/stash-file.js'
 import { formatKdfSpec, isWeakKdf } from '../format/kdf.js'
 import { gitFindings } from '../git/doctor.js'
 import { isTeamStash } from '../team/detect.js'
-
-/** How much a finding matters: `problem` and `warning` make `sstash doctor` exit 1. */
-export type Severity = 'ok' | 'note' | 'warning' | 'problem'
-
-/** One thing `diagnose` found. */
-export interface Finding {
-  severity: Severity
-  /** What was found, in one line, never a secret. */
-  what: string
-  /** A command or step that fixes it. */
-  fix?: string
-}
 
 /** The binaries git and npm scripts look up on PATH. */
 export const BINARIES = ['sstash', 'git-credential-sstash', 'sstash-run'] as const

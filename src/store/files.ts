@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path'
 import { SSError, SSKeyError, SSValueError, ioError } from '../errors.js'
 import { checkKey, type Entry } from '../tree/tree.js'
 import { formatKeyPath } from '../tree/key-path.js'
-import { readLocalFile } from './read.js'
+import { readLocalFile } from '../fs/read.js'
 import type { SecureStash } from './secure-stash.js'
 
 /**
@@ -25,7 +25,7 @@ export async function storeFile(stash: SecureStash, key: readonly string[], srcP
  */
 export async function extractFile(stash: SecureStash, key: readonly string[], destPath: string): Promise<void> {
   const value = await stash.readValue(key)
-  const { writeAtomic } = await import('./write.js')
+  const { writeAtomic } = await import('../fs/write.js')
   await writeAtomic(destPath, value)
 }
 

@@ -1,8 +1,9 @@
 import { SSCryptoError, SSError, SSValueError } from '../errors.js'
-import { TreeStash } from './tree-stash.js'
+import { TreeStash } from '../tree/tree-stash.js'
 import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from '../format/kdf.js'
-import { createStash, parseStash, type FormatName, type LockedStash, type UnlockedStash } from '../format/stash-file.js'
-import { READ_LIMITS, fileIdentity, identityOf, readFileChecked, resolveStashPath } from './read.js'
+import { createStash, parseStash } from '../format/stash-file.js'
+import type { FormatName, LockedStash, UnlockedStash } from '../format/stash-types.js'
+import { READ_LIMITS, fileIdentity, identityOf, readFileChecked, resolveStashPath } from '../fs/read.js'
 import { Tree } from '../tree/tree.js'
 
 /** Options of {@link SecureStash.open}. */
@@ -21,8 +22,8 @@ export interface OpenOptions {
  * The lock and writing (and node:fs/promises with them) are loaded by the first write: a
  * command that only reads the stash loads neither.
  */
-const writing = (): Promise<[typeof import('./lock.js'), typeof import('./write.js')]> =>
-  Promise.all([import('./lock.js'), import('./write.js')])
+const writing = (): Promise<[typeof import('../fs/lock.js'), typeof import('../fs/write.js')]> =>
+  Promise.all([import('../fs/lock.js'), import('../fs/write.js')])
 
 /** A derived key with the identity of what it was derived from: what the agent caches. */
 export interface StashKey {

@@ -3,7 +3,7 @@
  * 12 bytes and loads nothing: a personal stash never loads the team code.
  */
 import { SSError } from '../errors.js'
-import { readFileHead } from '../store/read.js'
+import { readFileHead } from '../fs/read.js'
 
 const PREFIX = 'sstash-team/'
 

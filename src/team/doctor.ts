@@ -3,7 +3,7 @@
  * values a removed member could read that nobody has set since, and unresolved conflicts.
  */
 import { SSError } from '../errors.js'
-import type { Finding } from '../store/doctor.js'
+import type { Finding } from '../finding.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import { exposedValues, staleValues } from './listing.js'
 import { parseTeamFile } from './parse.js'

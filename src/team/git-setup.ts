@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { SSError } from '../errors.js'
-import { READ_LIMITS, readRegularFile } from '../store/read.js'
+import { READ_LIMITS, readRegularFile } from '../fs/read.js'
 
 /** The driver name in .gitattributes and git config. */
 export const DRIVER = 'sstash-team'

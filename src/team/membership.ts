@@ -61,7 +61,7 @@ export async function createTeam(path: string, member: string, recipient: string
     file.wraps.set(`${spec.name} ${member}`, { scope: spec.name, gen: 1, member, file: await wrapTo(key, text) })
   }
   signMembership(file, signing.seed)
-  const { writeAtomic } = await import('../store/write.js')
+  const { writeAtomic } = await import('../fs/write.js')
   await writeAtomic(path, serializeTeamFile(file), { exclusive: true })
   await pin(file, path, env)
 }

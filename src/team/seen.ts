@@ -14,7 +14,7 @@
 import { dirname } from 'node:path'
 import { SSError } from '../errors.js'
 import { teamSeenPath } from '../locations.js'
-import { readRegularFile } from '../store/read.js'
+import { readRegularFile } from '../fs/read.js'
 
 type Env = Record<string, string | undefined>
 
@@ -151,7 +151,7 @@ export class SeenStore {
   /** Writes what this command learnt, merged under the lock with what is on disk (0600, in a 0700 directory). */
   async save(): Promise<void> {
     if (this.#mine.teams.size + this.#mine.scopes.size + this.#mine.removals.size + this.#mine.paths.size + this.#reset.size === 0) return
-    const [{ makePrivateDir, writeAtomic }, { withLock }] = await Promise.all([import('../store/write.js'), import('../store/lock.js')])
+    const [{ makePrivateDir, writeAtomic }, { withLock }] = await Promise.all([import('../fs/write.js'), import('../fs/lock.js')])
     try {
       await makePrivateDir(dirname(this.path))
       await withLock(this.path, async (lock) => {

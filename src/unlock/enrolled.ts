@@ -8,9 +8,9 @@
  */
 import { SSCryptoError, SSError } from '../errors.js'
 import { keyringWrapKey, sshAgentWrapKey, sshFingerprint, sshKeyType, sshSignedData, unwrapStashKey, wrapStashKey, type EnrolledRecipient } from '../format/enroll.js'
-import type { LockedStash } from '../format/stash-file.js'
+import type { LockedStash } from '../format/stash-types.js'
 import type { SecureStash } from '../store/secure-stash.js'
-import { readIfExists, resolveStashPath } from '../store/read.js'
+import { readIfExists, resolveStashPath } from '../fs/read.js'
 import type { SshAgent } from './ssh-agent.js'
 
 type Env = Record<string, string | undefined>
@@ -131,7 +131,7 @@ export async function rewriteEnrolled(
   if (stash.info.format !== 'native') throw pythonFormat(stash.path)
   const { keyId, key } = await stash.exportKey()
   const next = await change((await currentLocked(stash.path)).enrolled ?? [], key)
-  const [{ withLock }, { writeAtomic }] = await Promise.all([import('../store/lock.js'), import('../store/write.js')])
+  const [{ withLock }, { writeAtomic }] = await Promise.all([import('../fs/lock.js'), import('../fs/write.js')])
   await withLock(stash.path, async (lock) => {
     const locked = await currentLocked(stash.path)
     if (locked.keyId !== keyId || !locked.reenroll) throw new SSError(`the password of ${stash.path} changed meanwhile; nothing was enrolled`, 'KEY_CHANGED')

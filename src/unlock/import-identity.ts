@@ -1,14 +1,14 @@
 /**
  * `sstash identity --import FILE`: keeps an existing key (the ssh key a team added you with, an
- * age identity) in the personal stash, where team stashes find it (src/team/identity-source.ts),
+ * age identity) in the personal stash, where team stashes find it (src/unlock/identity-source.ts),
  * so neither SSTASH_IDENTITY_FILE nor the key's passphrase is needed again: the personal stash
  * opens as it always does (the agent, an enrolled source, its password).
  */
 import { SSError, ioError } from '../errors.js'
 import { randomBytes } from '../format/box.js'
 import { encodeOpenSshEd25519, isOpenSshKey } from '../format/openssh-key.js'
-import { readRegularFile } from '../store/read.js'
-import { IDENTITY_KEY, personalStashPath } from '../team/identity-source.js'
+import { readRegularFile } from '../fs/read.js'
+import { IDENTITY_KEY, personalStashPath } from './identity-source.js'
 import { parseIdentities } from '../team/keys.js'
 import { openPersonalStash } from './open.js'
 import { unlockSshKey } from './ssh-key.js'

@@ -12,7 +12,7 @@
  * that are not UTF-8 are refused (see ./utf8.ts), never replaced.
  */
 import { SSError } from '../errors.js'
-import { READ_LIMITS, readNamedFile } from '../store/read.js'
+import { READ_LIMITS, readNamedFile } from '../fs/read.js'
 import { promptHidden } from './tty.js'
 import { decodeUtf8, environmentValueIsUtf8 } from './utf8.js'
 import { displayPath } from './display-path.js'

@@ -5,7 +5,7 @@
  * the environment itself, replacing bad bytes; on Linux /proc/self shows the bytes it read, and
  * where there is no /proc a U+FFFD cannot be told from a replaced byte, so it is refused too.
  */
-import { READ_LIMITS, readRegularFile } from '../store/read.js'
+import { READ_LIMITS, readRegularFile } from '../fs/read.js'
 
 let strict: InstanceType<typeof TextDecoder> | undefined
 

@@ -5,7 +5,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { SSError } from '../../src/errors.js'
-import { parseReferenceFile, resolveReferences } from '../../src/env/references.js'
+import { parseReferenceFile } from '../../src/env/references.js'
+import { resolveReferences } from '../../src/env/reference-resolve.js'
 import { parseTemplate, renderTemplate } from '../../src/env/template.js'
 import { Tree } from '../../src/tree/tree.js'
 

@@ -1,7 +1,7 @@
 import type { CAC } from 'cac'
 import { agentLock, agentStatus, agentUnlock } from '../../agent/client.js'
 import { DEFAULT_AGENT_TIMEOUT_MS, formatDuration, parseDuration } from '../../agent/duration.js'
-import { resolveStashPath } from '../../store/read.js'
+import { resolveStashPath } from '../../fs/read.js'
 import { stashPath } from '../../locations.js'
 import { agentTimeoutFromEnv, openWithPassword, requireStash } from '../../unlock/open.js'
 import { UsageError, formatTime, optionText, printStatus, writeStdout, type GlobalOptions } from '../output.js'

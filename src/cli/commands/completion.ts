@@ -8,7 +8,7 @@
 import type { CAC } from 'cac'
 import { agentReadTree } from '../../agent/client.js'
 import { stashPath } from '../../locations.js'
-import { resolveStashPath } from '../../store/read.js'
+import { resolveStashPath } from '../../fs/read.js'
 import { parseKeyPath } from '../../tree/key-path.js'
 import { UsageError, writeStdout } from '../output.js'
 import { argumentOf, sortedChildren } from './listing.js'

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { stashPath } from '../../locations.js'
-import type { Finding } from '../../store/doctor.js'
+import type { Finding } from '../../finding.js'
 import { EXIT, optionText, styler, writeStdout, type GlobalOptions } from '../output.js'
 
 /** How git sees a file: committed, ignored, neither, or not in a work tree at all. */

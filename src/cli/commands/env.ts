@@ -6,7 +6,7 @@
 import { dirname, resolve } from 'node:path'
 import type { CAC } from 'cac'
 import { SSError } from '../../errors.js'
-import { READ_LIMITS, readNamedFile, readRegularFile } from '../../store/read.js'
+import { READ_LIMITS, readNamedFile, readRegularFile } from '../../fs/read.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
 import { UsageError, isTerminal, openFromOptions, optionText, printStatus, printWarning, readFromOptions, readStdin, writeStdout, type GlobalOptions } from '../output.js'
 import { checkRemoveSource, importGitCredentialsFile } from './git-import.js'
@@ -96,7 +96,7 @@ async function referencesToWrite(path: string, base: string[], names: string[], 
     return cannotHold(error, path, source === '-' ? 'the input' : source, base)
   }
   // The directory writeAtomic will refuse, refused now.
-  const { checkStashDirectory } = await import('../../store/directory.js')
+  const { checkStashDirectory } = await import('../../fs/directory.js')
   checkStashDirectory(dirname(resolve(path)))
   const existing = readRegularFile(path, READ_LIMITS.references)
   if (existing === undefined) return { text: refs }
@@ -114,7 +114,7 @@ async function referencesToWrite(path: string, base: string[], names: string[], 
 /** Writes the reference file atomically, never over a file that appeared meanwhile (`refs` undefined: it is there already). */
 async function writeReferences(path: string, refs: RefsToWrite): Promise<void> {
   if (refs === undefined) return printStatus(`${path} already holds these references`)
-  const { writeAtomic } = await import('../../store/write.js')
+  const { writeAtomic } = await import('../../fs/write.js')
   if (refs.before !== undefined) {
     // --update: someone else's edit since it was read is never overwritten.
     const now = readRegularFile(path, READ_LIMITS.references)

@@ -77,7 +77,7 @@ export interface ListedCredential {
 
 /** Every credential in the layout below `root`, in key order; nodes that are not the layout's are skipped. */
 async function listed(root: TreeNode): Promise<ListedCredential[]> {
-  const { decodeSegment, CREDENTIAL_FIELDS } = await import('../../git/mapping.js')
+  const [{ decodeSegment }, { CREDENTIAL_FIELDS }] = await Promise.all([import('../../git/segment.js'), import('../../git/mapping.js')])
   const sorted = (node: TreeNode): [string, TreeNode][] => [...node.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   const out: ListedCredential[] = []
   for (const [p, protoNode] of sorted(root))

@@ -6,7 +6,7 @@
 import { unlinkSync } from 'node:fs'
 import { ioError } from '../../errors.js'
 import type { GitCredentialsImport } from '../../git/credentials-file.js'
-import { READ_LIMITS, readRegularFile, resolveStashPath } from '../../store/read.js'
+import { READ_LIMITS, readRegularFile, resolveStashPath } from '../../fs/read.js'
 import { formatKeyPath } from '../../tree/key-path.js'
 import { EXIT, UsageError, openFromOptions, printHint, printStatus, printWarning, type GlobalOptions } from '../output.js'
 
@@ -72,7 +72,7 @@ async function removeImported(file: string, input: string, report: GitCredential
     }
     return printStatus(`removed ${file}`)
   }
-  const { writeAtomic } = await import('../../store/write.js')
+  const { writeAtomic } = await import('../../fs/write.js')
   await writeAtomic(real, new TextEncoder().encode(rest))
   const kept = report.skipped.length
   printStatus(`rewrote ${file} without the imported lines: it keeps only the ${plural(kept, 'line')} not imported, in plain text`)

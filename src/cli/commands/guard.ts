@@ -5,7 +5,7 @@
  */
 import type { CAC } from 'cac'
 import { stashPath } from '../../locations.js'
-import { resolveStashPath } from '../../store/read.js'
+import { resolveStashPath } from '../../fs/read.js'
 import { isTeamStashFile } from '../../team/detect.js'
 import { EXIT, UsageError, isTerminal, optionText, printHint, printStatus, printWarning, readStdin, writeStdout, type GlobalOptions } from '../output.js'
 
@@ -59,7 +59,7 @@ async function fingerprintsFor(options: Options): Promise<import('../../guard/sc
   const real = inMemory ? resolveStashPath(path) : undefined
   const fingerprints = guard.keptFingerprints(process.env, real === undefined ? [] : [real])
   if (inMemory) {
-    const { openTeamStash } = await import('../../team/open-team.js')
+    const { openTeamStash } = await import('../../unlock/open-team.js')
     const team = await openTeamStash(path)
     guard.addValues(fingerprints, await team.view((tree) => tree.entries([])))
   }

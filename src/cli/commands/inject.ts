@@ -6,7 +6,7 @@
 import { resolve } from 'node:path'
 import type { CAC } from 'cac'
 import { Tree } from '../../tree/tree.js'
-import { READ_LIMITS, readOwnFile } from '../../store/read.js'
+import { READ_LIMITS, readOwnFile } from '../../fs/read.js'
 import { UsageError, isTerminal, optionText, readFromOptions, readStdin, writeStdout, type GlobalOptions } from '../output.js'
 
 type Options = GlobalOptions & Record<string, unknown>
@@ -31,7 +31,7 @@ async function inject(options: Options): Promise<void> {
   const tree = keys.length > 0 ? await readFromOptions(options, keys) : new Tree()
   const bytes = renderTemplate(template, tree)
   if (output === undefined) return writeStdout(bytes)
-  const { writeAtomic } = await import('../../store/write.js')
+  const { writeAtomic } = await import('../../fs/write.js')
   await writeAtomic(resolve(output), bytes)
 }
 

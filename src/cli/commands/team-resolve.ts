@@ -82,7 +82,7 @@ function shownValue(value: Uint8Array): string {
 
 /** Prints both sides' values of the conflict at `key`, those this member's identity can open. */
 async function showValues(path: string, key: string[]): Promise<void> {
-  const [{ conflictValues }, { loadIdentities }] = await Promise.all([import('../../team/conflict-values.js'), import('../../team/identity-source.js')])
+  const [{ conflictValues }, { loadIdentities }] = await Promise.all([import('../../team/conflict-values.js'), import('../../unlock/identity-source.js')])
   const { member, ours, theirs } = await conflictValues(path, key, await loadIdentities())
   const line = (name: string, v: ConflictValue): string =>
     `${name}: ${v.state === 'value' ? shownValue(v.value) : v.state === 'removed' ? '(removed)' : `(${member} cannot open this side: ${v.why})`}\n`

@@ -4,7 +4,7 @@
  */
 import type { CAC } from 'cac'
 import { writeFileSync } from 'node:fs'
-import { READ_LIMITS, readNamedFile } from '../../store/read.js'
+import { READ_LIMITS, readNamedFile } from '../../fs/read.js'
 import { SSCryptoError, SSError } from '../../errors.js'
 import { stashPath } from '../../locations.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
@@ -35,7 +35,7 @@ async function existingStash(options: Options): Promise<string> {
 }
 
 async function open(options: Options): Promise<import('../../team/team-stash.js').TeamStash> {
-  const { openTeamStash } = await import('../../team/open-team.js')
+  const { openTeamStash } = await import('../../unlock/open-team.js')
   return openTeamStash(await existingStash(options))
 }
 
@@ -48,7 +48,7 @@ async function identity(options: { import?: unknown; force?: boolean } = {}): Pr
     if (!imported.unchanged) note(`kept the identity of ${file} in ${imported.where}`)
     return writeStdout(`${imported.recipient}\n`)
   }
-  const { ensureIdentity } = await import('../../team/identity-source.js')
+  const { ensureIdentity } = await import('../../unlock/identity-source.js')
   const { recipient, created, where } = await ensureIdentity()
   if (created) note(`created a new identity in ${where}`)
   writeStdout(`${recipient}\n`)
@@ -67,7 +67,7 @@ async function init(options: Options): Promise<void> {
   if (as === undefined) throw new UsageError('team init needs --as <your member name>', 'e.g. `sstash --stash secrets.sstash team init --as alice`')
   const path = stashPath(optionText(options.stash))
   const scopes = parseScopes(list(options.scope))
-  const [{ ensureIdentity }, { createTeam }] = await Promise.all([import('../../team/identity-source.js'), team()])
+  const [{ ensureIdentity }, { createTeam }] = await Promise.all([import('../../unlock/identity-source.js'), team()])
   const { recipient } = await ensureIdentity()
   await createTeam(path, as, recipient, scopes)
   note(`created team stash ${path} with member ${as} holding ${scopes.length > 0 ? `scopes ${scopes.map((s) => s.name).join(', ')}` : 'scope default'}`)
@@ -209,7 +209,7 @@ async function resolve(keypath: string | undefined, options: Options): Promise<n
 
 async function textconv(file: string | undefined): Promise<void> {
   if (file === undefined) throw new UsageError('team textconv needs a file')
-  const [{ textconv: render }, { READ_LIMITS, readRegularFile }] = await Promise.all([import('../../team/textconv.js'), import('../../store/read.js')])
+  const [{ textconv: render }, { READ_LIMITS, readRegularFile }] = await Promise.all([import('../../team/textconv.js'), import('../../fs/read.js')])
   writeStdout(render(readRegularFile(file, READ_LIMITS.stash) ?? new Uint8Array(0), file))
 }
 
@@ -219,7 +219,7 @@ async function mergeFile(args: string[]): Promise<number> {
   const what = shown ?? ours
   const [{ mergeTeamFiles }, { identitiesFromEnvironment, loadIdentities }, { SeenStore }, { realPathOf }] = await Promise.all([
     import('../../team/merge.js'),
-    import('../../team/identity-source.js'),
+    import('../../unlock/identity-source.js'),
     import('../../team/seen.js'),
     import('../../team/team-stash.js'),
   ])
@@ -245,7 +245,7 @@ async function mergeFile(args: string[]): Promise<number> {
 }
 
 async function gitSetupAction(options: Options): Promise<void> {
-  const [{ gitSetup, selfCommand }, { resolveStashPath }] = await Promise.all([import('../../team/git-setup.js'), import('../../store/read.js')])
+  const [{ gitSetup, selfCommand }, { resolveStashPath }] = await Promise.all([import('../../team/git-setup.js'), import('../../fs/read.js')])
   const path = resolveStashPath(await existingStash(options))
   const { attributes, added } = gitSetup(path, selfCommand())
   note(`${added ? 'added the drivers to' : 'the drivers were already in'} ${attributes}; configured them in this clone's .git/config`)

@@ -6,7 +6,7 @@
  */
 import type { CAC } from 'cac'
 import { SSError } from '../../errors.js'
-import { readLocalFile } from '../../store/read.js'
+import { readLocalFile } from '../../fs/read.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
 import { writeValues } from '../../unlock/open.js'
 import { UsageError, existingStash, isTerminal, openFromOptions, optionText, printStatus, readStdin, type GlobalOptions } from '../output.js'

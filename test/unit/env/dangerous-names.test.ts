@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DANGEROUS_FAMILIES, dangerousFamily, isDangerousName } from '../../../src/env/dangerous-names.js'
-import { SECRET_ENV_VARS } from '../../../src/unlock/secret-variables.js'
+import { SECRET_ENV_VARS } from '../../../src/env/secret-variables.js'
 
 // One row per family: names a value must not take without --allow, in the spellings tools read.
 const REFUSED: [family: string, names: string[]][] = [

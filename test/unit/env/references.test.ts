@@ -9,16 +9,14 @@ import {
   formatReference,
   formatReferenceFile,
   mergeReferenceFiles,
-  mergeVars,
   parseReferenceFile,
   parseReferenceFiles,
   referenceKeys,
   referencesForImport,
-  resolveReferences,
-  secretValues,
   type EntryToWrite,
   type FileEntry,
 } from '../../../src/env/references.js'
+import { mergeVars, resolveReferences, secretValues } from '../../../src/env/reference-resolve.js'
 import { isDangerousName } from '../../../src/env/naming.js'
 import { dotenvQuote } from '../../../src/env/dotenv.js'
 import { SSError, SSKeyError } from '../../../src/errors.js'

@@ -2,20 +2,9 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  credentialKey,
-  decodeSegment,
-  encodeSegment,
-  eraseCredentials,
-  findByRules,
-  findCredentials,
-  loadMappingRules,
-  mappingRulesPath,
-  parseMappingRules,
-  ruleMatches,
-  storeCredential,
-  usableCredential,
-} from '../../../src/git/mapping.js'
+import { credentialKey, eraseCredentials, findCredentials, storeCredential, usableCredential } from '../../../src/git/mapping.js'
+import { findByRules, loadMappingRules, mappingRulesPath, parseMappingRules, ruleMatches } from '../../../src/git/mapping-rules.js'
+import { decodeSegment, encodeSegment } from '../../../src/git/segment.js'
 import { decodeBytes, emptyCredential, parseCredential, type Credential } from '../../../src/git/protocol.js'
 import { SSError } from '../../../src/errors.js'
 import { importGitCredentials } from '../../../src/git/credentials-file.js'

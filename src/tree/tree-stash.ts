@@ -3,7 +3,7 @@
  * SecureStash (a password's stash) and TeamStash (a team's file) differ in how they read and
  * write the tree, not in what reading one value or removing one key means.
  */
-import { checkKey, checkValue, type Entry, type Tree } from '../tree/tree.js'
+import { checkKey, checkValue, type Entry, type Tree } from './tree.js'
 
 /** A stash seen as a tree: subclasses say how the tree is read and written. */
 export abstract class TreeStash {

@@ -10,12 +10,12 @@
  */
 import { SSError, SSKeyError, ioError } from '../errors.js'
 import { defaultSshKeyPath, defaultStashPath, stashPath } from '../locations.js'
-import { readRegularFile } from '../store/read.js'
-import type { Identity } from './age-file.js'
-import { isTeamStashFile } from './detect.js'
-import { ed25519Identity, generateIdentity, parseIdentities } from './keys.js'
+import { readRegularFile } from '../fs/read.js'
+import type { Identity } from '../team/age-file.js'
+import { isTeamStashFile } from '../team/detect.js'
+import { ed25519Identity, generateIdentity, parseIdentities } from '../team/keys.js'
 import { isOpenSshKey } from '../format/openssh-key.js'
-import { randomBytes } from './primitives.js'
+import { randomBytes } from '../team/primitives.js'
 
 type Env = Record<string, string | undefined>
 
@@ -30,7 +30,7 @@ export function personalStashPath(env: Env = process.env): string {
 
 /** An OpenSSH key file as an identity, asking for its passphrase when it has one (src/unlock/ssh-key.ts). */
 async function sshKeyIdentity(file: string, content: string, env: Env, prompt = true): Promise<Identity[]> {
-  const [{ unlockSshKey }, { agentTimeoutFromEnv }] = await Promise.all([import('../unlock/ssh-key.js'), import('../unlock/open.js')])
+  const [{ unlockSshKey }, { agentTimeoutFromEnv }] = await Promise.all([import('./ssh-key.js'), import('./open-personal.js')])
   return [ed25519Identity(await unlockSshKey(file, content, { env, prompt, cacheForMs: agentTimeoutFromEnv(env) }))]
 }
 
@@ -90,7 +90,7 @@ export async function loadIdentities(env: Env = process.env): Promise<Identity[]
   if (fromEnv) return fromEnv
   const personal = personalStashPath(env)
   const hint = 'set SSTASH_IDENTITY_FILE to the key a member added you with, or `sstash identity --import FILE` to keep it in your personal stash; not added yet: `sstash identity` makes a key for a member to add'
-  const { readStash, requireStash } = await import('../unlock/open.js')
+  const { readPersonalStash, requireStash } = await import('./open-personal.js')
   let stored: Identity[] = []
   let why = `no personal stash at ${personal}`
   try {
@@ -98,7 +98,7 @@ export async function loadIdentities(env: Env = process.env): Promise<Identity[]
     // A team stash cannot hold the identity that opens team stashes (it would need itself to open).
     if (isTeamStashFile(personal)) why = `${personal} is a team stash, not a personal stash`
     else {
-      const node = (await readStash(personal, [IDENTITY_KEY], { env })).find(IDENTITY_KEY)
+      const node = (await readPersonalStash(personal, [IDENTITY_KEY], { env })).find(IDENTITY_KEY)
       if (node?.value !== undefined) stored = parseIdentities(Buffer.from(node.value).toString('utf8'), `the identity in ${personal}`)
       else why = `no identity in your personal stash ${personal}`
     }
@@ -120,7 +120,7 @@ export async function ensureIdentity(env: Env = process.env): Promise<{ recipien
   const fromEnv = await identitiesFromEnvironment(env)
   if (fromEnv) return { recipient: (fromEnv[0] as Identity).recipient, created: false, where: env.SSTASH_IDENTITY ? 'SSTASH_IDENTITY' : (env.SSTASH_IDENTITY_FILE as string) }
   const personal = personalStashPath(env)
-  const { openPersonalStash } = await import('../unlock/open.js')
+  const { openPersonalStash } = await import('./open-personal.js')
   const stash = await openPersonalStash(personal, { env })
   const existing = await stash.view((tree) => tree.find(IDENTITY_KEY)?.value)
   const created = existing === undefined

@@ -12,7 +12,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { SecureStash } from '../../../src/index.js'
-import { judgeLock, lockOwners, lockPathOf, parseLock, readLock, withLock } from '../../../src/store/lock.js'
+import { judgeLock, lockOwners, lockPathOf, parseLock, readLock, withLock } from '../../../src/fs/lock.js'
 import { alive, makeStash, ROOT, runBin, tempDir } from '../../helpers.js'
 
 const dir = tempDir()

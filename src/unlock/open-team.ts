@@ -4,7 +4,7 @@
  * lazily, so a personal stash never loads the team code.
  */
 import { loadIdentities } from './identity-source.js'
-import { readTeamTree, TeamStash } from './team-stash.js'
+import { readTeamTree, TeamStash } from '../team/team-stash.js'
 import type { Tree } from '../tree/tree.js'
 
 type Env = Record<string, string | undefined>

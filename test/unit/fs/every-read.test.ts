@@ -1,5 +1,5 @@
 /**
- * Every file sstash reads goes through src/store/read.ts, the one read that never blocks and
+ * Every file sstash reads goes through src/fs/read.ts, the one read that never blocks and
  * never fills memory. This test reads the source: any other call of node:fs that opens or reads
  * a file fails it, unless the allow-list below names the file, the call and why.
  */
@@ -11,14 +11,14 @@ import { ROOT } from '../../helpers.js'
 /** The calls of node:fs (and node:fs/promises) that open or read a file. */
 const READS = ['readFileSync', 'readFile', 'openSync', 'open', 'createReadStream', 'readSync', 'read', 'readv', 'readvSync', 'openAsBlob', 'opendir', 'watch']
 
-/** Where a call of {@link READS} outside store/read.ts is right, and why. */
+/** Where a call of {@link READS} outside fs/read.ts is right, and why. */
 const ALLOWED: Record<string, { calls: string[]; why: string }> = {
-  'src/store/read.ts': { calls: ['openSync', 'readSync'], why: 'the one bounded, type-checked read' },
+  'src/fs/read.ts': { calls: ['openSync', 'readSync'], why: 'the one bounded, type-checked read' },
   'src/unlock/tty.ts': { calls: ['openSync'], why: 'opens /dev/tty to prompt: the terminal, which a person types into' },
   'src/cli/output.ts': { calls: ['readSync'], why: 'reads stdin, which the caller gave us, capped by readStdin' },
   'src/cli/credential-request.ts': { calls: ['readSync'], why: "reads git's request on stdin, capped and stopped at the blank line as the full helper's readRequest" },
-  'src/store/write.ts': { calls: ['open'], why: 'creates the temporary file of an atomic write (O_EXCL), never reads one' },
-  'src/store/lock.ts': { calls: ['open'], why: 'creates the lock file (O_EXCL); the lock is read with readFileChecked' },
+  'src/fs/write.ts': { calls: ['open'], why: 'creates the temporary file of an atomic write (O_EXCL), never reads one' },
+  'src/fs/lock.ts': { calls: ['open'], why: 'creates the lock file (O_EXCL); the lock is read with readFileChecked' },
 }
 
 function sourceFiles(dir: string): string[] {
@@ -52,7 +52,7 @@ function fsUse(source: string): { names: string[]; other: string[] } {
 describe('every file sstash reads', () => {
   const files = sourceFiles(join(ROOT, 'src')).map((path) => ({ rel: relative(ROOT, path), source: readFileSync(path, 'utf8') }))
 
-  it('goes through store/read.ts: no other module opens or reads a file, except where the allow-list says why', () => {
+  it('goes through fs/read.ts: no other module opens or reads a file, except where the allow-list says why', () => {
     const found: string[] = []
     for (const { rel, source } of files) {
       const { names, other } = fsUse(source)
@@ -73,7 +73,7 @@ describe('every file sstash reads', () => {
     expect(stale).toEqual([])
   })
 
-  it('sees a read that does not go through store/read.ts, as a check of this test itself', () => {
+  it('sees a read that does not go through fs/read.ts, as a check of this test itself', () => {
     expect(fsUse("import { readFileSync, type Stats } from 'node:fs'").names).toEqual(['readFileSync'])
     expect(fsUse("import { open as openFile } from 'node:fs/promises'").names).toEqual(['open'])
     expect(fsUse("const { readFileSync } = await import('node:fs')").other).toHaveLength(1)
@@ -82,7 +82,7 @@ describe('every file sstash reads', () => {
   })
 
   it('reads each kind of file with a limit of its own, listed in READ_LIMITS', async () => {
-    const { READ_LIMITS, MAX_FILE_BYTES } = await import('../../../src/store/read.js')
+    const { READ_LIMITS, MAX_FILE_BYTES } = await import('../../../src/fs/read.js')
     for (const [kind, limit] of Object.entries(READ_LIMITS)) {
       expect(limit, kind).toBeGreaterThan(0)
       expect(limit, kind).toBeLessThanOrEqual(MAX_FILE_BYTES)
@@ -91,7 +91,7 @@ describe('every file sstash reads', () => {
     const calls = files.flatMap(({ rel, source }) =>
       [...source.matchAll(/\b(readRegularFile|readOwnFile|readFileChecked|readNamedFile)\(([^)]*)\)/g)].map((m) => ({ rel, call: m[0], args: m[2] as string })),
     )
-    const unbounded = calls.filter(({ rel, args }) => rel !== 'src/store/read.ts' && !/,/.test(args))
+    const unbounded = calls.filter(({ rel, args }) => rel !== 'src/fs/read.ts' && !/,/.test(args))
     expect(unbounded.map(({ rel, call }) => `${rel}: ${call}`)).toEqual([])
   })
 })
