@@ -6,7 +6,7 @@
  */
 import { writeSync } from 'node:fs'
 import { SSError } from '../errors.js'
-import { selectEnvironment } from '../env/select.js'
+import { selectEnvironment } from '../unlock/select-environment.js'
 import { exitLikeChild, runCommand, takeIgnoredSignals, type ChildExit } from '../env/runner.js'
 import { parseArgv, type OptionSpec } from './argv.js'
 import { EXIT, UsageError, printError, printHint, runMain } from './output.js'

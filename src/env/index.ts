@@ -5,7 +5,8 @@
  */
 export { envFromSelections, childEnv, type EnvVar, type EnvOptions, type Selection } from './naming.js'
 export { DANGEROUS_FAMILIES, isDangerousName, dangerousFamily, type NameFamily } from './dangerous-names.js'
-export { selectEnvironment, type SelectOptions, type SelectedEnvironment } from './select.js'
+export { type SelectOptions, type SelectedEnvironment } from './select.js'
+export { selectEnvironment } from '../unlock/select-environment.js'
 export { findProjectConfig, type ProjectConfig, type FoundConfig, type ConfigLookup } from './project-config.js'
 export { parseDotenv, formatDotenv, formatEnv, EXPORT_FORMATS, type ExportFormat } from './dotenv.js'
 export {

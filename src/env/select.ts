@@ -14,7 +14,6 @@ import { SSError, reasonOf } from '../errors.js'
 import { stashPath } from '../locations.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import { Tree } from '../tree/tree.js'
-import { readStash } from '../unlock/open.js'
 import { SECRET_ENV_VARS } from './secret-variables.js'
 import { checkPrefix, childEnv, envFromSelections, type EnvVar } from './naming.js'
 import { envFilesFromConfig, findProjectConfig } from './project-config.js'
@@ -63,7 +62,8 @@ export interface SelectedEnvironment {
 }
 
 /** The resolved plan before the stash is read. */
-interface Plan {
+/** What the options and the project's package.json select, resolved. */
+export interface Plan {
   keys: string[]
   envFiles: string[]
   prefix?: string
@@ -89,7 +89,7 @@ function workingDirectory(): string {
   }
 }
 
-function planOf(options: SelectOptions): Plan {
+export function planOf(options: SelectOptions): Plan {
   const env = options.env ?? process.env
   const base = { override: options.override === true, mask: options.mask === true, allow: [...(options.allow ?? [])], warnings: [] as string[] }
   const keys = options.keys ?? []
@@ -119,34 +119,6 @@ function planOf(options: SelectOptions): Plan {
     stash: options.stash !== undefined || config.stash === undefined ? stashPath(options.stash, env) : resolve(dir, config.stash),
     project: file,
     warnings: lookup.warnings,
-  }
-}
-
-/**
- * Makes the environment sstash-run gives its command: the reference files and key paths asked
- * for (or the project's package.json `"sstash"` field), read from the stash in one read (through
- * the agent when it holds it), named by the naming rule, merged into `env`.
- * @returns the child's environment, what was injected, whether to mask, and warnings
- * @throws {SSError} USAGE (no key paths), BAD_PROJECT_CONFIG, BAD_ENV_PREFIX, BAD_KEYPATH_SYNTAX;
- *   the files' errors (IO_ERROR, UNSAFE_FILE, ...; SSReferenceError BAD_REFERENCE, UNRESOLVED_REFERENCE);
- *   the stash's errors (STASH_NOT_FOUND, KEY_NOT_FOUND, NO_PASSWORD, ...); naming errors, all at once
- */
-export async function selectEnvironment(options: SelectOptions = {}): Promise<SelectedEnvironment> {
-  const plan = planOf(options)
-  const env = options.env ?? process.env
-  const sources = { keys: plan.keys.map(parseKeyPath), envFiles: plan.envFiles, prefix: plan.prefix, allow: plan.allow }
-  const vars = await readVariables(sources, (keys) => readStash(plan.stash, keys, { env }))
-  const { env: childEnvironment, injected } = childEnv(env, vars, { override: plan.override, remove: SECRET_ENV_VARS })
-  // reference-resolve.js is loaded already when there are files, and only then.
-  const secrets = plan.envFiles.length > 0 ? (await import('./reference-resolve.js')).secretValues(injected) : injected.map((v) => v.value)
-  return {
-    env: childEnvironment,
-    injected,
-    secrets,
-    mask: plan.mask,
-    stash: plan.stash,
-    ...(plan.project === undefined ? {} : { project: plan.project }),
-    warnings: plan.warnings,
   }
 }
 

@@ -63,12 +63,6 @@ const formatOf = (kdf: KdfParams): FormatName => (kdf.name === 'scrypt' ? 'nativ
  * returns a promise and reports a bad argument by rejecting it, never by throwing.
  */
 export class SecureStash extends TreeStash {
-  /**
-   * What an {@link SecureStash.update} callback returns to say it changed nothing: then
-   * nothing is written (the file keeps its bytes, times and inode), and update returns it.
-   */
-  static readonly UNCHANGED: unique symbol = Symbol('sstash.unchanged')
-
   /** The stash file's path, as it was given to `open` or `create`. */
   readonly path: string
   #password: string | undefined
@@ -237,7 +231,7 @@ export class SecureStash extends TreeStash {
 
   /**
    * Applies several changes under one lock and writes the file once. When `fn` throws, or
-   * returns {@link SecureStash.UNCHANGED} (it changed nothing, and left the tree as it was),
+   * returns {@link TreeStash.UNCHANGED} (it changed nothing, and left the tree as it was),
    * nothing is written. The tree is the stash as it is under the lock: decrypted once, or
    * not at all when this process already holds the file's current content.
    * @returns what `fn` returns
@@ -248,7 +242,7 @@ export class SecureStash extends TreeStash {
     return withLock(this.path, async (lock) => {
       const unlocked = await this.#current()
       const result = await fn(unlocked.tree)
-      if (result === SecureStash.UNCHANGED) return result
+      if (result === TreeStash.UNCHANGED) return result
       await writeAtomic(this.path, unlocked.seal(unlocked.tree), { lock })
       // Still under the lock, so no other sstash writer can have replaced the file since.
       this.#prime(fileIdentity(this.path), unlocked)

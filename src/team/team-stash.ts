@@ -166,10 +166,9 @@ export class TeamStash extends TreeStash {
    * @throws {SSError} NO_ACCESS (a value in a scope the member lacks), BAD_SCOPE (a key path no scope covers)
    */
   override async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
-    const { SecureStash } = await import('../store/secure-stash.js')
     return this.mutate(async (opened) => {
       const result = await fn(opened.tree)
-      if (result === SecureStash.UNCHANGED) return result
+      if (result === TreeStash.UNCHANGED) return result
       applyTree(opened, opened.tree)
       return result
     })

@@ -7,6 +7,13 @@ import { checkKey, checkValue, type Entry, type Tree } from './tree.js'
 
 /** A stash seen as a tree: subclasses say how the tree is read and written. */
 export abstract class TreeStash {
+  /**
+   * What an {@link TreeStash.update} callback returns to say it changed nothing: then nothing
+   * is written (the file keeps its bytes, times and inode), and update returns it. The same
+   * symbol for every kind of stash (`SecureStash.UNCHANGED === TeamStash.UNCHANGED`).
+   */
+  static readonly UNCHANGED: unique symbol = Symbol('sstash.unchanged')
+
   /** Reads a consistent snapshot of the tree and passes it to `fn`. */
   abstract view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T>
   /** Applies several changes under one lock and writes the file once. */

@@ -27,10 +27,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['errors', 'locations', 'finding'],
 ]
 
-const KNOWN_UP = new Set([
-  'env/select.ts -> unlock/open.ts',
-  'team/team-stash.ts -> store/secure-stash.ts',
-])
+const KNOWN_UP = new Set<string>([])
 
 const KNOWN_CYCLES = new Set<string>([])
 

@@ -6,6 +6,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { SecureStash } from '../../../src/store/secure-stash.js'
+import { TeamStash } from '../../../src/team/team-stash.js'
 import { parseTeamFile } from '../../../src/team/parse.js'
 import { openKeyring } from '../../../src/team/keyring.js'
 import { addMember, exposedValues, removeMember, staleValues } from '../../../src/team/membership.js'
@@ -43,7 +44,9 @@ describe('team stash', () => {
     const t = await setup()
     const before = statSync(t.path)
     await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(await t.asAlice.update(() => SecureStash.UNCHANGED)).toBe(SecureStash.UNCHANGED)
+    // One symbol for every kind of stash: TreeStash defines it, below both.
+    expect(TeamStash.UNCHANGED).toBe(SecureStash.UNCHANGED)
+    expect(await t.asAlice.update(() => TeamStash.UNCHANGED)).toBe(SecureStash.UNCHANGED)
     await t.asAlice.update((tree) => tree.write(['dev', 'api', 'token'], utf8('dev-token')))
     const after = statSync(t.path)
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs])
