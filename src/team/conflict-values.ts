@@ -6,14 +6,13 @@
  * member could have set) is named as such and never opened.
  */
 import { SSError } from '../errors.js'
+import { resolveStashPath } from '../fs/read.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import type { Identity } from './age-file.js'
 import { encodePath, type TeamFile, type ValueRecord } from './format.js'
-import { openKeyring, type Keyring } from './keyring.js'
+import type { Keyring } from './keyring.js'
 import { openValue } from './scope-keys.js'
-import { SeenStore } from './seen.js'
-import { readTeamFile, realPathOf } from './team-stash.js'
-import { checkTrust } from './trust.js'
+import { checkedFile } from './team-stash.js'
 
 type Env = Record<string, string | undefined>
 
@@ -35,12 +34,8 @@ function openSide(file: TeamFile, ring: Keyring, record: ValueRecord | null | un
  * @throws {SSError} KEY_NOT_FOUND when `key` has no conflict; as TeamStash.open (NOT_A_MEMBER, TEAM_TAMPERED, TEAM_REPLACED, TEAM_ROLLBACK)
  */
 export async function conflictValues(path: string, key: readonly string[], identities: readonly Identity[], env: Env = process.env): Promise<{ member: string; ours: ConflictValue; theirs: ConflictValue }> {
-  // Read through the path as given (a link is followed); the pins are checked for both paths, as every open does.
-  const file = readTeamFile(path)
-  const seen = SeenStore.load(env)
-  checkTrust(file, realPathOf(path), seen, path, { allowOld: env.SSTASH_ALLOW_OLD === '1' })
-  const ring = openKeyring(file, identities, path)
-  await seen.save()
+  const { file, ring, save } = checkedFile(resolveStashPath(path), path, identities, env)
+  await save()
   const enc = encodePath(key)
   if (!file.conflicts.has(enc)) throw new SSError(`key ${formatKeyPath(key)} has no merge conflict`, 'KEY_NOT_FOUND', { hint: '`sstash team resolve --show` lists the conflicts' })
   return { member: ring.member, ours: openSide(file, ring, file.values.get(enc)), theirs: openSide(file, ring, file.conflicts.get(enc)) }

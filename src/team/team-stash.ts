@@ -56,16 +56,25 @@ export const realPathOf = (path: string): string[] => {
   }
 }
 
-/** Reads, checks and opens the file at `path` (the whole of it, or for a read of `only`), and remembers what this clone saw. */
-async function openFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions, only?: readonly (readonly string[])[]): Promise<Opened> {
+/**
+ * Every open's first step: the file at `path` (`given` resolved) read and parsed, checked
+ * against what this clone remembers, and this member's keys. `save` remembers what it saw.
+ * @throws {SSError} STASH_NOT_FOUND; as parseTeamFile, checkTrust and openKeyring
+ */
+export function checkedFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions = {}) {
   const bytes = readTeamBytes(path)
   const file = parseTeamFile(bytes, path)
   const seen = SeenStore.load(env)
   // The path as the user gave it, and the file it reaches (which `path` already is): a path turned into a link to another team's file is still known.
   const { old } = checkTrust(file, realPathOf(given), seen, path, { allowOld: options.allowOld === true || env.SSTASH_ALLOW_OLD === '1' })
-  const ring = openKeyring(file, identities, path)
+  return { bytes, file, old, ring: openKeyring(file, identities, path), save: () => seen.save() }
+}
+
+/** Reads, checks and opens the file at `path` (the whole of it, or for a read of `only`), and remembers what this clone saw. */
+async function openFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions, only?: readonly (readonly string[])[]): Promise<Opened> {
+  const { bytes, file, old, ring, save } = checkedFile(path, given, identities, env, options)
   const opened = decryptTree(file, ring, only, { old, bytes })
-  await seen.save()
+  await save()
   return opened
 }
 
