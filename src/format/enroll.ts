@@ -13,7 +13,7 @@
  */
 import { createHash, hkdfSync } from 'node:crypto'
 import { SSError } from '../errors.js'
-import { KEY_BYTES, NONCE_BYTES, TAG_BYTES, open, seal } from './box.js'
+import { KEY_BYTES, NONCE_BYTES, TAG_BYTES, open, seal } from '../crypto/secretbox.js'
 
 /** An ssh key in an ssh-agent, by its public key, signs the stash's challenge. */
 export interface SshAgentRecipient {

@@ -10,7 +10,8 @@
  */
 import { SSCryptoError, SSError } from '../errors.js'
 import { checkKdf, deriveKey, keyIdOf, type ScryptParams } from './kdf.js'
-import { open, seal, randomBytes, subkey, mac, sameMac, KEY_BYTES, NONCE_BYTES, TAG_BYTES } from './box.js'
+import { open, seal, KEY_BYTES, NONCE_BYTES, TAG_BYTES } from '../crypto/secretbox.js'
+import { hmac, randomBytes, sameBytes, subkey } from '../crypto/primitives.js'
 import type { Tree } from '../tree/tree.js'
 import { decodeTree, encodeTree } from '../tree/codec.js'
 import type { LockedStash, NewStash } from './stash-types.js'
@@ -91,7 +92,7 @@ export function parseNative(bytes: Uint8Array, what: string): LockedStash {
   const body = rest.subarray(MAC_BYTES)
   const fileKeyOf = (key: Uint8Array): Uint8Array => {
     const fileKey = open(key, recipient.wrappedKey, what)
-    if (!sameMac(mac(subkey(fileKey, 'sstash/1 header'), headerBytes), headerMac))
+    if (!sameBytes(hmac(subkey(fileKey, 'sstash/1 header'), headerBytes), headerMac))
       throw new SSCryptoError(`cannot decrypt ${what}: wrong password or damaged file`)
     return fileKey
   }
@@ -111,7 +112,7 @@ export function parseNative(bytes: Uint8Array, what: string): LockedStash {
       checkEnrolled(next, what)
       const nextHeader = headerOf(recipient.kdf, recipient.salt, recipient.wrappedKey, next)
       // Same file key, same body: only the header and its MAC change.
-      return new Uint8Array(Buffer.concat([nextHeader, mac(subkey(fileKey, 'sstash/1 header'), nextHeader), body]))
+      return new Uint8Array(Buffer.concat([nextHeader, hmac(subkey(fileKey, 'sstash/1 header'), nextHeader), body]))
     },
   }
 }
@@ -134,7 +135,7 @@ export async function createNative(kdf: ScryptParams, password: string): Promise
 }
 
 function writeFile(headerBytes: Uint8Array, fileKey: Uint8Array, tree: Tree): Uint8Array {
-  const headerMac = mac(subkey(fileKey, 'sstash/1 header'), headerBytes)
+  const headerMac = hmac(subkey(fileKey, 'sstash/1 header'), headerBytes)
   const body = seal(subkey(fileKey, 'sstash/1 body'), encodeTree(tree))
   return new Uint8Array(Buffer.concat([headerBytes, headerMac, body]))
 }

@@ -5,7 +5,8 @@
  */
 import { SSError } from '../errors.js'
 import { deriveKey, checkKdf, keyIdOf, type Pbkdf2Params } from './kdf.js'
-import { open, seal, randomBytes, KEY_BYTES, NONCE_BYTES, TAG_BYTES } from './box.js'
+import { open, seal, KEY_BYTES, NONCE_BYTES, TAG_BYTES } from '../crypto/secretbox.js'
+import { randomBytes } from '../crypto/primitives.js'
 import { Tree, TreeNode, MAX_DEPTH, MAX_TREE_BYTES, tooLarge } from '../tree/tree.js'
 import type { LockedStash, NewStash } from './stash-types.js'
 

@@ -6,7 +6,7 @@
  * public key needs a library (@noble/curves), loaded when a key is wrapped to an ssh key.
  */
 import { SSCryptoError, SSError } from '../errors.js'
-import { aeadOpen, aeadSeal, b64nopad, fromB64nopad, hash, hkdf, hmac, randomBytes, sameBytes, x25519, x25519Base, x25519Key, type X25519Key } from './primitives.js'
+import { aeadOpen, aeadSeal, b64nopad, fromB64nopad, hash, hkdf, hmac, randomBytes, sameBytes, x25519, x25519Base, x25519Key, type X25519Key } from '../crypto/primitives.js'
 
 /** One recipient stanza of an age header. */
 export interface Stanza {

@@ -6,7 +6,7 @@
  * Serialising writes each record from its fields, so a record nobody changed keeps its bytes.
  */
 import { SSError } from '../errors.js'
-import { hexHash } from './primitives.js'
+import { hexHash } from '../crypto/primitives.js'
 
 export { isTeamStash } from './detect.js'
 

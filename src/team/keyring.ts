@@ -7,7 +7,7 @@
 import { SSCryptoError, SSError } from '../errors.js'
 import { ageDecrypt, type Identity } from './age-file.js'
 import type { ScopeRecord, TeamFile } from './format.js'
-import { fromB64, sameBytes } from './primitives.js'
+import { fromB64, sameBytes } from '../crypto/primitives.js'
 import { fingerprintOf } from './scope-keys.js'
 import { currentSignKey, publicKeyOf } from './signing.js'
 

@@ -4,9 +4,9 @@
  * decoded by src/format/openssh-key.ts), parsed into the {@link Recipient} and {@link Identity} of age-file.ts.
  */
 import { SSError } from '../errors.js'
-import { bech32Decode, bech32Encode } from './bech32.js'
+import { bech32Decode, bech32Encode } from '../crypto/bech32.js'
 import { sshIdentity, sshRecipient, x25519Identity, x25519Recipient, type Identity, type Recipient } from './age-file.js'
-import { b64nopad, hash } from './primitives.js'
+import { b64nopad, hash } from '../crypto/primitives.js'
 import { isOpenSshKey, parseOpenSshKey, type Ed25519Key } from '../format/openssh-key.js'
 
 const badRecipient = (why: string): SSError => new SSError(`not a usable public key: ${why}`, 'BAD_RECIPIENT', { hint: 'give age1... (from age-keygen -y) or ssh-ed25519 AAAA... (an id_ed25519.pub)' })

@@ -11,7 +11,7 @@ import { checkName, emptyTeamFile, encodePath, serializeTeamFile, type RemovalRe
 import { Keyring, membersOf } from './keyring.js'
 import { parseRecipient } from './keys.js'
 import { exposedValues } from './listing.js'
-import { b64, randomBytes } from './primitives.js'
+import { b64, randomBytes } from '../crypto/primitives.js'
 import { fingerprintOf, newScopeKey, openValue, sealValue } from './scope-keys.js'
 import { SeenStore } from './seen.js'
 import { endorsementMessage, newSigningKey, signBytes, signMembership } from './signing.js'

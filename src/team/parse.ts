@@ -5,7 +5,7 @@
  */
 import { SSError } from '../errors.js'
 import { TEAM_MAGIC, anchor, byteOrder, decodePath, emptyTeamFile, encodePath, scopeOfSpelling, slotOf, type TeamFile, type ValueRecord } from './format.js'
-import { fromB64, isCanonicalB64 } from './primitives.js'
+import { fromB64, isCanonicalB64 } from '../crypto/primitives.js'
 import { verifyMembership } from './signing.js'
 
 /** The bounds a file is held to (docs/TEAM.md, Limits). */

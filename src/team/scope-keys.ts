@@ -5,7 +5,7 @@
  */
 import { SSCryptoError } from '../errors.js'
 import { encodePath, type ValueRecord } from './format.js'
-import { aeadOpen, aeadSeal, b64, fromB64, hkdf, hmac, randomBytes } from './primitives.js'
+import { aeadOpen, aeadSeal, b64, fromB64, hkdf, hmac, randomBytes } from '../crypto/primitives.js'
 
 const LABEL = 'sstash-team/2'
 /** Each scope key's subkeys, derived once per key and purpose: a file's values share their scope's. */

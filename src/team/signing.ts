@@ -7,7 +7,7 @@
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
 import { SSCryptoError, SSError } from '../errors.js'
 import { TEAM_MAGIC, membershipLines, type SignKeyRecord, type TeamFile } from './format.js'
-import { b64, fromB64, hash, randomBytes } from './primitives.js'
+import { b64, fromB64, hash, randomBytes } from '../crypto/primitives.js'
 
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex')
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex')

@@ -9,7 +9,7 @@ import { formatKeyPath } from '../tree/key-path.js'
 import { Tree, TreeNode } from '../tree/tree.js'
 import { decodePath, encodePath, inPathOrder, isPrefix, scopeOf, type TeamFile, type ValueRecord } from './format.js'
 import type { Keyring } from './keyring.js'
-import { sameBytes } from './primitives.js'
+import { sameBytes } from '../crypto/primitives.js'
 import { openValue, sealValue } from './scope-keys.js'
 
 /** A team stash read and opened: its records, this member's keys, and the tree of what they can read. */

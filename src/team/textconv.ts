@@ -8,7 +8,7 @@ import { formatKeyPath } from '../tree/key-path.js'
 import { TEAM_MAGIC, inPathOrder, type TeamFile, type ValueRecord } from './format.js'
 import { listMembers } from './listing.js'
 import { parseTeamFile } from './parse.js'
-import { hexHash } from './primitives.js'
+import { hexHash } from '../crypto/primitives.js'
 import { teamFingerprint } from './signing.js'
 
 const tag = (sealed: string): string => hexHash('sha256', sealed).slice(0, 8)

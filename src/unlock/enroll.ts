@@ -6,7 +6,7 @@
  */
 import { SSError } from '../errors.js'
 import { DETERMINISTIC_SSH_KEYS, sshFingerprint, sshKeyType, sshSignedData, sshAgentWrapKey, keyringWrapKey, wrapStashKey, type EnrolledRecipient } from '../format/enroll.js'
-import { randomBytes } from '../format/box.js'
+import { randomBytes } from '../crypto/primitives.js'
 import { readIfExists, resolveStashPath } from '../fs/read.js'
 import { describeEnrolled, pythonFormat, rewriteEnrolled } from './enrolled.js'
 import { openPersonalStash, openWithPassword, requireStash, type OpenStashOptions } from './open.js'

@@ -15,7 +15,7 @@ import type { Identity } from '../team/age-file.js'
 import { isTeamStashFile } from '../team/detect.js'
 import { ed25519Identity, generateIdentity, parseIdentities } from '../team/keys.js'
 import { isOpenSshKey } from '../format/openssh-key.js'
-import { randomBytes } from '../team/primitives.js'
+import { randomBytes } from '../crypto/primitives.js'
 
 type Env = Record<string, string | undefined>
 

@@ -5,7 +5,7 @@
  * opens as it always does (the agent, an enrolled source, its password).
  */
 import { SSError, ioError } from '../errors.js'
-import { randomBytes } from '../format/box.js'
+import { randomBytes } from '../crypto/primitives.js'
 import { encodeOpenSshEd25519, isOpenSshKey } from '../format/openssh-key.js'
 import { readRegularFile } from '../fs/read.js'
 import { IDENTITY_KEY, personalStashPath } from './identity-source.js'

@@ -10,7 +10,8 @@ import { SSCryptoError, SSError, SecureStash, Tree } from '../../src/index.js'
 import { TreeNode } from '../../src/tree/tree.js'
 import { parseStash, createStash } from '../../src/format/stash-file.js'
 import { encodeTree as encodeNativeTree } from '../../src/tree/codec.js'
-import { mac, seal, subkey, randomBytes } from '../../src/format/box.js'
+import { seal } from '../../src/crypto/secretbox.js'
+import { hmac, randomBytes, subkey } from '../../src/crypto/primitives.js'
 import { deriveKey, type Pbkdf2Params, type ScryptParams } from '../../src/format/kdf.js'
 import { MAX_DEPTH } from '../../src/tree/tree.js'
 import { PYTHON_TEST_KDF, TEST_KDF, makeStash, tempDir } from '../helpers.js'
@@ -46,7 +47,7 @@ async function craftNative(options: { header?: (recipient: Record<string, unknow
   const recipient: Record<string, unknown> = { type: 'scrypt', salt: b64(salt), N: CHEAP.N, r: CHEAP.r, p: CHEAP.p, wrappedKey: b64(seal(key, fileKey)) }
   const header = options.header ? options.header(recipient) : { recipients: [recipient] }
   const headerBytes = Buffer.concat([Buffer.from('sstash/1\n'), Buffer.from(`${JSON.stringify(header)}\n`)])
-  const headerMac = mac(subkey(fileKey, 'sstash/1 header'), headerBytes)
+  const headerMac = hmac(subkey(fileKey, 'sstash/1 header'), headerBytes)
   const body = seal(subkey(fileKey, 'sstash/1 body'), options.body ?? encodeNativeTree(new Tree()))
   return new Uint8Array(Buffer.concat([headerBytes, headerMac, body]))
 }

@@ -22,7 +22,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['team'],
   ['guard'],
   ['format', 'env', 'git'],
-  ['fs'],
+  ['fs', 'crypto'],
   ['tree'],
   ['errors', 'locations', 'finding'],
 ]

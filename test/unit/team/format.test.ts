@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { SSError } from '../../../src/errors.js'
 import { byteOrder, decodePath, inPathOrder, encodePath, serializeTeamFile, slotOf, type TeamFile } from '../../../src/team/format.js'
 import { parseTeamFile } from '../../../src/team/parse.js'
-import { b64, fromB64, isCanonicalB64 } from '../../../src/team/primitives.js'
+import { b64, fromB64, isCanonicalB64 } from '../../../src/crypto/primitives.js'
 import { ROOT } from '../../helpers.js'
 
 const good = readFileSync(join(ROOT, 'test/vectors/team/good_rotated.sstash'))

@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { SSError } from '../../../src/errors.js'
 import { ageDecrypt, ageEncrypt } from '../../../src/team/age-file.js'
-import { bech32Decode, bech32Encode } from '../../../src/team/bech32.js'
+import { bech32Decode, bech32Encode } from '../../../src/crypto/bech32.js'
 import { generateIdentity, parseIdentities, parseRecipient } from '../../../src/team/keys.js'
 
 const secret = generateIdentity(new Uint8Array(randomBytes(32)))

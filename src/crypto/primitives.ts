@@ -1,7 +1,8 @@
 /**
- * The team stash's cryptographic primitives, all from node:crypto (OpenSSL): X25519,
- * ChaCha20-Poly1305, HKDF-SHA-256, HMAC-SHA-256. Nothing here loads a JavaScript library,
- * so opening a team stash costs no start-up time beyond Node's own.
+ * The cryptographic primitives of both stashes that node:crypto (OpenSSL) provides: X25519,
+ * ChaCha20-Poly1305, HKDF-SHA-256, HMAC-SHA-256, SHA-2, random bytes, constant-time equality,
+ * and base64 as the formats spell it. Nothing here loads a JavaScript library, so opening a
+ * team stash costs no start-up time beyond Node's own. XSalsa20-Poly1305 is ./secretbox.ts.
  */
 import { createCipheriv, createDecipheriv, createHmac, hash as oneShotHash, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, type KeyObject, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto'
 
@@ -43,6 +44,9 @@ export function x25519Base(scalar: Uint8Array | X25519Key): Uint8Array {
 export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string | Uint8Array, length = 32): Uint8Array {
   return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length))
 }
+
+/** A 32-byte subkey of `key` for one purpose: HKDF-SHA-256 with an empty salt. */
+export const subkey = (key: Uint8Array, purpose: string): Uint8Array => hkdf(key, new Uint8Array(0), purpose)
 
 /** HMAC-SHA-256. */
 export function hmac(key: Uint8Array, data: string | Uint8Array): Uint8Array {

@@ -1,16 +1,15 @@
+/**
+ * XSalsa20-Poly1305 (`crypto_secretbox`, tweetnacl), as PyNaCl's SecretBox: the personal
+ * stash's cipher, in both formats. The other primitives are node:crypto's (./primitives.ts).
+ */
 import nacl from 'tweetnacl'
-import { createHmac, randomBytes as nodeRandomBytes, hkdfSync, timingSafeEqual } from 'node:crypto'
 import { SSCryptoError } from '../errors.js'
+import { randomBytes } from './primitives.js'
 
 /** XSalsa20-Poly1305 sizes. */
 export const KEY_BYTES = nacl.secretbox.keyLength
 export const NONCE_BYTES = nacl.secretbox.nonceLength
 export const TAG_BYTES = nacl.secretbox.overheadLength
-
-/** Cryptographically secure random bytes. */
-export function randomBytes(n: number): Uint8Array {
-  return new Uint8Array(nodeRandomBytes(n))
-}
 
 /** Encrypts `plaintext` under `key` with a fresh random nonce: returns nonce || tag || ciphertext. */
 export function seal(key: Uint8Array, plaintext: Uint8Array): Uint8Array {
@@ -33,19 +32,4 @@ export function open(key: Uint8Array, sealed: Uint8Array, what: string): Uint8Ar
       : null
   if (!plain) throw new SSCryptoError(`cannot decrypt ${what}: wrong password or damaged file`)
   return plain
-}
-
-/** A 32-byte subkey of `key` for one purpose (HKDF-SHA-256, empty salt). */
-export function subkey(key: Uint8Array, purpose: string): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', key, new Uint8Array(0), purpose, 32))
-}
-
-/** HMAC-SHA-256 of `data` under `key`. */
-export function mac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac('sha256', key).update(data).digest())
-}
-
-/** Constant-time comparison of two MACs. */
-export function sameMac(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b)
 }
