@@ -685,6 +685,12 @@ describe('option values and arguments reach the commands exactly as typed', () =
       expect((await sstash(['team', 'init', '--as', 'me'], where)).code).toBe(0)
       expect((await sstash(['team', 'verify', '--fingerprint', '007'], where)).stderr).toMatch(/holds team [0-9a-f-]+, not 007\n/)
     },
+    'team --signingKey': async () => {
+      const where = teamUser(await workdir())
+      if (!where) return
+      expect((await sstash(['team', 'init', '--as', 'me'], where)).code).toBe(0)
+      expect((await sstash(['team', 'verify', '--signing-key', '007'], where)).stderr).toContain('(generation:xxxx-xxxx-xxxx-xxxx-xxxx), not "007"\n')
+    },
     'inject --inFile': async () => {
       const where = await workdir({ 'p/k': 'v' })
       writeFileSync(join(where.cwd, '007'), 'from 007: {{ sstash://p/k }}')
