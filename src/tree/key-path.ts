@@ -61,8 +61,9 @@ function unescapeSegment(piece: string, text: string): string {
 /** Writes one segment in the command-line spelling. */
 export function formatSegment(segment: string): string {
   if (segment === '') return '\\e'
+  // C1 controls too (U+0080 to U+009F: U+009B is CSI to a terminal that honours them), as \xNN, which parseKeyPath reads back.
   // eslint-disable-next-line no-control-regex
-  return segment.replace(/[\\/\x00-\x1f\x7f]/g, (c) =>
+  return segment.replace(/[\\/\x00-\x1f\x7f-\x9f]/g, (c) =>
     c === '\\' || c === '/' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
   )
 }
