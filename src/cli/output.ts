@@ -15,29 +15,55 @@ import type { SecureStash } from '../store/secure-stash.js'
 import { MAX_TREE_BYTES, type Tree } from '../tree/tree.js'
 import { openStash, readStash, requireStash, type OpenedStash } from '../unlock/open.js'
 
-export { writeStdout } from './stdout.js'
+import { writeStdout } from './stdout.js'
+
+export { writeStdout }
 
 /** Exit codes, documented in the README and docs/ERRORS.md (the table lives in ../errors.ts). */
 export { EXIT } from '../errors.js'
 
+// What a terminal would act on or show as something else: C0 and C1 controls, DEL, bidi
+// controls and line separators. A message may quote what a hostile file holds (a team stash's
+// key path, a name in a .env), so none reaches the terminal as it is.
+// eslint-disable-next-line no-control-regex
+const UNSHOWABLE = /[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g
+// The same above C0: JSON.stringify escapes C0 itself, and its layout's newlines must stay.
+const UNSHOWABLE_ABOVE_C0 = /[\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g
+const asEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+const escapeUnshowable = (text: string): string => text.replace(UNSHOWABLE, asEscape)
+
+/** The most characters of one diagnostic line: a hostile file's megabyte key path gives a line, not a screenful. */
+const MAX_LINE = 2000
+
+/** One diagnostic line as the terminal gets it: no control character, at most {@link MAX_LINE} characters. */
+export function shownLine(line: string): string {
+  const shown = escapeUnshowable(line)
+  return shown.length <= MAX_LINE ? shown : `${shown.slice(0, MAX_LINE)}... (${shown.length - MAX_LINE} more characters)`
+}
+
+/** JSON for programs, with the characters of {@link UNSHOWABLE} as `\\uXXXX` escapes: the same value to a parser, nothing a terminal acts on. */
+export function writeJson(value: unknown, indent?: number): void {
+  writeStdout(`${JSON.stringify(value, null, indent).replace(UNSHOWABLE_ABOVE_C0, asEscape)}\n`)
+}
+
 /** Writes `sstash: error: <message>` to stderr; a message listing several problems gets one such line each. */
 export function printError(message: string): void {
-  process.stderr.write(message.split('\n').map((line) => `sstash: error: ${line}\n`).join(''))
+  process.stderr.write(message.split('\n').map((line) => `sstash: error: ${shownLine(line)}\n`).join(''))
 }
 
 /** Writes `sstash: hint: <message>` to stderr. */
 export function printHint(message: string): void {
-  process.stderr.write(`sstash: hint: ${message}\n`)
+  process.stderr.write(`sstash: hint: ${shownLine(message)}\n`)
 }
 
 /** Writes `sstash: warning: <message>` to stderr. */
 export function printWarning(message: string): void {
-  process.stderr.write(`sstash: warning: ${message}\n`)
+  process.stderr.write(`sstash: warning: ${shownLine(message)}\n`)
 }
 
 /** Writes `sstash: <message>` to stderr: what a command did (`created ...`), a diagnostic, not data. */
 export function printStatus(message: string): void {
-  process.stderr.write(`sstash: ${message}\n`)
+  process.stderr.write(`sstash: ${shownLine(message)}\n`)
 }
 
 /** The zone of `date` as people write it (`CET`, `EST`), else its offset (`UTC+05:30`). */

@@ -15,7 +15,7 @@ import { defaultStashPath, stashPath } from '../locations.js'
 import type { SourcedPassword } from '../unlock/password.js'
 import { agentTimeoutFromEnv, openPersonalStash, openWithPassword, shareWithAgent } from '../unlock/open.js'
 import { parseArgv, type ParsedArgv } from './cac-argv.js'
-import { EXIT, UsageError, existingStash, openFromOptions, optionText as text, readFromOptions, printStatus, printWarning, runMain, writeStdout, type GlobalOptions } from './output.js'
+import { EXIT, UsageError, existingStash, openFromOptions, optionText as text, readFromOptions, printStatus, printWarning, runMain, writeJson, writeStdout, type GlobalOptions } from './output.js'
 import { get, plainGet } from './get.js'
 import { listJson, listLines, treeJson, treeLines } from './commands/listing.js'
 import { registerEnvCommands } from './commands/env.js'
@@ -140,7 +140,7 @@ async function show(keypath: string | undefined, options: Options, kind: 'ls' | 
   const values = options.values === true
   if (options.json === true) {
     const json = kind === 'ls' ? listJson(key, node, values) : treeJson(key, node, values)
-    return writeStdout(`${JSON.stringify(json, null, 2)}\n`)
+    return writeJson(json, 2)
   }
   const lines = kind === 'ls' ? listLines(key, node, values) : treeLines(key, node, values)
   if (lines.length > 0) writeStdout(`${lines.join('\n')}\n`)

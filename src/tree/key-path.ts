@@ -5,6 +5,7 @@
  *   with\/slash/back\\slash           ['with/slash', 'back\\slash']
  *   a/\e/b                            ['a', '', 'b']          (\e is an empty segment)
  *   tab\x09name                       ['tab\tname']           (\xHH for control characters)
+ *   a\u202eb                          ['a\u202eb']            (\uHHHH for bidi and line-separator controls)
  *   '' or '/'                         []                      (the root)
  *
  * A trailing `/` is ignored. {@link formatKeyPath} writes exactly what {@link parseKeyPath} reads,
@@ -52,6 +53,10 @@ function unescapeSegment(piece: string, text: string): string {
       out += String.fromCharCode(parseInt(piece.slice(i + 1, i + 3), 16))
       i += 2
     } else if (next === 'x') syntaxError(text, '\\x needs two hex digits')
+    else if (next === 'u' && /^[0-9a-fA-F]{4}$/.test(piece.slice(i + 1, i + 5))) {
+      out += String.fromCharCode(parseInt(piece.slice(i + 1, i + 5), 16))
+      i += 4
+    } else if (next === 'u') syntaxError(text, '\\u needs four hex digits')
     else if (next === 'e') syntaxError(text, '\\e must be a whole segment')
     else syntaxError(text, next === undefined ? 'it ends with a lone backslash' : `unknown escape \\${next}`)
   }
@@ -61,11 +66,15 @@ function unescapeSegment(piece: string, text: string): string {
 /** Writes one segment in the command-line spelling. */
 export function formatSegment(segment: string): string {
   if (segment === '') return '\\e'
-  // C1 controls too (U+0080 to U+009F: U+009B is CSI to a terminal that honours them), as \xNN, which parseKeyPath reads back.
+  // C1 controls too (U+0080 to U+009F: U+009B is CSI to a terminal that honours them), as \xNN,
+  // and the bidi and line-separator controls (which make a printed path read as another) as
+  // \uHHHH: parseKeyPath reads both back.
   // eslint-disable-next-line no-control-regex
-  return segment.replace(/[\\/\x00-\x1f\x7f-\x9f]/g, (c) =>
-    c === '\\' || c === '/' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  )
+  return segment.replace(/[\\/\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0)
+    if (c === '\\' || c === '/') return `\\${c}`
+    return code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`
+  })
 }
 
 /** Writes a key path in the command-line spelling; `[]` is `/`. */

@@ -4,7 +4,7 @@ import { DEFAULT_AGENT_TIMEOUT_MS, formatDuration, parseDuration } from '../../a
 import { resolveStashPath } from '../../fs/read.js'
 import { stashPath } from '../../locations.js'
 import { agentTimeoutFromEnv, openWithPassword, requireStash } from '../../unlock/open.js'
-import { UsageError, formatTime, optionText, printStatus, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError, formatTime, optionText, printStatus, writeJson, writeStdout, type GlobalOptions } from '../output.js'
 
 /** The `--timeout` value: the option, else SSTASH_AGENT_TIMEOUT (unless it is `0`: off), else 15 minutes. */
 function timeoutOf(option: unknown): number {
@@ -73,7 +73,7 @@ export async function agentCommand(action: string | undefined, options: { json?:
       unlockedAt: new Date(entry.unlockedAt).toISOString(),
       expiresAt: new Date(entry.expiresAt).toISOString(),
     }))
-    return writeStdout(`${JSON.stringify(status ? { running: true, pid: status.pid, socket: status.socket, entries } : { running: false, entries })}\n`)
+    return writeJson(status ? { running: true, pid: status.pid, socket: status.socket, entries } : { running: false, entries })
   }
   if (!status) return writeStdout('agent: not running\n')
   const lines = [`agent: running, pid ${status.pid}, socket ${status.socket}`]

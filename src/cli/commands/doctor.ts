@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { stashPath } from '../../locations.js'
 import type { Finding } from '../../finding.js'
-import { EXIT, optionText, styler, writeStdout, type GlobalOptions } from '../output.js'
+import { EXIT, optionText, styler, writeJson, writeStdout, type GlobalOptions } from '../output.js'
 
 /** How git sees a file: committed, ignored, neither, or not in a work tree at all. */
 function gitStatusOf(dir: string, name: string): 'tracked' | 'ignored' | 'exposed' | 'no-git' {
@@ -51,7 +51,7 @@ export async function doctorCommand(options: GlobalOptions & { json?: unknown })
   const findings = [...(await diagnose(path)), ...plainEnvFindings(resolve('.'))]
   const failed = findings.some((f) => f.severity === 'problem' || f.severity === 'warning')
   if (options.json === true) {
-    writeStdout(`${JSON.stringify({ stash: path, ok: !failed, findings: findings.map(({ severity, what, fix }) => ({ severity, what, fix: fix ?? null })) }, null, 2)}\n`)
+    writeJson({ stash: path, ok: !failed, findings: findings.map(({ severity, what, fix }) => ({ severity, what, fix: fix ?? null })) }, 2)
     return failed ? EXIT.ERROR : EXIT.OK
   }
   const style = styler(1)

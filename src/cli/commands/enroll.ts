@@ -4,7 +4,7 @@
  */
 import type { CAC } from 'cac'
 import { stashPath } from '../../locations.js'
-import { UsageError, optionText, printStatus, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError, optionText, printStatus, writeJson, writeStdout, type GlobalOptions } from '../output.js'
 
 type EnrollOptions = GlobalOptions & { key?: unknown; list?: boolean; json?: boolean; remove?: unknown }
 
@@ -21,7 +21,7 @@ async function enroll(source: string | undefined, options: EnrollOptions): Promi
   const api = await import('../../unlock/enroll.js')
   if (options.list) {
     const sources = await api.listEnrolled(path)
-    if (options.json) return writeStdout(`${JSON.stringify({ stash: path, sources })}\n`)
+    if (options.json) return writeJson({ stash: path, sources })
     return writeStdout(sources.map((s) => (s.type === 'ssh-agent' ? `ssh-agent ${s.keyType} ${s.fingerprint}` : s.type)).join('\n') + '\n')
   }
   if (options.remove !== undefined) {

@@ -8,7 +8,7 @@ import type { CAC } from 'cac'
 import { SSError } from '../../errors.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
 import type { TreeNode } from '../../tree/tree.js'
-import { UsageError, isTerminal, openFromOptions, optionText, printHint, printStatus, readFromOptions, readStdin, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError, isTerminal, openFromOptions, optionText, printHint, printStatus, readFromOptions, readStdin, writeJson, writeStdout, type GlobalOptions } from '../output.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
@@ -100,7 +100,7 @@ async function ls(options: Options): Promise<void> {
   const prefix = prefixOf(options) ?? [...DEFAULT_PREFIX]
   const root = (await readFromOptions(options, [prefix])).find(prefix)
   const credentials = root === undefined ? [] : await listed(root)
-  if (options.json === true) return writeStdout(`${JSON.stringify(credentials, null, 2)}\n`)
+  if (options.json === true) return writeJson(credentials, 2)
   if (credentials.length === 0) return printStatus(`no git credentials below ${formatKeyPath(prefix)}`)
   writeStdout(credentials.map((c) => `${c.url}\t${c.fields.join(',')}\n`).join(''))
 }

@@ -9,7 +9,7 @@
 import { basename, dirname } from 'node:path'
 import type { ConflictValue } from '../../team/conflict-values.js'
 import { formatKeyPath } from '../../tree/key-path.js'
-import { isTerminal, printStatus, writeStdout } from '../output.js'
+import { isTerminal, printStatus, writeJson, writeStdout } from '../output.js'
 
 /** One side of a conflict: `set` (in a scope) or `removed`. */
 export interface ConflictSide {
@@ -55,7 +55,7 @@ export async function showConflicts(path: string, keypath: string | undefined, j
       theirs: theirs === null || theirs === undefined ? { action: 'removed', scope: null } : { action: 'set', scope: theirs.scope },
     })
   }
-  if (json) return writeStdout(`${JSON.stringify(shown, null, 2)}\n`)
+  if (json) return writeJson(shown, 2)
   if (shown.length === 0) return printStatus(only === undefined ? 'no merge conflicts' : `${only} has no merge conflict`)
   const side = (s: ConflictSide): string => (s.action === 'set' ? `set (scope ${s.scope ?? '?'})` : 'removed')
   writeStdout(shown.map((c) => `${c.path}\tours: ${side(c.ours)}\ttheirs: ${side(c.theirs)}\n`).join(''))

@@ -8,7 +8,7 @@ import { READ_LIMITS, readNamedFile } from '../../fs/read.js'
 import { SSCryptoError, SSError } from '../../errors.js'
 import { stashPath } from '../../locations.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
-import { UsageError, optionText, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError, optionText, writeJson, writeStdout, type GlobalOptions } from '../output.js'
 import { requireTeamStash, teamHelp, teamStashPath } from './team-help.js'
 import { showConflicts } from './team-resolve.js'
 
@@ -123,7 +123,7 @@ async function ls(options: Options): Promise<void> {
   if (options.json === true) {
     const scopes = [...file.scopes.values()].map((s) => ({ name: s.name, prefix: formatKeyPath(s.prefix), generation: s.gen }))
     const setAgain = staleValues(file).map((v) => ({ path: formatKeyPath(v.path), scope: v.scope, generation: v.gen }))
-    return writeStdout(`${JSON.stringify({ fingerprint, signingKey, epoch: file.epoch, members: listMembers(file), scopes, setAgain }, null, 2)}\n`)
+    return writeJson({ fingerprint, signingKey, epoch: file.epoch, members: listMembers(file), scopes, setAgain }, 2)
   }
   const lines = [`team ${fingerprint} epoch ${file.epoch} signing-key ${signingKey}`]
   for (const m of listMembers(file)) lines.push(`member ${m.name} ${m.fingerprint} scopes ${m.scopes.join(',') || '-'}${m.admin ? ' admin' : ''}`)
@@ -138,7 +138,7 @@ async function exposed(options: Options): Promise<void> {
   const [{ file }, { exposedValues }, { exposedTo }] = await Promise.all([verified(options), team(), import('../../team/listing.js')])
   const values = exposedValues(file)
   if (options.json === true)
-    return writeStdout(`${JSON.stringify(values.map((v) => ({ path: formatKeyPath(v.path), key: v.path, scope: v.scope, exposedTo: exposedTo(file, v) })), null, 2)}\n`)
+    return writeJson(values.map((v) => ({ path: formatKeyPath(v.path), key: v.path, scope: v.scope, exposedTo: exposedTo(file, v) })), 2)
   if (values.length === 0) return note('nothing is exposed: every value was set after the last removal')
   const who = (v: import('../../team/format.js').ValueRecord): string => exposedTo(file, v).map((r) => `${r.member} (removed ${r.date})`).join(', ')
   writeStdout(`${values.map((v) => `${formatKeyPath(v.path)}\tscope ${v.scope}\texposed to ${who(v)}`).join('\n')}\n`)

@@ -13,6 +13,7 @@ describe('key path syntax', () => {
     ['a/\\e/b', ['a', '', 'b']],
     ['\\e', ['']],
     ['tab\\x09name', ['tab\tname']],
+    ['a\\u202Eb/\\u2066', ['a\u202Eb', '\u2066']],
     ['unicodé/密码/🔑', ['unicodé', '密码', '🔑']],
     ['with space/with=equals', ['with space', 'with=equals']],
   ])('reads %j', (text, key) => {
@@ -26,6 +27,7 @@ describe('key path syntax', () => {
     ['a\\q', 'unknown escape'],
     ['a\\eb', '\\e must be a whole segment'],
     ['a\\x4', 'two hex digits'],
+    ['a\\u20', 'four hex digits'],
   ])('refuses %j with a clear error', (text, why) => {
     expect(() => parseKeyPath(text)).toThrow(SSError)
     expect(() => parseKeyPath(text)).toThrow(why)
@@ -40,9 +42,18 @@ describe('key path syntax', () => {
     )
   })
 
+  it('prints no character that makes a key path read as another: controls, bidi controls and line separators are escaped', () => {
+    const sneaky = ['\x1b[2J', '\x9b2J', 'evil\u202Egnp.exe', '\u2066x\u2069', 'a\u2028b', '\u200Fz']
+    for (const segment of sneaky) {
+      const shown = formatKeyPath(['dev', segment])
+      expect(shown).toMatch(/^[\x20-\x7e]+$/)
+      expect(parseKeyPath(shown)).toEqual(['dev', segment])
+    }
+  })
+
   it('throws nothing but SSError on any input', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom('a', '/', '\\', 'e', 'x', '0', 'f', 'g') }), (text) => {
+      fc.property(fc.string({ unit: fc.constantFrom('a', '/', '\\', 'e', 'x', 'u', '0', 'f', 'g') }), (text) => {
         try {
           parseKeyPath(text)
         } catch (error) {
