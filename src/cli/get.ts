@@ -6,7 +6,7 @@
  * the full `sstash` (./sstash.ts), which runs `get` with this same function.
  */
 import { parseKeyPath } from '../tree/key-path.js'
-import { parseArgv } from './cac-argv.js'
+import { parseArgv } from './argv.js'
 import { isTerminal, readFromOptions, runMain, writeStdout, type GlobalOptions } from './output.js'
 
 /** Prints the value at `keypath`: raw bytes, with a newline added only on a terminal. */
@@ -22,12 +22,13 @@ export async function get(keypath: string, options: GlobalOptions): Promise<void
 export function plainGet(argv: readonly string[]): { keypath: string; options: GlobalOptions } | undefined {
   // An argument Node could not decode is sstash's to refuse, with its own message.
   if (argv.some((arg) => arg.includes('\ufffd'))) return undefined
-  const parsed = parseArgv(argv, [{ names: ['stash'], takesValue: true }])
+  const parsed = parseArgv(argv, [{ names: ['stash'], takesValue: true }], { unknown: 'keep' })
   const [command, keypath, ...rest] = parsed.args
-  if (parsed.error !== undefined || command !== 'get' || keypath === undefined || rest.length > 0 || parsed.options['--'].length > 0) return undefined
-  const stash = parsed.options.stash
-  if (!Object.keys(parsed.options).every((name) => name === '--' || name === 'stash') || (stash !== undefined && typeof stash !== 'string')) return undefined
-  return { keypath, options: { stash } }
+  if (parsed.error !== undefined || parsed.rest !== undefined || command !== 'get' || keypath === undefined || rest.length > 0) return undefined
+  const { stash, ...unknown } = parsed.options
+  // An unknown option, or an empty --stash, is for sstash to refuse with its own message.
+  if (Object.keys(unknown).length > 0 || stash === true || stash?.includes('')) return undefined
+  return { keypath, options: { stash: stash?.at(-1) } }
 }
 
 /**

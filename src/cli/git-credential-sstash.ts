@@ -34,27 +34,27 @@ interface Options {
   action?: string
 }
 
-const SPEC: Record<string, OptionSpec> = {
-  '--stash': { name: 'stash', value: true },
-  '--prefix': { name: 'prefix', value: true },
-  '-h': { name: 'help' },
-  '--help': { name: 'help' },
-}
+const SPEC: readonly OptionSpec[] = [
+  { names: ['stash'], takesValue: true },
+  { names: ['prefix'], takesValue: true },
+  { names: ['h', 'help'], takesValue: false },
+]
 
 function parseArgs(argv: string[]): Options {
-  const { values, flags, positional, rest } = parseArgv(argv, SPEC, USAGE)
-  const words = [...positional, ...(rest ?? [])]
-  const value = (name: string): string | undefined => {
-    const given = values.get(name)?.at(-1)
-    if (given === '') throw new UsageError(`--${name} needs a value`, USAGE)
-    return given
+  const { options, args, rest } = parseArgv(argv, SPEC, { unknown: 'error', usage: USAGE })
+  const words = [...args, ...(rest ?? [])]
+  const value = (name: 'stash' | 'prefix'): string | undefined => {
+    const given = options[name]
+    const last = Array.isArray(given) ? given.at(-1) : undefined
+    if (last === '') throw new UsageError(`option --${name} needs a value`, USAGE)
+    return last
   }
   if (words.length > 1) throw new UsageError(`unexpected argument ${words[1]}`, USAGE)
   const prefix = value('prefix')
   return {
     stash: value('stash'),
     prefix: prefix === undefined ? DEFAULT_PREFIX : parseKeyPath(prefix),
-    action: flags.has('help') ? 'help' : words[0],
+    action: options.help === true ? 'help' : words[0],
   }
 }
 

@@ -8,7 +8,7 @@ import { writeSync } from 'node:fs'
 import { SSError } from '../errors.js'
 import { selectEnvironment } from '../unlock/select-environment.js'
 import { exitLikeChild, runCommand, takeIgnoredSignals, type ChildExit } from '../env/runner.js'
-import { parseArgv, type OptionSpec } from './argv.js'
+import { parseArgv, type OptionSpec, type ParsedArgv } from './argv.js'
 import { EXIT, UsageError, printError, printHint, runMain } from './output.js'
 
 const USAGE = 'usage: sstash-run [--env-file <file>]... [-k <keypath>]... [--prefix P] [--override] [--mask] [--allow NAME]... [--stash PATH] -- <command> [args...]'
@@ -33,18 +33,16 @@ deeper ones are joined by _, each letter in its own case: project/myapp/DB/HOST 
 Reference: docs/RUN.md, docs/REFERENCES.md
 `
 
-const SPEC: Record<string, OptionSpec> = {
-  '-k': { name: 'key', value: true },
-  '--key': { name: 'key', value: true },
-  '--env-file': { name: 'envFile', value: true },
-  '--prefix': { name: 'prefix', value: true },
-  '--allow': { name: 'allow', value: true },
-  '--stash': { name: 'stash', value: true },
-  '--override': { name: 'override' },
-  '--mask': { name: 'mask' },
-  '-h': { name: 'help' },
-  '--help': { name: 'help' },
-}
+const SPEC: readonly OptionSpec[] = [
+  { names: ['k', 'key'], takesValue: true },
+  { names: ['envFile'], takesValue: true },
+  { names: ['prefix'], takesValue: true },
+  { names: ['allow'], takesValue: true },
+  { names: ['stash'], takesValue: true },
+  { names: ['override'], takesValue: false },
+  { names: ['mask'], takesValue: false },
+  { names: ['h', 'help'], takesValue: false },
+]
 
 /** What the command line asked for. */
 export interface RunArgs {
@@ -60,29 +58,20 @@ export interface RunArgs {
   help?: boolean
 }
 
-/** The first argument before `--` that is not an option or an option's value: a command typed without `--`. */
-function commandWord(argv: readonly string[]): number {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (arg === '--') return -1
-    if (!arg.startsWith('-') || arg === '-') return i
-    if (SPEC[arg]?.value === true) i++
-  }
-  return -1
-}
-
 /**
  * parseArgv, except that `sstash-run node -e 1` (the command's own option read as ours) says
  * to put `--` before the command instead of only "unknown option -e".
  */
-function parseOrExplain(argv: readonly string[]): ReturnType<typeof parseArgv> {
+function parseOrExplain(argv: readonly string[]): ParsedArgv {
   try {
-    return parseArgv(argv, SPEC, USAGE)
+    return parseArgv(argv, SPEC, { unknown: 'error', usage: USAGE })
   } catch (error) {
-    const at = commandWord(argv)
-    if (!(error instanceof SSError) || at < 0 || !error.message.startsWith('unknown option')) throw error
+    if (!(error instanceof SSError) || !error.message.startsWith('unknown option')) throw error
+    // The command word: the first argument before `--` that is neither an option nor an option's value.
+    const at = argv.findIndex((_, i) => parseArgv(argv.slice(0, i + 1), SPEC, { unknown: 'keep' }).args.length > 0)
+    if (at < 0) throw error
     // The unknown option came before the command word: it is ours, misspelled.
-    parseArgv(argv.slice(0, at), SPEC, USAGE)
+    parseArgv(argv.slice(0, at), SPEC, { unknown: 'error', usage: USAGE })
     const command = argv.slice(at).join(' ')
     throw new UsageError(`${error.message}: put -- before the command, as in sstash-run [options] -- ${command}`, USAGE)
   }
@@ -93,20 +82,23 @@ function parseOrExplain(argv: readonly string[]): ReturnType<typeof parseArgv> {
  * @throws {SSError} USAGE for an unknown option, a missing value, a missing `--` or command
  */
 export function parseRunArgs(argv: readonly string[]): RunArgs {
-  const { values, flags, positional, rest } = parseOrExplain(argv)
-  const last = (name: string): string | undefined => values.get(name)?.at(-1)
+  const { options, args: positional, rest } = parseOrExplain(argv)
+  const values = (name: string): string[] => {
+    const given = options[name]
+    return Array.isArray(given) ? given : []
+  }
   const parsed: RunArgs = {
-    keys: values.get('key') ?? [],
-    envFiles: values.get('envFile') ?? [],
-    prefix: last('prefix'),
-    override: flags.has('override'),
-    mask: flags.has('mask'),
-    allow: (values.get('allow') ?? []).flatMap((a) => a.split(',')),
-    stash: last('stash'),
+    keys: values('key'),
+    envFiles: values('envFile'),
+    prefix: values('prefix').at(-1),
+    override: options.override === true,
+    mask: options.mask === true,
+    allow: values('allow').flatMap((a) => a.split(',')),
+    stash: values('stash').at(-1),
     command: '',
     args: [],
   }
-  if (flags.has('help')) return { ...parsed, help: true }
+  if (options.help === true) return { ...parsed, help: true }
   const stray = positional[0]
   if (stray !== undefined && rest !== undefined) {
     // `sstash-run project/myapp -- cmd`: the -k was forgotten.

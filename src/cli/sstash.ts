@@ -14,7 +14,7 @@ import { READ_LIMITS, readRegularFile } from '../fs/read.js'
 import { defaultStashPath, stashPath } from '../locations.js'
 import type { SourcedPassword } from '../unlock/password.js'
 import { agentTimeoutFromEnv, openPersonalStash, openWithPassword, shareWithAgent } from '../unlock/open.js'
-import { parseArgv, type ParsedArgv } from './cac-argv.js'
+import { parseArgv, type ParsedArgv } from './argv.js'
 import { EXIT, UsageError, existingStash, openFromOptions, optionText as text, readFromOptions, printStatus, printWarning, runMain, writeJson, writeStdout, type GlobalOptions } from './output.js'
 import { get, plainGet } from './get.js'
 import { listJson, listLines, treeJson, treeLines } from './commands/listing.js'
@@ -250,16 +250,32 @@ export function buildCli(): CAC {
 /**
  * Finds the command `argv` names and parses its options exactly (see ./argv.ts), trying each
  * command's options in turn as cac does, since options may come before the command's name.
+ * Unknown options are kept for cac to refuse by name.
  */
 export function parseCommandLine(cli: CAC, argv: readonly string[]): { command?: Command; parsed: ParsedArgv } {
   const specs = (command?: Command) =>
     [...cli.globalCommand.options, ...(command?.options ?? [])].map((option) => ({ names: option.names, takesValue: option.isBoolean !== true }))
   for (const command of cli.commands) {
-    const parsed = parseArgv(argv, specs(command))
-    const name = parsed.args[0]
-    if (name !== undefined && command.isMatched(name)) return { command, parsed: { ...parsed, args: parsed.args.slice(1) } }
+    const parsed = parseArgv(argv, specs(command), { unknown: 'keep' })
+    // As cac matches: the first word, even one after `--`.
+    const name = parsed.args[0] ?? parsed.rest?.[0]
+    if (name === undefined || !command.isMatched(name)) continue
+    const words = parsed.args.length > 0 ? { args: parsed.args.slice(1) } : { args: [], rest: parsed.rest?.slice(1) }
+    return { command, parsed: { ...parsed, ...words } }
   }
-  return { parsed: parseArgv(argv, specs()) }
+  return { parsed: parseArgv(argv, specs(), { unknown: 'keep' }) }
+}
+
+/**
+ * The options as cac keeps them: a flag `true`, one value a string, more an array, and the
+ * arguments after `--` under `'--'`. An empty value is refused here: no sstash option takes one.
+ */
+function cacOptions(cli: CAC, command: Command, parsed: ParsedArgv, usage: string): Record<string, unknown> {
+  const empty = [...cli.globalCommand.options, ...command.options].find((option) => option.isBoolean !== true && [parsed.options[option.name] ?? []].flat().includes(''))
+  if (empty) throw new UsageError(`option ${/--[\w-]+/.exec(empty.rawName)?.[0] ?? empty.name} needs a value`, usage)
+  const options: Record<string, unknown> = Object.assign(Object.create(null) as object, { '--': parsed.rest ?? [] })
+  for (const [name, value] of Object.entries(parsed.options)) options[name] = value === true || value.length > 1 ? value : value[0]
+  return options
 }
 
 /** Refuses an argument that was not UTF-8: Node replaced its bad bytes, and `u/\xff` and `u/\xfe` would be one key. */
@@ -297,7 +313,7 @@ export async function main(argv: string[]): Promise<void> {
         cli.outputVersion()
         return EXIT.OK
       }
-      const name = parsed.args[0]
+      const name = parsed.args[0] ?? parsed.rest?.[0]
       if (name === 'help') {
         cli.outputHelp()
         return EXIT.OK
@@ -308,8 +324,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     const usage = `\`sstash ${command.name} --help\` shows its usage`
     if (parsed.error !== undefined) throw new UsageError(parsed.error, usage)
-    cli.args = parsed.args
-    cli.options = parsed.options
+    cli.options = cacOptions(cli, command, parsed, usage)
+    cli.args = [...parsed.args, ...(parsed.rest ?? [])]
     // The team stash reads it where it opens, below the command (as sstash-run and the helper read SSTASH_ALLOW_OLD).
     if (parsed.options.allowOld === true) process.env.SSTASH_ALLOW_OLD = '1'
     try {

@@ -499,7 +499,10 @@ describe('unlocking and options', () => {
   })
 
   it.each([
-    [['--stash'], /--stash needs a value/],
+    [['--stash'], /^sstash: error: option --stash needs a value$/],
+    [['--stash=', 'get'], /^sstash: error: option --stash needs a value$/],
+    [['--stash', '--', 'get'], /^sstash: error: option --stash needs a value$/],
+    [['--help=yes'], /^sstash: error: option --help takes no value$/],
     [['--bogus', 'get'], /unknown option --bogus/],
     [[], /no action given/],
     [['get', 'store'], /unexpected argument store/],

@@ -278,6 +278,24 @@ describe('usage errors', () => {
     expect(result.stderr).toMatch(/^sstash: error: .*\nsstash: hint: usage: sstash-run /)
   })
 
+  it.each([
+    [['-k', '--', 'true'], 'option -k needs a value'],
+    [['--key', '--', 'true'], 'option --key needs a value'],
+    [['-k'], 'option -k needs a value'],
+    [['--mask=yes', '--', 'true'], 'option --mask takes no value'],
+    [['-hx', '--', 'true'], 'unknown option -x'],
+  ])('names the option in one line for %j: %s', async (args, message) => {
+    const result = await runBin('run', args, { env: await stashWith(APP) })
+    expect(result.code).toBe(2)
+    expect(result.stderr.split('\n')[0]).toBe(`sstash: error: ${message}`)
+  })
+
+  it('reads -kVALUE, --key=VALUE and a value that starts with - as typed', async () => {
+    const unlock = await stashWith({ '-x/A': 'dash', 'p/B': 'pee', 'q/C': 'queue' })
+    const env = await envOf(['-kp', '--key=q', '-k', '-x'], unlock)
+    expect([env.A, env.B, env.C]).toEqual(['dash', 'pee', 'queue'])
+  })
+
   it('suggests -k for a key path given before --', async () => {
     const result = await runBin('run', ['project/myapp', '--', 'node', 'server.js'], { env: await stashWith(APP) })
     expect(result.code).toBe(2)

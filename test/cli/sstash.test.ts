@@ -758,6 +758,18 @@ describe('option values and arguments reach the commands exactly as typed', () =
     expect(r.stderr).toBe('sstash: error: option --stash needs a value\nsstash: hint: `sstash ls --help` shows its usage\n')
   })
 
+  it('takes -- after an option that needs a value for a forgotten value, not the file --', async () => {
+    const r = await sstash(['ls', '--stash', '--'], await workdir())
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('sstash: error: option --stash needs a value\nsstash: hint: `sstash ls --help` shows its usage\n')
+  })
+
+  it('refuses an empty value given as the next argument, naming the option', async () => {
+    const r = await sstash(['get', '--stash', '', 'a'], await workdir())
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('sstash: error: option --stash needs a value\nsstash: hint: `sstash get --help` shows its usage\n')
+  })
+
   it('reads the words after -- as arguments, even when they look like options', async () => {
     const where = await workdir({ '-r': 'dash' })
     expect((await sstash(['get', '--', '-r'], where)).stdout).toBe('dash')
