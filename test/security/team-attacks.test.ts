@@ -24,7 +24,7 @@ import { signMembership, signingKeyFingerprint, teamFingerprint } from '../../sr
 import { TeamStash, realPathOf } from '../../src/team/team-stash.js'
 import { textconv } from '../../src/team/textconv.js'
 import { runBin } from '../helpers.js'
-import { clone, code, ids, newKey, newPath, setup, text, utf8 } from '../unit/team/fixture.js'
+import { clone, code, ids, newKey, newPath, setup, text, utf8, removedAdmin } from '../unit/team/fixture.js'
 
 type Team = Awaited<ReturnType<typeof setup>>
 const wrapTo = async (key: Uint8Array, recipient: string): Promise<string> => b64(await ageEncrypt(key, [parseRecipient(recipient)]))
@@ -36,21 +36,6 @@ const ONE_ERROR = /^sstash: error: [^\n]+\n(sstash: hint: [^\n]+\n)?$/
 /** `sstash get` as a member on their own clone. */
 const get = (t: Team, who: 'alice' | 'bob' | 'ci', key: string, extra: string[] = [], env: Record<string, string> = t.env[who]) =>
   runBin('sstash', ['--stash', t.path, ...extra, 'get', key], { env: { ...env, SSTASH_IDENTITY: t[who].secret } })
-
-/**
- * A team where bob was an admin and was then removed by alice. Returns the file from before the
- * removal (signed by signing key generation 1) and bob's copy of that generation's seed. Alice's
- * clone has seen the removal (signing key generation 2, dev at generation 2).
- */
-async function removedAdmin() {
-  const t = await setup()
-  await addMember(t.asAlice, 'bob', undefined, [], { admin: true })
-  const before = readFileSync(t.path)
-  const bobsSeed = openKeyring(parse(t.path), ids(t.bob), 'old').signingSeed()
-  await removeMember(await t.open(t.alice, t.env.alice), 'bob')
-  await t.open(t.alice, t.env.alice)
-  return { t, before, bobsSeed }
-}
 
 /** Bob's forgery from the pre-removal file: dev given a key of eve's, wrapped to alice and eve, and a value eve chose; signed by his old key. */
 async function forgeWithOldSigningKey(before: Uint8Array, bobsSeed: Uint8Array, t: Team, eve: { recipient: string }): Promise<Uint8Array> {

@@ -18,26 +18,15 @@ import { parseRecipient } from '../../src/team/keys.js'
 import { addMember, createTeam, removeMember } from '../../src/team/membership.js'
 import { parseTeamFile } from '../../src/team/parse.js'
 import { b64 } from '../../src/crypto/primitives.js'
-import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint, teamFingerprint } from '../../src/team/signing.js'
+import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint } from '../../src/team/signing.js'
 import { BIN, ROOT, runBin, runCommand, type RunResult } from '../helpers.js'
-import { clone, ids, newKey, newPath, setup } from '../unit/team/fixture.js'
+import { clone, ids, newKey, newPath, setup, removedAdmin } from '../unit/team/fixture.js'
 
 type Team = Awaited<ReturnType<typeof setup>>
 const DRIVER = join(ROOT, 'test/fixtures/cli/pty-drive.py')
 const hasPython = spawnSync('python3', ['-c', '0']).error === undefined
 const parse = (path: string): TeamFile => parseTeamFile(readFileSync(path), path)
 const ONE_ERROR = /^sstash: error: [^\n]+\n(sstash: hint: [^\n]+\n)?$/
-
-/** A team where bob, an admin, was removed by alice: the file before, bob's old signing seed, and the real signing key pin (generation 2). */
-async function removedAdmin() {
-  const t = await setup()
-  await addMember(t.asAlice, 'bob', undefined, [], { admin: true })
-  const before = readFileSync(t.path)
-  const bobsSeed = openKeyring(parse(t.path), ids(t.bob), 'old').signingSeed()
-  await removeMember(await t.open(t.alice, t.env.alice), 'bob')
-  const real = parse(t.path)
-  return { t, before, bobsSeed, real, pin: signingKeyFingerprint(real) as string, fingerprint: teamFingerprint(real) }
-}
 
 /** `sstash team verify` on a fresh clone (a CI runner) with the given pins. */
 const verify = (t: Team, pins: string[]): Promise<RunResult> => runBin('sstash', ['--stash', t.path, 'team', 'verify', ...pins], { env: clone() })

@@ -4,9 +4,13 @@
  * memory kept apart (as each machine remembers separately).
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseIdentities, generateIdentity } from '../../../src/team/keys.js'
-import { addMember, createTeam } from '../../../src/team/membership.js'
+import { openKeyring } from '../../../src/team/keyring.js'
+import { addMember, createTeam, removeMember } from '../../../src/team/membership.js'
+import { parseTeamFile } from '../../../src/team/parse.js'
+import { signingKeyFingerprint, teamFingerprint } from '../../../src/team/signing.js'
 import { TeamStash } from '../../../src/team/team-stash.js'
 import { tempDir } from '../../helpers.js'
 
@@ -42,4 +46,20 @@ export async function setup() {
     tree.write(['prod', 'db', 'password'], utf8('prod-password'))
   })
   return { path, alice, bob, ci, env, asAlice, open: (key: { secret: string }, e: Record<string, string>, options = {}) => TeamStash.open(path, ids(key), e, options) }
+}
+
+/**
+ * The team above where bob was an admin and was then removed by alice: the file from before
+ * the removal (signed by signing key generation 1), bob's copy of that generation's seed, and
+ * the real file's pins (signing key generation 2). Alice's clone has seen the removal.
+ */
+export async function removedAdmin() {
+  const t = await setup()
+  await addMember(t.asAlice, 'bob', undefined, [], { admin: true })
+  const before = readFileSync(t.path)
+  const bobsSeed = openKeyring(parseTeamFile(before, t.path), ids(t.bob), 'old').signingSeed()
+  await removeMember(await t.open(t.alice, t.env.alice), 'bob')
+  await t.open(t.alice, t.env.alice)
+  const real = parseTeamFile(readFileSync(t.path), t.path)
+  return { t, before, bobsSeed, real, pin: signingKeyFingerprint(real) as string, fingerprint: teamFingerprint(real) }
 }
