@@ -14,7 +14,7 @@ import { exposedValues } from './listing.js'
 import { b64, randomBytes } from '../crypto/primitives.js'
 import { fingerprintOf, newScopeKey, openValue, sealValue } from './scope-keys.js'
 import { SeenStore } from './seen.js'
-import { endorsementMessage, newSigningKey, signBytes, signMembership } from './signing.js'
+import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint } from './signing.js'
 import { realPathOf, type TeamStash } from './team-stash.js'
 import { remember } from './trust.js'
 
@@ -121,8 +121,8 @@ export interface Removal {
   rotated: string[]
   /** The key paths the removed member could read that nobody has set since. */
   exposed: string[][]
-  /** True when the member was an admin and the signing key was rotated. */
-  signingRotated: boolean
+  /** When the member was an admin: the new signing key's fingerprint ({@link signingKeyFingerprint}), which CI pins from now on. */
+  signingKey?: string
 }
 
 /** Rotates one scope: a new key wrapped to the remaining holders, and every current value encrypted again under it (keeping `since`). */
@@ -172,11 +172,11 @@ export async function removeMember(stash: TeamStash, name: string, env: Env = st
     const record: RemovalRecord = { epoch: file.epoch + 1, member: name, date: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), scopes: theirs.map((s) => [s, (file.scopes.get(s) as ScopeRecord).gen]) }
     file.removals.set(`${record.epoch} ${name}`, record)
     resign(file, ring)
-    return { file, rotated: theirs, signingRotated: wasAdmin, exposed: exposedValues(file).filter((v) => theirs.includes(v.scope)).map((v) => v.path) }
+    return { file, rotated: theirs, signingKey: wasAdmin ? signingKeyFingerprint(file) : undefined, exposed: exposedValues(file).filter((v) => theirs.includes(v.scope)).map((v) => v.path) }
   })
   // Remembered after the write: this clone has seen the removal, so a file from before it is old.
   await pin(removal.file, stash.path, env)
-  return { rotated: removal.rotated, exposed: removal.exposed, signingRotated: removal.signingRotated }
+  return { rotated: removal.rotated, exposed: removal.exposed, ...(removal.signingKey === undefined ? {} : { signingKey: removal.signingKey }) }
 }
 
 /**

@@ -95,13 +95,10 @@ async function add(name: string | undefined, options: Options): Promise<void> {
 async function remove(name: string | undefined, options: Options): Promise<void> {
   if (name === undefined) throw new UsageError('team rm needs a member name', '`sstash team ls` lists the members')
   const { removeMember } = await team()
-  const { rotated, exposed, signingRotated } = await removeMember(await open(options), name)
+  const { rotated, exposed, signingKey } = await removeMember(await open(options), name)
   const scopes = rotated.length === 0 ? 'they held no scope' : `new keys for ${rotated.length === 1 ? 'scope' : 'scopes'} ${rotated.join(', ')}, and their values encrypted again under them`
-  note(`removed ${name}; ${scopes}${signingRotated ? '; a new team signing key, endorsed by the old one' : ''}`)
-  if (signingRotated) {
-    const [{ readTeamFile }, { signingKeyFingerprint }] = await Promise.all([import('../../team/team-stash.js'), import('../../team/signing.js')])
-    note(`the team's signing key is now ${signingKeyFingerprint(readTeamFile(await existingStash(options)))}: where CI pins it (team verify --signing-key), pin this one`)
-  }
+  note(`removed ${name}; ${scopes}${signingKey ? '; a new team signing key, endorsed by the old one' : ''}`)
+  if (signingKey) note(`the team's signing key is now ${signingKey}: where CI pins it (team verify --signing-key), pin this one`)
   if (exposed.length > 0)
     warn(`${name} could read ${exposed.length} ${exposed.length === 1 ? 'value' : 'values'}, and old values stay in git history: rotate each secret where it was issued, then set it again (\`sstash team exposed\` lists them)`)
 }
