@@ -12,6 +12,7 @@ import { fstatSync, readSync } from 'node:fs'
 import { EXIT, exitStatusOf, ioError, SSError, type SSErrorCode } from '../errors.js'
 import { stashPath } from '../locations.js'
 import type { SecureStash } from '../store/secure-stash.js'
+import { CONTROLS_ABOVE_C0 } from '../tree/key-path.js'
 import { MAX_TREE_BYTES, type Tree } from '../tree/tree.js'
 import { openStash, readStash, requireStash, type OpenedStash } from '../unlock/open.js'
 
@@ -22,13 +23,12 @@ export { writeStdout }
 /** Exit codes, documented in the README and docs/ERRORS.md (the table lives in ../errors.ts). */
 export { EXIT } from '../errors.js'
 
-// What a terminal would act on or show as something else: C0 and C1 controls, DEL, bidi
-// controls and line separators. A message may quote what a hostile file holds (a team stash's
-// key path, a name in a .env), so none reaches the terminal as it is.
-// eslint-disable-next-line no-control-regex
-const UNSHOWABLE = /[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g
-// The same above C0: JSON.stringify escapes C0 itself, and its layout's newlines must stay.
-const UNSHOWABLE_ABOVE_C0 = /[\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g
+// What a terminal would act on or show as something else (C0 and ../tree/key-path.ts's
+// CONTROLS_ABOVE_C0). A message may quote what a hostile file holds (a team stash's key path, a
+// name in a .env), so none reaches the terminal as it is.
+const UNSHOWABLE = new RegExp(`[\\x00-\\x1f${CONTROLS_ABOVE_C0}]`, 'g')
+// Above C0 only, for JSON: JSON.stringify escapes C0 itself, and its layout's newlines must stay.
+const UNSHOWABLE_ABOVE_C0 = new RegExp(`[${CONTROLS_ABOVE_C0}]`, 'g')
 const asEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
 const escapeUnshowable = (text: string): string => text.replace(UNSHOWABLE, asEscape)
 
@@ -41,9 +41,12 @@ export function shownLine(line: string): string {
   return shown.length <= MAX_LINE ? shown : `${shown.slice(0, MAX_LINE)}... (${shown.length - MAX_LINE} more characters)`
 }
 
-/** JSON for programs, with the characters of {@link UNSHOWABLE} as `\\uXXXX` escapes: the same value to a parser, nothing a terminal acts on. */
+/** JSON text with the characters of {@link UNSHOWABLE} as `\\uXXXX` escapes: the same value to a parser, nothing a terminal acts on. */
+export const escapedJson = (value: unknown, indent?: number): string => JSON.stringify(value, null, indent).replace(UNSHOWABLE_ABOVE_C0, asEscape)
+
+/** {@link escapedJson} on stdout, for programs. */
 export function writeJson(value: unknown, indent?: number): void {
-  writeStdout(`${JSON.stringify(value, null, indent).replace(UNSHOWABLE_ABOVE_C0, asEscape)}\n`)
+  writeStdout(`${escapedJson(value, indent)}\n`)
 }
 
 /** Writes `sstash: error: <message>` to stderr; a message listing several problems gets one such line each. */

@@ -63,14 +63,21 @@ function unescapeSegment(piece: string, text: string): string {
   return out
 }
 
+/**
+ * What a terminal acts on, or shows as something else, above C0 (a regex character class body):
+ * DEL, the C1 controls (U+009B is CSI to a terminal that honours it), the bidi controls and the
+ * line and paragraph separators, which make a printed line read as another. Printed text that may
+ * come from someone else's file escapes these and C0 (here, and ../cli/output.ts).
+ */
+export const CONTROLS_ABOVE_C0 = '\\x7f-\\x9f\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069'
+
+const SEGMENT_ESCAPED = new RegExp(`[\\\\/\\x00-\\x1f${CONTROLS_ABOVE_C0}]`, 'g')
+
 /** Writes one segment in the command-line spelling. */
 export function formatSegment(segment: string): string {
   if (segment === '') return '\\e'
-  // C1 controls too (U+0080 to U+009F: U+009B is CSI to a terminal that honours them), as \xNN,
-  // and the bidi and line-separator controls (which make a printed path read as another) as
-  // \uHHHH: parseKeyPath reads both back.
-  // eslint-disable-next-line no-control-regex
-  return segment.replace(/[\\/\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => {
+  // Controls as \xNN, the others of CONTROLS_ABOVE_C0 as \uHHHH: parseKeyPath reads both back.
+  return segment.replace(SEGMENT_ESCAPED, (c) => {
     const code = c.charCodeAt(0)
     if (c === '\\' || c === '/') return `\\${c}`
     return code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`

@@ -9,7 +9,7 @@
 import { basename, dirname } from 'node:path'
 import type { ConflictValue } from '../../team/conflict-values.js'
 import { formatKeyPath } from '../../tree/key-path.js'
-import { isTerminal, printStatus, writeJson, writeStdout } from '../output.js'
+import { escapedJson, isTerminal, printStatus, writeJson, writeStdout } from '../output.js'
 
 /** One side of a conflict: `set` (in a scope) or `removed`. */
 export interface ConflictSide {
@@ -76,8 +76,8 @@ function shownValue(value: Uint8Array): string {
   } catch {
     return `(${value.length} bytes, not UTF-8 text; base64 ${Buffer.from(value).toString('base64')})`
   }
-  // JSON escapes C0 controls; DEL, C1 controls (0x9b starts a terminal escape on some terminals), line separators and bidi overrides are escaped too.
-  return JSON.stringify(text).replace(/[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  // Quoted as JSON: C0 escaped by JSON itself, DEL, C1, bidi and separators by escapedJson.
+  return escapedJson(text)
 }
 
 /** Prints both sides' values of the conflict at `key`, those this member's identity can open. */
