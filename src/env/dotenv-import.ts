@@ -21,7 +21,7 @@
 import { SSError } from '../errors.js'
 import { withoutSecrets } from './secret-variables.js'
 import { dotenvParse } from './dotenv.js'
-import { REFERENCE, expandInPlace } from './expand.js'
+import { OPERATOR, REFERENCE, expandInPlace } from './expand.js'
 import { nameProblem, relativeName } from './naming.js'
 
 /**
@@ -145,7 +145,7 @@ function nameNotes(vars: ReadonlyMap<string, string>, into: readonly string[]): 
 
 /** The names a value refers to with `${NAME...}` or `$NAME`. */
 export function referencesOf(value: string): string[] {
-  return [...value.matchAll(REFERENCE)].map((m) => (m[2] ?? (m[1] as string).split(/:\+|\+|:-|-/)[0]) as string)
+  return [...value.matchAll(REFERENCE)].map((m) => (m[2] ?? (m[1] as string).split(OPERATOR)[0]) as string)
 }
 
 /** Every name a value may pull in when expanded: the references and those in their defaults. */

@@ -26,7 +26,8 @@ export const EXPAND_BOUNDS = { substitutions: 512 * 1024, valueBytes: 1024 * 102
 
 /** dotenv-expand's reference pattern. */
 export const REFERENCE = /(?<!\\)\${([^{}]+)}|(?<!\\)\$([A-Za-z_][A-Za-z0-9_]*)/g
-const OPERATOR = /(:\+|\+|:-|-)/
+/** dotenv-expand's operators (`:+`, `+`, `:-`, `-`): a reference's name ends at the first. */
+export const OPERATOR = /(:\+|\+|:-|-)/
 const resolveEscapes = (value: string): string => value.replace(/\\\$/g, '$')
 
 function expandValue(name: string, value: string, processEnv: Record<string, string>, runningParsed: Record<string, string>): string {
