@@ -169,3 +169,22 @@ export function thrown(fn: () => unknown): SSError {
   }
   throw new Error('expected an error')
 }
+
+/**
+ * The environment of a team member's clone, for real git and sstash: their own home, state
+ * (the clone's memory of the team) and data, their identity file, git's author and committer,
+ * and no system git config.
+ */
+export function memberEnv(home: string, identityFile: string, name = 'alice'): Record<string, string> {
+  return {
+    HOME: home,
+    XDG_STATE_HOME: join(home, 'state'),
+    XDG_DATA_HOME: join(home, 'data'),
+    SSTASH_IDENTITY_FILE: identityFile,
+    GIT_AUTHOR_NAME: name,
+    GIT_AUTHOR_EMAIL: `${name}@example.com`,
+    GIT_COMMITTER_NAME: name,
+    GIT_COMMITTER_EMAIL: `${name}@example.com`,
+    GIT_CONFIG_NOSYSTEM: '1',
+  }
+}

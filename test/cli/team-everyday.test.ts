@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BIN, makeStash, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
+import { BIN, makeStash, runBin, runCommand, tempDir, type RunResult, memberEnv } from '../helpers.js'
 
 const dir = tempDir()
 const hasAge = spawnSync('age-keygen', ['-y', '/dev/null']).error === undefined
@@ -24,17 +24,7 @@ async function teamRepo() {
   mkdirSync(repo, { recursive: true })
   const key = join(home, 'alice.key')
   spawnSync('age-keygen', ['-o', key])
-  const env: Record<string, string> = {
-    HOME: home,
-    XDG_STATE_HOME: join(home, 'state'),
-    XDG_DATA_HOME: join(home, 'data'),
-    SSTASH_IDENTITY_FILE: key,
-    GIT_AUTHOR_NAME: 'alice',
-    GIT_AUTHOR_EMAIL: 'alice@example.com',
-    GIT_COMMITTER_NAME: 'alice',
-    GIT_COMMITTER_EMAIL: 'alice@example.com',
-    GIT_CONFIG_NOSYSTEM: '1',
-  }
+  const env = memberEnv(home, key)
   const git = (...args: string[]): Promise<RunResult> => runCommand('git', args, { cwd: repo, env })
   const sstash = (args: string[], input?: string, extra: Record<string, string> = {}): Promise<RunResult> =>
     runBin('sstash', args, { cwd: repo, env: { ...env, ...extra }, input })

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BIN, ROOT, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
+import { BIN, ROOT, runBin, runCommand, tempDir, type RunResult, memberEnv } from '../helpers.js'
 
 const DRIVER = join(ROOT, 'test/fixtures/cli/pty-drive.py')
 const dir = tempDir()
@@ -35,17 +35,7 @@ async function conflictedRepo(theirsShared = 'theirs-secret', { sharedBy = 'alic
   mkdirSync(repo, { recursive: true })
   const alice = ageKey('alice')
   const bob = ageKey('bob')
-  const env: Record<string, string> = {
-    HOME: home,
-    XDG_STATE_HOME: join(home, 'state'),
-    XDG_DATA_HOME: join(home, 'data'),
-    SSTASH_IDENTITY_FILE: alice.key,
-    GIT_AUTHOR_NAME: 'alice',
-    GIT_AUTHOR_EMAIL: 'alice@example.com',
-    GIT_COMMITTER_NAME: 'alice',
-    GIT_COMMITTER_EMAIL: 'alice@example.com',
-    GIT_CONFIG_NOSYSTEM: '1',
-  }
+  const env = memberEnv(home, alice.key)
   const git = (...args: string[]): Promise<RunResult> => runCommand('git', args, { cwd: repo, env })
   const sstash = (args: string[], input?: string): Promise<RunResult> => runBin('sstash', [...S, ...args], { cwd: repo, env, input })
   await git('init', '-q', '-b', 'main')

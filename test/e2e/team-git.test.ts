@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { generateIdentity, parseIdentities } from '../../src/team/keys.js'
-import { runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
+import { runBin, runCommand, tempDir, type RunResult, memberEnv } from '../helpers.js'
 
 const dir = tempDir()
 const origin = join(dir, 'origin.git')
@@ -34,17 +34,7 @@ function member(name: string, kind: 'age' | 'ssh', home = join(dir, name)): Memb
     writeFileSync(key, `${secret}\n`, { mode: 0o600 })
     recipient = (parseIdentities(secret, key)[0] as { recipient: string }).recipient
   }
-  const env = {
-    HOME: home,
-    XDG_STATE_HOME: join(home, 'state'),
-    XDG_DATA_HOME: join(home, 'data'),
-    SSTASH_IDENTITY_FILE: key,
-    GIT_AUTHOR_NAME: name,
-    GIT_AUTHOR_EMAIL: `${name}@example.com`,
-    GIT_COMMITTER_NAME: name,
-    GIT_COMMITTER_EMAIL: `${name}@example.com`,
-    GIT_CONFIG_NOSYSTEM: '1',
-  }
+  const env = memberEnv(home, key, name)
   return { name, repo: join(home, 'repo'), env, recipient }
 }
 
