@@ -9,9 +9,9 @@ import { SSError } from '../errors.js'
 import { resolveStashPath } from '../fs/read.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import type { Identity } from './age-file.js'
-import { encodePath, type TeamFile, type ValueRecord } from './format.js'
+import { encodePath, isValue, type TeamFile, type TombstoneRecord, type ValueRecord } from './format.js'
 import type { Keyring } from './keyring.js'
-import { openValue } from './scope-keys.js'
+import { checkTombstone, openValue } from './scope-keys.js'
 import { checkedFile } from './team-stash.js'
 
 type Env = Record<string, string | undefined>
@@ -20,11 +20,15 @@ type Env = Record<string, string | undefined>
 export type ConflictValue = { state: 'value'; value: Uint8Array } | { state: 'removed' } | { state: 'closed'; why: string }
 
 /** One side's record opened, or the reason it is not. */
-function openSide(file: TeamFile, ring: Keyring, record: ValueRecord | null | undefined): ConflictValue {
+function openSide(file: TeamFile, ring: Keyring, record: ValueRecord | TombstoneRecord | undefined): ConflictValue {
   if (!record) return { state: 'removed' }
   if (!ring.holds(record.scope)) return { state: 'closed', why: `it is in scope ${record.scope}, which ${ring.member} does not hold` }
   const gen = file.scopes.get(record.scope)?.gen ?? 0
-  if (record.gen < gen) return { state: 'closed', why: `it was set under an old key of scope ${record.scope} (generation ${record.gen}, the scope is at ${gen}), which a removed member holds too` }
+  if (record.gen < gen) return { state: 'closed', why: `it was ${isValue(record) ? 'set' : 'removed'} under an old key of scope ${record.scope} (generation ${record.gen}, the scope is at ${gen}), which a removed member holds too` }
+  if (!isValue(record)) {
+    checkTombstone(ring.key(record.scope), file.teamId, record)
+    return { state: 'removed' }
+  }
   return { state: 'value', value: openValue(ring.key(record.scope), file.teamId, record) }
 }
 
@@ -38,5 +42,5 @@ export async function conflictValues(path: string, key: readonly string[], ident
   await save()
   const enc = encodePath(key)
   if (!file.conflicts.has(enc)) throw new SSError(`key ${formatKeyPath(key)} has no merge conflict`, 'KEY_NOT_FOUND', { hint: '`sstash team resolve --show` lists the conflicts' })
-  return { member: ring.member, ours: openSide(file, ring, file.values.get(enc)), theirs: openSide(file, ring, file.conflicts.get(enc)) }
+  return { member: ring.member, ours: openSide(file, ring, file.values.get(enc) ?? file.tombstones.get(enc)), theirs: openSide(file, ring, file.conflicts.get(enc)) }
 }

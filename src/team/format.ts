@@ -51,14 +51,27 @@ export interface RemovalRecord {
   scopes: [string, number][]
 }
 
-/** One encrypted value. */
+/** One encrypted value; `version` counts the writes of its key path (docs/TEAM.md, Versions). */
 export interface ValueRecord {
   path: string[]
   scope: string
   gen: number
   since: number
+  version: number
   sealed: string
 }
+
+/** A removed value: kept as a record, tagged by its scope's key so that nobody else can remove a value. */
+export interface TombstoneRecord {
+  path: string[]
+  scope: string
+  gen: number
+  version: number
+  tag: string
+}
+
+/** True for a value, false for a tombstone. */
+export const isValue = (record: ValueRecord | TombstoneRecord): record is ValueRecord => 'sealed' in record
 
 /** A parsed team stash. Maps are keyed by name, or by the encoded path for values. */
 export interface TeamFile {
@@ -80,16 +93,16 @@ export interface TeamFile {
   signature: string
   values: Map<string, ValueRecord>
   /** Key paths whose value was removed: kept as a record, so that a removal and an addition next to it never touch in a merge. */
-  tombstones: Set<string>
-  /** Their side of a merge conflict; null when they removed the value. */
-  conflicts: Map<string, ValueRecord | null>
+  tombstones: Map<string, TombstoneRecord>
+  /** Their side of a merge conflict: their value, or their tombstone when they removed it. */
+  conflicts: Map<string, ValueRecord | TombstoneRecord>
 }
 
 /** An empty team file with the given id: the start of `team init`. */
 export function emptyTeamFile(teamId: string): TeamFile {
   return {
     teamId, epoch: 1, members: new Map(), admins: new Set(), scopes: new Map(), wraps: new Map(), signKeys: new Map(), signWraps: new Map(),
-    removals: new Map(), signature: '', values: new Map(), tombstones: new Set(), conflicts: new Map(),
+    removals: new Map(), signature: '', values: new Map(), tombstones: new Map(), conflicts: new Map(),
   }
 }
 
@@ -233,9 +246,9 @@ export function membershipLines(file: TeamFile): string[] {
 /** The anchor line of bucket `i` (0..255) of the values section. */
 export const anchor = (i: number): string => `@ ${i.toString(16).padStart(2, '0')}`
 
-/** A value record (or their side of a conflict) in its three lines; a tombstone or a removal on their side has payload `-`. */
-export const valueLines = (kind: 'value' | 'conflict', spelling: string, v: ValueRecord | null): string =>
-  `${valueHead(kind, spelling)}\n ${v ? `${v.scope} ${v.gen} ${v.since} ${v.sealed}` : '-'}\n`
+/** A value record (or their side of a conflict) in its three lines; a tombstone's payload starts with `-`. */
+export const valueLines = (kind: 'value' | 'conflict', spelling: string, v: ValueRecord | TombstoneRecord): string =>
+  `${valueHead(kind, spelling)}\n ${isValue(v) ? `${v.scope} ${v.gen} ${v.since} ${v.version} ${v.sealed}` : `- ${v.scope} ${v.gen} ${v.version} ${v.tag}`}\n`
 
 /**
  * Joins the header, membership lines and value records (each `valueLines`' output) into a file:
@@ -260,7 +273,7 @@ export function joinFile(header: string, membership: readonly string[], values: 
 export function valueRecords(file: TeamFile): string[] {
   const out: string[] = []
   for (const [enc, v] of file.values) out.push(valueLines('value', enc, v))
-  for (const enc of file.tombstones) if (!file.values.has(enc)) out.push(valueLines('value', enc, null))
+  for (const [enc, t] of file.tombstones) if (!file.values.has(enc)) out.push(valueLines('value', enc, t))
   for (const [enc, v] of file.conflicts) out.push(valueLines('conflict', enc, v))
   return out
 }

@@ -3,7 +3,7 @@
  * identity: members with their scopes, values a removed member could read, and values set
  * under an old key that must be set again. Each one pass over the records.
  */
-import { inPathOrder, type RemovalRecord, type ScopeRecord, type TeamFile, type ValueRecord } from './format.js'
+import { inPathOrder, isValue, type RemovalRecord, type ScopeRecord, type TeamFile, type TombstoneRecord, type ValueRecord } from './format.js'
 import { scopesByMember } from './keyring.js'
 import { recipientFingerprint } from './keys.js'
 
@@ -11,7 +11,7 @@ import { recipientFingerprint } from './keys.js'
 export function exposedValues(file: TeamFile): ValueRecord[] {
   const out: ValueRecord[] = []
   for (const [, record] of [...inPathOrder(file.values), ...inPathOrder(file.conflicts)])
-    if (record && record.since < (file.scopes.get(record.scope) as ScopeRecord).gen) out.push(record)
+    if (isValue(record) && record.since < (file.scopes.get(record.scope) as ScopeRecord).gen) out.push(record)
   return out
 }
 
@@ -20,9 +20,9 @@ export function exposedTo(file: TeamFile, value: ValueRecord): RemovalRecord[] {
   return [...file.removals.values()].filter((r) => r.scopes.some(([s, g]) => s === value.scope && g > value.since)).sort((a, b) => a.epoch - b.epoch)
 }
 
-/** Values set under an older key than their scope's (on a branch cut before a removal, or by a removed member): refused until set again. */
-export function staleValues(file: TeamFile): ValueRecord[] {
-  return inPathOrder(file.values).map(([, v]) => v).filter((v) => v.gen < (file.scopes.get(v.scope) as ScopeRecord).gen)
+/** Values set (or removed) under an older key than their scope's (on a branch cut before a removal, or by a removed member): refused until set again. */
+export function staleValues(file: TeamFile): (ValueRecord | TombstoneRecord)[] {
+  return inPathOrder(new Map<string, ValueRecord | TombstoneRecord>([...file.values, ...file.tombstones])).map(([, v]) => v).filter((v) => v.gen < (file.scopes.get(v.scope) as ScopeRecord).gen)
 }
 
 /** One member as `team ls` shows it. */

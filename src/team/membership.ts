@@ -7,15 +7,16 @@
  */
 import { SSError } from '../errors.js'
 import { ageEncrypt } from './age-file.js'
-import { checkName, emptyTeamFile, encodePath, serializeTeamFile, type RemovalRecord, type ScopeRecord, type TeamFile } from './format.js'
+import { checkName, emptyTeamFile, encodePath, isValue, serializeTeamFile, type RemovalRecord, type ScopeRecord, type TeamFile, type TombstoneRecord, type ValueRecord } from './format.js'
 import { Keyring, membersOf } from './keyring.js'
 import { parseRecipient } from './keys.js'
 import { exposedValues } from './listing.js'
 import { b64, randomBytes } from '../crypto/primitives.js'
-import { fingerprintOf, newScopeKey, openValue, sealValue } from './scope-keys.js'
+import { checkTombstone, fingerprintOf, newScopeKey, openValue, sealValue, tagTombstone } from './scope-keys.js'
 import { SeenStore } from './seen.js'
 import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint } from './signing.js'
 import { realPathOf, type TeamStash } from './team-stash.js'
+import { nextVersion } from './team-tree.js'
 import { remember } from './trust.js'
 
 export { exposedValues, listMembers, staleValues, type MemberInfo } from './listing.js'
@@ -125,16 +126,23 @@ export interface Removal {
   signingKey?: string
 }
 
-/** Rotates one scope: a new key wrapped to the remaining holders, and every current value encrypted again under it (keeping `since`). */
+/** `record` (a value or a tombstone, verified under `from`) under key `to` at generation `gen`, with `version`. */
+function reseal(file: TeamFile, record: ValueRecord | TombstoneRecord, from: Uint8Array, to: Uint8Array, gen: number, version: number): ValueRecord | TombstoneRecord {
+  const fields = { path: record.path, scope: record.scope, gen, version }
+  if (isValue(record)) return sealValue(to, file.teamId, { ...fields, since: record.since }, openValue(from, file.teamId, record))
+  checkTombstone(from, file.teamId, record)
+  return tagTombstone(to, file.teamId, fields)
+}
+
+/** Rotates one scope: a new key wrapped to the remaining holders, and every current value and removal sealed again under it (keeping `since` and the version). */
 async function rotateScope(file: TeamFile, ring: Keyring, scope: ScopeRecord): Promise<void> {
   const old = ring.key(scope.name)
   const key = newScopeKey()
   const gen = scope.gen + 1
   for (const [member, recipient] of membersOf(file, scope.name)) file.wraps.set(`${scope.name} ${member}`, { scope: scope.name, gen, member, file: await wrapTo(key, recipient) })
-  // Only values of the current generation: an older one may be a removed member's write, never laundered.
-  for (const map of [file.values, file.conflicts])
-    for (const [enc, v] of map)
-      if (v && v.scope === scope.name && v.gen === scope.gen) map.set(enc, sealValue(key, file.teamId, { path: v.path, scope: v.scope, gen, since: v.since }, openValue(old, file.teamId, v)))
+  // Only records of the current generation: an older one may be a removed member's write, never laundered.
+  for (const map of [file.values, file.tombstones, file.conflicts] as Map<string, ValueRecord | TombstoneRecord>[])
+    for (const [enc, v] of map) if (v.scope === scope.name && v.gen === scope.gen) map.set(enc, reseal(file, v, old, key, gen, v.version))
   scope.gen = gen
   scope.fingerprint = fingerprintOf(key)
   ring.setCurrent(scope.name, key)
@@ -180,19 +188,28 @@ export async function removeMember(stash: TeamStash, name: string, env: Env = st
 }
 
 /**
- * Settles a merge conflict at `path`: keeps our value, or takes theirs.
- * @throws {SSError} KEY_NOT_FOUND when the path has no conflict
+ * Settles a merge conflict at `path`: keeps our value, or takes theirs, sealed again at a version
+ * above both sides (a clone that saw either side's version then takes it). A side set under an
+ * old key of its scope is kept as it is, never sealed again: it stays refused until set again.
+ * @throws {SSError} KEY_NOT_FOUND when the path has no conflict; NO_ACCESS outside the member's scopes
  */
 export async function resolveConflict(stash: TeamStash, path: readonly string[], side: 'ours' | 'theirs'): Promise<void> {
-  await stash.mutate(({ file }) => {
+  await stash.mutate(({ file, ring, versions }) => {
     const enc = encodePath(path)
-    if (!file.conflicts.has(enc)) throw new SSError(`key ${JSON.stringify(path)} has no merge conflict`, 'KEY_NOT_FOUND', { hint: '`sstash team resolve` lists the conflicts' })
     const theirs = file.conflicts.get(enc)
+    if (!theirs) throw new SSError(`key ${JSON.stringify(path)} has no merge conflict`, 'KEY_NOT_FOUND', { hint: '`sstash team resolve` lists the conflicts' })
+    const kept = side === 'ours' ? (file.values.get(enc) ?? file.tombstones.get(enc)) : theirs
+    const version = nextVersion(file, versions, enc)
     file.conflicts.delete(enc)
-    if (side === 'ours') return
-    if (theirs) {
-      file.values.set(enc, theirs)
-      file.tombstones.delete(enc)
-    } else if (file.values.delete(enc)) file.tombstones.add(enc)
+    file.values.delete(enc)
+    file.tombstones.delete(enc)
+    if (!kept) return
+    const scope = file.scopes.get(kept.scope) as ScopeRecord
+    const current = kept.gen === scope.gen
+    if (current && !ring.holds(kept.scope)) throw new SSError(`key ${JSON.stringify(path)} is in scope ${kept.scope}, which you (${ring.member}) do not hold`, 'NO_ACCESS')
+    const record = current ? reseal(file, kept, ring.key(kept.scope), ring.key(kept.scope), scope.gen, version) : kept
+    if (current) versions.learn(enc, version)
+    if (isValue(record)) file.values.set(enc, record)
+    else file.tombstones.set(enc, record)
   })
 }

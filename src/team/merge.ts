@@ -10,7 +10,7 @@
 import { SSError } from '../errors.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import type { Identity } from './age-file.js'
-import { TEAM_MAGIC, byteOrder, decodePath, inPathOrder, joinFile, membershipLines, valueLines, type TeamFile } from './format.js'
+import { TEAM_MAGIC, byteOrder, decodePath, inPathOrder, isValue, joinFile, membershipLines, valueLines, type TeamFile } from './format.js'
 import { openKeyring } from './keyring.js'
 import { parseTeamFile, parseUnsigned } from './parse.js'
 import type { SeenStore } from './seen.js'
@@ -43,7 +43,7 @@ function valuesByKey(file: TeamFile | undefined): Map<string, string> {
   const out = new Map<string, string>()
   if (!file) return out
   for (const [enc, v] of file.values) out.set(`value ${enc}`, valueLines('value', enc, v))
-  for (const enc of file.tombstones) if (!file.values.has(enc)) out.set(`value ${enc}`, valueLines('value', enc, null))
+  for (const [enc, t] of file.tombstones) if (!file.values.has(enc)) out.set(`value ${enc}`, valueLines('value', enc, t))
   for (const [enc, v] of file.conflicts) out.set(`conflict ${enc}`, valueLines('conflict', enc, v))
   return out
 }
@@ -128,10 +128,16 @@ export function mergeTeamFiles(base: Uint8Array, ours: Uint8Array, theirs: Uint8
       continue
     }
     const enc = key.slice(6)
+    const [mine, their] = [oursFile.values.get(enc) ?? oursFile.tombstones.get(enc), theirsFile.values.get(enc) ?? theirsFile.tombstones.get(enc)]
+    // Removed on both sides, at two versions: removed, at the higher one.
+    if (mine && their && !isValue(mine) && !isValue(their)) {
+      out.set(key, valueLines('value', enc, mine.version >= their.version ? mine : their))
+      continue
+    }
+    // A side without a record for a key path the other changed: only a hand-edited file has one.
+    if (!mine || !their) throw new SSError(`${what}: ${formatKeyPath(decodePath(enc) as string[])} has no record on ${mine ? 'their' : 'our'} side`, 'TEAM_CONFLICT', { hint: HINT })
     conflicts.push(decodePath(enc) as string[])
-    const mine = o.get(key)
-    if (mine !== undefined) out.set(key, mine)
-    const their = theirsFile.values.get(enc) ?? null
+    out.set(key, o.get(key) as string)
     out.set(`conflict ${enc}`, valueLines('conflict', enc, their))
   }
   const bytes = joinFile(`${TEAM_MAGIC} ${oursFile.teamId}`, membership.lines, [...out.values()])

@@ -4,7 +4,7 @@
  * and each kind of record is bounded, so a hostile file of any shape is read or refused fast.
  */
 import { SSError } from '../errors.js'
-import { TEAM_MAGIC, anchor, byteOrder, decodePath, emptyTeamFile, encodePath, scopeOfSpelling, slotOf, type TeamFile, type ValueRecord } from './format.js'
+import { TEAM_MAGIC, anchor, byteOrder, decodePath, emptyTeamFile, encodePath, scopeOfSpelling, slotOf, type TeamFile, type TombstoneRecord, type ValueRecord } from './format.js'
 import { fromB64, isCanonicalB64 } from '../crypto/primitives.js'
 import { verifyMembership } from './signing.js'
 
@@ -15,6 +15,7 @@ const MAX_GEN = 2 ** 31 - 1
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 const DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/
 const TEAM_ID = /^[A-Za-z0-9_-]{22}$/
+const PRE_RELEASE = 'make the team again: `sstash --stash <new file> team init --as <you>`, `team add` each member, and `sstash set` each value again'
 
 function bad(what: string, line: number, why: string): never {
   throw new SSError(`${what} is not a valid team stash: line ${line}: ${why}`, 'NOT_A_STASH')
@@ -93,16 +94,23 @@ function valueRecord(file: TeamFile, head: string, payload: string, bucket: numb
   const enc = spelling as string
   if (file.values.size + file.tombstones.size + file.conflicts.size >= LIMITS.values) tooMany(what, 'values', LIMITS.values)
   if (kind === 'value' ? file.values.has(enc) || file.tombstones.has(enc) : file.conflicts.has(enc)) bad(what, line, `a second ${kind} record for ${enc}`)
-  if (payload === ' -') {
-    if (kind === 'value') file.tombstones.add(enc)
-    else file.conflicts.set(enc, null)
+  const f = payload.split(' ')
+  // The payload of a pre-release draft of this format: no version, an untagged tombstone.
+  if (payload === ' -' || (f.length === 5 && f[1] !== '-'))
+    throw new SSError(`${what} is not a valid team stash: line ${line + 1}: the ${kind} record for ${enc} has no version (a pre-release sstash wrote it)`, 'NOT_A_STASH', { hint: PRE_RELEASE })
+  if (f[1] === '-') {
+    const [empty, , scope, gen, version, tag, more] = f
+    const [g, n] = [parseGen(gen), parseGen(version)]
+    if (empty !== '' || more !== undefined || !NAME.test(scope ?? '') || !g || !n || fromB64(tag as string)?.length !== 32) bad(what, line, `a ${kind} record's tombstone is malformed`)
+    const record: TombstoneRecord = { path: path as string[], scope: scope as string, gen: g as number, version: n as number, tag: tag as string }
+    if (kind === 'value') file.tombstones.set(enc, record)
+    else file.conflicts.set(enc, record)
     return
   }
-  const [empty, scope, gen, since, sealed, more] = payload.split(' ')
-  const g = parseGen(gen)
-  const s = parseGen(since)
-  if (empty !== '' || more !== undefined || !NAME.test(scope ?? '') || !g || !s || s > g || !isCanonicalB64(sealed ?? '') || (sealed ?? '').length < 40) bad(what, line, `a ${kind} record is malformed`)
-  const record: ValueRecord = { path: path as string[], scope: scope as string, gen: g as number, since: s as number, sealed: sealed as string }
+  const [empty, scope, gen, since, version, sealed, more] = f
+  const [g, s, n] = [parseGen(gen), parseGen(since), parseGen(version)]
+  if (empty !== '' || more !== undefined || !NAME.test(scope ?? '') || !g || !s || !n || s > g || !isCanonicalB64(sealed ?? '') || (sealed ?? '').length < 40) bad(what, line, `a ${kind} record is malformed`)
+  const record: ValueRecord = { path: path as string[], scope: scope as string, gen: g as number, since: s as number, version: n as number, sealed: sealed as string }
   if (kind === 'value') file.values.set(enc, record)
   else file.conflicts.set(enc, record)
 }
@@ -133,9 +141,8 @@ function checkStructure(file: TeamFile, what: string, signedFile: boolean): void
     prefixes.add(spelling)
   }
   for (const r of file.removals.values()) if (r.epoch > file.epoch) fail(`a removal is from membership epoch ${r.epoch}, after the file's ${file.epoch}`)
-  for (const map of [file.values, file.conflicts])
+  for (const map of [file.values, file.tombstones, file.conflicts])
     for (const [spelling, value] of map) {
-      if (!value) continue
       const scope = scopeOfSpelling(file, spelling)
       if (scope?.name !== value.scope || value.gen > scope.gen) fail(`the value at ${spelling} names the wrong scope or generation`)
     }
@@ -146,9 +153,7 @@ function checkHeader(lines: readonly string[], what: string): string {
   const header = (lines[0] ?? '').split(' ')
   const version = /^sstash-team\/([0-9]+)$/.exec(header[0] ?? '')
   if (version?.[1] === '1')
-    throw new SSError(`${what} is in format sstash-team/1, a pre-release format this version of sstash does not read`, 'UNSUPPORTED_FORMAT', {
-      hint: 'make the team again: `sstash --stash <new file> team init --as <you>`, `team add` each member, and `sstash set` each value again',
-    })
+    throw new SSError(`${what} is in format sstash-team/1, a pre-release format this version of sstash does not read`, 'UNSUPPORTED_FORMAT', { hint: PRE_RELEASE })
   if (version && header[0] !== TEAM_MAGIC) throw new SSError(`${what} is in format ${header[0]}, which this version of sstash cannot read`, 'UNSUPPORTED_FORMAT')
   if (header[0] !== TEAM_MAGIC || header.length !== 2 || !TEAM_ID.test(header[1] as string)) bad(what, 1, `the header is not ${TEAM_MAGIC} <team-id>`)
   for (const line of lines)
@@ -202,7 +207,7 @@ function parse(bytes: Uint8Array, what: string, signedFile: boolean): TeamFile {
     for (i++; i < lines.length && !(lines[i] as string).startsWith('@'); i += 3) {
       const head = lines[i] as string
       const payload = lines[i + 1]
-      if (payload === undefined || !payload.startsWith(' ') || lines[i + 2] !== '') bad(what, i + 1, 'a value record must be three lines: value <slot> <path>, " <scope> <gen> <since> <sealed>" or " -", an empty line')
+      if (payload === undefined || !payload.startsWith(' ') || lines[i + 2] !== '') bad(what, i + 1, 'a value record must be three lines: value <slot> <path>, " <scope> <gen> <since> <version> <sealed>" or " - <scope> <gen> <version> <tag>", an empty line')
       if (previous !== undefined && byteOrder(previous, head) >= 0) bad(what, i + 1, 'records are not sorted, or one is repeated')
       previous = head
       valueRecord(file, head, payload, bucket, what, i + 1)

@@ -1,11 +1,11 @@
 /**
- * What a scope key does (docs/TEAM.md, Cryptography): its fingerprint, and the AEAD of each
- * value bound to the team, its key path, scope and generations. Which scopes exist and who
+ * What a scope key does (docs/TEAM.md, Cryptography): its fingerprint, the AEAD of each value
+ * and the tag of each tombstone, bound to the team, its key path, scope, generations and version. Which scopes exist and who
  * holds them is the signed membership's job (signing.ts).
  */
 import { SSCryptoError } from '../errors.js'
-import { encodePath, type ValueRecord } from './format.js'
-import { aeadOpen, aeadSeal, b64, fromB64, hkdf, hmac, randomBytes } from '../crypto/primitives.js'
+import { encodePath, type TombstoneRecord, type ValueRecord } from './format.js'
+import { aeadOpen, aeadSeal, b64, fromB64, hkdf, hmac, randomBytes, sameBytes } from '../crypto/primitives.js'
 
 const LABEL = 'sstash-team/2'
 /** Each scope key's subkeys, derived once per key and purpose: a file's values share their scope's. */
@@ -37,7 +37,8 @@ function unseal(key: Uint8Array, sealed: string, ad: string): Uint8Array | undef
   return aeadOpen(key, bytes.subarray(0, 12), bytes.subarray(12), utf8(ad))
 }
 
-const valueAd = (teamId: string, v: Omit<ValueRecord, 'sealed'>): string => `${LABEL} value\n${teamId}\n${v.scope}\n${v.gen}\n${v.since}\n${encodePath(v.path)}`
+const valueAd = (teamId: string, v: Omit<ValueRecord, 'sealed'>): string => `${LABEL} value\n${teamId}\n${v.scope}\n${v.gen}\n${v.since}\n${v.version}\n${encodePath(v.path)}`
+const tombstoneMessage = (teamId: string, t: Omit<TombstoneRecord, 'tag'>): string => `${LABEL} tombstone\n${teamId}\n${t.scope}\n${t.gen}\n${t.version}\n${encodePath(t.path)}`
 
 /** Encrypts a value under the scope key of its generation `v.gen`. */
 export function sealValue(key: Uint8Array, teamId: string, v: Omit<ValueRecord, 'sealed'>, value: Uint8Array): ValueRecord {
@@ -49,4 +50,16 @@ export function openValue(key: Uint8Array, teamId: string, v: ValueRecord): Uint
   const value = unseal(sub(key, 'value'), v.sealed, valueAd(teamId, v))
   if (!value) throw new SSCryptoError(`the value at ${encodePath(v.path)} does not verify: it was changed, moved or planted`, 'TEAM_TAMPERED')
   return value
+}
+
+/** A tombstone for `t.path`, tagged under the scope key of its generation `t.gen`. */
+export function tagTombstone(key: Uint8Array, teamId: string, t: Omit<TombstoneRecord, 'tag'>): TombstoneRecord {
+  return { path: [...t.path], scope: t.scope, gen: t.gen, version: t.version, tag: b64(hmac(sub(key, 'tombstone'), tombstoneMessage(teamId, t))) }
+}
+
+/** Checks a tombstone's tag. @throws {SSCryptoError} TEAM_TAMPERED naming the key path */
+export function checkTombstone(key: Uint8Array, teamId: string, t: TombstoneRecord): void {
+  const tag = fromB64(t.tag)
+  if (!tag || !sameBytes(tag, hmac(sub(key, 'tombstone'), tombstoneMessage(teamId, t))))
+    throw new SSCryptoError(`the removal of ${encodePath(t.path)} does not verify: it was changed, moved or planted`, 'TEAM_TAMPERED')
 }

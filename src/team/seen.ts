@@ -10,11 +10,14 @@
  *   scope <id> <name> <gen> <fingerprint>
  *   removed <id> <epoch> <member> <scope:gen,...>
  *   path <id> <real path, URI-encoded>
+ *
+ * Each key path's version, which a read may need, is in a file per team beside it (path-versions.ts).
  */
 import { dirname } from 'node:path'
 import { SSError } from '../errors.js'
 import { teamSeenPath } from '../locations.js'
 import { readRegularFile } from '../fs/read.js'
+import { PathVersions } from './path-versions.js'
 
 type Env = Record<string, string | undefined>
 
@@ -83,6 +86,7 @@ export class SeenStore {
   #entries: Entries
   readonly #mine = empty()
   readonly #reset = new Set<string>()
+  readonly #versions = new Map<string, PathVersions>()
 
   private constructor(readonly path: string, entries: Entries) {
     this.#entries = entries
@@ -142,14 +146,23 @@ export class SeenStore {
     if (this.teamAt(realPath) !== team) this.#mine.paths.set(realPath, team)
   }
 
+  /** The versions of team `id`'s key paths this clone has seen (read from disk only when asked). */
+  versions(id: string): PathVersions {
+    let versions = this.#versions.get(id)
+    if (!versions) this.#versions.set(id, (versions = new PathVersions(this.path, id)))
+    return versions
+  }
+
   /** Forgets all this clone knew of team `id` (`team trust`): what is set afterwards replaces it. */
   reset(id: string): void {
     this.#reset.add(id)
     fold(this.#entries, empty(), new Set([id]))
+    this.versions(id).reset()
   }
 
   /** Writes what this command learnt, merged under the lock with what is on disk (0600, in a 0700 directory). */
   async save(): Promise<void> {
+    for (const versions of this.#versions.values()) await versions.save()
     if (this.#mine.teams.size + this.#mine.scopes.size + this.#mine.removals.size + this.#mine.paths.size + this.#reset.size === 0) return
     const [{ makePrivateDir, writeAtomic }, { withLock }] = await Promise.all([import('../fs/write.js'), import('../fs/lock.js')])
     try {

@@ -66,14 +66,15 @@ export function checkedFile(path: string, given: string, identities: readonly Id
   const file = parseTeamFile(bytes, path)
   const seen = SeenStore.load(env)
   // The path as the user gave it, and the file it reaches (which `path` already is): a path turned into a link to another team's file is still known.
-  const { old } = checkTrust(file, realPathOf(given), seen, path, { allowOld: options.allowOld === true || env.SSTASH_ALLOW_OLD === '1' })
-  return { bytes, file, old, ring: openKeyring(file, identities, path), save: () => seen.save() }
+  const allowOld = options.allowOld === true || env.SSTASH_ALLOW_OLD === '1'
+  const { old } = checkTrust(file, realPathOf(given), seen, path, { allowOld })
+  return { bytes, file, old, allowOld, versions: seen.versions(file.teamId), ring: openKeyring(file, identities, path), save: () => seen.save() }
 }
 
 /** Reads, checks and opens the file at `path` (the whole of it, or for a read of `only`), and remembers what this clone saw. */
 async function openFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions, only?: readonly (readonly string[])[]): Promise<Opened> {
-  const { bytes, file, old, ring, save } = checkedFile(path, given, identities, env, options)
-  const opened = decryptTree(file, ring, only, { old, bytes })
+  const { bytes, file, old, allowOld, versions, ring, save } = checkedFile(path, given, identities, env, options)
+  const opened = decryptTree(file, ring, only, { old, bytes, versions, allowOld })
   await save()
   return opened
 }
@@ -202,6 +203,8 @@ export class TeamStash extends TreeStash {
         // The leak guard's fingerprints follow each write: one stat when the guard is off.
         await (await import('../guard/active.js')).afterWrite(this.path, 'team', opened.tree)
       }
+      // The versions this write gave its key paths: an older record of them is then refused here.
+      await opened.versions.save()
       return result
     })
   }

@@ -7,10 +7,11 @@
 import { SSCryptoError, SSError, SSKeyError } from '../errors.js'
 import { formatKeyPath } from '../tree/key-path.js'
 import { Tree, TreeNode } from '../tree/tree.js'
-import { decodePath, encodePath, inPathOrder, isPrefix, scopeOf, type TeamFile, type ValueRecord } from './format.js'
+import { decodePath, encodePath, inPathOrder, isPrefix, isValue, scopeOf, type TeamFile, type TombstoneRecord, type ValueRecord } from './format.js'
 import type { Keyring } from './keyring.js'
+import type { PathVersions } from './path-versions.js'
 import { sameBytes } from '../crypto/primitives.js'
-import { openValue, sealValue } from './scope-keys.js'
+import { checkTombstone, openValue, sealValue, tagTombstone } from './scope-keys.js'
 
 /** A team stash read and opened: its records, this member's keys, and the tree of what they can read. */
 export interface Opened {
@@ -19,8 +20,14 @@ export interface Opened {
   tree: Tree
   /** The decrypted bytes of each value in the tree, by encoded path: what an update compares with. */
   plain: Map<string, Uint8Array>
-  /** Values set under an older generation than their scope's, by encoded path: refused, to be set again. */
+  /** Values (or removals) set under an older generation than their scope's, by encoded path: refused, to be set again. */
   stale: Set<string>
+  /** Values (or removals) older than the version of their key path this clone has seen, by encoded path, with that version: refused. */
+  replayed: Map<string, number>
+  /** The versions of key paths this clone has seen; what a read verifies or a write writes is learnt. */
+  versions: PathVersions
+  /** Read records older than this clone has seen, knowingly (`--allow-old`). */
+  allowOld: boolean
   /** Why the file is older than this clone has seen, when it was opened with allowOld. */
   old: string | undefined
   /** The bytes read: a change that leaves them as they were writes nothing. */
@@ -28,17 +35,31 @@ export interface Opened {
 }
 
 /** The removal that made the generation a stale value predates, as words. */
-function staleCause(file: TeamFile, record: ValueRecord): string {
+function staleCause(file: TeamFile, record: ValueRecord | TombstoneRecord): string {
   const removal = [...file.removals.values()].find((r) => r.scopes.some(([s, g]) => s === record.scope && g > record.gen))
   return removal ? `on a branch cut before the removal of ${removal.member} (${removal.date.slice(0, 10)}), or by ${removal.member} after it` : 'on a branch cut before a removal'
 }
 
-/** The error for a value set under an old key of its scope. */
-function staleError(file: TeamFile, record: ValueRecord): SSCryptoError {
+/** The error for a value set (or removed) under an old key of its scope. */
+function staleError(file: TeamFile, record: ValueRecord | TombstoneRecord): SSCryptoError {
   const scope = file.scopes.get(record.scope) as { gen: number }
-  return new SSCryptoError(`key ${formatKeyPath(record.path)} was set under an old key of scope ${record.scope} (generation ${record.gen}, the scope is at ${scope.gen}): it was set ${staleCause(file, record)}; it must be set again`, 'TEAM_STALE', {
+  return new SSCryptoError(`key ${formatKeyPath(record.path)} was ${isValue(record) ? 'set' : 'removed'} under an old key of scope ${record.scope} (generation ${record.gen}, the scope is at ${scope.gen}): it was set ${staleCause(file, record)}; it must be set again`, 'TEAM_STALE', {
     hint: `a member of ${record.scope} checks the value and runs \`sstash set ${formatKeyPath(record.path)}\``,
   })
+}
+
+/** The error for a record older than the version of its key path this clone has seen: a replay, or an old branch. */
+function replayError(record: ValueRecord | TombstoneRecord, seen: number): SSCryptoError {
+  const key = formatKeyPath(record.path)
+  const what = isValue(record) ? 'replaced by a newer value' : 'set again after this removal'
+  return new SSCryptoError(`key ${key} was ${what} this clone has seen (version ${seen}; this file holds version ${record.version}): the file may be an old branch or a replay: merge the newer branch`, 'TEAM_ROLLBACK', {
+    hint: `if the value was changed back on purpose (a git revert), a member of ${record.scope} checks it and runs \`sstash set ${key}\`; --allow-old reads it knowingly`,
+  })
+}
+
+/** The version a write of the key path spelt `enc` gets: one above any record of it in the file and any this clone has seen. */
+export function nextVersion(file: TeamFile, versions: PathVersions, enc: string): number {
+  return Math.max(file.values.get(enc)?.version ?? 0, file.tombstones.get(enc)?.version ?? 0, file.conflicts.get(enc)?.version ?? 0, versions.seen(enc)) + 1
 }
 
 /** The node at `path`, made on the way. */
@@ -69,29 +90,56 @@ function unreadable(file: TeamFile, ring: Keyring, path: readonly string[]): SSE
  * The tree of every key path, with the values this member can read.
  * @param only - decrypt only the values below these keys (a read of them); every key path still gets its node
  */
-export function decryptTree(file: TeamFile, ring: Keyring, only: readonly (readonly string[])[] | undefined, read: Pick<Opened, 'old' | 'bytes'>): Opened {
+export function decryptTree(file: TeamFile, ring: Keyring, only: readonly (readonly string[])[] | undefined, read: Pick<Opened, 'old' | 'bytes' | 'versions' | 'allowOld'>): Opened {
   const tree = new Tree()
   const plain = new Map<string, Uint8Array>()
   const stale = new Set<string>()
+  const replayed = new Map<string, number>()
+  const wanted = (path: readonly string[]): boolean => !only || only.some((key) => isPrefix(key, path))
+  const genOf = (scope: string): number => (file.scopes.get(scope) as { gen: number }).gen
+  // A verified record older than this clone has seen of its key path is not used (unless knowingly); a newer one is learnt.
+  const older = (enc: string, record: ValueRecord | TombstoneRecord): boolean => {
+    const seen = read.versions.seen(enc)
+    if (record.version >= seen) {
+      if (read.old === undefined) read.versions.learn(enc, record.version)
+      return false
+    }
+    if (!read.allowOld) replayed.set(enc, seen)
+    return !read.allowOld
+  }
   // In key-path order, so that `ls` lists a team stash sorted, whatever the file's order.
   for (const [enc, record] of inPathOrder(file.values)) {
     const node = nodeAt(tree, record.path)
-    if (!ring.holds(record.scope) || file.conflicts.has(enc)) continue
+    if (!ring.holds(record.scope)) continue
     // Never opened, even though an old key might: a removed member holds that key too (docs/TEAM.md, Removal).
-    if (record.gen < (file.scopes.get(record.scope) as { gen: number }).gen) {
+    if (record.gen < genOf(record.scope)) {
       stale.add(enc)
       continue
     }
-    if (only && !only.some((key) => isPrefix(key, record.path))) continue
-    node.value = openValue(ring.key(record.scope), file.teamId, record)
-    plain.set(enc, node.value)
+    if (!wanted(record.path)) continue
+    // Opened even in a conflict: a side that does not verify is tampered with, not a conflict to settle.
+    const value = openValue(ring.key(record.scope), file.teamId, record)
+    if (file.conflicts.has(enc) || older(enc, record)) continue
+    node.value = value
+    plain.set(enc, value)
   }
-  for (const [enc, record] of file.conflicts) if (!file.values.has(enc) && record) nodeAt(tree, record.path)
-  return { file, ring, tree, plain, stale, ...read }
+  for (const [enc, record] of file.tombstones) {
+    if (!ring.holds(record.scope) || !wanted(record.path)) continue
+    if (record.gen < genOf(record.scope)) stale.add(enc)
+    else checkTombstone(ring.key(record.scope), file.teamId, record)
+    if (stale.has(enc) || (!file.conflicts.has(enc) && older(enc, record))) nodeAt(tree, record.path)
+  }
+  for (const [enc, side] of file.conflicts) {
+    if (!file.values.has(enc)) nodeAt(tree, side.path)
+    if (!ring.holds(side.scope) || !wanted(side.path) || side.gen < genOf(side.scope)) continue
+    if (isValue(side)) openValue(ring.key(side.scope), file.teamId, side)
+    else checkTombstone(ring.key(side.scope), file.teamId, side)
+  }
+  return { file, ring, tree, plain, stale, replayed, ...read }
 }
 
 /** The team stash's records after `tree` replaced the decrypted one. @throws {SSError} NO_ACCESS, BAD_SCOPE */
-export function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
+export function applyTree({ file, ring, plain, versions }: Opened, tree: Tree): void {
   const kept = new Set<string>()
   // A value moved to another key path (`sstash mv`) keeps the generation it was set under, so it stays exposed.
   const moved = new Map<string, number>()
@@ -109,24 +157,27 @@ export function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
       throw new SSError(`no scope holds key ${formatKeyPath(entry.key)}`, 'BAD_SCOPE', { hint: `the scopes are ${[...file.scopes.values()].map((s) => encodePath(s.prefix)).join(', ')}` })
     if (!ring.holds(scope.name)) throw unreadable(file, ring, entry.key)
     const since = old ? scope.gen : (moved.get(`${scope.name} ${Buffer.from(entry.value).toString('base64')}`) ?? scope.gen)
-    const record: ValueRecord = sealValue(ring.key(scope.name), file.teamId, { path: entry.key, scope: scope.name, gen: scope.gen, since }, entry.value)
+    const version = nextVersion(file, versions, enc)
+    const record: ValueRecord = sealValue(ring.key(scope.name), file.teamId, { path: entry.key, scope: scope.name, gen: scope.gen, since, version }, entry.value)
+    versions.learn(enc, version)
     file.values.set(enc, record)
     file.tombstones.delete(enc)
     file.conflicts.delete(enc)
   }
   for (const enc of new Set([...file.values.keys(), ...file.conflicts.keys()])) {
     if (kept.has(enc)) continue
-    // A readable value gone from the tree was removed (or moved): its record goes.
-    if (plain.has(enc)) {
-      file.values.delete(enc)
-      file.tombstones.add(enc)
-      continue
-    }
     const path = decodePath(enc) as string[]
-    if (tree.find(path)) continue
-    // A value this member could not read, or one in conflict, was removed: only in a scope they hold.
-    if (!ring.holds(scopeOf(file, path)?.name ?? '')) throw unreadable(file, ring, path)
-    if (file.values.delete(enc)) file.tombstones.add(enc)
+    // A readable value gone from the tree was removed (or moved): its record goes.
+    if (!plain.has(enc)) {
+      if (tree.find(path)) continue
+      // A value this member could not read, or one in conflict, was removed: only in a scope they hold.
+      if (!ring.holds(scopeOf(file, path)?.name ?? '')) throw unreadable(file, ring, path)
+    }
+    const scope = scopeOf(file, path) as { name: string; gen: number }
+    const version = nextVersion(file, versions, enc)
+    file.tombstones.set(enc, tagTombstone(ring.key(scope.name), file.teamId, { path, scope: scope.name, gen: scope.gen, version }))
+    versions.learn(enc, version)
+    file.values.delete(enc)
     file.conflicts.delete(enc)
   }
 }
@@ -136,13 +187,15 @@ export function applyTree({ file, ring, plain }: Opened, tree: Tree): void {
  * read, or a subtree holding only such values (a scope they lack).
  * @throws {SSKeyError} NO_ACCESS or TEAM_CONFLICT
  */
-export function checkReadable({ file, ring, tree, stale }: Opened, keys: readonly (readonly string[])[]): void {
+export function checkReadable({ file, ring, tree, stale, replayed }: Opened, keys: readonly (readonly string[])[]): void {
   for (const key of keys) {
     const node = tree.find(key)
     if (!node) continue
     const enc = encodePath(key)
     const under = (p: string): boolean => p === enc || p.startsWith(enc === '/' ? '/' : `${enc}/`)
-    for (const p of stale) if (under(p)) throw staleError(file, file.values.get(p) as ValueRecord)
+    const record = (p: string): ValueRecord | TombstoneRecord => (file.values.get(p) ?? file.tombstones.get(p)) as ValueRecord | TombstoneRecord
+    for (const p of stale) if (under(p)) throw staleError(file, record(p))
+    for (const [p, seen] of replayed) if (under(p)) throw replayError(record(p), seen)
     if (node.value !== undefined) continue
     const below = [...file.values.keys(), ...file.conflicts.keys()].filter(under)
     if (below.length > 0 && tree.entries(key).length === 0) throw unreadable(file, ring, file.values.get(below[0] as string)?.path ?? key)

@@ -5,7 +5,7 @@
  * and who joined or left. It needs no identity and shows no value and no ciphertext.
  */
 import { formatKeyPath } from '../tree/key-path.js'
-import { TEAM_MAGIC, inPathOrder, type TeamFile, type ValueRecord } from './format.js'
+import { TEAM_MAGIC, inPathOrder, isValue, type TeamFile, type ValueRecord } from './format.js'
 import { listMembers } from './listing.js'
 import { parseTeamFile } from './parse.js'
 import { hexHash } from '../crypto/primitives.js'
@@ -26,7 +26,7 @@ export function renderTeamFile(file: TeamFile): string {
   for (const scope of file.scopes.values()) lines.push(`scope ${scope.name} ${formatKeyPath(scope.prefix)} generation ${scope.gen}`)
   for (const r of file.removals.values()) lines.push(`removed ${r.member} ${r.date} ${r.scopes.map(([s, g]) => `${s}:${g}`).join(' ')}`)
   for (const [, record] of inPathOrder(file.values)) lines.push(valueLine('value', record, file))
-  for (const [path, record] of inPathOrder(file.conflicts)) lines.push(record ? valueLine('conflict', record, file) : `conflict ${path} removed on their side`)
+  for (const [, record] of inPathOrder(file.conflicts)) lines.push(isValue(record) ? valueLine('conflict', record, file) : `conflict ${formatKeyPath(record.path)} removed on their side`)
   return `${lines.join('\n')}\n`
 }
 

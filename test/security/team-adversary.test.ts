@@ -44,7 +44,7 @@ describe('team stash adversary', () => {
     file.scopes.set('api', { name: 'api', prefix: ['dev', 'api'], gen: 1, fingerprint: fingerprintOf(key) })
     file.members.set('eve', eve.recipient)
     for (const [member, recipient] of file.members) file.wraps.set(`api ${member}`, { scope: 'api', gen: 1, member, file: await wrapTo(key, recipient) })
-    file.values.set('/dev/api/token', sealValue(key, file.teamId, { path: ['dev', 'api', 'token'], scope: 'api', gen: 1, since: 1 }, utf8('eve chose this')))
+    file.values.set('/dev/api/token', sealValue(key, file.teamId, { path: ['dev', 'api', 'token'], scope: 'api', gen: 1, since: 1, version: 9 }, utf8('eve chose this')))
     await refused(t, serializeTeamFile(file), 'TEAM_TAMPERED')
   })
 
@@ -115,11 +115,11 @@ describe('team stash adversary', () => {
     const bobsKey = openKeyring(old, ids(t.bob), 'old').key('dev')
     await removeMember(t.asAlice, 'bob')
     const file = parse(t.path)
-    file.values.set('/dev/api/token', sealValue(bobsKey, file.teamId, { path: ['dev', 'api', 'token'], scope: 'dev', gen: 1, since: 1 }, utf8('bob overwrote it')))
+    file.values.set('/dev/api/token', sealValue(bobsKey, file.teamId, { path: ['dev', 'api', 'token'], scope: 'dev', gen: 1, since: 1, version: 9 }, utf8('bob overwrote it')))
     await refused(t, serializeTeamFile(file), 'TEAM_STALE')
     // Claiming the new generation does not help: the AEAD binds the generation, and bob lacks its key.
     const claimed = parse(t.path)
-    claimed.values.set('/dev/api/token', sealValue(bobsKey, file.teamId, { path: ['dev', 'api', 'token'], scope: 'dev', gen: 2, since: 2 }, utf8('bob overwrote it')))
+    claimed.values.set('/dev/api/token', sealValue(bobsKey, file.teamId, { path: ['dev', 'api', 'token'], scope: 'dev', gen: 2, since: 2, version: 9 }, utf8('bob overwrote it')))
     writeFileSync(t.path, serializeTeamFile(claimed))
     expect(await code(TeamStash.open(t.path, ids(t.alice), t.env.alice).then((alice) => alice.readValue(['dev', 'api', 'token'])))).toBe('TEAM_TAMPERED')
   })

@@ -20,7 +20,7 @@ import { parseTeamFile } from '../../src/team/parse.js'
 import { b64 } from '../../src/crypto/primitives.js'
 import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint } from '../../src/team/signing.js'
 import { BIN, ROOT, runBin, runCommand, type RunResult } from '../helpers.js'
-import { clone, ids, newKey, newPath, setup, removedAdmin } from '../unit/team/fixture.js'
+import { clone, forgedTombstone, ids, newKey, newPath, setup, removedAdmin } from '../unit/team/fixture.js'
 
 type Team = Awaited<ReturnType<typeof setup>>
 const DRIVER = join(ROOT, 'test/fixtures/cli/pty-drive.py')
@@ -156,14 +156,16 @@ describe.skipIf(!hasPython)('team resolve <keypath> --show over conflict records
   // WAS BROKEN, fixed: a key path is printed by formatSegment, which escaped C0 controls and DEL
   // but not C1 (U+0080 to U+009F): a planted conflict at dev/<U+009B>2J printed that CSI raw
   // in `team resolve --show` (and ls), which terminals that honour C1 controls run as an escape.
+  // The planted side's tag does not verify, so the values are refused (exit 4) after the listing.
   it('escapes C0 and C1 controls of a planted conflict\'s key path, on a terminal and through a pipe', async () => {
     const t = await setup()
     const file = parse(t.path)
     const key = ['dev', '\u009b2J\u001b]0;owned\u0007']
-    file.conflicts.set(encodePath(key), null)
+    file.conflicts.set(encodePath(key), forgedTombstone(key, 'dev'))
     writeFileSync(t.path, serializeTeamFile(file))
     const r = await onTerminal(t, 'dev/\\x9b2J\\x1b]0;owned\\x07')
-    expect(r.code, r.stdout).toBe(0)
+    expect(r.code, r.stdout).toBe(4)
+    expect(r.stdout).toContain('does not verify')
     expect(r.stdout).toContain('dev/\\x9b2J\\x1b]0;owned\\x07\tours: removed\ttheirs: removed')
     expect(r.stdout).not.toMatch(/[\u0080-\u009f\u001b\u0007]/)
     const piped = await runBin('sstash', ['--stash', t.path, 'team', 'resolve', '--show'], { env: { ...t.env.alice, SSTASH_IDENTITY: t.alice.secret } })
@@ -188,7 +190,7 @@ describe.skipIf(!hasPython)('team resolve <keypath> --show over conflict records
     writeFileSync(t.path, before)
     await removeMember(await t.open(t.alice, t.env.alice), 'bob')
     const old = parseTeamFile(before, 'before')
-    old.conflicts.set('/dev/api/token', null)
+    old.conflicts.set('/dev/api/token', forgedTombstone(['dev', 'api', 'token'], 'dev'))
     writeFileSync(t.path, serializeTeamFile(old))
     const rolled = await onTerminal(t, 'dev/api/token')
     expect(rolled.code, rolled.stdout).toBe(4)

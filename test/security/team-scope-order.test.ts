@@ -98,7 +98,7 @@ describe('the team format\'s scope lookup and key path order', () => {
     const sealed = Buffer.alloc(48, 7).toString('base64')
     // Each value names the scope the longest whole-segment prefix gives (deep: dev and 500,000 empty segments; n252: 3,025 segments; n83: 997), as the parser checks.
     const records = [[`/dev${'/%'.repeat(500_000)}/x`, 'deep'], [`/dev${'/%'.repeat(499_999)}/x`, 'dev'], [`/n${'/n'.repeat(3060)}/y`, 'n252'], [`/n${'/n'.repeat(1_000)}`, 'n83']] as const
-    for (const [spelling, scope] of records) file.values.set(spelling, { path: decodePath(spelling)!, scope, gen: 1, since: 1, sealed })
+    for (const [spelling, scope] of records) file.values.set(spelling, { path: decodePath(spelling)!, scope, gen: 1, since: 1, version: 1, sealed })
     // Signed, as a removed admin's old key signs for a fresh clone: an outsider's copy fails the signature before any scope is placed.
     file.epoch += 1
     signMembership(file, openKeyring(file, ids(t.alice), 'team').signingSeed())

@@ -52,7 +52,7 @@ export async function showConflicts(path: string, keypath: string | undefined, j
       path: formatKeyPath(key),
       key,
       ours: ours === undefined ? { action: 'removed', scope: null } : { action: 'set', scope: ours.scope },
-      theirs: theirs === null || theirs === undefined ? { action: 'removed', scope: null } : { action: 'set', scope: theirs.scope },
+      theirs: !('sealed' in theirs) ? { action: 'removed', scope: null } : { action: 'set', scope: theirs.scope },
     })
   }
   if (json) return writeJson(shown, 2)

@@ -10,6 +10,7 @@ import { parseIdentities, generateIdentity } from '../../../src/team/keys.js'
 import { openKeyring } from '../../../src/team/keyring.js'
 import { addMember, createTeam, removeMember } from '../../../src/team/membership.js'
 import { parseTeamFile } from '../../../src/team/parse.js'
+import type { TombstoneRecord } from '../../../src/team/format.js'
 import { signingKeyFingerprint, teamFingerprint } from '../../../src/team/signing.js'
 import { TeamStash } from '../../../src/team/team-stash.js'
 import { tempDir } from '../../helpers.js'
@@ -31,6 +32,9 @@ export const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString()
 /** The code of the error a promise rejects with, or undefined. */
 export const code = async (promise: Promise<unknown>): Promise<string | undefined> => promise.then(() => undefined, (error: { code?: string }) => error.code)
 export const newPath = (): string => join(dir, `team-${count++}.sstash`)
+
+/** An outsider's tombstone: the fields of a real one and a tag of random bytes, since they lack the scope key. */
+export const forgedTombstone = (path: string[], scope: string, gen = 1, version = 9): TombstoneRecord => ({ path, scope, gen, version, tag: randomBytes(32).toString('base64') })
 
 /** The team described above. */
 export async function setup() {

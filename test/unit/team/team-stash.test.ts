@@ -96,7 +96,7 @@ describe('team stash', () => {
     const oldKey = openKeyring(oldFile, ids(t.bob), 'old').key('dev')
     const { sealValue } = await import('../../../src/team/scope-keys.js')
     const file = parseTeamFile(readFileSync(t.path), t.path)
-    file.values.set('/dev/api/planted', sealValue(oldKey, file.teamId, { path: ['dev', 'api', 'planted'], scope: 'dev', gen: 1, since: 1 }, utf8('bob wrote this')))
+    file.values.set('/dev/api/planted', sealValue(oldKey, file.teamId, { path: ['dev', 'api', 'planted'], scope: 'dev', gen: 1, since: 1, version: 9 }, utf8('bob wrote this')))
     const { serializeTeamFile } = await import('../../../src/team/format.js')
     writeFileSync(t.path, serializeTeamFile(file))
     const alice = await t.open(t.alice, t.env.alice)
@@ -113,7 +113,7 @@ describe('team stash', () => {
     const before = readFileSync(t.path, 'utf8').split('\n')
     await t.asAlice.writeValue(['dev', 'other'], utf8('new'))
     const after = readFileSync(t.path, 'utf8').split('\n')
-    expect(after.filter((line) => !before.includes(line))).toEqual([expect.stringMatching(/^value [0-9a-f]{8} \/dev\/other$/), expect.stringMatching(/^ dev 1 1 [A-Za-z0-9+/]+=*$/)])
+    expect(after.filter((line) => !before.includes(line))).toEqual([expect.stringMatching(/^value [0-9a-f]{8} \/dev\/other$/), expect.stringMatching(/^ dev 1 1 1 [A-Za-z0-9+/]+=*$/)])
     expect(before.filter((line) => !after.includes(line))).toEqual([])
   })
 

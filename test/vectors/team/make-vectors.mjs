@@ -36,18 +36,25 @@ async function team(file, rotate) {
   await alice.update((tree) => {
     tree.write(['dev', 'api', 'token'], utf8('dev-token'))
     tree.write(['dev', 'with space', 'é'], utf8('unicode'))
+    tree.write(['dev', 'removed'], utf8('soon removed'))
     tree.write(['prod', 'db', 'password'], utf8('prod-password'))
   })
+  // A removal leaves a tombstone, tagged by dev's key.
+  await alice.update((tree) => tree.remove(['dev', 'removed']))
   const before = readFileSync(path, 'utf8')
+  let beforeSet = before
   if (rotate) {
     await removeMember(alice, 'carol', env, new Date('2026-12-01T12:00:00Z'))
     await alice.writeValue(['dev', 'after'], utf8('set after the rotation'))
+    beforeSet = readFileSync(path, 'utf8')
+    // Version 2 of dev/api/token: version 1 (in beforeSet) is what a replay copies back.
+    await alice.writeValue(['dev', 'api', 'token'], utf8('dev-token-2'))
   }
-  return { text: readFileSync(path, 'utf8'), before }
+  return { text: readFileSync(path, 'utf8'), before, beforeSet }
 }
 
 const { text: basic } = await team('basic.sstash', false)
-const { text: rotated, before: beforeRemoval } = await team('rotated.sstash', true)
+const { text: rotated, before: beforeRemoval, beforeSet } = await team('rotated.sstash', true)
 const out = {}
 const write = (name, text, expect) => {
   writeFileSync(join(here, name), text)
@@ -66,10 +73,10 @@ write('good_basic.sstash', basic, {
   bob: { 'dev/api/token': 'dev-token', 'dev/with space/é': 'unicode' },
 })
 write('good_rotated.sstash', rotated, {
-  alice: { 'dev/api/token': 'dev-token', 'dev/after': 'set after the rotation', 'dev/with space/é': 'unicode', 'prod/db/password': 'prod-password' },
-  bob: { 'dev/api/token': 'dev-token', 'dev/after': 'set after the rotation', 'dev/with space/é': 'unicode' },
+  alice: { 'dev/api/token': 'dev-token-2', 'dev/after': 'set after the rotation', 'dev/with space/é': 'unicode', 'prod/db/password': 'prod-password' },
+  bob: { 'dev/api/token': 'dev-token-2', 'dev/after': 'set after the rotation', 'dev/with space/é': 'unicode' },
   carol: 'NOT_A_MEMBER',
-  exposed: ['dev/api/token', 'dev/with space/é'],
+  exposed: ['dev/with space/é'],
 })
 // Class 1: an outsider's scope with a longer prefix, wrapped to every member and to themselves.
 write('fail_planted_scope.sstash', await (async () => {
@@ -78,7 +85,7 @@ write('fail_planted_scope.sstash', await (async () => {
   f.scopes.set('api', { name: 'api', prefix: ['dev', 'api'], gen: 1, fingerprint: fingerprintOf(key) })
   f.members.set('eve', recipient('carol'))
   for (const [member, to] of f.members) f.wraps.set(`api ${member}`, { scope: 'api', gen: 1, member, file: await wrapTo(key, to) })
-  f.values.set('/dev/api/token', sealValue(key, f.teamId, { path: ['dev', 'api', 'token'], scope: 'api', gen: 1, since: 1 }, utf8('eve chose this')))
+  f.values.set('/dev/api/token', sealValue(key, f.teamId, { path: ['dev', 'api', 'token'], scope: 'api', gen: 1, since: 1, version: 9 }, utf8('eve chose this')))
   return Buffer.from(serializeTeamFile(f)).toString()
 })(), 'TEAM_TAMPERED')
 write('fail_changed_prefix.sstash', edit(basic, (f) => { f.scopes.get('dev').prefix = [] }), 'TEAM_TAMPERED')
@@ -106,7 +113,7 @@ write('fail_forged_signing_key.sstash', edit(basic, (f) => {
 write('fail_removed_member_write.sstash', edit(rotated, (f) => {
   const old = openKeyring(parse(beforeRemoval), identity('carol'), 'old').key('dev')
   for (const name of ['token', 'new'])
-    f.values.set(`/dev/api/${name}`, sealValue(old, f.teamId, { path: ['dev', 'api', name], scope: 'dev', gen: 1, since: 1 }, utf8('carol chose this')))
+    f.values.set(`/dev/api/${name}`, sealValue(old, f.teamId, { path: ['dev', 'api', name], scope: 'dev', gen: 1, since: 1, version: 9 }, utf8('carol chose this')))
 }), 'TEAM_STALE')
 // An older membership (before carol's removal), on a clone that has seen the rotation.
 write('fail_older_membership.sstash', beforeRemoval, { after: 'good_rotated.sstash', code: 'TEAM_ROLLBACK' })
@@ -126,6 +133,18 @@ write('fail_value_to_other_scope.sstash', edit(basic, (f) => {
   f.values.delete('/prod/db/password')
   f.values.set('/dev/db/password', { ...v, path: ['dev', 'db', 'password'], scope: 'dev' })
 }), 'TEAM_TAMPERED')
+// An outsider's tombstone in place of a value, and a conflict record they planted: the tag does not verify.
+const forgedTombstone = (path, scope) => ({ path, scope, gen: 1, version: 9, tag: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64') })
+write('fail_planted_tombstone.sstash', edit(basic, (f) => {
+  f.values.delete('/dev/api/token')
+  f.tombstones.set('/dev/api/token', forgedTombstone(['dev', 'api', 'token'], 'dev'))
+}), 'TEAM_TAMPERED')
+write('fail_planted_conflict.sstash', edit(basic, (f) => f.conflicts.set('/dev/api/token', forgedTombstone(['dev', 'api', 'token'], 'dev'))), 'TEAM_TAMPERED')
+// A replay: version 1 of dev/api/token copied back over version 2, on a clone that read version 2.
+write('fail_replayed_value.sstash', edit(rotated, (f) => f.values.set('/dev/api/token', parse(beforeSet).values.get('/dev/api/token'))), { after: 'good_rotated.sstash', code: 'TEAM_ROLLBACK' })
+// The payloads of a pre-release draft of this format: an untagged tombstone, a value without a version.
+write('fail_prerelease_tombstone.sstash', basic.replace(/(value [0-9a-f]{8} \/dev\/removed\n) [^\n]*\n/, '$1 -\n'), 'NOT_A_STASH')
+write('fail_prerelease_value.sstash', basic.replace(/(value [0-9a-f]{8} \/dev\/api\/token\n dev 1 1) 1 /, '$1 '), 'NOT_A_STASH')
 write('fail_unsorted.sstash', (() => { const l = lines(basic); const i = l.findIndex((x) => x.startsWith('member ')); [l[i], l[i + 1]] = [l[i + 1], l[i]]; return l.join('\n') })(), 'NOT_A_STASH')
 write('fail_two_line_value.sstash', basic.replace(/(value [0-9a-f]{8} \/dev\/api\/token\n [^\n]*\n)\n/, '$1'), 'NOT_A_STASH')
 // The slot of /dev/api/token with its last bit flipped (the record stays under its anchor).
