@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { team, teamBench } from './team-setup.mjs'
 
-const { createTeam, parseTeamFile, serializeTeamFile, encodePath, openKeyring, sealValue } = team
+const { createTeam, parseTeamFile, serializeTeamFile, encodePath, openKeyring, sealValue, tagTombstone } = team
 const trials = Number(process.argv[2] ?? 500)
 const sizes = (process.argv[3] ?? '2,10,100,1000').split(',').map(Number)
 const { work, identity, done } = teamBench('team-merge')
@@ -28,10 +28,19 @@ const word = () => randomBytes(4).toString('hex')
 // Key paths as people name them: a few top-level groups, then names.
 const newPath = () => [['dev', 'prod', 'ci'][Math.floor(Math.random() * 3)], ['api', 'db', 'cloud'][Math.floor(Math.random() * 3)], word()]
 
+// As a write does: the key path's next version (docs/TEAM.md, Versions).
+const nextVersion = (file, enc) => Math.max(file.values.get(enc)?.version ?? 0, file.tombstones.get(enc)?.version ?? 0) + 1
+
 function put(file, keyPath, text) {
   const enc = encodePath(keyPath)
-  file.values.set(enc, sealValue(key, file.teamId, { path: keyPath, scope: 'default', gen: 1, since: 1 }, new Uint8Array(Buffer.from(text))))
+  file.values.set(enc, sealValue(key, file.teamId, { path: keyPath, scope: 'default', gen: 1, since: 1, version: nextVersion(file, enc) }, new Uint8Array(Buffer.from(text))))
   file.tombstones.delete(enc)
+}
+
+function remove(file, enc) {
+  const { path } = file.values.get(enc)
+  file.tombstones.set(enc, tagTombstone(key, file.teamId, { path, scope: 'default', gen: 1, version: nextVersion(file, enc) }))
+  file.values.delete(enc)
 }
 const copy = (bytes) => parseTeamFile(bytes, 'bench')
 
@@ -71,8 +80,7 @@ const experiments = {
     const [a, b] = [copy(base), copy(base)]
     put(a, newPath(), 'a')
     const victim = [...b.values.keys()][Math.floor(Math.random() * b.values.size)]
-    b.values.delete(victim)
-    b.tombstones.add(victim)
+    remove(b, victim)
     return [a, b]
   },
 }

@@ -27,7 +27,7 @@ function manyValues() {
       const n = i * 500 + k
       const keyPath = ['p', ...String(n % 200).split(''), 'deep', 'a', 'b', 'c', `k${n}`]
       const scope = `s${n % 200}`
-      file.values.set(encodePath(keyPath), sealValue(ring.key(scope), file.teamId, { path: keyPath, scope, gen: 1, since: 1 }, new Uint8Array(8)))
+      file.values.set(encodePath(keyPath), sealValue(ring.key(scope), file.teamId, { path: keyPath, scope, gen: 1, since: 1, version: 1 }, new Uint8Array(8)))
     }
   }
   signMembership(file, ring.signingSeed())

@@ -182,7 +182,7 @@ async function migrate(options: Options): Promise<void> {
 export function buildCli(): CAC {
   const cli = cac('sstash')
   cli.option('--stash <path>', 'the stash file (else $SSTASH_FILE, else ~/.local/share/sstash/stash.sstash)')
-  cli.option('--allow-old', 'a team stash: read a membership older than this clone has seen, knowingly (docs/TEAM.md)')
+  cli.option('--allow-old', 'a team stash: read a membership, or a value, older than this clone has seen, knowingly (docs/TEAM.md)')
   cli.help()
   cli.version(version)
   cli.example('  $ printf %s "$TOKEN" | sstash set project/api/token')
