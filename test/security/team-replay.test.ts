@@ -15,7 +15,7 @@ import { removeMember, resolveConflict } from '../../src/team/membership.js'
 import { mergeTeamFiles } from '../../src/team/merge.js'
 import { parseTeamFile } from '../../src/team/parse.js'
 import { sealValue, tagTombstone } from '../../src/team/scope-keys.js'
-import { runBin, runCommand, memberEnv, tempDir } from '../helpers.js'
+import { runBin, runCommand, memberEnv, tempDir, type RunResult } from '../helpers.js'
 import { clone, code, forgedTombstone, ids, newKey, setup, text, utf8 } from '../unit/team/fixture.js'
 
 type Team = Awaited<ReturnType<typeof setup>>
@@ -276,7 +276,10 @@ describe('team stash: a replay in real git', () => {
     expect((await runCommand('git', ['init', '-q', '-b', 'main', repo], { env })).code).toBe(0)
     const path = join(repo, 'secrets.sstash')
     const sstash = (args: string[], input?: string) => runBin('sstash', ['--stash', path, ...args], { cwd: repo, env, input })
-    const ok = async (p: Promise<{ code: number; stderr: string }>) => expect((await p).code, (await p).stderr).toBe(0)
+    const ok = async (p: Promise<RunResult>) => {
+      const r = await p
+      expect(r.code, r.stderr).toBe(0)
+    }
     await ok(sstash(['team', 'init', '--as', 'alice', '--scope', 'dev=dev/']))
     await ok(sstash(['set', 'dev/api/token'], 'v1'))
     await ok(git(repo, env, 'add', 'secrets.sstash'))
