@@ -218,8 +218,9 @@ describe('team stash attacks beyond the adversary module', () => {
     expect(r.code).toBe(4)
   })
 
-  // BROKEN: values are authenticated only by their AEAD (team, scope, generation, path): nothing
-  // binds a value to a version. An outsider copies an older record of the same key path from
+  // WAS BROKEN, fixed by a version per key path in each record's authenticated data, remembered
+  // per clone (team-replay.test.ts tries more): values were authenticated only by their AEAD
+  // (team, scope, generation, path): nothing bound a value to a version. An outsider copies an older record of the same key path from
   // git history over the current one: the old secret (one a member replaced, perhaps because it
   // leaked) is read with exit 0. A deleted value comes back the same way.
   it('refuses an older value of the same key path copied back from history', async () => {
@@ -235,8 +236,9 @@ describe('team stash attacks beyond the adversary module', () => {
     expect(r.code).toBe(4)
   })
 
-  // BROKEN: a tombstone (" -") carries no authentication: an outsider turns any value into a
-  // tombstone and members see "not found" (exit 3), not a tampered file; `ls` silently lacks it.
+  // WAS BROKEN, fixed by a tag under the scope key on every tombstone: a tombstone (" -") carried
+  // no authentication: an outsider turned any value into a tombstone and members saw "not found"
+  // (exit 3), not a tampered file; `ls` silently lacked it.
   it('refuses a tombstone an outsider put in place of a value', async () => {
     const t = await setup()
     const file = parse(t.path)
@@ -247,9 +249,10 @@ describe('team stash attacks beyond the adversary module', () => {
     expect(r.code).toBe(4)
   })
 
-  // BROKEN: conflict records are outside the signature and a "their side removed it" conflict
-  // (" -") is not authenticated: an outsider plants one; members get TEAM_CONFLICT (exit 1, as a
-  // real merge conflict), and the documented `team resolve --theirs` deletes the value for them.
+  // WAS BROKEN, fixed by checking both sides of a conflict before reporting it: conflict records are
+  // outside the signature and a "their side removed it" conflict (" -") was not authenticated: an
+  // outsider planted one; members got TEAM_CONFLICT (exit 1, as a real merge conflict), and the
+  // documented `team resolve --theirs` deleted the value for them.
   it('refuses a conflict record planted by an outsider, rather than offering it for resolution', async () => {
     const t = await setup()
     const file = parse(t.path)
