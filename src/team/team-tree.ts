@@ -43,7 +43,8 @@ function staleCause(file: TeamFile, record: ValueRecord | TombstoneRecord): stri
 /** The error for a value set (or removed) under an old key of its scope. */
 function staleError(file: TeamFile, record: ValueRecord | TombstoneRecord): SSCryptoError {
   const scope = file.scopes.get(record.scope) as { gen: number }
-  return new SSCryptoError(`key ${formatKeyPath(record.path)} was ${isValue(record) ? 'set' : 'removed'} under an old key of scope ${record.scope} (generation ${record.gen}, the scope is at ${scope.gen}): it was set ${staleCause(file, record)}; it must be set again`, 'TEAM_STALE', {
+  const verb = isValue(record) ? 'set' : 'removed'
+  return new SSCryptoError(`key ${formatKeyPath(record.path)} was ${verb} under an old key of scope ${record.scope} (generation ${record.gen}, the scope is at ${scope.gen}): it was ${verb} ${staleCause(file, record)}; it must be set again`, 'TEAM_STALE', {
     hint: `a member of ${record.scope} checks the value and runs \`sstash set ${formatKeyPath(record.path)}\``,
   })
 }
