@@ -1,7 +1,7 @@
 /**
  * The diff driver's view of a team stash (git's textconv): members with their key
  * fingerprints and scopes, scopes with their generations, and one line per value with its key
- * path and a short tag of its record, so that a diff says what was added, changed or removed
+ * path, its version and a short tag of its record, so that a diff says what was added, changed or removed
  * and who joined or left. It needs no identity and shows no value and no ciphertext.
  */
 import { formatKeyPath } from '../tree/key-path.js'
@@ -16,7 +16,8 @@ const tag = (sealed: string): string => hexHash('sha256', sealed).slice(0, 8)
 function valueLine(kind: string, record: ValueRecord, file: TeamFile): string {
   const gen = file.scopes.get(record.scope)?.gen ?? 0
   const state = record.gen < gen ? ' set-again' : record.since < gen ? ' exposed' : ''
-  return `${kind} ${formatKeyPath(record.path)} scope ${record.scope} [${tag(record.sealed)}]${state}`
+  // The version shows a replay in review: a diff where it goes down copied an older record back.
+  return `${kind} ${formatKeyPath(record.path)} scope ${record.scope} version ${record.version} [${tag(record.sealed)}]${state}`
 }
 
 /** The textconv rendering of a parsed team stash. */

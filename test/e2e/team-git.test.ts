@@ -89,7 +89,7 @@ describe('team stash in git', () => {
 
     await set(alice, 'dev/new', 'value-never-shown')
     const diff = await ok(git(alice, 'diff'))
-    expect(diff).toMatch(/^\+value dev\/new scope dev \[[0-9a-f]{8}\]$/m)
+    expect(diff).toMatch(/^\+value dev\/new scope dev version 1 \[[0-9a-f]{8}\]$/m)
     expect(diff).not.toMatch(/value-never-shown/)
     // No ciphertext either: the only long base64-looking words are members' public keys.
     for (const line of diff.split('\n').filter((l) => !/member /.test(l))) expect(line).not.toMatch(/[A-Za-z0-9+/]{40}/)

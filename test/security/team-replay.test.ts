@@ -167,6 +167,17 @@ describe('team stash: an older value of a key path copied back', () => {
     expect((await get(t, 'alice', 'dev/api/token')).stdout).toBe('v3')
   })
 
+  it('shows a replay in the diff driver as the version going down', async () => {
+    const t = await setup()
+    const v1 = parse(t.path)
+    await (await t.open(t.alice, t.env.alice)).writeValue(TOKEN, utf8('rotated-v2'))
+    const before = await runBin('sstash', ['team', 'textconv', t.path])
+    replay(t.path, v1, '/dev/api/token')
+    const after = await runBin('sstash', ['team', 'textconv', t.path])
+    expect(before.stdout).toMatch(/^value dev\/api\/token scope dev version 2 \[[0-9a-f]{8}\]$/m)
+    expect(after.stdout).toMatch(/^value dev\/api\/token scope dev version 1 \[[0-9a-f]{8}\]$/m)
+  })
+
   it('refuses a removed value brought back, and a removal copied back over a value set again', async () => {
     const t = await setup()
     const withValue = parse(t.path)

@@ -111,7 +111,7 @@ describe('team merge driver', () => {
     const file = parseTeamFile(merged.bytes, 'x')
     expect(staleValues(file).map((v) => v.path)).toEqual([['dev', 'from-bob']])
     expect(file.values.get('/dev/from-bob')?.gen).toBe(1)
-    expect(textconv(merged.bytes, 'x')).toMatch(/value dev\/from-bob scope dev \[[0-9a-f]{8}\] set-again/)
+    expect(textconv(merged.bytes, 'x')).toMatch(/value dev\/from-bob scope dev version 1 \[[0-9a-f]{8}\] set-again/)
     const path = newPath()
     writeFileSync(path, merged.bytes)
     expect(await code((await TeamStash.open(path, ids(b.alice), clone())).readValue(['dev', 'from-bob']))).toBe('TEAM_STALE')
