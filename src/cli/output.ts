@@ -163,7 +163,8 @@ export function existingStash(options: GlobalOptions): string {
  * @throws {SSError} STASH_NOT_FOUND (with a hint to run `sstash init`), NO_PASSWORD; SSCryptoError
  */
 export async function openFromOptions(options: GlobalOptions): Promise<OpenedStash> {
-  return openStash(existingStash(options))
+  // A missing file fails in openStash, which reads it once, before any password is asked.
+  return openStash(stashPath(optionText(options.stash)))
 }
 
 /**
@@ -172,7 +173,7 @@ export async function openFromOptions(options: GlobalOptions): Promise<OpenedSta
  * @throws as {@link openFromOptions}
  */
 export async function readFromOptions(options: GlobalOptions, keys: string[][]): Promise<Tree> {
-  return readStash(existingStash(options), keys)
+  return readStash(stashPath(optionText(options.stash)), keys)
 }
 
 /**

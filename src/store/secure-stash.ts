@@ -4,6 +4,7 @@ import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from '../format/kdf.js'
 import { createStash, parseStash } from '../format/stash-file.js'
 import type { FormatName, LockedStash, UnlockedStash } from '../format/stash-types.js'
 import { READ_LIMITS, identityOf, readFileChecked, resolveStashPath } from '../fs/read.js'
+import { detectStash, type StashFile } from '../stash/detect.js'
 import { Tree } from '../tree/tree.js'
 
 /** Options of {@link SecureStash.open}. */
@@ -37,7 +38,7 @@ export interface StashInfo {
 }
 
 /** How a stash is opened: with its password, or with a key derived earlier. */
-type Secret = { password: string } | { key: StashKey }
+export type Secret = { password: string } | { key: StashKey }
 
 /** The stash file as read once: parsed, and the identity of the file those bytes came from. */
 interface ReadStash {
@@ -75,7 +76,7 @@ export class SecureStash extends TreeStash<UnlockedStash> {
    */
   static async open(path: string, password: string, options: OpenOptions = {}): Promise<SecureStash> {
     if (typeof password !== 'string') throw new SSValueError('the password must be a string')
-    return SecureStash.#open(path, { password }, options)
+    return SecureStash.openDetected(detectStash(path), { password }, options)
   }
 
   /**
@@ -86,21 +87,24 @@ export class SecureStash extends TreeStash<UnlockedStash> {
    * @throws {SSError} STASH_NOT_FOUND
    */
   static openWithKey(path: string, key: StashKey): Promise<SecureStash> {
-    return SecureStash.#open(path, { key }, { create: false })
+    return SecureStash.openDetected(detectStash(path), { key }, { create: false })
   }
 
-  // The one load path: the file is read and parsed once, and decrypted from those bytes.
-  static async #open(path: string, secret: Secret, options: OpenOptions): Promise<SecureStash> {
-    const real = resolveStashPath(path)
-    const file = readFileChecked(real, { maxBytes: READ_LIMITS.stash })
-    if (file === undefined) {
+  /**
+   * The one load path: the file {@link detectStash} read, parsed and decrypted from those bytes
+   * (the opening code in unlock/ detects a stash once and passes it here).
+   * @internal
+   */
+  static async openDetected(found: StashFile, secret: Secret, options: OpenOptions = {}): Promise<SecureStash> {
+    const { given: path, real, read } = found
+    if (read === undefined) {
       if (options.create === false || !('password' in secret)) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
       return SecureStash.#create(real, secret.password, options.kdf ?? DEFAULT_SCRYPT, false)
     }
-    const locked = parseStash(file.bytes, path)
+    const locked = parseStash(read.bytes, path)
     const stash = new SecureStash(real, 'password' in secret ? secret.password : undefined, SecureStash.#describe(real, locked))
     if ('key' in secret) stash.#keys.set(secret.key.keyId, secret.key.key)
-    stash.prime(identityOf(file.stats), await stash.#unlock(locked))
+    stash.prime(read.identity, await stash.#unlock(locked))
     return stash
   }
 

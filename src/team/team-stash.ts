@@ -9,6 +9,7 @@ import { realpathSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { SSCryptoError, SSError } from '../errors.js'
 import { TreeStash, type Loaded } from '../stash/tree-stash.js'
+import type { StashFile } from '../stash/detect.js'
 import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../fs/read.js'
 import { Tree, checkKey } from '../tree/tree.js'
 import type { Identity } from './age-file.js'
@@ -82,11 +83,16 @@ async function openFile(path: string, given: string, identities: readonly Identi
  * keys only, so that a read costs one decryption per value it uses, whatever the file's size.
  * @throws {SSKeyError} NO_ACCESS, TEAM_CONFLICT; as {@link TeamStash.open}
  */
-export async function readTeamTree(path: string, identities: readonly Identity[], keys: readonly (readonly string[])[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<Tree> {
-  const opened = await openFile(resolveStashPath(path), path, identities, env, options, keys)
+export async function readTeamTree(path: StashPath, identities: readonly Identity[], keys: readonly (readonly string[])[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<Tree> {
+  const { real, given } = pathsOf(path)
+  const opened = await openFile(real, given, identities, env, options, keys)
   checkReadable(opened, keys)
   return opened.tree
 }
+
+/** A stash path as given, or as src/stash/detect.ts found it (then not resolved again). */
+export type StashPath = string | Pick<StashFile, 'given' | 'real'>
+const pathsOf = (path: StashPath): Pick<StashFile, 'given' | 'real'> => (typeof path === 'string' ? { given: path, real: resolveStashPath(path) } : path)
 
 /** A team stash opened with an identity. */
 export class TeamStash extends TreeStash<Opened> {
@@ -110,8 +116,9 @@ export class TeamStash extends TreeStash<Opened> {
    * hold, and remembers what it saw.
    * @throws {SSError} STASH_NOT_FOUND, NOT_A_STASH, UNSUPPORTED_FORMAT, NOT_A_MEMBER; {@link SSCryptoError} TEAM_TAMPERED, TEAM_REPLACED, TEAM_ROLLBACK
    */
-  static async open(path: string, identities: readonly Identity[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<TeamStash> {
-    const stash = new TeamStash(resolveStashPath(path), path, identities, env, options)
+  static async open(path: StashPath, identities: readonly Identity[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<TeamStash> {
+    const { real, given } = pathsOf(path)
+    const stash = new TeamStash(real, given, identities, env, options)
     const { identity, snapshot } = await stash.load()
     stash.prime(identity, snapshot)
     return stash
