@@ -9,7 +9,8 @@ import { SSError } from '../errors.js'
 import { selectEnvironment } from '../unlock/select-environment.js'
 import { exitLikeChild, runCommand, takeIgnoredSignals, type ChildExit } from '../env/runner.js'
 import { parseArgv, type OptionSpec, type ParsedArgv } from './argv.js'
-import { EXIT, UsageError, printError, printHint, runMain } from './output.js'
+import { EXIT, UsageError, runMain } from './exit.js'
+import { printError, printHint } from './print.js'
 
 const USAGE = 'usage: sstash-run [--env-file <file>]... [-k <keypath>]... [--prefix P] [--override] [--mask] [--allow NAME]... [--stash PATH] -- <command> [args...]'
 

@@ -1,0 +1,41 @@
+/**
+ * `sstash ls` and `sstash tree`: the keys below a key path, as lines or JSON (./listing.ts
+ * formats them), read through the agent when it holds the stash.
+ */
+import type { CAC } from 'cac'
+import { parseKeyPath } from '../../tree/key-path.js'
+import { writeJson } from '../print.js'
+import { readFromOptions, type GlobalOptions } from '../stash-options.js'
+import { writeStdout } from '../stdout.js'
+import { listJson, listLines, treeJson, treeLines } from './listing.js'
+
+type Options = GlobalOptions & Record<string, unknown>
+
+async function show(keypath: string | undefined, options: Options, kind: 'ls' | 'tree'): Promise<void> {
+  const key = parseKeyPath(keypath ?? '')
+  const node = (await readFromOptions(options, [key])).node(key)
+  const values = options.values === true
+  if (options.json === true) {
+    const json = kind === 'ls' ? listJson(key, node, values) : treeJson(key, node, values)
+    return writeJson(json, 2)
+  }
+  const lines = kind === 'ls' ? listLines(key, node, values) : treeLines(key, node, values)
+  if (lines.length > 0) writeStdout(`${lines.join('\n')}\n`)
+}
+
+/** `sstash ls` and `sstash tree`. */
+export function registerShowCommands(cli: CAC): void {
+  cli.command('ls [keypath]', 'list the keys below a key path (names only)')
+    .option('--json', 'print JSON for programs')
+    .option('--values', 'also print the values')
+    .example('  $ sstash ls')
+    .example('  $ sstash ls project/SomeService --json')
+    .action((keypath: string | undefined, options: Options) => show(keypath, options, 'ls'))
+
+  cli.command('tree [keypath]', 'draw the tree below a key path (names only)')
+    .option('--json', 'print JSON for programs')
+    .option('--values', 'also print the values')
+    .example('  $ sstash tree')
+    .example('  $ sstash tree project --values')
+    .action((keypath: string | undefined, options: Options) => show(keypath, options, 'tree'))
+}
