@@ -23,19 +23,17 @@ async function show(keypath: string | undefined, options: Options, kind: 'ls' | 
   if (lines.length > 0) writeStdout(`${lines.join('\n')}\n`)
 }
 
+/** The two commands: the same options, a listing or a drawing. */
+const SHOWN = [
+  { kind: 'ls', about: 'list the keys below a key path (names only)', examples: ['  $ sstash ls', '  $ sstash ls project/SomeService --json'] },
+  { kind: 'tree', about: 'draw the tree below a key path (names only)', examples: ['  $ sstash tree', '  $ sstash tree project --values'] },
+] as const
+
 /** `sstash ls` and `sstash tree`. */
 export function registerShowCommands(cli: CAC): void {
-  cli.command('ls [keypath]', 'list the keys below a key path (names only)')
-    .option('--json', 'print JSON for programs')
-    .option('--values', 'also print the values')
-    .example('  $ sstash ls')
-    .example('  $ sstash ls project/SomeService --json')
-    .action((keypath: string | undefined, options: Options) => show(keypath, options, 'ls'))
-
-  cli.command('tree [keypath]', 'draw the tree below a key path (names only)')
-    .option('--json', 'print JSON for programs')
-    .option('--values', 'also print the values')
-    .example('  $ sstash tree')
-    .example('  $ sstash tree project --values')
-    .action((keypath: string | undefined, options: Options) => show(keypath, options, 'tree'))
+  for (const { kind, about, examples } of SHOWN) {
+    const command = cli.command(`${kind} [keypath]`, about).option('--json', 'print JSON for programs').option('--values', 'also print the values')
+    for (const example of examples) command.example(example)
+    command.action((keypath: string | undefined, options: Options) => show(keypath, options, kind))
+  }
 }
