@@ -24,7 +24,7 @@ export const EXIT = {
 
 /**
  * Every error code, with the status a binary exits with when it ends on it: the one table the
- * binaries follow (see exitCodeOf in src/cli/output.ts), documented in docs/ERRORS.md and
+ * binaries follow (see exitCodeOf in src/cli/exit.ts), documented in docs/ERRORS.md and
  * checked against it by a test. A new code is one line here and one row there.
  */
 export const EXIT_STATUS = {

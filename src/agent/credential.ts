@@ -15,7 +15,7 @@ import { parseMappingRules, type MappingRule } from '../git/mapping-rules.js'
 import { formatCredential, parseCredential, type Credential } from '../git/protocol.js'
 import { readRegularFile } from '../fs/read.js'
 import { parseKeyPath } from '../tree/key-path.js'
-import type { Held, Keyring } from './keyring.js'
+import type { Held, UnlockedStashes } from './unlocked-stashes.js'
 import { NOT_HELD, notServed } from './not-served.js'
 import type { AgentResponse, CredentialRequest } from './protocol.js'
 
@@ -44,14 +44,14 @@ function parse({ prefix, rules, request }: CredentialRequest): { asked: Credenti
  * Answers a `credential` request from the stash `entry` holds.
  * @returns `answer`, the lines to print (base64, empty when nothing matches), or "not held"
  */
-export async function credential(request: CredentialRequest, context: { keys: Keyring; changed(): void }, entry: Held): Promise<AgentResponse> {
+export async function credential(request: CredentialRequest, context: { unlocked: UnlockedStashes; changed(): void }, entry: Held): Promise<AgentResponse> {
   const parsed = parse(request)
   if (parsed === undefined) return NOT_HELD
   const { asked, keyPrefix, mapping } = parsed
   // As the helper: a request without a protocol or a host is answered with nothing.
   if (asked.protocol === undefined || asked.host === undefined) return { ok: true, found: true, answer: '' }
   try {
-    const stash = await context.keys.opened(entry)
+    const stash = await context.unlocked.opened(entry)
     return await stash.peek((tree): AgentResponse => {
       const answer = answerGet(tree, asked, keyPrefix, mapping)
       return { ok: true, found: true, answer: answer ? Buffer.from(formatCredential(answer)).toString('base64') : '' }

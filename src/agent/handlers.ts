@@ -11,7 +11,7 @@ import { readIfExists } from '../fs/read.js'
 import type { SecureStash } from '../store/secure-stash.js'
 import { encodeTree } from '../tree/codec.js'
 import type { Tree } from '../tree/tree.js'
-import type { Held, Keyring } from './keyring.js'
+import type { Held, UnlockedStashes } from './unlocked-stashes.js'
 import { NOT_HELD, NOT_UNLOCKED, notServed } from './not-served.js'
 import { credential } from './credential.js'
 import type {
@@ -27,7 +27,7 @@ import type {
 
 /** What handlers work on. */
 export interface AgentContext {
-  keys: Keyring
+  unlocked: UnlockedStashes
   /** To call after entries were added or forgotten: the server re-arms its expiry timer, or exits when nothing is left. */
   changed(): void
 }
@@ -58,7 +58,7 @@ function get({ path, keyId }: GetRequest, context: AgentContext, entry: Held): A
   // The caller saw another key id: if the file no longer matches ours either, the password
   // changed and our key is useless. A client's wrong key id alone does not evict the entry.
   if (currentKeyId(path) !== entry.keyId) {
-    context.keys.drop(entry)
+    context.unlocked.drop(entry)
     context.changed()
   }
   return NOT_HELD
@@ -69,7 +69,7 @@ function get({ path, keyId }: GetRequest, context: AgentContext, entry: Held): A
 // missing, how far it exists.
 async function read({ keys }: ReadRequest, context: AgentContext, entry: Held): Promise<AgentResponse> {
   try {
-    const stash = await context.keys.opened(entry)
+    const stash = await context.unlocked.opened(entry)
     return await stash.peek((tree): AgentResponse => {
       const missing: [number, number][] = []
       keys.forEach((key, i) => {
@@ -90,7 +90,7 @@ async function read({ keys }: ReadRequest, context: AgentContext, entry: Held): 
 async function write({ path, values }: WriteRequest, context: AgentContext, entry: Held): Promise<AgentResponse> {
   let stash: SecureStash
   try {
-    stash = await context.keys.opened(entry)
+    stash = await context.unlocked.opened(entry)
     // Checks the file as it is now: a password change, a damaged or missing file is left to
     // the ordinary path, which says which.
     await stash.peek(() => undefined)
@@ -109,25 +109,25 @@ async function write({ path, values }: WriteRequest, context: AgentContext, entr
 }
 
 function unlock({ path, keyId, key, timeoutMs }: UnlockRequest, context: AgentContext): AgentResponse {
-  const entry = context.keys.add(path, keyId, Buffer.from(key, 'base64'), timeoutMs)
+  const entry = context.unlocked.add(path, keyId, Buffer.from(key, 'base64'), timeoutMs)
   context.changed()
   return { ok: true, expiresAt: entry.expiresAt }
 }
 
 function lock({ path }: LockRequest, context: AgentContext): AgentResponse {
-  const locked = context.keys.forget(path) ? 1 : 0
+  const locked = context.unlocked.forget(path) ? 1 : 0
   context.changed()
   return { ok: true, locked }
 }
 
 function lockAll(_: AgentRequest, context: AgentContext): AgentResponse {
-  const locked = context.keys.forgetAll()
+  const locked = context.unlocked.forgetAll()
   context.changed()
   return { ok: true, locked }
 }
 
 function status(_: AgentRequest, context: AgentContext): AgentResponse {
-  return { ok: true, pid: process.pid, entries: context.keys.entries() }
+  return { ok: true, pid: process.pid, entries: context.unlocked.entries() }
 }
 
 type Handler<R> = (request: R, context: AgentContext) => AgentResponse | Promise<AgentResponse>
@@ -137,7 +137,7 @@ type KeyedHandler<R> = (request: R, context: AgentContext, entry: Held) => Agent
 const holding =
   <R extends { path: string }>(handler: KeyedHandler<R>): Handler<R> =>
   (request, context) => {
-    const entry = context.keys.live(request.path)
+    const entry = context.unlocked.live(request.path)
     return entry ? handler(request, context, entry) : NOT_UNLOCKED
   }
 

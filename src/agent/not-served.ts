@@ -3,7 +3,7 @@
  * uses a held key (./handlers.ts, ./credential.ts).
  */
 import { SSError } from '../errors.js'
-import type { Held, Keyring } from './keyring.js'
+import type { Held, UnlockedStashes } from './unlocked-stashes.js'
 import type { AgentResponse } from './protocol.js'
 
 /** The answer for a stash the agent holds a key for but cannot serve now (see {@link notServed}), or under another key id. */
@@ -21,9 +21,9 @@ export const NOT_UNLOCKED: AgentResponse = { ok: true, found: false, held: false
  * a new password, makes the key useless: it is dropped. A damaged or unreadable file keeps it,
  * and the client's ordinary path reports the file's error with the ordinary message.
  */
-export function notServed(context: { keys: Keyring; changed(): void }, entry: Held, error: unknown): AgentResponse {
+export function notServed(context: { unlocked: UnlockedStashes; changed(): void }, entry: Held, error: unknown): AgentResponse {
   if (error instanceof SSError && (error.code === 'STASH_NOT_FOUND' || error.code === 'KEY_CHANGED')) {
-    context.keys.drop(entry)
+    context.unlocked.drop(entry)
     context.changed()
   }
   return NOT_HELD

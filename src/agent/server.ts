@@ -25,7 +25,7 @@ import { agentRequest } from './client.js'
 import { RequestBudget, serveConnection } from './connection.js'
 import { ensureAgentDir } from './directory.js'
 import { handle, type AgentContext } from './handlers.js'
-import { Keyring } from './keyring.js'
+import { UnlockedStashes } from './unlocked-stashes.js'
 import { PROTOCOL_VERSION, parseRequest, type AgentResponse } from './protocol.js'
 
 /** Options of {@link runAgent}. */
@@ -101,7 +101,7 @@ async function listenOn(server: Server, socketPath: string): Promise<boolean> {
 export async function runAgent(options: AgentOptions): Promise<boolean> {
   ensureAgentDir(options.dir)
   const socketPath = join(options.dir, SOCKET_NAME)
-  const keys = new Keyring()
+  const unlocked = new UnlockedStashes()
   const budget = new RequestBudget()
   let exiting = false
   let socketIno: bigint | undefined
@@ -117,7 +117,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     clearTimeout(expiryTimer)
     clearInterval(watchTimer)
     clearTimeout(graceTimer)
-    keys.forgetAll()
+    unlocked.forgetAll()
     // Unlink the socket only while it is still ours: a newer agent may have replaced it.
     if (socketIno !== undefined && inodeOf(socketPath) === socketIno) {
       try {
@@ -134,21 +134,21 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
   const scheduleExpiry = (): void => {
     clearTimeout(expiryTimer)
     if (exiting) return
-    const next = keys.expire()
+    const next = unlocked.expire()
     if (next === undefined) return shutdown()
     // setTimeout cannot wait more than 2^31-1 ms; a long timeout is reached in steps.
     expiryTimer = setTimeout(scheduleExpiry, Math.min(Math.max(next - Date.now(), 0) + 5, 2 ** 31 - 1))
   }
 
   const context: AgentContext = {
-    keys,
+    unlocked,
     changed: () => {
-      if (keys.size > 0) {
+      if (unlocked.size > 0) {
         clearTimeout(graceTimer)
         scheduleExpiry()
       } else {
         // After the answer that emptied it has been written.
-        setImmediate(() => keys.size === 0 && shutdown())
+        setImmediate(() => unlocked.size === 0 && shutdown())
       }
     },
   }
@@ -165,7 +165,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
   socketIno = inodeOf(socketPath)
   server.on('error', () => shutdown())
 
-  graceTimer = setTimeout(() => keys.size === 0 && shutdown(), options.graceMs ?? 10_000)
+  graceTimer = setTimeout(() => unlocked.size === 0 && shutdown(), options.graceMs ?? 10_000)
   // Another agent may have replaced the socket (a start race), or a cleaner removed it:
   // unreachable, this agent would only hold keys for nobody. It forgets them and exits.
   watchTimer = setInterval(() => inodeOf(socketPath) !== socketIno && shutdown(), options.checkMs ?? 2_000)

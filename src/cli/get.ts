@@ -7,7 +7,10 @@
  */
 import { parseKeyPath } from '../tree/key-path.js'
 import { parseArgv } from './argv.js'
-import { isTerminal, readFromOptions, runMain, writeStdout, type GlobalOptions } from './output.js'
+import { runMain } from './exit.js'
+import { readFromOptions, type GlobalOptions } from './stash-options.js'
+import { writeStdout } from './stdout.js'
+import { isTerminal } from './terminal.js'
 
 /** Prints the value at `keypath`: raw bytes, with a newline added only on a terminal. */
 export async function get(keypath: string, options: GlobalOptions): Promise<void> {

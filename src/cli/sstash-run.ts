@@ -8,8 +8,10 @@ import { writeSync } from 'node:fs'
 import { SSError } from '../errors.js'
 import { selectEnvironment } from '../unlock/select-environment.js'
 import { exitLikeChild, runCommand, takeIgnoredSignals, type ChildExit } from '../env/runner.js'
+import type { Selection } from '../env/selection.js'
 import { parseArgv, type OptionSpec, type ParsedArgv } from './argv.js'
-import { EXIT, UsageError, printError, printHint, runMain } from './output.js'
+import { EXIT, UsageError, runMain } from './exit.js'
+import { printError, printHint } from './print.js'
 
 const USAGE = 'usage: sstash-run [--env-file <file>]... [-k <keypath>]... [--prefix P] [--override] [--mask] [--allow NAME]... [--stash PATH] -- <command> [args...]'
 
@@ -44,15 +46,8 @@ const SPEC: readonly OptionSpec[] = [
   { names: ['h', 'help'], takesValue: false },
 ]
 
-/** What the command line asked for. */
-export interface RunArgs {
-  keys: string[]
-  envFiles: string[]
-  prefix?: string
-  override: boolean
-  mask: boolean
-  allow: string[]
-  stash?: string
+/** What the command line asked for: the selection, and the command to run with it. */
+export interface RunArgs extends Selection {
   command: string
   args: string[]
   help?: boolean
@@ -127,14 +122,14 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(HELP)
       return EXIT.OK
     }
-    const { keys, envFiles, prefix, override, mask, allow, stash } = args
+    const { command, args: commandArgs, help: _, ...selection } = args
     // Before the selection reads the environment: the launcher's note is not the command's.
     const ignored = takeIgnoredSignals(process.env)
-    const selected = await selectEnvironment({ keys, envFiles, prefix, override, mask, allow, stash })
+    const selected = await selectEnvironment(selection)
     for (const warning of selected.warnings) warn(warning)
     let exit: ChildExit
     try {
-      exit = await runCommand(args.command, args.args, { env: selected.env, mask: selected.mask ? selected.secrets : undefined, exec: true, ignored })
+      exit = await runCommand(command, commandArgs, { env: selected.env, mask: selected.mask ? selected.secrets : undefined, exec: true, ignored })
     } catch (error) {
       // The codes a shell uses, so scripts can tell "no such command" from the command failing.
       if (error instanceof SSError && (error.code === 'COMMAND_NOT_FOUND' || error.code === 'COMMAND_NOT_EXECUTABLE' || error.code === 'SPAWN_FAILED')) {

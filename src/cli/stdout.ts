@@ -1,5 +1,5 @@
 /**
- * Writing to stdout, for every binary (re-exported by ./output.ts) and for the git helper's
+ * Writing to stdout, for every binary and for the git helper's
  * small half (./git-credential-get.ts), which loads nothing else of the CLI.
  */
 import { writeSync } from 'node:fs'

@@ -3,7 +3,7 @@
  * people try lives (`status` -> `agent status`).
  */
 import type { CAC } from 'cac'
-import { UsageError } from './output.js'
+import { UsageError } from './exit.js'
 
 /** Edits between two names, a swap of two neighbours counting as one (`gte` is one from `get`). */
 function distance(a: string, b: string): number {

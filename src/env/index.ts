@@ -3,9 +3,10 @@
  * files and templates, and sstash-run's selection as one call.
  * @module sstash/env
  */
-export { envFromSelections, childEnv, type EnvVar, type EnvOptions, type Selection } from './naming.js'
+export { envFromSelections, childEnv, type EnvVar, type EnvOptions, type SelectedSubtree } from './naming.js'
 export { DANGEROUS_FAMILIES, isDangerousName, dangerousFamily, type NameFamily } from './dangerous-names.js'
 export { type SelectOptions, type SelectedEnvironment } from './select.js'
+export { type Selection } from './selection.js'
 export { selectEnvironment } from '../unlock/select-environment.js'
 export { findProjectConfig, type ProjectConfig, type FoundConfig, type ConfigLookup } from './project-config.js'
 export { parseDotenv, formatDotenv, formatEnv, EXPORT_FORMATS, type ExportFormat } from './dotenv.js'

@@ -224,7 +224,7 @@ export function envFromEntries(base: readonly string[], entries: readonly Entry[
 }
 
 /** One selected subtree with its values. */
-export interface Selection {
+export interface SelectedSubtree {
   base: readonly string[]
   entries: readonly Entry[]
 }
@@ -234,7 +234,7 @@ export interface Selection {
  * @returns name to variable, in first-seen order
  * @throws as {@link mergeCandidates}; {@link SSError} BAD_ENV_PREFIX
  */
-export function envFromSelections(selections: readonly Selection[], options: EnvOptions = {}): Map<string, EnvVar> {
+export function envFromSelections(selections: readonly SelectedSubtree[], options: EnvOptions = {}): Map<string, EnvVar> {
   const prefix = options.prefix ?? ''
   checkPrefix(prefix)
   return mergeCandidates(

@@ -16,14 +16,16 @@ import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { SSError } from '../errors.js'
 import { readRegularFile } from '../fs/read.js'
+import type { Selection } from './selection.js'
 
-/** The `"sstash"` field of a package.json, as docs/RUN.md documents it. */
-export interface ProjectConfig {
+/**
+ * The `"sstash"` field of a package.json, as docs/RUN.md documents it: a {@link Selection} as
+ * JSON spells it (see {@link selectionOfConfig}).
+ */
+export interface ProjectConfig extends Partial<Pick<Selection, 'prefix' | 'stash' | 'override' | 'mask'>> {
+  /** A key path, or a list of them. */
   keys?: string | string[]
-  prefix?: string
-  stash?: string
-  override?: boolean
-  mask?: boolean
+  /** Refused names allowed by name. */
   allow?: string[]
   /** Reference files (docs/REFERENCES.md), relative to the package.json; used like `keys`. */
   envFile?: string | string[]
@@ -142,4 +144,22 @@ export function envFilesFromConfig(value: unknown, packageJson: string): string[
     })
   const dir = dirname(packageJson)
   return list.map((path) => resolve(dir, path))
+}
+
+/**
+ * The selection a package.json's field makes: its key paths as a list, its reference files and
+ * stash relative to the package.json.
+ * @throws {SSError} BAD_PROJECT_CONFIG (a bad `envFile`)
+ */
+export function selectionOfConfig({ config, dir, file }: FoundConfig): Partial<Selection> {
+  return {
+    keys: typeof config.keys === 'string' ? [config.keys] : (config.keys ?? []),
+    envFiles: envFilesFromConfig(config.envFile, file),
+    prefix: config.prefix,
+    override: config.override,
+    mask: config.mask,
+    allow: config.allow,
+    // A path in package.json is relative to that file, so it works from any subdirectory.
+    stash: config.stash === undefined ? undefined : resolve(dir, config.stash),
+  }
 }

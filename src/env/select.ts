@@ -9,34 +9,15 @@
  * The subtrees are named and checked by ./naming.ts in one pass, the files by ./references.ts and
  * ./reference-resolve.ts, so every problem of a source is reported at once. One read of the stash serves both.
  */
-import { resolve } from 'node:path'
 import { SSError, reasonOf } from '../errors.js'
 import { stashPath } from '../locations.js'
-import { parseKeyPath } from '../tree/key-path.js'
 import { Tree } from '../tree/tree.js'
-import { SECRET_ENV_VARS } from './secret-variables.js'
-import { checkPrefix, childEnv, envFromSelections, type EnvVar } from './naming.js'
-import { envFilesFromConfig, findProjectConfig } from './project-config.js'
+import { checkPrefix, envFromSelections, type EnvVar } from './naming.js'
+import { findProjectConfig, selectionOfConfig } from './project-config.js'
+import { selectionOver, type Selection } from './selection.js'
 
-/** What to select: sstash-run's options. */
-export interface SelectOptions {
-  /** Key paths in the command line's spelling (`project/myapp`); none: the package.json field. */
-  keys?: readonly string[]
-  /**
-   * Reference files (`.env.sstash`), merged before the key paths (a later file, then any key
-   * path, wins on the same name). With neither, the package.json `keys` and `envFile` choose.
-   */
-  envFiles?: readonly string[]
-  /** Prepended to every name. The package.json `prefix` applies when this is undefined. */
-  prefix?: string
-  /** The stash wins over variables already set (or the package.json says so). */
-  override?: boolean
-  /** Mask the values in the command's output (or the package.json says so); reported back. */
-  mask?: boolean
-  /** Refused names allowed by name, added to the package.json `allow`. */
-  allow?: readonly string[]
-  /** The stash; else the package.json `stash` (relative to it), else $SSTASH_FILE, else the default. */
-  stash?: string
+/** What to select: sstash-run's options; with no `keys` and no `envFiles`, the package.json's field chooses. */
+export interface SelectOptions extends Partial<Selection> {
   /** Where the package.json walk starts (default: the working directory). */
   cwd?: string
   /** The environment the child's is made from, and the password sources read (default process.env). */
@@ -61,17 +42,12 @@ export interface SelectedEnvironment {
   warnings: string[]
 }
 
-/** The resolved plan before the stash is read. */
-/** What the options and the project's package.json select, resolved. */
-export interface Plan {
-  keys: string[]
-  envFiles: string[]
-  prefix?: string
-  override: boolean
-  mask: boolean
-  allow: string[]
+/** What the options and the project's package.json select, resolved, before the stash is read. */
+export interface Plan extends Selection {
   stash: string
+  /** The package.json whose field chose, when one did. */
   project?: string
+  /** The package.json files passed over, and why. */
   warnings: string[]
 }
 
@@ -89,49 +65,37 @@ function workingDirectory(): string {
   }
 }
 
+/**
+ * The plan: the options when they name key paths or reference files, else the options over the
+ * nearest package.json's field (./project-config.ts).
+ * @throws {SSError} USAGE when neither names any; BAD_PROJECT_CONFIG
+ */
 export function planOf(options: SelectOptions): Plan {
   const env = options.env ?? process.env
-  const base = { override: options.override === true, mask: options.mask === true, allow: [...(options.allow ?? [])], warnings: [] as string[] }
-  const keys = options.keys ?? []
-  const envFiles = options.envFiles ?? []
-  if (keys.length > 0 || envFiles.length > 0)
-    return { ...base, keys: [...keys], envFiles: [...envFiles], prefix: options.prefix, stash: stashPath(options.stash, env) }
+  if ((options.keys?.length ?? 0) > 0 || (options.envFiles?.length ?? 0) > 0)
+    return { ...selectionOver(options, {}), stash: stashPath(options.stash, env), warnings: [] }
   const lookup = findProjectConfig(options.cwd ?? workingDirectory())
   const found = lookup.found
-  const configKeys = found?.config.keys ?? []
-  const configFiles = found ? envFilesFromConfig(found.config.envFile, found.file) : []
-  if (!found || (configKeys.length === 0 && configFiles.length === 0))
+  const fromConfig = found ? selectionOfConfig(found) : {}
+  if (!found || (fromConfig.keys?.length === 0 && fromConfig.envFiles?.length === 0))
     // The files passed over go with the error (its details, one line each), so that whoever
     // prints only the error still says which package.json was not read, and why.
     throw new SSError(found ? `the "sstash" field of ${found.file} has no "keys" and no "envFile"` : 'no key paths: pass -k <keypath>', 'USAGE', {
       hint: lookup.warnings.length === 0 ? NO_KEYS_HINT : `${NO_KEYS_HINT} (${lookup.warnings.length === 1 ? 'the package.json named above was' : 'the files named above were'} not read)`,
       details: lookup.warnings,
     })
-  const { config, dir, file } = found
-  return {
-    keys: typeof configKeys === 'string' ? [configKeys] : configKeys,
-    envFiles: configFiles,
-    prefix: options.prefix ?? config.prefix,
-    override: base.override || config.override === true,
-    mask: base.mask || config.mask === true,
-    allow: [...(config.allow ?? []), ...base.allow],
-    // A path in package.json is relative to that file, so it works from any subdirectory.
-    stash: options.stash !== undefined || config.stash === undefined ? stashPath(options.stash, env) : resolve(dir, config.stash),
-    project: file,
-    warnings: lookup.warnings,
-  }
+  const selection = selectionOver(options, fromConfig)
+  const stash = options.stash !== undefined || fromConfig.stash === undefined ? stashPath(options.stash, env) : fromConfig.stash
+  return { ...selection, stash, project: found.file, warnings: lookup.warnings }
 }
 
-/** Where variables come from, merged in this order (a later source wins on the same name). */
-export interface VariableSources {
-  /** Reference files, as given (they name the files in messages). */
-  envFiles: readonly string[]
+/**
+ * Where variables come from, merged in this order (a later source wins on the same name): a
+ * {@link Selection}'s files and naming, with its key paths parsed.
+ */
+export interface VariableSources extends Pick<Selection, 'envFiles' | 'prefix' | 'allow'> {
   /** Selected subtrees, named by ./naming.ts. */
   keys: readonly (readonly string[])[]
-  /** Prepended to the subtrees' names (a reference file's names stay as written). */
-  prefix?: string
-  /** Refused names allowed by name, in the files and the subtrees. */
-  allow: readonly string[]
 }
 
 /**

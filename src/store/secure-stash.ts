@@ -1,9 +1,10 @@
 import { SSCryptoError, SSError, SSValueError } from '../errors.js'
-import { TreeStash } from '../tree/tree-stash.js'
+import { TreeStash, guardAfterWrite, writing, type Loaded } from '../stash/tree-stash.js'
 import { DEFAULT_SCRYPT, deriveKey, type KdfParams } from '../format/kdf.js'
 import { createStash, parseStash } from '../format/stash-file.js'
 import type { FormatName, LockedStash, UnlockedStash } from '../format/stash-types.js'
-import { READ_LIMITS, fileIdentity, identityOf, readFileChecked, resolveStashPath } from '../fs/read.js'
+import { READ_LIMITS, identityOf, readFileChecked, resolveStashPath } from '../fs/read.js'
+import { detectStash, type StashFile } from '../stash/detect.js'
 import { Tree } from '../tree/tree.js'
 
 /** Options of {@link SecureStash.open}. */
@@ -17,13 +18,6 @@ export interface OpenOptions {
   /** Create the file when it is missing (default true, as the Python package does). */
   create?: boolean
 }
-
-/**
- * The lock and writing (and node:fs/promises with them) are loaded by the first write: a
- * command that only reads the stash loads neither.
- */
-const writing = (): Promise<[typeof import('../fs/lock.js'), typeof import('../fs/write.js')]> =>
-  Promise.all([import('../fs/lock.js'), import('../fs/write.js')])
 
 /** A derived key with the identity of what it was derived from: what the agent caches. */
 export interface StashKey {
@@ -44,7 +38,7 @@ export interface StashInfo {
 }
 
 /** How a stash is opened: with its password, or with a key derived earlier. */
-type Secret = { password: string } | { key: StashKey }
+export type Secret = { password: string } | { key: StashKey }
 
 /** The stash file as read once: parsed, and the identity of the file those bytes came from. */
 interface ReadStash {
@@ -62,20 +56,13 @@ const formatOf = (kdf: KdfParams): FormatName => (kdf.name === 'scrypt' ? 'nativ
  * read-modify-write under the stash's lock that replaces the file atomically. Every method
  * returns a promise and reports a bad argument by rejecting it, never by throwing.
  */
-export class SecureStash extends TreeStash {
-  /** The stash file's path, as it was given to `open` or `create`. */
-  readonly path: string
+export class SecureStash extends TreeStash<UnlockedStash> {
   #password: string | undefined
   readonly #keys = new Map<string, Uint8Array>()
   #info: StashInfo
-  // What open() decrypted or update() wrote, for the next read or update to reuse while the
-  // file is still that one (every write renames a new file in, so its identity changes): one
-  // decryption per command, and none after this process's own write.
-  #primed: { identity: string; unlocked: UnlockedStash } | undefined
 
   private constructor(path: string, password: string | undefined, info: StashInfo) {
-    super()
-    this.path = path
+    super(path)
     this.#password = password
     this.#info = info
   }
@@ -89,7 +76,7 @@ export class SecureStash extends TreeStash {
    */
   static async open(path: string, password: string, options: OpenOptions = {}): Promise<SecureStash> {
     if (typeof password !== 'string') throw new SSValueError('the password must be a string')
-    return SecureStash.#open(path, { password }, options)
+    return SecureStash.openDetected(detectStash(path), { password }, options)
   }
 
   /**
@@ -100,21 +87,24 @@ export class SecureStash extends TreeStash {
    * @throws {SSError} STASH_NOT_FOUND
    */
   static openWithKey(path: string, key: StashKey): Promise<SecureStash> {
-    return SecureStash.#open(path, { key }, { create: false })
+    return SecureStash.openDetected(detectStash(path), { key }, { create: false })
   }
 
-  // The one load path: the file is read and parsed once, and decrypted from those bytes.
-  static async #open(path: string, secret: Secret, options: OpenOptions): Promise<SecureStash> {
-    const real = resolveStashPath(path)
-    const file = readFileChecked(real, { maxBytes: READ_LIMITS.stash })
-    if (file === undefined) {
+  /**
+   * The one load path: the file {@link detectStash} read, parsed and decrypted from those bytes
+   * (the opening code in unlock/ detects a stash once and passes it here).
+   * @internal
+   */
+  static async openDetected(found: StashFile, secret: Secret, options: OpenOptions = {}): Promise<SecureStash> {
+    const { given: path, real, read } = found
+    if (read === undefined) {
       if (options.create === false || !('password' in secret)) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
       return SecureStash.#create(real, secret.password, options.kdf ?? DEFAULT_SCRYPT, false)
     }
-    const locked = parseStash(file.bytes, path)
+    const locked = parseStash(read.bytes, path)
     const stash = new SecureStash(real, 'password' in secret ? secret.password : undefined, SecureStash.#describe(real, locked))
     if ('key' in secret) stash.#keys.set(secret.key.keyId, secret.key.key)
-    stash.#prime(identityOf(file.stats), await stash.#unlock(locked))
+    stash.prime(read.identity, await stash.#unlock(locked))
     return stash
   }
 
@@ -179,77 +169,19 @@ export class SecureStash extends TreeStash {
     return key
   }
 
-  async #unlock(locked: LockedStash = this.#read().locked): Promise<UnlockedStash> {
+  async #unlock(locked: LockedStash): Promise<UnlockedStash> {
     return locked.unlock(await this.#keyFor(locked))
   }
 
-  /**
-   * Passes `fn` a snapshot of the tree that is its own: `fn` may change it or keep it, and
-   * nothing it does is written (use {@link update} to change the stash). Decrypts the file as it
-   * is now, unless the snapshot open() or the last update() left is still current: that one is
-   * handed over, once. For many reads of an unchanged file, {@link peek} decrypts nothing.
-   * @returns what `fn` returns
-   */
-  override async view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
-    return fn((await this.#current()).tree)
+  /** Reads and decrypts the file as it is now. */
+  protected override async load(): Promise<Loaded<UnlockedStash>> {
+    const { locked, identity } = this.#read()
+    return { identity, snapshot: await this.#unlock(locked) }
   }
 
-  /**
-   * Passes `fn` the shared, cached snapshot of the tree: for a long-lived reader such as the
-   * agent. The snapshot is kept while the file is unchanged, so reading again decrypts nothing;
-   * in exchange `fn` only reads, synchronously, and keeps nothing. Unlike {@link view}, whose
-   * tree is the caller's own.
-   * @returns what `fn` returns
-   */
-  async peek<T>(fn: (tree: Tree) => T): Promise<T> {
-    const primed = this.#primed
-    if (primed && SecureStash.#isCurrent(primed.identity, this.path)) return fn(primed.unlocked.tree)
-    const read = this.#read()
-    const unlocked = await this.#unlock(read.locked)
-    // Kept unless a view() or update() took the snapshot meanwhile (and may be changing it).
-    if (this.#primed === primed) this.#prime(read.identity, unlocked)
-    return fn(unlocked.tree)
-  }
-
-  /** The primed snapshot when the file is still the one it came from, else a fresh decryption. */
-  #current(): Promise<UnlockedStash> {
-    // Taken once: `fn` may change the tree it is given, so a snapshot is never handed out twice.
-    const primed = this.#primed
-    this.#primed = undefined
-    if (primed && SecureStash.#isCurrent(primed.identity, this.path)) return Promise.resolve(primed.unlocked)
-    return this.#unlock()
-  }
-
-  // '' is a file that could not be stat'ed: it never matches, so nothing is reused on a guess.
-  static #isCurrent(identity: string, path: string): boolean {
-    return identity !== '' && identity === fileIdentity(path)
-  }
-
-  #prime(identity: string, unlocked: UnlockedStash): void {
-    this.#primed = { identity, unlocked }
-  }
-
-  /**
-   * Applies several changes under one lock and writes the file once. When `fn` throws, or
-   * returns {@link TreeStash.UNCHANGED} (it changed nothing, and left the tree as it was),
-   * nothing is written. The tree is the stash as it is under the lock: decrypted once, or
-   * not at all when this process already holds the file's current content.
-   * @returns what `fn` returns
-   * @throws {SSError} LOCK_TIMEOUT, LOCK_LOST, WRITE_FAILED, UNSAFE_DIRECTORY; {@link SSValueError} for a tree too large
-   */
-  override async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
-    const [{ withLock }, { writeAtomic }] = await writing()
-    return withLock(this.path, async (lock) => {
-      const unlocked = await this.#current()
-      const result = await fn(unlocked.tree)
-      if (result === TreeStash.UNCHANGED) return result
-      await writeAtomic(this.path, unlocked.seal(unlocked.tree), { lock })
-      // Still under the lock, so no other sstash writer can have replaced the file since.
-      this.#prime(fileIdentity(this.path), unlocked)
-      // The leak guard's fingerprints follow each write: one stat when the guard is off.
-      await (await import('../guard/active.js')).afterWrite(this.path, 'personal', unlocked.tree)
-      return result
-    })
+  /** The tree sealed with the file's own key and parameters. */
+  protected override encode(unlocked: UnlockedStash): Uint8Array {
+    return unlocked.seal(unlocked.tree)
   }
 
   /**
@@ -262,9 +194,9 @@ export class SecureStash extends TreeStash {
     const fresh = await createStash(kdf, newPassword)
     const [{ withLock }, { writeAtomic }] = await writing()
     await withLock(this.path, async (lock) => {
-      const { tree } = await this.#unlock()
+      const { tree } = await this.#unlock(this.#read().locked)
       await writeAtomic(this.path, fresh.seal(tree), { lock })
-      await (await import('../guard/active.js')).afterWrite(this.path, 'personal', tree)
+      await guardAfterWrite(this.path, formatOf(kdf), tree)
     })
     this.#password = newPassword
     this.#keys.clear()

@@ -1,22 +1,19 @@
 /**
- * Is this file a team stash? The one check the opening code makes for every stash, so it reads
- * 12 bytes and loads nothing: a personal stash never loads the team code.
+ * Is this file a team stash? For the commands that only need to know that (the identity's
+ * personal stash, the guard, team help): it reads 12 bytes and loads nothing. Opening a stash
+ * detects it once, with src/stash/detect.ts, which knows every format's start.
  */
 import { SSError } from '../errors.js'
 import { readFileHead } from '../fs/read.js'
+import { isTeamStash } from '../stash/detect.js'
 
-const PREFIX = 'sstash-team/'
-
-/** True when the bytes start with the team stash magic (any version). */
-export function isTeamStash(bytes: Uint8Array): boolean {
-  return Buffer.from(bytes.subarray(0, PREFIX.length)).toString('latin1') === PREFIX
-}
+export { isTeamStash }
 
 /** True when `path` is a regular file starting with the team stash magic; false for anything else, never throws. */
 export function isTeamStashFile(path: string): boolean {
   try {
-    const head = readFileHead(path, PREFIX.length)
-    return head !== undefined && head.length === PREFIX.length && isTeamStash(head)
+    const head = readFileHead(path, 'sstash-team/'.length)
+    return head !== undefined && isTeamStash(head)
   } catch {
     return false
   }

@@ -8,7 +8,8 @@
 import { realpathSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { SSCryptoError, SSError } from '../errors.js'
-import { TreeStash } from '../tree/tree-stash.js'
+import { TreeStash, type Loaded } from '../stash/tree-stash.js'
+import type { StashFile } from '../stash/detect.js'
 import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../fs/read.js'
 import { Tree, checkKey } from '../tree/tree.js'
 import type { Identity } from './age-file.js'
@@ -28,7 +29,6 @@ export interface TeamOpenOptions {
   /** Read a file whose membership is older than this clone has seen (an old branch), knowingly; writing to it stays refused. Also `SSTASH_ALLOW_OLD=1`. */
   allowOld?: boolean
 }
-const writing = (): Promise<[typeof import('../fs/lock.js'), typeof import('../fs/write.js')]> => Promise.all([import('../fs/lock.js'), import('../fs/write.js')])
 
 /** Reads and parses a team stash with no identity: for `team ls`, `team exposed` and the drivers. @throws as parseTeamFile */
 export function readTeamFile(path: string): TeamFile {
@@ -84,25 +84,27 @@ async function openFile(path: string, given: string, identities: readonly Identi
  * keys only, so that a read costs one decryption per value it uses, whatever the file's size.
  * @throws {SSKeyError} NO_ACCESS, TEAM_CONFLICT; as {@link TeamStash.open}
  */
-export async function readTeamTree(path: string, identities: readonly Identity[], keys: readonly (readonly string[])[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<Tree> {
-  const opened = await openFile(resolveStashPath(path), path, identities, env, options, keys)
+export async function readTeamTree(path: StashPath, identities: readonly Identity[], keys: readonly (readonly string[])[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<Tree> {
+  const { real, given } = pathsOf(path)
+  const opened = await openFile(real, given, identities, env, options, keys)
   checkReadable(opened, keys)
   return opened.tree
 }
 
+/** A stash path as given, or as src/stash/detect.ts found it (then not resolved again). */
+export type StashPath = string | Pick<StashFile, 'given' | 'real'>
+const pathsOf = (path: StashPath): Pick<StashFile, 'given' | 'real'> => (typeof path === 'string' ? { given: path, real: resolveStashPath(path) } : path)
+
 /** A team stash opened with an identity. */
-export class TeamStash extends TreeStash {
-  readonly path: string
+export class TeamStash extends TreeStash<Opened> {
   readonly #identities: readonly Identity[]
   readonly #env: Env
   readonly #options: TeamOpenOptions
   /** The path as it was given, before links were followed (see openFile). */
   readonly #given: string
-  #primed: { identity: string; opened: Opened } | undefined
 
   private constructor(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions) {
-    super()
-    this.path = path
+    super(path)
     this.#given = given
     this.#identities = identities
     this.#env = env
@@ -115,15 +117,32 @@ export class TeamStash extends TreeStash {
    * hold, and remembers what it saw.
    * @throws {SSError} STASH_NOT_FOUND, NOT_A_STASH, UNSUPPORTED_FORMAT, NOT_A_MEMBER; {@link SSCryptoError} TEAM_TAMPERED, TEAM_REPLACED, TEAM_ROLLBACK
    */
-  static async open(path: string, identities: readonly Identity[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<TeamStash> {
-    const stash = new TeamStash(resolveStashPath(path), path, identities, env, options)
-    const identity = fileIdentity(stash.path)
-    stash.#primed = { identity, opened: await stash.#read() }
+  static async open(path: StashPath, identities: readonly Identity[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<TeamStash> {
+    const { real, given } = pathsOf(path)
+    const stash = new TeamStash(real, given, identities, env, options)
+    const { identity, snapshot } = await stash.load()
+    stash.prime(identity, snapshot)
     return stash
   }
 
-  #read(): Promise<Opened> {
-    return openFile(this.path, this.#given, this.#identities, this.#env, this.#options)
+  /** Reads, checks and opens the whole file as it is now. */
+  protected override async load(): Promise<Loaded<Opened>> {
+    const identity = fileIdentity(this.path)
+    return { identity, snapshot: await openFile(this.path, this.#given, this.#identities, this.#env, this.#options) }
+  }
+
+  /** The records as the update left them; nothing when they are the file's bytes (a helper's store of what is there). */
+  protected override encode(opened: Opened): Uint8Array | undefined {
+    const bytes = serializeTeamFile(opened.file)
+    return sameBytes(bytes, opened.bytes) ? undefined : bytes
+  }
+
+  // The records were resealed, so the decrypted values and the bytes kept beside them no longer
+  // describe the file: the next call reads it again. The versions the write gave its key paths
+  // are remembered now that they are on disk: an older record of them is then refused here.
+  protected override async written(opened: Opened): Promise<undefined> {
+    await opened.versions.save()
+    return undefined
   }
 
   /** The environment it was opened with: where this clone's memory is. */
@@ -136,39 +155,13 @@ export class TeamStash extends TreeStash {
     return { path: this.path, format: 'team' }
   }
 
-  async #current(): Promise<Opened> {
-    const primed = this.#primed
-    this.#primed = undefined
-    if (primed && primed.identity !== '' && primed.identity === fileIdentity(this.path)) return primed.opened
-    return this.#read()
-  }
-
   /**
    * Throws the error a read of `keys` must give when one of them is a value this member cannot
    * read, or a subtree holding only such values (a scope they lack).
    * @throws {SSKeyError} NO_ACCESS or TEAM_CONFLICT
    */
   async check(keys: readonly (readonly string[])[]): Promise<void> {
-    checkReadable(await this.#peekOpened(), keys)
-  }
-
-  async #peekOpened(): Promise<Opened> {
-    const identity = fileIdentity(this.path)
-    const primed = this.#primed
-    if (primed && identity !== '' && primed.identity === identity) return primed.opened
-    const opened = await this.#read()
-    if (this.#primed === primed) this.#primed = { identity, opened }
-    return opened
-  }
-
-  /** Reads a consistent snapshot of the tree and passes it to `fn`. */
-  override async view<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
-    return fn((await this.#current()).tree)
-  }
-
-  /** As SecureStash.peek: `fn` reads the tree synchronously and must not change or keep it. */
-  async peek<T>(fn: (tree: Tree) => T): Promise<T> {
-    return fn((await this.#peekOpened()).tree)
+    checkReadable(await this.shared(), keys)
   }
 
   /**
@@ -178,34 +171,21 @@ export class TeamStash extends TreeStash {
   override async update<T>(fn: (tree: Tree) => T | Promise<T>): Promise<T> {
     return this.mutate(async (opened) => {
       const result = await fn(opened.tree)
-      if (result === TreeStash.UNCHANGED) return result
-      applyTree(opened, opened.tree)
+      if (result !== TreeStash.UNCHANGED) applyTree(opened, opened.tree)
       return result
     })
   }
 
   /**
-   * Runs `fn` on the freshly read and opened stash under the lock, then writes its records.
+   * Runs `fn` on the stash as it is under the lock, then writes its records.
    * For membership changes (membership.ts); `fn` changes `opened.file` in place.
+   * @throws {SSCryptoError} TEAM_ROLLBACK when the file is older than this clone has seen
    */
   async mutate<T>(fn: (opened: Opened) => T | Promise<T>): Promise<T> {
-    const [{ withLock }, { writeAtomic }] = await writing()
-    return withLock(this.path, async (lock) => {
-      this.#primed = undefined
-      const opened = await this.#read()
+    return this.change(async (opened) => {
       if (opened.old !== undefined)
         throw new SSCryptoError(`${opened.old}; writing to it is refused`, 'TEAM_ROLLBACK', { hint: 'merge the newer branch first (git merge), then write' })
-      const result = await fn(opened)
-      const bytes = serializeTeamFile(opened.file)
-      // A change that changed nothing (a credential helper's store of what is there) leaves the file as it was.
-      if (!sameBytes(bytes, opened.bytes)) {
-        await writeAtomic(this.path, bytes, { lock })
-        // The leak guard's fingerprints follow each write: one stat when the guard is off.
-        await (await import('../guard/active.js')).afterWrite(this.path, 'team', opened.tree)
-      }
-      // The versions this write gave its key paths: an older record of them is then refused here.
-      await opened.versions.save()
-      return result
+      return fn(opened)
     })
   }
 

@@ -67,7 +67,7 @@ function unescapeSegment(piece: string, text: string): string {
  * What a terminal acts on, or shows as something else, above C0 (a regex character class body):
  * DEL, the C1 controls (U+009B is CSI to a terminal that honours it), the bidi controls and the
  * line and paragraph separators, which make a printed line read as another. Printed text that may
- * come from someone else's file escapes these and C0 (here, and ../cli/output.ts).
+ * come from someone else's file escapes these and C0 (here, and ../cli/print.ts).
  */
 export const CONTROLS_ABOVE_C0 = '\\x7f-\\x9f\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069'
 

@@ -10,19 +10,19 @@ import { SSCryptoError, SSError } from '../errors.js'
 import { keyringWrapKey, sshAgentWrapKey, sshFingerprint, sshKeyType, sshSignedData, unwrapStashKey, wrapStashKey, type EnrolledRecipient } from '../format/enroll.js'
 import type { LockedStash } from '../format/stash-types.js'
 import type { SecureStash } from '../store/secure-stash.js'
-import { readIfExists, resolveStashPath } from '../fs/read.js'
+import { readIfExists } from '../fs/read.js'
+import type { StashFile } from '../stash/detect.js'
 import type { SshAgent } from './ssh-agent.js'
 
 type Env = Record<string, string | undefined>
 
-/** Parses the stash at `real` for its enrolled sources, or undefined when it has none (or is not a native stash). */
-async function lockedWithEnrolled(real: string, what: string): Promise<LockedStash | undefined> {
-  const bytes = readIfExists(real)
-  if (bytes === undefined) return undefined
+/** Parses the stash found for its enrolled sources, or undefined when it has none (or is not a native stash). */
+async function lockedWithEnrolled(found: StashFile): Promise<LockedStash | undefined> {
+  if (found.read === undefined) return undefined
   const { parseStash } = await import('../format/stash-file.js')
   let locked: LockedStash
   try {
-    locked = parseStash(bytes, what)
+    locked = parseStash(found.read.bytes, found.given)
   } catch {
     // A damaged file gets its error from the password path, with the ordinary message.
     return undefined
@@ -94,9 +94,8 @@ export async function wrapKeysOf(enrolled: readonly EnrolledRecipient[], env: En
  *   SHA256:... (the ssh-agent does not hold it)`), for the error when no password source works;
  *   an empty list when the stash has no enrolled source
  */
-export async function openWithEnrolled(stashPath: string, env: Env = process.env): Promise<{ stash: SecureStash } | { tried: string[] }> {
-  const real = resolveStashPath(stashPath)
-  const locked = await lockedWithEnrolled(real, stashPath)
+export async function openWithEnrolled(found: StashFile, env: Env = process.env): Promise<{ stash: SecureStash } | { tried: string[] }> {
+  const locked = await lockedWithEnrolled(found)
   if (!locked?.enrolled) return { tried: [] }
   const { SecureStash } = await import('../store/secure-stash.js')
   const asked = await askEnrolled(locked.enrolled, env)
@@ -108,8 +107,8 @@ export async function openWithEnrolled(stashPath: string, env: Env = process.env
       continue
     }
     try {
-      const key = unwrapStashKey(answer.key, recipient, stashPath)
-      return { stash: await SecureStash.openWithKey(real, { keyId: locked.keyId, key }) }
+      const key = unwrapStashKey(answer.key, recipient, found.given)
+      return { stash: await SecureStash.openDetected(found, { key: { keyId: locked.keyId, key } }, { create: false }) }
     } catch (error) {
       // A wrap that does not open (a changed file, a key whose signature changed): try the next.
       if (!(error instanceof SSCryptoError)) throw error

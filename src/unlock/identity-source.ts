@@ -90,20 +90,17 @@ export async function loadIdentities(env: Env = process.env): Promise<Identity[]
   if (fromEnv) return fromEnv
   const personal = personalStashPath(env)
   const hint = 'set SSTASH_IDENTITY_FILE to the key a member added you with, or `sstash identity --import FILE` to keep it in your personal stash; not added yet: `sstash identity` makes a key for a member to add'
-  const { readPersonalStash, requireStash } = await import('./open-personal.js')
+  const [{ readPersonal }, { detectStash }] = await Promise.all([import('./open-personal.js'), import('../stash/detect.js')])
   let stored: Identity[] = []
   let why = `no personal stash at ${personal}`
-  try {
-    requireStash(personal)
-    // A team stash cannot hold the identity that opens team stashes (it would need itself to open).
-    if (isTeamStashFile(personal)) why = `${personal} is a team stash, not a personal stash`
-    else {
-      const node = (await readPersonalStash(personal, [IDENTITY_KEY], { env })).find(IDENTITY_KEY)
-      if (node?.value !== undefined) stored = parseIdentities(Buffer.from(node.value).toString('utf8'), `the identity in ${personal}`)
-      else why = `no identity in your personal stash ${personal}`
-    }
-  } catch (error) {
-    if (!(error instanceof SSError && error.code === 'STASH_NOT_FOUND')) throw error
+  // Read once: missing, a team stash, or the personal stash read (through the agent when it holds it).
+  const found = detectStash(personal)
+  // A team stash cannot hold the identity that opens team stashes (it would need itself to open).
+  if (found.kind === 'team') why = `${personal} is a team stash, not a personal stash`
+  else if (found.read !== undefined) {
+    const node = (await readPersonal(found, [IDENTITY_KEY], { env })).find(IDENTITY_KEY)
+    if (node?.value !== undefined) stored = parseIdentities(Buffer.from(node.value).toString('utf8'), `the identity in ${personal}`)
+    else why = `no identity in your personal stash ${personal}`
   }
   const ssh = await defaultSshIdentity(env, stored.length === 0)
   const all = [...stored, ...ssh]

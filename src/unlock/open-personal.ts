@@ -18,8 +18,8 @@ import { lstatSync } from 'node:fs'
 import { SSCryptoError, SSError, errno, ioError } from '../errors.js'
 import type { SecureStash, OpenOptions } from '../store/secure-stash.js'
 import type { Tree } from '../tree/tree.js'
-import { readIfExists, resolveStashPath } from '../fs/read.js'
-import { isTeamStash, isTeamStashFile, teamHasNoPassword } from '../team/detect.js'
+import { detectStash, type StashFile } from '../stash/detect.js'
+import { teamHasNoPassword } from '../team/detect.js'
 import { NOT_UNLOCKED, agentGetKey, agentRead, agentStatus, agentUnlock } from '../agent/client.js'
 import { agentSocket } from '../agent/directory.js'
 import { parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../agent/duration.js'
@@ -45,27 +45,28 @@ export const PASSWORD_TRIES = 3
  */
 export async function openWithAgent(stashPath: string, env: Env = process.env): Promise<SecureStash | undefined> {
   // No agent runs: nothing to ask, and no need to read the file for its key id.
-  if (!agentSocket(env)) return undefined
-  const real = resolveStashPath(stashPath)
-  // Read before the imports: Node 20 then imports tweetnacl as an empty module when the last
-  // fs stat of the process was of a socket (the agent's), and reading stats the stash file.
-  const bytes = readIfExists(real)
-  if (bytes === undefined) return undefined
+  return agentSocket(env) ? agentOpen(detectStash(stashPath), env) : undefined
+}
+
+// The file was read before the imports: Node 20 imports tweetnacl as an empty module when the
+// last fs stat of the process was of a socket (the agent's), and reading stats the stash file.
+async function agentOpen(found: StashFile, env: Env): Promise<SecureStash | undefined> {
+  if (found.read === undefined || !agentSocket(env)) return undefined
   const { parseStash } = await import('../format/stash-file.js')
   const { SecureStash } = await import('../store/secure-stash.js')
   let keyId: string
   try {
-    keyId = parseStash(bytes, stashPath).keyId
+    keyId = parseStash(found.read.bytes, found.given).keyId
   } catch {
     // A damaged file gets its error from the ordinary path, with the ordinary message.
     return undefined
   }
-  const key = await agentGetKey(real, keyId, env)
+  const key = await agentGetKey(found.real, keyId, env)
   if (!key) return undefined
   try {
-    return await SecureStash.openWithKey(real, { keyId, key })
+    return await SecureStash.openDetected(found, { key: { keyId, key } }, { create: false })
   } catch (error) {
-    // The file changed between the two reads (a password change): the other sources remain.
+    // A key the agent holds that does not open these bytes: the other sources remain.
     if (error instanceof SSCryptoError) return undefined
     throw error
   }
@@ -107,13 +108,17 @@ export function requireStash(stashPath: string): void {
   }
 }
 
-/** Reads and checks the file's outer format, so that a file that is not a stash is named before any prompt. */
-async function checkStashFile(stashPath: string): Promise<void> {
-  const bytes = readIfExists(resolveStashPath(stashPath))
-  if (bytes === undefined) return
-  if (isTeamStash(bytes)) throw teamHasNoPassword(stashPath)
+/** Fails when {@link detectStash} found no file, as {@link requireStash} does. @throws {SSError} STASH_NOT_FOUND */
+function requireFound(found: StashFile): void {
+  if (found.read === undefined) throw new SSError(`no stash at ${found.given}`, 'STASH_NOT_FOUND')
+}
+
+/** Checks the file's outer format, so that a file that is not a stash is named before any prompt. */
+async function checkStashFile(found: StashFile): Promise<void> {
+  if (found.read === undefined) return
+  if (found.kind === 'team') throw teamHasNoPassword(found.given)
   const { parseStash } = await import('../format/stash-file.js')
-  parseStash(bytes, stashPath)
+  parseStash(found.read.bytes, found.given)
 }
 
 /** What {@link openWithPassword} returns: the stash, and the password that opened it. */
@@ -128,12 +133,16 @@ export interface OpenedWithPassword extends SourcedPassword {
  * @throws {SSError} NOT_A_STASH (before any prompt), NO_PASSWORD; {@link SSCryptoError}
  */
 export async function openWithPassword(stashPath: string, options: PasswordOptions & OpenOptions = {}, tried: readonly string[] = []): Promise<OpenedWithPassword> {
-  await checkStashFile(stashPath)
+  return passwordOpen(detectStash(stashPath), options, tried)
+}
+
+async function passwordOpen(found: StashFile, options: PasswordOptions & OpenOptions, tried: readonly string[]): Promise<OpenedWithPassword> {
+  await checkStashFile(found)
   const [{ readPassword }, { SecureStash }] = await Promise.all([import('./password.js'), import('../store/secure-stash.js')])
   for (let attempt = 1; ; attempt++) {
-    const { password, source } = await readPassword(stashPath, options, attempt > 1, tried)
+    const { password, source } = await readPassword(found.given, options, attempt > 1, tried)
     try {
-      return { stash: await SecureStash.open(stashPath, password, { create: false, ...options }), password, source }
+      return { stash: await SecureStash.openDetected(found, { password }, { create: false, ...options }), password, source }
     } catch (error) {
       const wrong = error instanceof SSCryptoError && error.code === 'DECRYPT_FAILED'
       if (!wrong || source !== 'prompt' || attempt >= PASSWORD_TRIES) throw error
@@ -177,11 +186,20 @@ export async function shareWithAgent(stash: SecureStash, source: PasswordSource,
  * @throws as {@link openStash}; {@link SSError} USAGE for a team stash
  */
 export async function openPersonalStash(stashPath: string, options: OpenStashOptions = {}): Promise<SecureStash> {
+  return openPersonal(detectStash(stashPath), options)
+}
+
+/**
+ * Opens the personal stash {@link detectStash} found, from the first key source that has its
+ * key: the agent, the enrolled sources, the password sources.
+ * @throws as {@link openPersonalStash}
+ */
+export async function openPersonal(found: StashFile, options: OpenStashOptions = {}): Promise<SecureStash> {
   const env = options.env ?? process.env
-  if (options.create !== true) requireStash(stashPath)
-  if (isTeamStashFile(stashPath)) throw teamHasNoPassword(stashPath)
+  if (options.create !== true) requireFound(found)
+  if (found.kind === 'team') throw teamHasNoPassword(found.given)
   if (options.agent !== false) {
-    const unlocked = await openWithAgent(stashPath, env)
+    const unlocked = await agentOpen(found, env)
     if (unlocked) return unlocked
   }
   // Checked before any prompt, so a typo does not cost the user a typed password.
@@ -190,11 +208,11 @@ export async function openPersonalStash(stashPath: string, options: OpenStashOpt
   // variable, which is a choice made for this run, and before SSTASH_ASKPASS and the prompt.
   let tried: string[] = []
   if (!env.SSTASH_PASSWORD_FILE && !env.SSTASH_PASSWORD) {
-    const enrolled = await (await import('./enrolled.js')).openWithEnrolled(stashPath, env)
+    const enrolled = await (await import('./enrolled.js')).openWithEnrolled(found, env)
     if ('stash' in enrolled) return enrolled.stash
     tried = enrolled.tried
   }
-  const { stash, source } = await openWithPassword(stashPath, options, tried)
+  const { stash, source } = await passwordOpen(found, options, tried)
   if (cacheFor !== undefined && typedBy(source)) await giveAgent(stash, cacheFor, env)
   return stash
 }
@@ -206,14 +224,20 @@ export async function openPersonalStash(stashPath: string, options: OpenStashOpt
  * @throws as {@link openPersonalStash}
  */
 export async function readPersonalStash(stashPath: string, keys: string[][], options: OpenStashOptions = {}): Promise<Tree> {
+  return readPersonal(detectStash(stashPath), keys, options)
+}
+
+/** {@link readPersonalStash} of the stash {@link detectStash} found. */
+export async function readPersonal(found: StashFile, keys: string[][], options: OpenStashOptions = {}): Promise<Tree> {
+  if (options.create !== true) requireFound(found)
   let agent = options.agent
   if (agent !== false) {
-    const read = await agentRead(resolveStashPath(stashPath), keys, options.env ?? process.env)
+    const read = await agentRead(found.real, keys, options.env ?? process.env)
     if (read === NOT_UNLOCKED) agent = false
     else if (read) return read
   }
   // The agent may still hold the key (a file it could not read for us gets its error here),
   // unless it said it holds none for this path: then it is not asked a second time.
-  const stash = await openPersonalStash(stashPath, { ...options, agent })
+  const stash = await openPersonal(found, { ...options, agent })
   return stash.view((tree) => tree)
 }

@@ -4,13 +4,13 @@
  * lazily, so a personal stash never loads the team code.
  */
 import { loadIdentities } from './identity-source.js'
-import { readTeamTree, TeamStash } from '../team/team-stash.js'
+import { readTeamTree, TeamStash, type StashPath } from '../team/team-stash.js'
 import type { Tree } from '../tree/tree.js'
 
 type Env = Record<string, string | undefined>
 
 /** Opens a team stash with the member's identity. @throws as loadIdentities and TeamStash.open */
-export async function openTeamStash(path: string, env: Env = process.env): Promise<TeamStash> {
+export async function openTeamStash(path: StashPath, env: Env = process.env): Promise<TeamStash> {
   return TeamStash.open(path, await loadIdentities(env), env)
 }
 
@@ -19,6 +19,6 @@ export async function openTeamStash(path: string, env: Env = process.env): Promi
  * after checking that none of them is a value the member cannot read.
  * @throws {SSKeyError} NO_ACCESS, TEAM_CONFLICT; as {@link openTeamStash}
  */
-export async function readTeamStash(path: string, keys: readonly (readonly string[])[], env: Env = process.env): Promise<Tree> {
+export async function readTeamStash(path: StashPath, keys: readonly (readonly string[])[], env: Env = process.env): Promise<Tree> {
   return readTeamTree(path, await loadIdentities(env), keys, env)
 }

@@ -7,10 +7,9 @@
 import type { SecureStash } from '../store/secure-stash.js'
 import type { TeamStash } from '../team/team-stash.js'
 import { checkKey, checkValue, type Tree } from '../tree/tree.js'
-import { resolveStashPath } from '../fs/read.js'
-import { isTeamStashFile } from '../team/detect.js'
+import { detectStash, type StashFile } from '../stash/detect.js'
 import { agentWriteValues } from '../agent/client.js'
-import { openPersonalStash, readPersonalStash, type OpenStashOptions } from './open-personal.js'
+import { openPersonal, readPersonal, type OpenStashOptions } from './open-personal.js'
 
 export {
   PASSWORD_TRIES,
@@ -36,8 +35,13 @@ export type OpenedStash = SecureStash | TeamStash
  * @throws {SSError} STASH_NOT_FOUND (unless options.create), NOT_A_STASH, NO_PASSWORD, BAD_DURATION; {@link SSCryptoError}
  */
 export async function openStash(stashPath: string, options: OpenStashOptions = {}): Promise<OpenedStash> {
-  if (isTeamStashFile(stashPath)) return (await import('./open-team.js')).openTeamStash(stashPath, options.env ?? process.env)
-  return openPersonalStash(stashPath, options)
+  return openFound(detectStash(stashPath), options)
+}
+
+/** The one open step: the file was read and its format found once, and the key source follows from the format. */
+async function openFound(found: StashFile, options: OpenStashOptions): Promise<OpenedStash> {
+  if (found.kind === 'team') return (await import('./open-team.js')).openTeamStash(found, options.env ?? process.env)
+  return openPersonal(found, options)
 }
 
 /**
@@ -48,8 +52,9 @@ export async function openStash(stashPath: string, options: OpenStashOptions = {
  * @throws as {@link openStash}
  */
 export async function readStash(stashPath: string, keys: string[][], options: OpenStashOptions = {}): Promise<Tree> {
-  if (isTeamStashFile(stashPath)) return (await import('./open-team.js')).readTeamStash(stashPath, keys, options.env ?? process.env)
-  return readPersonalStash(stashPath, keys, options)
+  const found = detectStash(stashPath)
+  if (found.kind === 'team') return (await import('./open-team.js')).readTeamStash(found, keys, options.env ?? process.env)
+  return readPersonal(found, keys, options)
 }
 
 /**
@@ -63,9 +68,10 @@ export async function writeValues(stashPath: string, values: [string[], Uint8Arr
     checkKey(key)
     checkValue(value)
   }
-  if (options.agent !== false && (await agentWriteValues(resolveStashPath(stashPath), values, options.env ?? process.env))) return
+  const found = detectStash(stashPath)
+  if (options.agent !== false && found.kind !== 'team' && (await agentWriteValues(found.real, values, options.env ?? process.env))) return
   // A write too large for one request still uses the key the agent holds.
-  const stash = await openStash(stashPath, options)
+  const stash = await openFound(found, options)
   await stash.update((tree) => {
     for (const [key, value] of values) tree.write(key, value)
   })

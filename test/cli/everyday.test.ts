@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { SecureStash } from '../../src/index.js'
 import { randomToken } from '../../src/cli/commands/generate.js'
-import { colorAllowed } from '../../src/cli/output.js'
+import { colorAllowed } from '../../src/cli/terminal.js'
 import { BIN, ROOT, TEST_KDF, agentRuntimeDir, alive, makeStash, runBin, runCommand, tempDir } from '../helpers.js'
 
 const dir = tempDir()

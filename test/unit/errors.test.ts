@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { EXIT_STATUS, SSCryptoError, SSError, SSKeyError, errno, ioError, reasonOf, type SSErrorCode } from '../../src/errors.js'
-import { exitCodeOf } from '../../src/cli/output.js'
+import { exitCodeOf } from '../../src/cli/exit.js'
 import { ROOT } from '../helpers.js'
 
 /** The rows of docs/ERRORS.md's table of codes: code and exit status, in the order written. */

@@ -20,6 +20,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['agent'],
   ['store'],
   ['team'],
+  ['stash'],
   ['guard'],
   ['format', 'env', 'git'],
   ['fs', 'crypto'],

@@ -4,7 +4,11 @@ import { DEFAULT_AGENT_TIMEOUT_MS, formatDuration, parseDuration } from '../../a
 import { resolveStashPath } from '../../fs/read.js'
 import { stashPath } from '../../locations.js'
 import { agentTimeoutFromEnv, openWithPassword, requireStash } from '../../unlock/open.js'
-import { UsageError, formatTime, optionText, printStatus, writeJson, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError } from '../exit.js'
+import { printStatus, writeJson } from '../print.js'
+import { optionText, type GlobalOptions } from '../stash-options.js'
+import { writeStdout } from '../stdout.js'
+import { formatTime } from '../time.js'
 
 /** The `--timeout` value: the option, else SSTASH_AGENT_TIMEOUT (unless it is `0`: off), else 15 minutes. */
 function timeoutOf(option: unknown): number {

@@ -2,13 +2,18 @@
  * `sstash doctor [--json]`: the library's findings about the stash (src/store/doctor.ts), and
  * one about the project in the working directory: a plain `.env` beside its `.env.sstash`
  * that git does not ignore, one `git add .` away from being committed.
- * The severity words are colored on a terminal only (see ../output.ts's styler).
+ * The severity words are colored on a terminal only (see ../terminal.ts's styler).
  */
 import { existsSync, readdirSync } from 'node:fs'
+import type { CAC } from 'cac'
 import { join, resolve } from 'node:path'
 import { stashPath } from '../../locations.js'
 import type { Finding } from '../../finding.js'
-import { EXIT, optionText, styler, writeJson, writeStdout, type GlobalOptions } from '../output.js'
+import { EXIT } from '../exit.js'
+import { writeJson } from '../print.js'
+import { optionText, type GlobalOptions } from '../stash-options.js'
+import { writeStdout } from '../stdout.js'
+import { styler } from '../terminal.js'
 
 /** How git sees a file: committed, ignored, neither, or not in a work tree at all. */
 function gitStatusOf(dir: string, name: string): 'tracked' | 'ignored' | 'exposed' | 'no-git' {
@@ -63,4 +68,12 @@ export async function doctorCommand(options: GlobalOptions & { json?: unknown })
   }
   writeStdout(`${lines.join('\n')}\n`)
   return failed ? EXIT.ERROR : EXIT.OK
+}
+
+/** `sstash doctor`. */
+export function registerDoctorCommand(cli: CAC): void {
+  cli.command('doctor', 'check permissions, key derivation, locks and PATH; say what to fix')
+    .example('  $ sstash doctor')
+    .option('--json', 'print JSON for programs: {stash, ok, findings: [{severity, what, fix}]}')
+    .action((options: GlobalOptions & { json?: unknown }) => doctorCommand(options))
 }

@@ -4,7 +4,10 @@
  */
 import type { CAC } from 'cac'
 import { stashPath } from '../../locations.js'
-import { UsageError, optionText, printStatus, writeJson, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError } from '../exit.js'
+import { printStatus, writeJson } from '../print.js'
+import { optionText, type GlobalOptions } from '../stash-options.js'
+import { writeStdout } from '../stdout.js'
 
 type EnrollOptions = GlobalOptions & { key?: unknown; list?: boolean; json?: boolean; remove?: unknown }
 

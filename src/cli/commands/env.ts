@@ -8,7 +8,12 @@ import type { CAC } from 'cac'
 import { SSError } from '../../errors.js'
 import { READ_LIMITS, readNamedFile, readRegularFile } from '../../fs/read.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
-import { UsageError, isTerminal, openFromOptions, optionText, printStatus, printWarning, readFromOptions, readStdin, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError } from '../exit.js'
+import { printStatus, printWarning } from '../print.js'
+import { openFromOptions, optionText, readFromOptions, type GlobalOptions } from '../stash-options.js'
+import { readStdin } from '../stdin.js'
+import { writeStdout } from '../stdout.js'
+import { isTerminal } from '../terminal.js'
 import { checkRemoveSource, importGitCredentialsFile } from './git-import.js'
 
 type Options = GlobalOptions & Record<string, unknown>

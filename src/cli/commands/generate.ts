@@ -8,7 +8,11 @@
 import type { CAC } from 'cac'
 import { SSError } from '../../errors.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
-import { UsageError, isTerminal, openFromOptions, optionText, printStatus, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError } from '../exit.js'
+import { printStatus } from '../print.js'
+import { openFromOptions, optionText, type GlobalOptions } from '../stash-options.js'
+import { writeStdout } from '../stdout.js'
+import { isTerminal } from '../terminal.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 

@@ -8,7 +8,12 @@ import type { CAC } from 'cac'
 import { SSError } from '../../errors.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
 import type { TreeNode } from '../../tree/tree.js'
-import { UsageError, isTerminal, openFromOptions, optionText, printHint, printStatus, readFromOptions, readStdin, writeJson, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError } from '../exit.js'
+import { printHint, printStatus, writeJson } from '../print.js'
+import { openFromOptions, optionText, readFromOptions, type GlobalOptions } from '../stash-options.js'
+import { readStdin } from '../stdin.js'
+import { writeStdout } from '../stdout.js'
+import { isTerminal } from '../terminal.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 

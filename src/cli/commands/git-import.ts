@@ -8,7 +8,9 @@ import { ioError } from '../../errors.js'
 import type { GitCredentialsImport } from '../../git/credentials-file.js'
 import { READ_LIMITS, readRegularFile, resolveStashPath } from '../../fs/read.js'
 import { formatKeyPath } from '../../tree/key-path.js'
-import { EXIT, UsageError, openFromOptions, printHint, printStatus, printWarning, type GlobalOptions } from '../output.js'
+import { EXIT, UsageError } from '../exit.js'
+import { printHint, printStatus, printWarning } from '../print.js'
+import { openFromOptions, type GlobalOptions } from '../stash-options.js'
 
 /** Options of `sstash import` that this format reads. */
 export interface GitImportOptions extends GlobalOptions {

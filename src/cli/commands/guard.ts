@@ -7,7 +7,12 @@ import type { CAC } from 'cac'
 import { stashPath } from '../../locations.js'
 import { resolveStashPath } from '../../fs/read.js'
 import { isTeamStashFile } from '../../team/detect.js'
-import { EXIT, UsageError, isTerminal, optionText, printHint, printStatus, printWarning, readStdin, writeStdout, type GlobalOptions } from '../output.js'
+import { EXIT, UsageError } from '../exit.js'
+import { printHint, printStatus, printWarning } from '../print.js'
+import { optionText, type GlobalOptions } from '../stash-options.js'
+import { readStdin } from '../stdin.js'
+import { writeStdout } from '../stdout.js'
+import { isTerminal } from '../terminal.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 

@@ -7,7 +7,11 @@ import { resolve } from 'node:path'
 import type { CAC } from 'cac'
 import { Tree } from '../../tree/tree.js'
 import { READ_LIMITS, readOwnFile } from '../../fs/read.js'
-import { UsageError, isTerminal, optionText, readFromOptions, readStdin, writeStdout, type GlobalOptions } from '../output.js'
+import { UsageError } from '../exit.js'
+import { optionText, readFromOptions, type GlobalOptions } from '../stash-options.js'
+import { readStdin } from '../stdin.js'
+import { writeStdout } from '../stdout.js'
+import { isTerminal } from '../terminal.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 

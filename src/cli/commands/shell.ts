@@ -6,7 +6,7 @@
  * --format shell` (values quoted for eval); the reference files are watched, so an edit reloads.
  */
 import type { CAC } from 'cac'
-import { writeStdout } from '../output.js'
+import { writeStdout } from '../stdout.js'
 
 /** The shell function, for bash (direnv runs .envrc files in bash). */
 export const USE_SSTASH = `# use sstash: the variables of reference files (default .env.sstash), or of a key path, from

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path'
 import { SSError } from '../../errors.js'
 import { stashPath } from '../../locations.js'
-import { optionText, type GlobalOptions } from '../output.js'
+import { optionText, type GlobalOptions } from '../stash-options.js'
 
 interface ActionHelp {
   usage: string

@@ -9,7 +9,9 @@
 import { basename, dirname } from 'node:path'
 import type { ConflictValue } from '../../team/conflict-values.js'
 import { formatKeyPath } from '../../tree/key-path.js'
-import { escapedJson, isTerminal, printStatus, writeJson, writeStdout } from '../output.js'
+import { escapedJson, printStatus, writeJson } from '../print.js'
+import { writeStdout } from '../stdout.js'
+import { isTerminal } from '../terminal.js'
 
 /** One side of a conflict: `set` (in a scope) or `removed`. */
 export interface ConflictSide {

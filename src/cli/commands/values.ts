@@ -1,5 +1,5 @@
 /**
- * `sstash set` and `sstash rm`: the commands that put a value in or take keys out. Nothing is
+ * `sstash set`, `sstash rm` and `sstash mv`: the commands that put a value in, take keys out or move them. Nothing is
  * lost without a word: a value typed at the terminal is read whole (every line, until Ctrl-D)
  * or not at all, an empty value needs `--allow-empty`, and emptying the whole stash is asked
  * on the terminal first (or needs `--yes`).
@@ -9,7 +9,11 @@ import { SSError } from '../../errors.js'
 import { readLocalFile } from '../../fs/read.js'
 import { formatKeyPath, parseKeyPath } from '../../tree/key-path.js'
 import { writeValues } from '../../unlock/open.js'
-import { UsageError, existingStash, isTerminal, openFromOptions, optionText, printStatus, readStdin, type GlobalOptions } from '../output.js'
+import { UsageError } from '../exit.js'
+import { printStatus } from '../print.js'
+import { existingStash, openFromOptions, optionText, type GlobalOptions } from '../stash-options.js'
+import { readStdin } from '../stdin.js'
+import { isTerminal } from '../terminal.js'
 
 type Options = GlobalOptions & Record<string, unknown>
 
@@ -94,4 +98,13 @@ export function registerValueCommands(cli: CAC): void {
     .example('  $ sstash rm project/api/token')
     .example('  $ sstash rm -r project/old')
     .action((keypath: string, options: Options) => rm(keypath, options))
+}
+
+/** `sstash mv`: before `passwd`, as the help lists it. */
+export function registerMoveCommand(cli: CAC): void {
+  cli.command('mv <from> <to>', 'move a key and everything below it')
+    .example('  $ sstash mv project/api project/api-v1')
+    .action(async (from: string, to: string, options: Options) => {
+      await (await openFromOptions(options)).move(parseKeyPath(from), parseKeyPath(to))
+    })
 }

@@ -15,7 +15,7 @@ const READS = ['readFileSync', 'readFile', 'openSync', 'open', 'createReadStream
 const ALLOWED: Record<string, { calls: string[]; why: string }> = {
   'src/fs/read.ts': { calls: ['openSync', 'readSync'], why: 'the one bounded, type-checked read' },
   'src/unlock/tty.ts': { calls: ['openSync'], why: 'opens /dev/tty to prompt: the terminal, which a person types into' },
-  'src/cli/output.ts': { calls: ['readSync'], why: 'reads stdin, which the caller gave us, capped by readStdin' },
+  'src/cli/stdin.ts': { calls: ['readSync'], why: 'reads stdin, which the caller gave us, capped by readStdin' },
   'src/cli/credential-request.ts': { calls: ['readSync'], why: "reads git's request on stdin, capped and stopped at the blank line as the full helper's readRequest" },
   'src/fs/write.ts': { calls: ['open'], why: 'creates the temporary file of an atomic write (O_EXCL), never reads one' },
   'src/fs/lock.ts': { calls: ['open'], why: 'creates the lock file (O_EXCL); the lock is read with readFileChecked' },

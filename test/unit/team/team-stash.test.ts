@@ -52,6 +52,17 @@ describe('team stash', () => {
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs])
   })
 
+  it('reads the file again under the lock when another writer changed it since, so no write of theirs is lost', async () => {
+    const t = await setup()
+    const asAlice = await t.open(t.alice, t.env.alice)
+    // Each holds a snapshot of the file as it was; alice's other handle writes first.
+    await t.asAlice.writeValue(['dev', 'first'], utf8('1'))
+    await asAlice.writeValue(['dev', 'second'], utf8('2'))
+    await t.asAlice.writeValue(['dev', 'third'], utf8('3'))
+    const fresh = await t.open(t.alice, t.env.alice)
+    expect(await fresh.list(['dev']).then((entries) => entries.map((e) => e.key.join('/')))).toEqual(['dev/api/token', 'dev/first', 'dev/second', 'dev/third'])
+  })
+
   it('rotates the scopes of a removed member and encrypts every value again, so their old key opens nothing in the file', async () => {
     const t = await setup()
     const old = parseTeamFile(readFileSync(t.path), t.path)

@@ -18,7 +18,7 @@ export interface Held extends AgentEntry {
 }
 
 /** The unlocked stashes, each until its expiry. */
-export class Keyring {
+export class UnlockedStashes {
   readonly #held = new Map<string, Held>()
 
   /** How many stashes are held, expired or not. */
