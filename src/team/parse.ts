@@ -4,7 +4,7 @@
  * and each kind of record is bounded, so a hostile file of any shape is read or refused fast.
  */
 import { SSError } from '../errors.js'
-import { TEAM_MAGIC, anchor, byteOrder, decodePath, emptyTeamFile, encodePath, scopeOfSpelling, slotOf, type TeamFile, type ValueRecord } from './format.js'
+import { TEAM_MAGIC, anchor, byteOrder, byteOrderAt, decodePath, emptyTeamFile, encodePath, scopeOfSpelling, slotOf, type TeamFile, type ValueRecord } from './format.js'
 import { fromB64, isCanonicalB64 } from '../crypto/primitives.js'
 import { verifyMembership } from './signing.js'
 
@@ -141,9 +141,9 @@ function checkStructure(file: TeamFile, what: string, signedFile: boolean): void
     }
 }
 
-/** The header line's checks. @throws {SSError} UNSUPPORTED_FORMAT, NOT_A_STASH, TEAM_CONFLICT */
-function checkHeader(lines: readonly string[], what: string): string {
-  const header = (lines[0] ?? '').split(' ')
+/** The header line's checks, and git's conflict markers anywhere. @throws {SSError} UNSUPPORTED_FORMAT, NOT_A_STASH, TEAM_CONFLICT */
+function checkHeader(first: string, text: string, what: string): string {
+  const header = first.split(' ')
   const version = /^sstash-team\/([0-9]+)$/.exec(header[0] ?? '')
   if (version?.[1] === '1')
     throw new SSError(`${what} is in format sstash-team/1, a pre-release format this version of sstash does not read`, 'UNSUPPORTED_FORMAT', {
@@ -151,12 +151,60 @@ function checkHeader(lines: readonly string[], what: string): string {
     })
   if (version && header[0] !== TEAM_MAGIC) throw new SSError(`${what} is in format ${header[0]}, which this version of sstash cannot read`, 'UNSUPPORTED_FORMAT')
   if (header[0] !== TEAM_MAGIC || header.length !== 2 || !TEAM_ID.test(header[1] as string)) bad(what, 1, `the header is not ${TEAM_MAGIC} <team-id>`)
-  for (const line of lines)
-    if (/^(<{7}|={7}|>{7})( |$)/.test(line))
-      throw new SSError(`${what} holds git conflict markers`, 'TEAM_CONFLICT', {
-        hint: 'run `sstash team git-setup`, then `git checkout -m <file>` to merge it again with the sstash merge driver',
-      })
+  if (hasConflictMarker(text))
+    throw new SSError(`${what} holds git conflict markers`, 'TEAM_CONFLICT', {
+      hint: 'run `sstash team git-setup`, then `git checkout -m <file>` to merge it again with the sstash merge driver',
+    })
   return header[1] as string
+}
+
+/**
+ * True when a line starts with a git conflict marker (seven of `<`, `=` or `>`, then a space or
+ * the line's end). Searched for, not matched line by line: the first line is the header.
+ */
+function hasConflictMarker(text: string): boolean {
+  for (const marker of ['\n<<<<<<<', '\n=======', '\n>>>>>>>'])
+    for (let at = text.indexOf(marker); at >= 0; at = text.indexOf(marker, at + 1)) {
+      const next = text.charCodeAt(at + 8)
+      if (next === 0x20 || next === 0x0a || at + 8 === text.length) return true
+    }
+  return false
+}
+
+/** The UTF-8 text of a file within the size bound, ending with a newline. */
+function decode(bytes: Uint8Array, what: string): string {
+  if (bytes.length > LIMITS.bytes) tooMany(what, 'bytes', LIMITS.bytes)
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    bad(what, 1, 'it is not UTF-8')
+  }
+  if (!text.endsWith('\n')) bad(what, lineAt(text, text.length), 'the last line does not end with a newline')
+  return text
+}
+
+/** The line number of the character at `offset`, for a message. */
+const lineAt = (text: string, offset: number): number => text.slice(0, offset).split('\n').length
+
+/**
+ * The membership section, lines 2.. of `lines` up to the first anchor, into `file`.
+ * @returns the signed lines (all but the signature), and the index of the first anchor line
+ */
+function membershipSection(file: TeamFile, lines: readonly string[], what: string): { signed: string[]; end: number } {
+  const signed: string[] = []
+  let i = 1
+  let previous: string | undefined
+  for (; i < lines.length && !(lines[i] as string).startsWith('@'); i++) {
+    const line = lines[i] as string
+    if (previous !== undefined && byteOrder(previous, line) >= 0) bad(what, i + 1, 'records are not sorted, or one is repeated')
+    previous = line
+    const f = line.split(' ')
+    if (f.some((field) => field === '')) bad(what, i + 1, 'a field is empty, or there are two spaces')
+    membershipRecord(file, f, what, i + 1)
+    if (f[0] !== 'signature') signed.push(line)
+  }
+  return { signed, end: i }
 }
 
 /**
@@ -174,35 +222,20 @@ export function parseUnsigned(bytes: Uint8Array, what: string): TeamFile {
 }
 
 function parse(bytes: Uint8Array, what: string, signedFile: boolean): TeamFile {
-  if (bytes.length > LIMITS.bytes) tooMany(what, 'bytes', LIMITS.bytes)
-  let text: string
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-  } catch {
-    bad(what, 1, 'it is not UTF-8')
-  }
+  const text = decode(bytes, what)
   const lines = text.split('\n')
-  if (lines.pop() !== '') bad(what, lines.length, 'the last line does not end with a newline')
-  const file = emptyTeamFile(checkHeader(lines, what))
-  const signed: string[] = []
-  let i = 1
+  lines.pop()
+  const file = emptyTeamFile(checkHeader(lines[0] as string, text, what))
+  const { signed, end } = membershipSection(file, lines, what)
+  let i = end
   let previous: string | undefined
-  for (; i < lines.length && !(lines[i] as string).startsWith('@'); i++) {
-    const line = lines[i] as string
-    if (previous !== undefined && byteOrder(previous, line) >= 0) bad(what, i + 1, 'records are not sorted, or one is repeated')
-    previous = line
-    const f = line.split(' ')
-    if (f.some((field) => field === '')) bad(what, i + 1, 'a field is empty, or there are two spaces')
-    membershipRecord(file, f, what, i + 1)
-    if (f[0] !== 'signature') signed.push(line)
-  }
   for (let bucket = 0; bucket < 256; bucket++) {
     if (lines[i] !== anchor(bucket)) bad(what, i + 1, `expected the anchor line ${anchor(bucket)}`)
     previous = undefined
     for (i++; i < lines.length && !(lines[i] as string).startsWith('@'); i += 3) {
       const head = lines[i] as string
       const payload = lines[i + 1]
-      if (payload === undefined || !payload.startsWith(' ') || lines[i + 2] !== '') bad(what, i + 1, 'a value record must be three lines: value <slot> <path>, " <scope> <gen> <since> <sealed>" or " -", an empty line')
+      if (payload === undefined || !payload.startsWith(' ') || lines[i + 2] !== '') bad(what, i + 1, THREE_LINES)
       if (previous !== undefined && byteOrder(previous, head) >= 0) bad(what, i + 1, 'records are not sorted, or one is repeated')
       previous = head
       valueRecord(file, head, payload, bucket, what, i + 1)
@@ -213,4 +246,81 @@ function parse(bytes: Uint8Array, what: string, signedFile: boolean): TeamFile {
   if (signedFile) verifyMembership(file, signed, what)
   checkStructure(file, what, signedFile)
   return file
+}
+
+const THREE_LINES = 'a value record must be three lines: value <slot> <path>, " <scope> <gen> <since> <sealed>" or " -", an empty line'
+
+/**
+ * Parses a team stash for a read of some key paths: every rule of {@link parseTeamFile} over the
+ * header and the membership (the signature included), one cheap pass over the values section
+ * (anchors, each record's three lines, its head's syntax and canonical key path, its anchor,
+ * the byte order, the bound), and every rule over the records at or below the key paths asked
+ * for, which are the only value records in the result. What is left to the writers for the
+ * other records, and why, is in docs/TEAM.md (Reading a few values).
+ * @param spellings - the key paths read, in the file's spelling (encodePath), none the root
+ * @returns undefined when one of them has no record at or below it: the caller reads the whole
+ *   file then, for the error that names the nearest key path there is
+ * @throws as {@link parseTeamFile}
+ */
+export function parseForRead(bytes: Uint8Array, what: string, spellings: readonly string[]): TeamFile | undefined {
+  const text = decode(bytes, what)
+  const firstAnchor = text.indexOf('\n@')
+  const start = firstAnchor < 0 ? text.length : firstAnchor + 1
+  const lines = text.slice(0, start).split('\n')
+  lines.pop()
+  const file = emptyTeamFile(checkHeader(lines[0] as string, text, what))
+  const { signed, end } = membershipSection(file, lines, what)
+  const found = scanValues(file, text, start, end + 1, spellings, what)
+  verifyMembership(file, signed, what)
+  checkStructure(file, what, true)
+  return found.every(Boolean) ? file : undefined
+}
+
+/**
+ * A value record's first line, as the file must spell it: its kind, an 8-hex-digit slot, and a
+ * key path of one segment or more in its canonical spelling (docs/TEAM.md, Fields: `%XX` only
+ * for `%`, `/`, space and the controls, `%` alone for an empty segment). Sticky: matched in place.
+ */
+const HEAD = /(?:value|conflict) [0-9a-f]{8} (?:\/(?:%(?=[/\n])|(?:[^%/\x00-\x20\x7f]|%(?:[01][0-9A-F]|2[05F]|7F))+))+\n/y
+
+/**
+ * The values section from `pos` (its first anchor, line `line`), in one pass over the text:
+ * the records at or below `spellings` go into `file` through the full checks of valueRecord.
+ * @returns for each spelling, whether a record is at or below it
+ */
+function scanValues(file: TeamFile, text: string, pos: number, line: number, spellings: readonly string[], what: string): boolean[] {
+  const found = spellings.map(() => false)
+  let count = 0
+  for (let bucket = 0; bucket < 256; bucket++) {
+    const hex = anchor(bucket).slice(2)
+    if (!text.startsWith(`@ ${hex}\n`, pos)) bad(what, line, `expected the anchor line ${anchor(bucket)}`)
+    pos += 5
+    line++
+    let previous = -1
+    let previousEnd = -1
+    while (pos < text.length && text.charCodeAt(pos) !== 0x40) {
+      const headEnd = text.indexOf('\n', pos)
+      const payloadEnd = text.indexOf('\n', headEnd + 1)
+      if (payloadEnd < 0 || text.charCodeAt(headEnd + 1) !== 0x20 || text.charCodeAt(payloadEnd + 1) !== 0x0a) bad(what, line, THREE_LINES)
+      if (previous >= 0 && byteOrderAt(text, previous, previousEnd, pos, headEnd) >= 0) bad(what, line, 'records are not sorted, or one is repeated')
+      HEAD.lastIndex = pos
+      if (!HEAD.test(text)) bad(what, line, 'a value record is malformed')
+      const slot = text.indexOf(' ', pos) + 1
+      if (!text.startsWith(hex, slot)) bad(what, line, `the record for ${text.slice(slot + 9, headEnd)} is not under the anchor of its slot`)
+      if (++count > LIMITS.values) tooMany(what, 'values', LIMITS.values)
+      let read = false
+      for (let k = 0; k < spellings.length; k++) {
+        const spelling = spellings[k] as string
+        const after = text.charCodeAt(slot + 9 + spelling.length)
+        if ((after === 0x0a || after === 0x2f) && text.startsWith(spelling, slot + 9)) read = found[k] = true
+      }
+      if (read) valueRecord(file, text.slice(pos, headEnd), text.slice(headEnd + 1, payloadEnd), bucket, what, line)
+      previous = pos
+      previousEnd = headEnd
+      pos = payloadEnd + 2
+      line += 3
+    }
+  }
+  if (pos !== text.length) bad(what, line, 'a line follows the last anchor\'s records')
+  return found
 }
