@@ -207,25 +207,6 @@ export function byteOrder(a: string, b: string): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1
 }
 
-/**
- * {@link byteOrder} of two ranges of one string, compared in place: the values section's
- * records are checked for their order without a string per record.
- */
-export function byteOrderAt(text: string, a: number, aEnd: number, b: number, bEnd: number): number {
-  const n = Math.min(aEnd - a, bEnd - b)
-  for (let i = 0; i < n; i++) {
-    let x = text.charCodeAt(a + i)
-    let y = text.charCodeAt(b + i)
-    if (x === y) continue
-    if (x >= 0xd800 && y >= 0xd800) {
-      x += x >= 0xe000 ? -0x800 : 0x2000
-      y += y >= 0xe000 ? -0x800 : 0x2000
-    }
-    return x < y ? -1 : 1
-  }
-  return Math.sign(aEnd - a - (bEnd - b))
-}
-
 /** Records keyed by their key path's spelling (`file.values`, `file.conflicts`), in key-path order: what users see, whatever the file's order. */
 export function inPathOrder<T>(records: ReadonlyMap<string, T>): [string, T][] {
   const keys = [...records.keys()]

@@ -4,7 +4,7 @@
  * and each kind of record is bounded, so a hostile file of any shape is read or refused fast.
  */
 import { SSError } from '../errors.js'
-import { TEAM_MAGIC, anchor, byteOrder, byteOrderAt, decodePath, emptyTeamFile, encodePath, scopeOfSpelling, slotOf, type TeamFile, type ValueRecord } from './format.js'
+import { TEAM_MAGIC, anchor, byteOrder, decodePath, emptyTeamFile, encodePath, scopeOfSpelling, slotOf, type TeamFile, type ValueRecord } from './format.js'
 import { fromB64, isCanonicalB64 } from '../crypto/primitives.js'
 import { verifyMembership } from './signing.js'
 
@@ -283,6 +283,10 @@ export function parseForRead(bytes: Uint8Array, what: string, spellings: readonl
  */
 const HEAD = /(?:value|conflict) [0-9a-f]{8} (?:\/(?:%(?=[/\n])|(?:[^%/\x00-\x20\x7f]|%(?:[01][0-9A-F]|2[05F]|7F))+))+\n/y
 
+const HEX = '0123456789abcdef'
+/** A unit at or above U+D800: where JavaScript's string order and UTF-8 byte order may differ. */
+const HIGH_UNIT = /[\ud800-\uffff]/
+
 /**
  * The values section from `pos` (its first anchor, line `line`), in one pass over the text:
  * the records at or below `spellings` go into `file` through the full checks of valueRecord.
@@ -290,23 +294,28 @@ const HEAD = /(?:value|conflict) [0-9a-f]{8} (?:\/(?:%(?=[/\n])|(?:[^%/\x00-\x20
  */
 function scanValues(file: TeamFile, text: string, pos: number, line: number, spellings: readonly string[], what: string): boolean[] {
   const found = spellings.map(() => false)
+  // Without a unit at or above U+D800 in the file, the engine's own comparison is byte order.
+  const order = HIGH_UNIT.test(text) ? byteOrder : (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
   let count = 0
   for (let bucket = 0; bucket < 256; bucket++) {
-    const hex = anchor(bucket).slice(2)
-    if (!text.startsWith(`@ ${hex}\n`, pos)) bad(what, line, `expected the anchor line ${anchor(bucket)}`)
+    const hi = HEX.charCodeAt(bucket >> 4)
+    const lo = HEX.charCodeAt(bucket & 15)
+    if (text.charCodeAt(pos) !== 0x40 || text.charCodeAt(pos + 1) !== 0x20 || text.charCodeAt(pos + 2) !== hi || text.charCodeAt(pos + 3) !== lo || text.charCodeAt(pos + 4) !== 0x0a)
+      bad(what, line, `expected the anchor line ${anchor(bucket)}`)
     pos += 5
     line++
-    let previous = -1
-    let previousEnd = -1
+    let previous: string | undefined
     while (pos < text.length && text.charCodeAt(pos) !== 0x40) {
       const headEnd = text.indexOf('\n', pos)
       const payloadEnd = text.indexOf('\n', headEnd + 1)
       if (payloadEnd < 0 || text.charCodeAt(headEnd + 1) !== 0x20 || text.charCodeAt(payloadEnd + 1) !== 0x0a) bad(what, line, THREE_LINES)
-      if (previous >= 0 && byteOrderAt(text, previous, previousEnd, pos, headEnd) >= 0) bad(what, line, 'records are not sorted, or one is repeated')
+      const head = text.slice(pos, headEnd)
+      if (previous !== undefined && order(previous, head) >= 0) bad(what, line, 'records are not sorted, or one is repeated')
       HEAD.lastIndex = pos
       if (!HEAD.test(text)) bad(what, line, 'a value record is malformed')
-      const slot = text.indexOf(' ', pos) + 1
-      if (!text.startsWith(hex, slot)) bad(what, line, `the record for ${text.slice(slot + 9, headEnd)} is not under the anchor of its slot`)
+      // The slot follows the kind: `value ` or `conflict `.
+      const slot = pos + (text.charCodeAt(pos) === 0x76 ? 6 : 9)
+      if (text.charCodeAt(slot) !== hi || text.charCodeAt(slot + 1) !== lo) bad(what, line, `the record for ${text.slice(slot + 9, headEnd)} is not under the anchor of its slot`)
       if (++count > LIMITS.values) tooMany(what, 'values', LIMITS.values)
       let read = false
       for (let k = 0; k < spellings.length; k++) {
@@ -314,9 +323,8 @@ function scanValues(file: TeamFile, text: string, pos: number, line: number, spe
         const after = text.charCodeAt(slot + 9 + spelling.length)
         if ((after === 0x0a || after === 0x2f) && text.startsWith(spelling, slot + 9)) read = found[k] = true
       }
-      if (read) valueRecord(file, text.slice(pos, headEnd), text.slice(headEnd + 1, payloadEnd), bucket, what, line)
-      previous = pos
-      previousEnd = headEnd
+      if (read) valueRecord(file, head, text.slice(headEnd + 1, payloadEnd), bucket, what, line)
+      previous = head
       pos = payloadEnd + 2
       line += 3
     }
