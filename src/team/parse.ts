@@ -1,6 +1,6 @@
 /**
  * Reads a team stash (sstash-team/2, docs/TEAM.md): the syntax, the structural rules and the
- * membership signature. Linear in the file's size: every cross-reference goes through a map,
+ * membership signature (a read of a few key paths: parse-read.ts, with the pieces exported here). Linear in the file's size: every cross-reference goes through a map,
  * and each kind of record is bounded, so a hostile file of any shape is read or refused fast.
  */
 import { SSError } from '../errors.js'
@@ -16,7 +16,8 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 const DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/
 const TEAM_ID = /^[A-Za-z0-9_-]{22}$/
 
-function bad(what: string, line: number, why: string): never {
+/** Refuses the file, naming the line. @throws {SSError} NOT_A_STASH */
+export function bad(what: string, line: number, why: string): never {
   throw new SSError(`${what} is not a valid team stash: line ${line}: ${why}`, 'NOT_A_STASH')
 }
 
@@ -26,7 +27,8 @@ function parseGen(text: string | undefined): number | undefined {
   return n <= MAX_GEN ? n : undefined
 }
 
-function tooMany(what: string, kind: string, limit: number): never {
+/** Refuses the file for a bound it exceeds. @throws {SSError} NOT_A_STASH */
+export function tooMany(what: string, kind: string, limit: number): never {
   throw new SSError(`${what} is not a valid team stash: more than ${limit} ${kind}`, 'NOT_A_STASH', { hint: 'docs/TEAM.md, Limits, gives the bounds of a team stash' })
 }
 
@@ -84,7 +86,7 @@ function membershipRecord(file: TeamFile, f: string[], what: string, line: numbe
 }
 
 /** A value or conflict record (three lines) into `file`; `bucket` is the anchor it is under. */
-function valueRecord(file: TeamFile, head: string, payload: string, bucket: number, what: string, line: number): void {
+export function valueRecord(file: TeamFile, head: string, payload: string, bucket: number, what: string, line: number): void {
   const [kind, slot, spelling, extra] = head.split(' ')
   const path = spelling === undefined ? undefined : decodePath(spelling)
   if ((kind !== 'value' && kind !== 'conflict') || extra !== undefined || !path || path.length === 0) bad(what, line, 'a value record is malformed')
@@ -108,7 +110,7 @@ function valueRecord(file: TeamFile, head: string, payload: string, bucket: numb
 }
 
 /** The structural rules of the spec that need the whole file, each in one pass over maps. */
-function checkStructure(file: TeamFile, what: string, signedFile: boolean): void {
+export function checkStructure(file: TeamFile, what: string, signedFile: boolean): void {
   const fail = (why: string): never => {
     throw new SSError(`${what} is not a valid team stash: ${why}`, 'NOT_A_STASH')
   }
@@ -142,7 +144,7 @@ function checkStructure(file: TeamFile, what: string, signedFile: boolean): void
 }
 
 /** The header line's checks, and git's conflict markers anywhere. @throws {SSError} UNSUPPORTED_FORMAT, NOT_A_STASH, TEAM_CONFLICT */
-function checkHeader(first: string, text: string, what: string): string {
+export function checkHeader(first: string, text: string, what: string): string {
   const header = first.split(' ')
   const version = /^sstash-team\/([0-9]+)$/.exec(header[0] ?? '')
   if (version?.[1] === '1')
@@ -172,7 +174,7 @@ function hasConflictMarker(text: string): boolean {
 }
 
 /** The UTF-8 text of a file within the size bound, ending with a newline. */
-function decode(bytes: Uint8Array, what: string): string {
+export function decode(bytes: Uint8Array, what: string): string {
   if (bytes.length > LIMITS.bytes) tooMany(what, 'bytes', LIMITS.bytes)
   let text: string
   try {
@@ -191,7 +193,7 @@ const lineAt = (text: string, offset: number): number => text.slice(0, offset).s
  * The membership section, lines 2.. of `lines` up to the first anchor, into `file`.
  * @returns the signed lines (all but the signature), and the index of the first anchor line
  */
-function membershipSection(file: TeamFile, lines: readonly string[], what: string): { signed: string[]; end: number } {
+export function membershipSection(file: TeamFile, lines: readonly string[], what: string): { signed: string[]; end: number } {
   const signed: string[] = []
   let i = 1
   let previous: string | undefined
@@ -248,146 +250,5 @@ function parse(bytes: Uint8Array, what: string, signedFile: boolean): TeamFile {
   return file
 }
 
-const THREE_LINES = 'a value record must be three lines: value <slot> <path>, " <scope> <gen> <since> <sealed>" or " -", an empty line'
-
-/**
- * Parses a team stash for a read of some key paths: every rule of {@link parseTeamFile} over the
- * header and the membership (the signature included), one cheap pass over the values section
- * (anchors, each record's three lines, its head's syntax and canonical key path, its anchor,
- * the byte order, the bound), and every rule over the records at or below the key paths asked
- * for, which are the only value records in the result. What is left to the writers for the
- * other records, and why, is in docs/TEAM.md (Reading a few values).
- * @param spellings - the key paths read, in the file's spelling (encodePath), none the root
- * @returns undefined when one of them has no record at or below it: the caller reads the whole
- *   file then, for the error that names the nearest key path there is
- * @throws as {@link parseTeamFile}
- */
-export function parseForRead(bytes: Uint8Array, what: string, spellings: readonly string[]): TeamFile | undefined {
-  const text = decode(bytes, what)
-  const firstAnchor = text.indexOf('\n@')
-  const start = firstAnchor < 0 ? text.length : firstAnchor + 1
-  const lines = text.slice(0, start).split('\n')
-  lines.pop()
-  const file = emptyTeamFile(checkHeader(lines[0] as string, text, what))
-  const { signed, end } = membershipSection(file, lines, what)
-  const found = scanSection(file, text, start, end + 1, spellings, what)
-  verifyMembership(file, signed, what)
-  checkStructure(file, what, true)
-  return found.every(Boolean) ? file : undefined
-}
-
-/**
- * A value record's first line, as the file must spell it: its kind, an 8-hex-digit slot, and a
- * key path of one segment or more in its canonical spelling (docs/TEAM.md, Fields: `%XX` only
- * for `%`, `/`, space and the controls, `%` alone for an empty segment). Sticky: matched in place.
- */
-const HEAD = /(?:value|conflict) [0-9a-f]{8} (?:\/(?:%(?=[/\n])|(?:[^%/\x00-\x20\x7f]|%(?:[01][0-9A-F]|2[05F]|7F))+))+\n/y
-
-const HEX = '0123456789abcdef'
-/** A unit at or above U+D800: where JavaScript's string order and UTF-8 byte order may differ. */
-const HIGH_UNIT = /[\ud800-\uffff]/
-/** An anchor line and the records under it, each as {@link HEAD} and its payload line and empty line, its slot under the anchor. */
-const BUCKET = new RegExp(`@ ([0-9a-f]{2})\\n(?:${HEAD.source.replace(' [0-9a-f]{8} ', ' \\1[0-9a-f]{6} ').slice(0, -2)}\\n [^\\n]*\\n\\n)*`, 'y')
-
-/** {@link scanFast}, or where it finds a rule broken, {@link scanValues} for the first one and its line. */
-function scanSection(file: TeamFile, text: string, pos: number, line: number, spellings: readonly string[], what: string): boolean[] {
-  try {
-    return scanFast(file, text, pos, spellings, what)
-  } catch (error) {
-    if (!(error instanceof SSError)) throw error
-    for (const records of [file.values, file.tombstones, file.conflicts]) records.clear()
-    scanValues(file, text, pos, line, spellings, what)
-    throw error
-  }
-}
-
-/**
- * The values section from `pos`, checked as {@link scanValues} does with a few native calls per
- * anchor instead of many per record (a loop over each record would be hot enough for V8 to
- * compile it on a second thread: 10 ms of CPU at 1,000 values on Node 26). Its records at or
- * below `spellings` are found by searching for their spelling.
- * @returns as scanValues
- * @throws {SSError} for any broken rule, not always the first one nor with its line: the caller then runs scanValues
- */
-function scanFast(file: TeamFile, text: string, pos: number, spellings: readonly string[], what: string): boolean[] {
-  const start = pos
-  const order = HIGH_UNIT.test(text) ? byteOrder : (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-  const broken = (): never => bad(what, 0, 'the values section is malformed')
-  let count = 0
-  for (let bucket = 0; bucket < 256; bucket++) {
-    BUCKET.lastIndex = pos
-    if (!BUCKET.test(text) || text.charCodeAt(pos + 2) !== HEX.charCodeAt(bucket >> 4) || text.charCodeAt(pos + 3) !== HEX.charCodeAt(bucket & 15)) broken()
-    const end = BUCKET.lastIndex
-    if (end < text.length && text.charCodeAt(end) !== 0x40) broken()
-    if (end > pos + 5) {
-      const lines = text.slice(pos + 5, end).split('\n')
-      count += (lines.length - 1) / 3
-      for (let j = 3; j < lines.length - 1; j += 3) if (order(lines[j - 3] as string, lines[j] as string) >= 0) broken()
-    }
-    pos = end
-  }
-  if (pos !== text.length) broken()
-  if (count > LIMITS.values) tooMany(what, 'values', LIMITS.values)
-  const found = spellings.map(() => false)
-  const heads = new Set<number>()
-  spellings.forEach((spelling, k) => {
-    for (const needle of [` ${spelling}\n`, ` ${spelling}/`])
-      for (let at = text.indexOf(needle, start); at >= 0; at = text.indexOf(needle, at + 1)) {
-        // A head's spelling follows `value <slot>` or `conflict <slot>`; the section's lines are checked above.
-        const line = text.lastIndexOf('\n', at) + 1
-        if ((at - line === 14 && text.startsWith('value ', line)) || (at - line === 17 && text.startsWith('conflict ', line))) heads.add(line), (found[k] = true)
-      }
-  })
-  for (const head of [...heads].sort((a, b) => a - b)) {
-    const headEnd = text.indexOf('\n', head)
-    const slot = text.indexOf(' ', head) + 1
-    valueRecord(file, text.slice(head, headEnd), text.slice(headEnd + 1, text.indexOf('\n', headEnd + 1)), parseInt(text.slice(slot, slot + 2), 16), what, 0)
-  }
-  return found
-}
-
-/**
- * The values section from `pos` (its first anchor, line `line`), in one pass over the text:
- * the records at or below `spellings` go into `file` through the full checks of valueRecord.
- * @returns for each spelling, whether a record is at or below it
- */
-function scanValues(file: TeamFile, text: string, pos: number, line: number, spellings: readonly string[], what: string): boolean[] {
-  const found = spellings.map(() => false)
-  // Without a unit at or above U+D800 in the file, the engine's own comparison is byte order.
-  const order = HIGH_UNIT.test(text) ? byteOrder : (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-  let count = 0
-  for (let bucket = 0; bucket < 256; bucket++) {
-    const hi = HEX.charCodeAt(bucket >> 4)
-    const lo = HEX.charCodeAt(bucket & 15)
-    if (text.charCodeAt(pos) !== 0x40 || text.charCodeAt(pos + 1) !== 0x20 || text.charCodeAt(pos + 2) !== hi || text.charCodeAt(pos + 3) !== lo || text.charCodeAt(pos + 4) !== 0x0a)
-      bad(what, line, `expected the anchor line ${anchor(bucket)}`)
-    pos += 5
-    line++
-    let previous: string | undefined
-    while (pos < text.length && text.charCodeAt(pos) !== 0x40) {
-      const headEnd = text.indexOf('\n', pos)
-      const payloadEnd = text.indexOf('\n', headEnd + 1)
-      if (payloadEnd < 0 || text.charCodeAt(headEnd + 1) !== 0x20 || text.charCodeAt(payloadEnd + 1) !== 0x0a) bad(what, line, THREE_LINES)
-      const head = text.slice(pos, headEnd)
-      if (previous !== undefined && order(previous, head) >= 0) bad(what, line, 'records are not sorted, or one is repeated')
-      HEAD.lastIndex = pos
-      if (!HEAD.test(text)) bad(what, line, 'a value record is malformed')
-      // The slot follows the kind: `value ` or `conflict `.
-      const slot = pos + (text.charCodeAt(pos) === 0x76 ? 6 : 9)
-      if (text.charCodeAt(slot) !== hi || text.charCodeAt(slot + 1) !== lo) bad(what, line, `the record for ${text.slice(slot + 9, headEnd)} is not under the anchor of its slot`)
-      if (++count > LIMITS.values) tooMany(what, 'values', LIMITS.values)
-      let read = false
-      for (let k = 0; k < spellings.length; k++) {
-        const spelling = spellings[k] as string
-        const after = text.charCodeAt(slot + 9 + spelling.length)
-        if ((after === 0x0a || after === 0x2f) && text.startsWith(spelling, slot + 9)) read = found[k] = true
-      }
-      if (read) valueRecord(file, head, text.slice(headEnd + 1, payloadEnd), bucket, what, line)
-      previous = head
-      pos = payloadEnd + 2
-      line += 3
-    }
-  }
-  if (pos !== text.length) bad(what, line, 'a line follows the last anchor\'s records')
-  return found
-}
+/** The message of a value record that is not three lines. */
+export const THREE_LINES = 'a value record must be three lines: value <slot> <path>, " <scope> <gen> <since> <sealed>" or " -", an empty line'

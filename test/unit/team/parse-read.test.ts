@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { SSError } from '../../../src/errors.js'
 import { encodePath, type TeamFile } from '../../../src/team/format.js'
-import { parseForRead, parseTeamFile } from '../../../src/team/parse.js'
+import { parseTeamFile } from '../../../src/team/parse.js'
+import { parseForRead } from '../../../src/team/parse-read.js'
 import { setup, utf8 } from './fixture.js'
 
 const KEYS = [['dev'], ['dev', 'api', 'token'], ['dev', 'a b'], ['dev', 'a b', 'é'], ['prod', 'db'], ['dev', 'many', 'K7'], ['dev', 'nothing']]
