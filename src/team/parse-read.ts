@@ -16,7 +16,7 @@ import { verifyMembership } from './signing.js'
  * for, which are the only value records in the result. What is left to the writers for the
  * other records, and why, is in docs/TEAM.md (Reading a few values).
  * @param spellings - the key paths read, in the file's spelling (encodePath), none the root
- * @returns undefined when one of them has no record at or below it: the caller reads the whole
+ * @returns undefined when one of them has no value at or below it: the caller reads the whole
  *   file then, for the error that names the nearest key path there is
  * @throws as {@link parseTeamFile}
  */
@@ -28,10 +28,12 @@ export function parseForRead(bytes: Uint8Array, what: string, spellings: readonl
   lines.pop()
   const file = emptyTeamFile(checkHeader(lines[0] as string, text, what))
   const { signed, end } = membershipSection(file, lines, what)
-  const found = scanSection(file, text, start, end + 1, spellings, what)
+  scanSection(file, text, start, end + 1, spellings, what)
   verifyMembership(file, signed, what)
   checkStructure(file, what, true)
-  return found.every(Boolean) ? file : undefined
+  // What makes a key path in the tree: a value, or their side of a conflict (a tombstone does not).
+  const paths = [...file.values.keys(), ...[...file.conflicts].flatMap(([enc, record]) => (record ? [enc] : []))]
+  return spellings.every((spelling) => paths.some((enc) => enc === spelling || enc.startsWith(`${spelling}/`))) ? file : undefined
 }
 
 /**
@@ -48,9 +50,10 @@ const HIGH_UNIT = /[\ud800-\uffff]/
 const BUCKET = new RegExp(`@ ([0-9a-f]{2})\\n(?:${HEAD.source.replace(' [0-9a-f]{8} ', ' \\1[0-9a-f]{6} ').slice(0, -2)}\\n [^\\n]*\\n\\n)*`, 'y')
 
 /** {@link scanFast}, or where it finds a rule broken, {@link scanValues} for the first one and its line. */
-function scanSection(file: TeamFile, text: string, pos: number, line: number, spellings: readonly string[], what: string): boolean[] {
+function scanSection(file: TeamFile, text: string, pos: number, line: number, spellings: readonly string[], what: string): void {
   try {
-    return scanFast(file, text, pos, spellings, what)
+    scanFast(file, text, pos, spellings, what)
+    return
   } catch (error) {
     if (!(error instanceof SSError)) throw error
     for (const records of [file.values, file.tombstones, file.conflicts]) records.clear()
@@ -64,10 +67,9 @@ function scanSection(file: TeamFile, text: string, pos: number, line: number, sp
  * anchor instead of many per record (a loop over each record would be hot enough for V8 to
  * compile it on a second thread: 10 ms of CPU at 1,000 values on Node 26). Its records at or
  * below `spellings` are found by searching for their spelling.
- * @returns as scanValues
  * @throws {SSError} for any broken rule, not always the first one nor with its line: the caller then runs scanValues
  */
-function scanFast(file: TeamFile, text: string, pos: number, spellings: readonly string[], what: string): boolean[] {
+function scanFast(file: TeamFile, text: string, pos: number, spellings: readonly string[], what: string): void {
   const start = pos
   const order = HIGH_UNIT.test(text) ? byteOrder : (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
   const broken = (): never => bad(what, 0, 'the values section is malformed')
@@ -86,31 +88,26 @@ function scanFast(file: TeamFile, text: string, pos: number, spellings: readonly
   }
   if (pos !== text.length) broken()
   if (count > LIMITS.values) tooMany(what, 'values', LIMITS.values)
-  const found = spellings.map(() => false)
   const heads = new Set<number>()
-  spellings.forEach((spelling, k) => {
+  for (const spelling of spellings)
     for (const needle of [` ${spelling}\n`, ` ${spelling}/`])
       for (let at = text.indexOf(needle, start); at >= 0; at = text.indexOf(needle, at + 1)) {
         // A head's spelling follows `value <slot>` or `conflict <slot>`; the section's lines are checked above.
         const line = text.lastIndexOf('\n', at) + 1
-        if ((at - line === 14 && text.startsWith('value ', line)) || (at - line === 17 && text.startsWith('conflict ', line))) heads.add(line), (found[k] = true)
+        if ((at - line === 14 && text.startsWith('value ', line)) || (at - line === 17 && text.startsWith('conflict ', line))) heads.add(line)
       }
-  })
   for (const head of [...heads].sort((a, b) => a - b)) {
     const headEnd = text.indexOf('\n', head)
     const slot = text.indexOf(' ', head) + 1
     valueRecord(file, text.slice(head, headEnd), text.slice(headEnd + 1, text.indexOf('\n', headEnd + 1)), parseInt(text.slice(slot, slot + 2), 16), what, 0)
   }
-  return found
 }
 
 /**
  * The values section from `pos` (its first anchor, line `line`), in one pass over the text:
  * the records at or below `spellings` go into `file` through the full checks of valueRecord.
- * @returns for each spelling, whether a record is at or below it
  */
-function scanValues(file: TeamFile, text: string, pos: number, line: number, spellings: readonly string[], what: string): boolean[] {
-  const found = spellings.map(() => false)
+function scanValues(file: TeamFile, text: string, pos: number, line: number, spellings: readonly string[], what: string): void {
   // Without a unit at or above U+D800 in the file, the engine's own comparison is byte order.
   const order = HIGH_UNIT.test(text) ? byteOrder : (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
   let count = 0
@@ -134,12 +131,10 @@ function scanValues(file: TeamFile, text: string, pos: number, line: number, spe
       const slot = pos + (text.charCodeAt(pos) === 0x76 ? 6 : 9)
       if (text.charCodeAt(slot) !== hi || text.charCodeAt(slot + 1) !== lo) bad(what, line, `the record for ${text.slice(slot + 9, headEnd)} is not under the anchor of its slot`)
       if (++count > LIMITS.values) tooMany(what, 'values', LIMITS.values)
-      let read = false
-      for (let k = 0; k < spellings.length; k++) {
-        const spelling = spellings[k] as string
+      const read = spellings.some((spelling) => {
         const after = text.charCodeAt(slot + 9 + spelling.length)
-        if ((after === 0x0a || after === 0x2f) && text.startsWith(spelling, slot + 9)) read = found[k] = true
-      }
+        return (after === 0x0a || after === 0x2f) && text.startsWith(spelling, slot + 9)
+      })
       if (read) valueRecord(file, head, text.slice(headEnd + 1, payloadEnd), bucket, what, line)
       previous = head
       pos = payloadEnd + 2
@@ -147,5 +142,4 @@ function scanValues(file: TeamFile, text: string, pos: number, line: number, spe
     }
   }
   if (pos !== text.length) bad(what, line, 'a line follows the last anchor\'s records')
-  return found
 }
