@@ -11,6 +11,7 @@ export const team = {
   ...(await import(join(dist, 'keys.js'))),
   ...(await import(join(dist, 'membership.js'))),
   ...(await import(join(dist, 'parse.js'))),
+  ...(await import(join(dist, 'parse-read.js'))),
   ...(await import(join(dist, 'format.js'))),
   ...(await import(join(dist, 'keyring.js'))),
   ...(await import(join(dist, 'scope-keys.js'))),

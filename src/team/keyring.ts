@@ -104,9 +104,10 @@ export function unwrapScope(file: TeamFile, scope: ScopeRecord, member: string, 
 
 /**
  * Opens a verified team stash with the first identity that is a member.
+ * @param scopes - unwrap only these scopes' keys (a read's), each checked as every key is; default all
  * @throws {SSError} NOT_A_MEMBER; {@link SSCryptoError} TEAM_TAMPERED
  */
-export function openKeyring(file: TeamFile, identities: readonly Identity[], what: string): Keyring {
+export function openKeyring(file: TeamFile, identities: readonly Identity[], what: string, scopes?: ReadonlySet<string>): Keyring {
   const byRecipient = new Map(identities.map((identity) => [identity.recipient, identity]))
   let ring: Keyring | undefined
   for (const [member, recipient] of file.members) {
@@ -124,6 +125,7 @@ export function openKeyring(file: TeamFile, identities: readonly Identity[], wha
     })
   }
   for (const scope of file.scopes.values()) {
+    if (scopes && !scopes.has(scope.name)) continue
     const key = unwrapScope(file, scope, ring.member, ring.identity, what)
     if (key) ring.setCurrent(scope.name, key)
   }

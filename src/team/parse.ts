@@ -1,6 +1,6 @@
 /**
  * Reads a team stash (sstash-team/2, docs/TEAM.md): the syntax, the structural rules and the
- * membership signature. Linear in the file's size: every cross-reference goes through a map,
+ * membership signature (a read of a few key paths: parse-read.ts, with the pieces exported here). Linear in the file's size: every cross-reference goes through a map,
  * and each kind of record is bounded, so a hostile file of any shape is read or refused fast.
  */
 import { SSError } from '../errors.js'
@@ -17,7 +17,8 @@ const DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/
 const TEAM_ID = /^[A-Za-z0-9_-]{22}$/
 const PRE_RELEASE = 'make the team again: `sstash --stash <new file> team init --as <you>`, `team add` each member, and `sstash set` each value again'
 
-function bad(what: string, line: number, why: string): never {
+/** Refuses the file, naming the line. @throws {SSError} NOT_A_STASH */
+export function bad(what: string, line: number, why: string): never {
   throw new SSError(`${what} is not a valid team stash: line ${line}: ${why}`, 'NOT_A_STASH')
 }
 
@@ -27,7 +28,8 @@ function parseGen(text: string | undefined): number | undefined {
   return n <= MAX_GEN ? n : undefined
 }
 
-function tooMany(what: string, kind: string, limit: number): never {
+/** Refuses the file for a bound it exceeds. @throws {SSError} NOT_A_STASH */
+export function tooMany(what: string, kind: string, limit: number): never {
   throw new SSError(`${what} is not a valid team stash: more than ${limit} ${kind}`, 'NOT_A_STASH', { hint: 'docs/TEAM.md, Limits, gives the bounds of a team stash' })
 }
 
@@ -85,7 +87,7 @@ function membershipRecord(file: TeamFile, f: string[], what: string, line: numbe
 }
 
 /** A value or conflict record (three lines) into `file`; `bucket` is the anchor it is under. */
-function valueRecord(file: TeamFile, head: string, payload: string, bucket: number, what: string, line: number): void {
+export function valueRecord(file: TeamFile, head: string, payload: string, bucket: number, what: string, line: number): void {
   const [kind, slot, spelling, extra] = head.split(' ')
   const path = spelling === undefined ? undefined : decodePath(spelling)
   if ((kind !== 'value' && kind !== 'conflict') || extra !== undefined || !path || path.length === 0) bad(what, line, 'a value record is malformed')
@@ -116,7 +118,7 @@ function valueRecord(file: TeamFile, head: string, payload: string, bucket: numb
 }
 
 /** The structural rules of the spec that need the whole file, each in one pass over maps. */
-function checkStructure(file: TeamFile, what: string, signedFile: boolean): void {
+export function checkStructure(file: TeamFile, what: string, signedFile: boolean): void {
   const fail = (why: string): never => {
     throw new SSError(`${what} is not a valid team stash: ${why}`, 'NOT_A_STASH')
   }
@@ -148,20 +150,68 @@ function checkStructure(file: TeamFile, what: string, signedFile: boolean): void
     }
 }
 
-/** The header line's checks. @throws {SSError} UNSUPPORTED_FORMAT, NOT_A_STASH, TEAM_CONFLICT */
-function checkHeader(lines: readonly string[], what: string): string {
-  const header = (lines[0] ?? '').split(' ')
+/** The header line's checks, and git's conflict markers anywhere. @throws {SSError} UNSUPPORTED_FORMAT, NOT_A_STASH, TEAM_CONFLICT */
+export function checkHeader(first: string, text: string, what: string): string {
+  const header = first.split(' ')
   const version = /^sstash-team\/([0-9]+)$/.exec(header[0] ?? '')
   if (version?.[1] === '1')
     throw new SSError(`${what} is in format sstash-team/1, a pre-release format this version of sstash does not read`, 'UNSUPPORTED_FORMAT', { hint: PRE_RELEASE })
   if (version && header[0] !== TEAM_MAGIC) throw new SSError(`${what} is in format ${header[0]}, which this version of sstash cannot read`, 'UNSUPPORTED_FORMAT')
   if (header[0] !== TEAM_MAGIC || header.length !== 2 || !TEAM_ID.test(header[1] as string)) bad(what, 1, `the header is not ${TEAM_MAGIC} <team-id>`)
-  for (const line of lines)
-    if (/^(<{7}|={7}|>{7})( |$)/.test(line))
-      throw new SSError(`${what} holds git conflict markers`, 'TEAM_CONFLICT', {
-        hint: 'run `sstash team git-setup`, then `git checkout -m <file>` to merge it again with the sstash merge driver',
-      })
+  if (hasConflictMarker(text))
+    throw new SSError(`${what} holds git conflict markers`, 'TEAM_CONFLICT', {
+      hint: 'run `sstash team git-setup`, then `git checkout -m <file>` to merge it again with the sstash merge driver',
+    })
   return header[1] as string
+}
+
+/**
+ * True when a line starts with a git conflict marker (seven of `<`, `=` or `>`, then a space or
+ * the line's end). Searched for, not matched line by line: the first line is the header.
+ */
+function hasConflictMarker(text: string): boolean {
+  for (const marker of ['\n<<<<<<<', '\n=======', '\n>>>>>>>'])
+    for (let at = text.indexOf(marker); at >= 0; at = text.indexOf(marker, at + 1)) {
+      const next = text.charCodeAt(at + 8)
+      if (next === 0x20 || next === 0x0a || at + 8 === text.length) return true
+    }
+  return false
+}
+
+/** The UTF-8 text of a file within the size bound, ending with a newline. */
+export function decode(bytes: Uint8Array, what: string): string {
+  if (bytes.length > LIMITS.bytes) tooMany(what, 'bytes', LIMITS.bytes)
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    bad(what, 1, 'it is not UTF-8')
+  }
+  if (!text.endsWith('\n')) bad(what, lineAt(text, text.length), 'the last line does not end with a newline')
+  return text
+}
+
+/** The line number of the character at `offset`, for a message. */
+const lineAt = (text: string, offset: number): number => text.slice(0, offset).split('\n').length
+
+/**
+ * The membership section, lines 2.. of `lines` up to the first anchor, into `file`.
+ * @returns the signed lines (all but the signature), and the index of the first anchor line
+ */
+export function membershipSection(file: TeamFile, lines: readonly string[], what: string): { signed: string[]; end: number } {
+  const signed: string[] = []
+  let i = 1
+  let previous: string | undefined
+  for (; i < lines.length && !(lines[i] as string).startsWith('@'); i++) {
+    const line = lines[i] as string
+    if (previous !== undefined && byteOrder(previous, line) >= 0) bad(what, i + 1, 'records are not sorted, or one is repeated')
+    previous = line
+    const f = line.split(' ')
+    if (f.some((field) => field === '')) bad(what, i + 1, 'a field is empty, or there are two spaces')
+    membershipRecord(file, f, what, i + 1)
+    if (f[0] !== 'signature') signed.push(line)
+  }
+  return { signed, end: i }
 }
 
 /**
@@ -179,35 +229,20 @@ export function parseUnsigned(bytes: Uint8Array, what: string): TeamFile {
 }
 
 function parse(bytes: Uint8Array, what: string, signedFile: boolean): TeamFile {
-  if (bytes.length > LIMITS.bytes) tooMany(what, 'bytes', LIMITS.bytes)
-  let text: string
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-  } catch {
-    bad(what, 1, 'it is not UTF-8')
-  }
+  const text = decode(bytes, what)
   const lines = text.split('\n')
-  if (lines.pop() !== '') bad(what, lines.length, 'the last line does not end with a newline')
-  const file = emptyTeamFile(checkHeader(lines, what))
-  const signed: string[] = []
-  let i = 1
+  lines.pop()
+  const file = emptyTeamFile(checkHeader(lines[0] as string, text, what))
+  const { signed, end } = membershipSection(file, lines, what)
+  let i = end
   let previous: string | undefined
-  for (; i < lines.length && !(lines[i] as string).startsWith('@'); i++) {
-    const line = lines[i] as string
-    if (previous !== undefined && byteOrder(previous, line) >= 0) bad(what, i + 1, 'records are not sorted, or one is repeated')
-    previous = line
-    const f = line.split(' ')
-    if (f.some((field) => field === '')) bad(what, i + 1, 'a field is empty, or there are two spaces')
-    membershipRecord(file, f, what, i + 1)
-    if (f[0] !== 'signature') signed.push(line)
-  }
   for (let bucket = 0; bucket < 256; bucket++) {
     if (lines[i] !== anchor(bucket)) bad(what, i + 1, `expected the anchor line ${anchor(bucket)}`)
     previous = undefined
     for (i++; i < lines.length && !(lines[i] as string).startsWith('@'); i += 3) {
       const head = lines[i] as string
       const payload = lines[i + 1]
-      if (payload === undefined || !payload.startsWith(' ') || lines[i + 2] !== '') bad(what, i + 1, 'a value record must be three lines: value <slot> <path>, " <scope> <gen> <since> <version> <sealed>" or " - <scope> <gen> <version> <tag>", an empty line')
+      if (payload === undefined || !payload.startsWith(' ') || lines[i + 2] !== '') bad(what, i + 1, THREE_LINES)
       if (previous !== undefined && byteOrder(previous, head) >= 0) bad(what, i + 1, 'records are not sorted, or one is repeated')
       previous = head
       valueRecord(file, head, payload, bucket, what, i + 1)
@@ -219,3 +254,6 @@ function parse(bytes: Uint8Array, what: string, signedFile: boolean): TeamFile {
   checkStructure(file, what, signedFile)
   return file
 }
+
+/** The message of a value record that is not three lines. */
+export const THREE_LINES = 'a value record must be three lines: value <slot> <path>, " <scope> <gen> <since> <version> <sealed>" or " - <scope> <gen> <version> <tag>", an empty line'

@@ -13,9 +13,10 @@ import type { StashFile } from '../stash/detect.js'
 import { fileIdentity, readIfExists, readLocalFile, resolveStashPath } from '../fs/read.js'
 import { Tree, checkKey } from '../tree/tree.js'
 import type { Identity } from './age-file.js'
-import { serializeTeamFile, type TeamFile } from './format.js'
+import { encodePath, serializeTeamFile, type TeamFile } from './format.js'
 import { openKeyring } from './keyring.js'
 import { parseTeamFile } from './parse.js'
+import { parseForRead } from './parse-read.js'
 import { sameBytes } from '../crypto/primitives.js'
 import { SeenStore } from './seen.js'
 import { checkTrust } from './trust.js'
@@ -61,19 +62,32 @@ export const realPathOf = (path: string): string[] => {
  * against what this clone remembers, and this member's keys. `save` remembers what it saw.
  * @throws {SSError} STASH_NOT_FOUND; as parseTeamFile, checkTrust and openKeyring
  */
-export function checkedFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions = {}) {
+export function checkedFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions = {}, only?: readonly (readonly string[])[]) {
   const bytes = readTeamBytes(path)
-  const file = parseTeamFile(bytes, path)
+  const file = parseFile(bytes, path, only)
   const seen = SeenStore.load(env)
   // The path as the user gave it, and the file it reaches (which `path` already is): a path turned into a link to another team's file is still known.
   const allowOld = options.allowOld === true || env.SSTASH_ALLOW_OLD === '1'
   const { old } = checkTrust(file, realPathOf(given), seen, path, { allowOld })
-  return { bytes, file, old, allowOld, versions: seen.versions(file.teamId), ring: openKeyring(file, identities, path), save: () => seen.save() }
+  // A read unwraps the keys of the records it reads only (values, removals, conflict sides): a key never unwrapped opens nothing.
+  const scopes = only && new Set([...file.values.values(), ...file.tombstones.values(), ...file.conflicts.values()].map((record) => record.scope))
+  return { bytes, file, old, allowOld, versions: seen.versions(file.teamId), ring: openKeyring(file, identities, path, scopes), save: () => seen.save() }
+}
+
+/**
+ * The file parsed whole, or for a read of `only` with the value records at or below those keys
+ * only (parseForRead: the membership and every rule over them checked, one cheap pass over
+ * the rest). Only a read uses the second: a write, a merge and `team verify` parse it whole.
+ */
+function parseFile(bytes: Uint8Array, path: string, only: readonly (readonly string[])[] | undefined): TeamFile {
+  // A key that names nothing gets the whole file's answer: its error names the nearest key there is.
+  if (only && only.length > 0 && only.every((key) => key.length > 0)) return parseForRead(bytes, path, only.map(encodePath)) ?? parseTeamFile(bytes, path)
+  return parseTeamFile(bytes, path)
 }
 
 /** Reads, checks and opens the file at `path` (the whole of it, or for a read of `only`), and remembers what this clone saw. */
 async function openFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions, only?: readonly (readonly string[])[]): Promise<Opened> {
-  const { bytes, file, old, allowOld, versions, ring, save } = checkedFile(path, given, identities, env, options)
+  const { bytes, file, old, allowOld, versions, ring, save } = checkedFile(path, given, identities, env, options, only)
   const opened = decryptTree(file, ring, only, { old, bytes, versions, allowOld })
   await save()
   return opened
