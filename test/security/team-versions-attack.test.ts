@@ -215,6 +215,23 @@ describe('team versions: records dropped, moved and replayed', () => {
     expect(r.stderr).toContain('replaced by a newer value')
   })
 
+  it('refuses version 1 copied back under another spelling of its key path, which the clone would remember apart', async () => {
+    const t = await setup()
+    const v1 = await twoVersions(t)
+    const good = readFileSync(t.path)
+    for (const spelling of ['/dev/api/%74oken', '/dev/api/tok%65n', '/dev/api//token']) {
+      const file = parseTeamFile(good, 'good')
+      file.values.delete(ENC)
+      file.values.set(spelling, v1.values.get(ENC) as ValueRecord)
+      write(t.path, file)
+      const r = await get(t, 'alice', 'dev/api/token')
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toMatch(ONE_ERROR)
+      expect(r.stdout).not.toContain('dev-token')
+      expect(r.stderr).toContain('not a valid team stash')
+    }
+  })
+
   it('refuses a replayed record under a key path read through a parent key', async () => {
     const t = await setup()
     const v1 = await twoVersions(t)
