@@ -163,6 +163,13 @@ function readToEnd(fd: number, path: string, size: number, maxBytes: number): Ui
 }
 
 /**
+ * The owners a file of this user's own state may have: this user (`owners` of
+ * {@link readRegularFile}). What another user wrote there (a shared or pre-created state
+ * directory) is refused, never believed: it would steer what a clone remembers.
+ */
+export const THIS_USER: readonly number[] | undefined = process.getuid ? [process.getuid()] : undefined
+
+/**
  * Reads a regular file without ever blocking, as {@link readFileChecked} does.
  * @param maxBytes - the most bytes read
  * @param owners - the uids the file may belong to (default: any)

@@ -16,7 +16,7 @@
 import { dirname, join } from 'node:path'
 import { SSError } from '../errors.js'
 import { hexHash } from '../crypto/primitives.js'
-import { readRegularFile } from '../fs/read.js'
+import { THIS_USER, readRegularFile } from '../fs/read.js'
 
 const HASH = 16
 const WIDTH = HASH + 1 + 10 + 1
@@ -55,7 +55,7 @@ export class PathVersions {
 
   #load(): Buffer | Map<string, number> {
     if (this.#known === undefined) {
-      const bytes = this.#reset ? undefined : readRegularFile(this.path, 64 * 1024 * 1024)
+      const bytes = this.#reset ? undefined : readRegularFile(this.path, 64 * 1024 * 1024, THIS_USER)
       const buffer = Buffer.from(bytes ?? new Uint8Array(0))
       this.#known = buffer.length % WIDTH === 0 ? buffer : parseAll(buffer)
     }
@@ -99,7 +99,7 @@ export class PathVersions {
     try {
       await makePrivateDir(dirname(this.path))
       await withLock(this.path, async (lock) => {
-        const all = this.#reset ? new Map<string, number>() : parseAll(readRegularFile(this.path, 64 * 1024 * 1024))
+        const all = this.#reset ? new Map<string, number>() : parseAll(readRegularFile(this.path, 64 * 1024 * 1024, THIS_USER))
         for (const [hash, n] of this.#mine) if (n > (all.get(hash) ?? 0)) all.set(hash, n)
         await writeAtomic(this.path, new Uint8Array(Buffer.from(serialize(all), 'latin1')), { lock })
       })

@@ -16,7 +16,7 @@
 import { dirname } from 'node:path'
 import { SSError } from '../errors.js'
 import { teamSeenPath } from '../locations.js'
-import { readRegularFile } from '../fs/read.js'
+import { THIS_USER, readRegularFile } from '../fs/read.js'
 import { PathVersions } from './path-versions.js'
 
 type Env = Record<string, string | undefined>
@@ -95,7 +95,7 @@ export class SeenStore {
   /** Reads the store (a missing file is an empty store). @throws {SSError} NOT_A_FILE, IO_ERROR */
   static load(env: Env = process.env): SeenStore {
     const path = teamSeenPath(env)
-    return new SeenStore(path, parse(readRegularFile(path, 16 * 1024 * 1024)))
+    return new SeenStore(path, parse(readRegularFile(path, 16 * 1024 * 1024, THIS_USER)))
   }
 
   team(id: string): TeamPin | undefined {
@@ -168,7 +168,7 @@ export class SeenStore {
     try {
       await makePrivateDir(dirname(this.path))
       await withLock(this.path, async (lock) => {
-        const now = parse(readRegularFile(this.path, 16 * 1024 * 1024))
+        const now = parse(readRegularFile(this.path, 16 * 1024 * 1024, THIS_USER))
         fold(now, this.#mine, this.#reset)
         await writeAtomic(this.path, new Uint8Array(Buffer.from(serialize(now))), { lock })
         this.#entries = now

@@ -21,7 +21,7 @@ export interface Opened {
   /** The decrypted bytes of each value in the tree, by encoded path: what an update compares with. */
   plain: Map<string, Uint8Array>
   /** Values (or removals) set under an older generation than their scope's, by encoded path: refused, to be set again. */
-  stale: Set<string>
+  stale: Map<string, ValueRecord | TombstoneRecord>
   /** Values (or removals) older than the version of their key path this clone has seen, by encoded path, with that version: refused. */
   replayed: Map<string, number>
   /** The versions of key paths this clone has seen; what a read verifies or a write writes is learnt. */
@@ -37,7 +37,10 @@ export interface Opened {
 /** The removal that made the generation a stale value predates, as words. */
 function staleCause(file: TeamFile, record: ValueRecord | TombstoneRecord): string {
   const removal = [...file.removals.values()].find((r) => r.scopes.some(([s, g]) => s === record.scope && g > record.gen))
-  return removal ? `on a branch cut before the removal of ${removal.member} (${removal.date.slice(0, 10)}), or by ${removal.member} after it` : 'on a branch cut before a removal'
+  // Nobody holds the old key but whoever was removed, so such a record cannot be told apart from one planted by anyone: say all three.
+  return removal
+    ? `on a branch cut before the removal of ${removal.member} (${removal.date.slice(0, 10)}), by ${removal.member} after it, or planted by someone without the key`
+    : 'on a branch cut before a removal, or planted by someone without the key'
 }
 
 /** The error for a value set (or removed) under an old key of its scope. */
@@ -46,6 +49,13 @@ function staleError(file: TeamFile, record: ValueRecord | TombstoneRecord): SSCr
   const verb = isValue(record) ? 'set' : 'removed'
   return new SSCryptoError(`key ${formatKeyPath(record.path)} was ${verb} under an old key of scope ${record.scope} (generation ${record.gen}, the scope is at ${scope.gen}): it was ${verb} ${staleCause(file, record)}; it must be set again`, 'TEAM_STALE', {
     hint: `a member of ${record.scope} checks the value and runs \`sstash set ${formatKeyPath(record.path)}\``,
+  })
+}
+
+/** The error for a key path this clone has seen at `seen` whose record the file lacks, with no removal in its place. */
+function droppedError(key: readonly string[], seen: number): SSCryptoError {
+  return new SSCryptoError(`key ${formatKeyPath(key)} has no record in this file, and no removal, where this clone has seen version ${seen} of it: the record was taken out without the scope's key, or the file is a branch that never had it: merge the newer branch`, 'TEAM_ROLLBACK', {
+    hint: '--allow-old reads the file knowingly as it is',
   })
 }
 
@@ -58,9 +68,22 @@ function replayError(record: ValueRecord | TombstoneRecord, seen: number): SSCry
   })
 }
 
-/** The version a write of the key path spelt `enc` gets: one above any record of it in the file and any this clone has seen. */
+/** The highest version a record may carry (the field's limit in docs/TEAM.md). */
+const MAX_VERSION = 2 ** 31 - 1
+
+/**
+ * The version a write of the key path spelt `enc` gets: one above any record of it in the file
+ * under its scope's current key (which the write's read verified) and any this clone has seen.
+ * A record under an old key was not verified (nobody holds that key but whoever was removed):
+ * its version counts for nothing, or anyone could plant one at the limit and make every later
+ * write of the key path one that no reader accepts.
+ * @throws {SSError} BAD_VALUE when the version would pass the field's limit
+ */
 export function nextVersion(file: TeamFile, versions: PathVersions, enc: string): number {
-  return Math.max(file.values.get(enc)?.version ?? 0, file.tombstones.get(enc)?.version ?? 0, file.conflicts.get(enc)?.version ?? 0, versions.seen(enc)) + 1
+  const current = (record: ValueRecord | TombstoneRecord | undefined): number => (record && record.gen === file.scopes.get(record.scope)?.gen ? record.version : 0)
+  const next = Math.max(current(file.values.get(enc)), current(file.tombstones.get(enc)), current(file.conflicts.get(enc)), versions.seen(enc)) + 1
+  if (next > MAX_VERSION) throw new SSError(`key ${formatKeyPath(decodePath(enc) ?? [])} is at the highest version a team stash can hold (${MAX_VERSION})`, 'BAD_VALUE')
+  return next
 }
 
 /** The node at `path`, made on the way. */
@@ -94,7 +117,7 @@ function unreadable(file: TeamFile, ring: Keyring, path: readonly string[]): SSE
 export function decryptTree(file: TeamFile, ring: Keyring, only: readonly (readonly string[])[] | undefined, read: Pick<Opened, 'old' | 'bytes' | 'versions' | 'allowOld'>): Opened {
   const tree = new Tree()
   const plain = new Map<string, Uint8Array>()
-  const stale = new Set<string>()
+  const stale = new Map<string, ValueRecord | TombstoneRecord>()
   const replayed = new Map<string, number>()
   const wanted = (path: readonly string[]): boolean => !only || only.some((key) => isPrefix(key, path))
   const genOf = (scope: string): number => (file.scopes.get(scope) as { gen: number }).gen
@@ -114,7 +137,7 @@ export function decryptTree(file: TeamFile, ring: Keyring, only: readonly (reado
     if (!ring.holds(record.scope)) continue
     // Never opened, even though an old key might: a removed member holds that key too (docs/TEAM.md, Removal).
     if (record.gen < genOf(record.scope)) {
-      stale.add(enc)
+      stale.set(enc, record)
       continue
     }
     if (!wanted(record.path)) continue
@@ -126,13 +149,18 @@ export function decryptTree(file: TeamFile, ring: Keyring, only: readonly (reado
   }
   for (const [enc, record] of file.tombstones) {
     if (!ring.holds(record.scope) || !wanted(record.path)) continue
-    if (record.gen < genOf(record.scope)) stale.add(enc)
+    if (record.gen < genOf(record.scope)) stale.set(enc, record)
     else checkTombstone(ring.key(record.scope), file.teamId, record)
     if (stale.has(enc) || (!file.conflicts.has(enc) && older(enc, record))) nodeAt(tree, record.path)
   }
   for (const [enc, side] of file.conflicts) {
     if (!file.values.has(enc)) nodeAt(tree, side.path)
-    if (!ring.holds(side.scope) || !wanted(side.path) || side.gen < genOf(side.scope)) continue
+    if (!ring.holds(side.scope) || !wanted(side.path)) continue
+    // Their side under an old key is not offered for resolution: it is refused as any such record is.
+    if (side.gen < genOf(side.scope)) {
+      stale.set(enc, side)
+      continue
+    }
     if (isValue(side)) openValue(ring.key(side.scope), file.teamId, side)
     else checkTombstone(ring.key(side.scope), file.teamId, side)
   }
@@ -185,17 +213,20 @@ export function applyTree({ file, ring, plain, versions }: Opened, tree: Tree): 
 
 /**
  * Throws the error a read of `keys` must give when one of them is a value this member cannot
- * read, or a subtree holding only such values (a scope they lack).
- * @throws {SSKeyError} NO_ACCESS or TEAM_CONFLICT
+ * read, or a subtree holding only such values (a scope they lack), or a key path whose record
+ * is older than this clone has seen, or gone with no removal in its place.
+ * @throws {SSKeyError} NO_ACCESS or TEAM_CONFLICT; {@link SSCryptoError} TEAM_STALE, TEAM_ROLLBACK
  */
-export function checkReadable({ file, ring, tree, stale, replayed }: Opened, keys: readonly (readonly string[])[]): void {
+export function checkReadable({ file, ring, tree, stale, replayed, versions, allowOld }: Opened, keys: readonly (readonly string[])[]): void {
   for (const key of keys) {
+    const enc = encodePath(key)
+    // A key path this clone has read or written has a record, or a removal's, in every later file.
+    if (!allowOld && key.length > 0 && !file.values.has(enc) && !file.tombstones.has(enc) && !file.conflicts.has(enc) && versions.seen(enc) > 0) throw droppedError(key, versions.seen(enc))
     const node = tree.find(key)
     if (!node) continue
-    const enc = encodePath(key)
     const under = (p: string): boolean => p === enc || p.startsWith(enc === '/' ? '/' : `${enc}/`)
     const record = (p: string): ValueRecord | TombstoneRecord => (file.values.get(p) ?? file.tombstones.get(p)) as ValueRecord | TombstoneRecord
-    for (const p of stale) if (under(p)) throw staleError(file, record(p))
+    for (const [p, old] of stale) if (under(p)) throw staleError(file, old)
     for (const [p, seen] of replayed) if (under(p)) throw replayError(record(p), seen)
     if (node.value !== undefined) continue
     const below = [...file.values.keys(), ...file.conflicts.keys()].filter(under)

@@ -59,13 +59,12 @@ function replayV1(t: Team, v1: TeamFile): void {
 }
 
 describe('team versions: records under an old generation are not verified', () => {
-  // BROKEN: a record whose generation is below its scope's is never verified (team-tree.ts:117,
-  // `stale.add(enc); continue` before openValue), yet nextVersion (team-tree.ts:63) takes its
-  // version. An outsider with no key at all plants a generation-1 record of any key path at version
-  // 2^31-1 after any `team rm`; a member's `sstash set` then writes version 2^31, which parse.ts:27
-  // refuses as malformed (exit 0 for the set): the whole file is then NOT_A_STASH for every member,
-  // every key path, until someone edits it by hand.
-  it.fails('lets a member set a key path again after an outsider plants a stale record at version 2^31-1 there', async () => {
+  // WAS BROKEN, fixed: a record whose generation is below its scope's cannot be verified (nobody
+  // holds that key but whoever was removed), yet nextVersion took its version: an outsider with no
+  // key planted a generation-1 record at version 2^31-1 after any `team rm`, and a member's `sstash
+  // set` then wrote version 2^31, a file no member could read. nextVersion now counts only records
+  // under the scope's current key, and refuses to pass the field's limit.
+  it('lets a member set a key path again after an outsider plants a stale record at version 2^31-1 there', async () => {
     const t = await rotated()
     const file = parse(t.path)
     file.values.set(ENC, forgedValue(1, TOP))
@@ -76,10 +75,8 @@ describe('team versions: records under an old generation are not verified', () =
     expect((await get(t, 'ci', 'prod/db/password')).stdout).toBe('prod-password')
   })
 
-  // BROKEN: the same for a tombstone: a stale tombstone's tag is not checked (team-tree.ts:129,
-  // `if (record.gen < genOf(record.scope)) stale.add(enc)` with no checkTombstone), and its version
-  // feeds nextVersion: the next `set` overflows the version field.
-  it.fails('lets a member set a key path again after an outsider plants a stale tombstone at version 2^31-1 there', async () => {
+  // WAS BROKEN, fixed: the same for a tombstone under an old generation.
+  it('lets a member set a key path again after an outsider plants a stale tombstone at version 2^31-1 there', async () => {
     const t = await rotated()
     const file = parse(t.path)
     file.values.delete(ENC)
@@ -90,26 +87,25 @@ describe('team versions: records under an old generation are not verified', () =
     expect(await get(t, 'alice', 'dev/api/token')).toMatchObject({ stderr: '', code: 0, stdout: 'new-token' })
   })
 
-  // BROKEN: an outsider's stale record (random bytes) is reported as an authentic removed member's
-  // write (TEAM_STALE, "by bob after it"; `team ls` lists it "set-again"), not as tampering: the
-  // attacker chooses which value members are told bob overwrote (team-tree.ts:117).
-  it.fails('calls a made-up record under an old generation tampering, not a removed member\'s write', async () => {
+  // WAS BROKEN (the words), a limit (the verification): an outsider's record under an old
+  // generation (random bytes) was reported as the removed member's write ("by bob after it"). No
+  // member holds an old key, so no member can tell the two apart: the record is never used, and
+  // the error now names all three causes (an old branch, bob, or someone without the key).
+  it('refuses a made-up record under an old generation, without blaming it on the removed member alone', async () => {
     const t = await rotated()
     const file = parse(t.path)
     file.values.set(ENC, forgedValue(1, 5))
     write(t.path, file)
     const r = await get(t, 'alice', 'dev/api/token')
     refused(r)
-    expect(r.stderr).toContain('does not verify')
+    expect(r.stderr).toContain('or planted by someone without the key')
   })
 
-  // BROKEN: a conflict side of an old generation is never checked (team-tree.ts:135 skips
-  // `side.gen < genOf(side.scope)`), so an outsider plants a conflict after any `team rm`: the
-  // key path reads as a merge conflict, not TEAM_TAMPERED as SECURITY.md promises.
-  // BROKEN: the hint of a planted conflict says `sstash set` a new value: the set takes the
-  // unverified side's version (team-tree.ts:63, nextVersion reads file.conflicts' version), so a
-  // side at 2^31-1 makes the member's set write a file no member can read.
-  it.fails('lets a member settle, by setting a new value, a conflict an outsider planted at version 2^31-1', async () => {
+  // WAS BROKEN, fixed: a conflict side of an old generation was offered as a merge conflict, and
+  // the set its hint asks for took the unverified side's version (2^31-1: a file no member could
+  // read). Such a side is now refused as any record under an old key is (TEAM_STALE), and its
+  // version counts for nothing.
+  it('lets a member settle, by setting a new value, a conflict an outsider planted at version 2^31-1', async () => {
     const t = await rotated()
     const file = parse(t.path)
     file.conflicts.set(ENC, forgedValue(1, TOP))
@@ -118,23 +114,21 @@ describe('team versions: records under an old generation are not verified', () =
     expect(await get(t, 'alice', 'dev/api/token')).toMatchObject({ stderr: '', code: 0, stdout: 'new-token' })
   })
 
-  it.fails('refuses a conflict side an outsider plants under an old generation as tampering', async () => {
+  it('refuses a conflict side an outsider plants under an old generation, rather than offering it for resolution', async () => {
     const t = await rotated()
     const file = parse(t.path)
     file.conflicts.set(ENC, forgedValue(1, 5))
     write(t.path, file)
     const r = await get(t, 'alice', 'dev/api/token')
     refused(r)
-    expect(r.stderr).toContain('does not verify')
+    expect(r.stderr).toContain('or planted by someone without the key')
   })
 })
 
 describe('team versions: records dropped, moved and replayed', () => {
-  // BROKEN (documented in SECURITY.md, "What the attacker can still do"): a record dropped outright
-  // leaves no trace the read checks, although this clone remembers the key path's version: `get`
-  // says "not found" (exit 3) where it could refuse (team-tree.ts:194, checkReadable only looks
-  // at records in the file, never at versions.seen of the key asked for).
-  it.fails('refuses, on a clone that read the key path, a file where its record was dropped outright', async () => {
+  // WAS BROKEN, fixed: a record dropped outright read as "not found" (exit 3) although this clone
+  // remembers the key path's version; a read of that key path now refuses it (TEAM_ROLLBACK).
+  it('refuses, on a clone that read the key path, a file where its record was dropped outright', async () => {
     const t = await setup()
     expect((await get(t, 'alice', 'dev/api/token')).stdout).toBe('dev-token')
     const file = parse(t.path)
@@ -285,11 +279,10 @@ describe('team versions: the merge driver, team rm and the clone\'s memory', () 
     expect(r.stdout).not.toContain('dev-token')
   })
 
-  // BROKEN: the versions file is read with no check of its owner or mode (path-versions.ts:58,
-  // readRegularFile without `owners`; team-seen is read the same way, seen.ts:98): where another
-  // Unix user can write the state directory (a shared or pre-created $XDG_STATE_HOME), they empty
-  // it, and a replayed value is then read as current, exit 0.
-  it.skipIf(process.getuid?.() !== 0 || !otherUser()).fails('refuses a versions file another user owns, rather than forgetting the versions it held', async () => {
+  // WAS BROKEN, fixed: the versions file (and team-seen) was read whoever owned it: where another
+  // Unix user can write the state directory (a shared or pre-created $XDG_STATE_HOME), they emptied
+  // it, and a replayed value was then read as current. Both are now read only when this user owns them.
+  it.skipIf(process.getuid?.() !== 0 || !otherUser())('refuses a versions file another user owns, rather than forgetting the versions it held', async () => {
     const t = await setup()
     const v1 = await twoVersions(t)
     const dir = join(t.env.alice.XDG_STATE_HOME as string, 'sstash', 'team-versions')
@@ -298,7 +291,11 @@ describe('team versions: the merge driver, team rm and the clone\'s memory', () 
     writeFileSync(file, '')
     chownSync(file, other.uid, other.gid)
     replayV1(t, v1)
-    refused(await get(t, 'alice', 'dev/api/token'))
+    const r = await get(t, 'alice', 'dev/api/token')
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(ONE_ERROR)
+    expect(r.stderr).toContain('belongs to another user')
+    expect(r.stdout).not.toContain('dev-token')
   })
 
   it('lands both versions when two commands of one clone write two key paths at once', async () => {
