@@ -16,7 +16,7 @@ import { checkTombstone, fingerprintOf, newScopeKey, openValue, sealValue, tagTo
 import { SeenStore } from './seen.js'
 import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint } from './signing.js'
 import { realPathOf, type TeamStash } from './team-stash.js'
-import { nextVersion } from './team-tree.js'
+import { nextVersion, replayError } from './team-tree.js'
 import { remember } from './trust.js'
 
 export { exposedValues, listMembers, staleValues, type MemberInfo } from './listing.js'
@@ -194,10 +194,13 @@ export async function removeMember(stash: TeamStash, name: string, env: Env = st
  * @throws {SSError} KEY_NOT_FOUND when the path has no conflict; NO_ACCESS outside the member's scopes
  */
 export async function resolveConflict(stash: TeamStash, path: readonly string[], side: 'ours' | 'theirs'): Promise<void> {
-  await stash.mutate(({ file, ring, versions }) => {
+  await stash.mutate(({ file, ring, versions, replayed }) => {
     const enc = encodePath(path)
     const theirs = file.conflicts.get(enc)
     if (!theirs) throw new SSError(`key ${JSON.stringify(path)} has no merge conflict`, 'KEY_NOT_FOUND', { hint: '`sstash team resolve` lists the conflicts' })
+    // Our side older than this clone has seen is never sealed again as the newest (the read refuses it too).
+    const seen = replayed.get(enc)
+    if (side === 'ours' && seen !== undefined) throw replayError(file.values.get(enc) ?? (file.tombstones.get(enc) as TombstoneRecord), seen)
     const kept = side === 'ours' ? (file.values.get(enc) ?? file.tombstones.get(enc)) : theirs
     const version = nextVersion(file, versions, enc)
     file.conflicts.delete(enc)

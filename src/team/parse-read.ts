@@ -31,8 +31,8 @@ export function parseForRead(bytes: Uint8Array, what: string, spellings: readonl
   scanSection(file, text, start, end + 1, spellings, what)
   verifyMembership(file, signed, what)
   checkStructure(file, what, true)
-  // What makes a key path in the tree: a value, or their side of a conflict (a tombstone does not).
-  const paths = [...file.values.keys(), ...[...file.conflicts].flatMap(([enc, record]) => (record ? [enc] : []))]
+  // What makes a key path in the tree: a value, or a conflict (a removal alone does not).
+  const paths = [...file.values.keys(), ...file.conflicts.keys()]
   return spellings.every((spelling) => paths.some((enc) => enc === spelling || enc.startsWith(`${spelling}/`))) ? file : undefined
 }
 

@@ -60,7 +60,7 @@ function droppedError(key: readonly string[], seen: number): SSCryptoError {
 }
 
 /** The error for a record older than the version of its key path this clone has seen: a replay, or an old branch. */
-function replayError(record: ValueRecord | TombstoneRecord, seen: number): SSCryptoError {
+export function replayError(record: ValueRecord | TombstoneRecord, seen: number): SSCryptoError {
   const key = formatKeyPath(record.path)
   const what = isValue(record) ? 'replaced by a newer value' : 'set again after this removal'
   return new SSCryptoError(`key ${key} was ${what} this clone has seen (version ${seen}; this file holds version ${record.version}): the file may be an old branch or a replay: merge the newer branch`, 'TEAM_ROLLBACK', {
@@ -143,7 +143,9 @@ export function decryptTree(file: TeamFile, ring: Keyring, only: readonly (reado
     if (!wanted(record.path)) continue
     // Opened even in a conflict: a side that does not verify is tampered with, not a conflict to settle.
     const value = openValue(ring.key(record.scope), file.teamId, record)
-    if (file.conflicts.has(enc) || older(enc, record)) continue
+    // Our side of a conflict too: one older than this clone has seen is a replay or an old branch,
+    // whatever their side is (theirs may be older legitimately: a branch cut earlier).
+    if (older(enc, record) || file.conflicts.has(enc)) continue
     node.value = value
     plain.set(enc, value)
   }
@@ -151,7 +153,7 @@ export function decryptTree(file: TeamFile, ring: Keyring, only: readonly (reado
     if (!ring.holds(record.scope) || !wanted(record.path)) continue
     if (record.gen < genOf(record.scope)) stale.set(enc, record)
     else checkTombstone(ring.key(record.scope), file.teamId, record)
-    if (stale.has(enc) || (!file.conflicts.has(enc) && older(enc, record))) nodeAt(tree, record.path)
+    if (stale.has(enc) || older(enc, record)) nodeAt(tree, record.path)
   }
   for (const [enc, side] of file.conflicts) {
     if (!file.values.has(enc)) nodeAt(tree, side.path)

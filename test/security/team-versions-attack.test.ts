@@ -137,12 +137,12 @@ describe('team versions: records dropped, moved and replayed', () => {
     refused(await get(t, 'alice', 'dev/api/token'))
   })
 
-  // BROKEN (documented in SECURITY.md: "a conflict record built from two authentic records ... is
-  // offered for resolution"): the version check is skipped for a key path in conflict
-  // (team-tree.ts:123, `file.conflicts.has(enc) || older(enc, record)`), so version 1 copied back
-  // as our side, under the real version 2 as their side, is a conflict, not TEAM_ROLLBACK, on a
-  // clone that read version 2; `team resolve --ours` then seals the leaked value again as newest.
-  it.fails('refuses, on a clone that read version 2, a conflict whose side is version 1 copied back', async () => {
+  // WAS BROKEN, fixed: the version check was skipped for a key path in conflict, so version 1
+  // copied back as our side, under the real version 2 as their side, was a conflict, not
+  // TEAM_ROLLBACK, on a clone that read version 2, and `team resolve --ours` sealed the leaked
+  // value again as the newest. Our side is now checked against the clone's memory (their side
+  // may be older legitimately: a branch cut earlier), and resolve --ours refuses it.
+  it('refuses, on a clone that read version 2, a conflict whose side is version 1 copied back', async () => {
     const t = await setup()
     const v1 = await twoVersions(t)
     const file = parse(t.path)
@@ -152,6 +152,11 @@ describe('team versions: records dropped, moved and replayed', () => {
     const r = await get(t, 'alice', 'dev/api/token')
     refused(r)
     expect(r.stderr).toContain('replaced by a newer value')
+    const before = readFileSync(t.path)
+    const resolve = await sstash(t, 'alice', ['team', 'resolve', 'dev/api/token', '--ours'])
+    expect(resolve.code, resolve.stderr).toBe(4)
+    expect(resolve.stderr).toMatch(ONE_ERROR)
+    expect(readFileSync(t.path)).toEqual(before)
   })
 
   it('refuses a real record moved to another key path', async () => {
