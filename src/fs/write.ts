@@ -11,6 +11,7 @@ import { basename, dirname, join } from 'node:path'
 import { SSError, errno, ioError } from '../errors.js'
 import { checkStashDirectory } from './directory.js'
 import { isAlive, type HeldLock } from './lock.js'
+import { identityOf } from './read.js'
 
 /** Creates a directory (and its parents) that only the user can enter. */
 export async function makePrivateDir(path: string): Promise<void> {
@@ -53,15 +54,17 @@ export interface WriteOptions {
 
 /**
  * Replaces `path` with `bytes` atomically: readers and crashes see the old file or the new one.
+ * @returns the {@link identityOf} the file written has, or '' when it could not be had
  * @throws {SSError} WRITE_FAILED, STASH_EXISTS, UNSAFE_DIRECTORY, LOCK_LOST, leaving the old file as it was
  */
-export async function writeAtomic(path: string, bytes: Uint8Array, options: WriteOptions = {}): Promise<void> {
+export async function writeAtomic(path: string, bytes: Uint8Array, options: WriteOptions = {}): Promise<string> {
   const dir = dirname(path)
   checkStashDirectory(dir)
   // A writer that died holding the lock may have left its temp file.
   if (options.lock?.recovered) await sweepTempFiles(path)
   const tmp = join(dir, tempName(path))
   let handle
+  let identity = ''
   try {
     handle = await open(tmp, 'wx', 0o600)
   } catch (error) {
@@ -72,8 +75,6 @@ export async function writeAtomic(path: string, bytes: Uint8Array, options: Writ
     await handle.chmod(0o600)
     await handle.writeFile(bytes)
     await handle.sync()
-    await handle.close()
-    handle = undefined
     // The last moment to find that another writer took the lock: fail rather than replace its work.
     options.lock?.check()
     if (options.exclusive) {
@@ -85,6 +86,12 @@ export async function writeAtomic(path: string, bytes: Uint8Array, options: Writ
     } else {
       await rename(tmp, path)
     }
+    // The identity of the file written, from its own descriptor (after the rename, which changes
+    // its ctime): a stat of the path could be of a file another writer renamed in since, which a
+    // cache keyed by it would then take for ours.
+    identity = await handle.stat({ bigint: true }).then(identityOf, () => '')
+    await handle.close()
+    handle = undefined
   } catch (error) {
     await handle?.close().catch(() => {})
     await unlink(tmp).catch(() => {})
@@ -92,6 +99,7 @@ export async function writeAtomic(path: string, bytes: Uint8Array, options: Writ
     throw ioError('write', path, error, 'WRITE_FAILED')
   }
   await syncDir(dir)
+  return identity
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -156,10 +156,11 @@ export abstract class TreeStash<S extends Snapshot = Snapshot> {
       if (result === TreeStash.UNCHANGED) return result
       const bytes = this.encode(snapshot)
       if (bytes === undefined) return result
-      await writeAtomic(this.path, bytes, { lock })
-      // Still under the lock, so no other sstash writer can have replaced the file since.
+      // Kept under the identity of the file written, not of what the path holds now: a writer
+      // that takes no lock (a sync tool, a `mv` of a backup) may have renamed its file in since.
+      const identity = await writeAtomic(this.path, bytes, { lock })
       const kept = await this.written(snapshot)
-      if (kept) this.prime(fileIdentity(this.path), kept)
+      if (kept && identity !== '') this.prime(identity, kept)
       await guardAfterWrite(this.path, this.info.format, snapshot.tree)
       return result
     })

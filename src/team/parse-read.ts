@@ -5,7 +5,7 @@
  */
 import { SSError } from '../errors.js'
 import { anchor, byteOrder, emptyTeamFile, type TeamFile } from './format.js'
-import { LIMITS, THREE_LINES, bad, checkHeader, checkStructure, decode, membershipSection, tooMany, valueRecord } from './parse.js'
+import { LIMITS, THREE_LINES, bad, bounded, checkHeader, checkStructure, decode, membershipSection, tooMany, valueRecord } from './parse.js'
 import { verifyMembership } from './signing.js'
 
 /**
@@ -21,6 +21,10 @@ import { verifyMembership } from './signing.js'
  * @throws as {@link parseTeamFile}
  */
 export function parseForRead(bytes: Uint8Array, what: string, spellings: readonly string[]): TeamFile | undefined {
+  return bounded(what, () => parseRead(bytes, what, spellings))
+}
+
+function parseRead(bytes: Uint8Array, what: string, spellings: readonly string[]): TeamFile | undefined {
   const text = decode(bytes, what)
   const firstAnchor = text.indexOf('\n@')
   const start = firstAnchor < 0 ? text.length : firstAnchor + 1
@@ -55,10 +59,11 @@ function scanSection(file: TeamFile, text: string, pos: number, line: number, sp
     scanFast(file, text, pos, spellings, what)
     return
   } catch (error) {
-    if (!(error instanceof SSError)) throw error
+    // The engine's stack, overflowed by a line of megabytes, is a broken rule too: the slow pass names it.
+    if (!(error instanceof SSError) && !(error instanceof RangeError)) throw error
     for (const records of [file.values, file.tombstones, file.conflicts]) records.clear()
     scanValues(file, text, pos, line, spellings, what)
-    throw error
+    throw error instanceof SSError ? error : bad(what, 0, 'a record is too large to check')
   }
 }
 
@@ -92,9 +97,11 @@ function scanFast(file: TeamFile, text: string, pos: number, spellings: readonly
   for (const spelling of spellings)
     for (const needle of [` ${spelling}\n`, ` ${spelling}/`])
       for (let at = text.indexOf(needle, start); at >= 0; at = text.indexOf(needle, at + 1)) {
-        // A head's spelling follows `value <slot>` or `conflict <slot>`; the section's lines are checked above.
-        const line = text.lastIndexOf('\n', at) + 1
-        if ((at - line === 14 && text.startsWith('value ', line)) || (at - line === 17 && text.startsWith('conflict ', line))) heads.add(line)
+        // A head's spelling follows `value <slot> ` or `conflict <slot> ` at the start of a line
+        // (the section's lines are checked above): looked at in place, never by walking back
+        // along a long line, which a line of many copies of the needle would make quadratic.
+        for (const line of [at - 14, at - 17])
+          if (line > start && text.charCodeAt(line - 1) === 0x0a && (line === at - 14 ? text.startsWith('value ', line) : text.startsWith('conflict ', line))) heads.add(line)
       }
   for (const head of [...heads].sort((a, b) => a - b)) {
     const headEnd = text.indexOf('\n', head)

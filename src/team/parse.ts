@@ -220,12 +220,27 @@ export function membershipSection(file: TeamFile, lines: readonly string[], what
  * @throws {SSError} NOT_A_STASH, UNSUPPORTED_FORMAT, TEAM_CONFLICT (git conflict markers); {@link SSCryptoError} TEAM_TAMPERED
  */
 export function parseTeamFile(bytes: Uint8Array, what: string): TeamFile {
-  return parse(bytes, what, true)
+  return bounded(what, () => parse(bytes, what, true))
 }
 
 /** Parses a membership the merge driver is about to sign: every rule but the signature. @throws as {@link parseTeamFile} */
 export function parseUnsigned(bytes: Uint8Array, what: string): TeamFile {
-  return parse(bytes, what, false)
+  return bounded(what, () => parse(bytes, what, false))
+}
+
+/**
+ * Runs a parse, with the engine's own limit turned into a refusal: a line of megabytes (one
+ * key path segment of 12 MB) overflows the regular expressions' stack, which is a malformed
+ * file to the reader, never a crash.
+ * @throws {SSError} NOT_A_STASH where the engine ran out of stack; as `parse`
+ */
+export function bounded<T>(what: string, parse: () => T): T {
+  try {
+    return parse()
+  } catch (error) {
+    if (error instanceof RangeError) throw new SSError(`${what} is not a valid team stash: a record is too large to check`, 'NOT_A_STASH')
+    throw error
+  }
 }
 
 function parse(bytes: Uint8Array, what: string, signedFile: boolean): TeamFile {
