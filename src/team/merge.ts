@@ -15,6 +15,7 @@ import { openKeyring } from './keyring.js'
 import { parseTeamFile, parseUnsigned } from './parse.js'
 import type { SeenStore } from './seen.js'
 import { signMembership, teamFingerprint } from './signing.js'
+import { mergedCommit } from './history.js'
 import { checkTrust } from './trust.js'
 
 /** What a merge produced. */
@@ -115,7 +116,8 @@ export function mergeTeamFiles(base: Uint8Array, ours: Uint8Array, theirs: Uint8
   }
   if (oursFile.teamId !== theirsFile.teamId || teamFingerprint(oursFile) !== teamFingerprint(theirsFile))
     throw new SSError(`${what}: the two sides are different teams (fingerprints ${teamFingerprint(oursFile)} and ${teamFingerprint(theirsFile)})`, 'TEAM_CONFLICT')
-  if (seen && paths) for (const [file, name] of [[oursFile, 'our'], [theirsFile, 'their']] as const) checkTrust(file, paths, seen, `${what} (${name} side)`, { allowOld: true })
+  // Each side against its own history: ours is HEAD; theirs is the commit git merges in, when git names it.
+  if (seen && paths) for (const [file, name, history] of [[oursFile, 'our', 'HEAD'], [theirsFile, 'their', mergedCommit() ?? 'HEAD']] as const) checkTrust(file, paths, seen, `${what} (${name} side)`, { allowOld: true, history })
   const membership = mergeMembership({ ...(baseFile ? { base: baseFile } : {}), ours: oursFile, theirs: theirsFile }, identities, what)
   const [b, o, t] = [valuesByKey(baseFile), valuesByKey(oursFile), valuesByKey(theirsFile)]
   const { out, clashes } = threeWay(b, o, t)

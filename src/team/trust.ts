@@ -7,6 +7,7 @@
  */
 import { SSCryptoError } from '../errors.js'
 import type { TeamFile } from './format.js'
+import { checkHistory } from './history.js'
 import { currentSignKey, membershipDigest, teamFingerprint } from './signing.js'
 import type { SeenStore } from './seen.js'
 
@@ -66,15 +67,20 @@ function compare(file: TeamFile, paths: readonly string[], seen: SeenStore, what
  * Checks a verified file against this clone's memory and, unless it is older, remembers it
  * (in `seen`, which the caller saves).
  * @param options.allowOld - read an older membership knowingly (nothing is remembered then)
+ * @param options.history - the commit whose git history (./history.ts) is asked about a membership not seen yet: HEAD, or false for none
+ * @param paths - the file's real path first (./team-stash.ts, realPathOf)
  * @throws {SSCryptoError} TEAM_REPLACED, TEAM_ROLLBACK
  */
-export function checkTrust(file: TeamFile, paths: readonly string[], seen: SeenStore, what: string, options: { allowOld?: boolean } = {}): Trust {
+export function checkTrust(file: TeamFile, paths: readonly string[], seen: SeenStore, what: string, options: { allowOld?: boolean; history?: string | false } = {}): Trust {
   const fingerprint = teamFingerprint(file)
   const old = compare(file, paths, seen, what, fingerprint)
   if (old !== undefined) {
     if (options.allowOld) return { fingerprint, old }
     throw new SSCryptoError(old, 'TEAM_ROLLBACK', { hint: 'to read it knowingly, add --allow-old (SSTASH_ALLOW_OLD=1); writing to it is refused' })
   }
+  // A membership this clone has not seen yet: its git history may know of a removal it does not.
+  const pin = seen.team(file.teamId)
+  if (options.history !== false && paths[0] !== undefined && (!pin || file.epoch > pin.epoch)) checkHistory(file, paths[0], pin?.signGen ?? 0, what, options.history)
   remember(file, paths, seen, fingerprint)
   return { fingerprint }
 }

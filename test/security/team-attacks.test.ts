@@ -164,11 +164,11 @@ describe('team stash attacks beyond the adversary module', () => {
     expect(bad.stderr).toMatch(ONE_ERROR)
   })
 
-  // BROKEN (an exception TEAM.md states, against the issue's promise): a clone that last opened the
-  // team before an admin's removal (a CI runner that keeps XDG_STATE_HOME, a laptop back from
-  // holidays) accepts anything the removed admin signs with the old signing key at a higher
-  // epoch: here prod gets a key of eve's at generation 2 and a value she chose, and CI reads it
-  // with exit 0 (and pins the forgery, so the real file is then refused as replaced).
+  // LIMIT (SECURITY.md, "What it does not protect"): with git history that holds the removal,
+  // this is refused (team-history-witness.test.ts). With none to witness it (the file outside
+  // git, as here, or history rewritten by a force-push), a clone that last opened the team before
+  // an admin's removal accepts what the removed admin signs with the old signing key at a higher
+  // epoch: here prod gets a key of eve's at generation 2 and a value she chose.
   it.fails('refuses, on a clone that last opened the team before an admin\'s removal, a membership the removed admin signs afterwards', async () => {
     const t = await setup()
     await addMember(t.asAlice, 'bob', undefined, [], { admin: true })

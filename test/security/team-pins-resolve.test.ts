@@ -119,10 +119,10 @@ describe('team verify --signing-key after a second admin\'s removal', () => {
     expect(r.stderr).toContain(`does not hold the team's signing key ${now}`)
   })
 
-  // BROKEN (a limit SECURITY.md states: "a clone that pinned the key before the removal is still
-  // open to it"): CI that kept the pin of generation 2 after carol's removal (the real file passes
-  // it, with only a warning to pin generation 3) accepts carol's forgery with no warning at all,
-  // since in it generation 2 is the newest key. Until CI updates its pin, it is open to her.
+  // LIMIT (SECURITY.md): with git history that holds carol's removal, this is refused
+  // (team-history-witness.test.ts). With none (the file outside git, as here, or history a
+  // force-push rewrote), CI that kept the pin of generation 2 after carol's removal accepts
+  // carol's forgery, since in it generation 2 is the newest key, until CI updates its pin.
   it.fails('refuses, with a pin taken before a second admin\'s removal, that admin\'s forgery', async () => {
     const { t, old } = await secondRemoval()
     expect((await verify(t, ['--signing-key', old])).code).toBe(4)

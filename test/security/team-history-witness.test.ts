@@ -1,0 +1,188 @@
+/**
+ * Issue 21's last attacker: a removed admin, who kept the signing key they held, against a clone
+ * that never saw their removal (CI that last ran before it, a fresh clone). The removal is a
+ * commit, so the file's git history witnesses the newer signing key (src/team/history.ts):
+ * whatever the removed admin signs with the old key, or a key of their own they endorse with it,
+ * committed on top, is refused. Real git, the built binary, files forged with the library's own
+ * cryptography; and the legitimate histories that must still read.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ageEncrypt } from '../../src/team/age-file.js'
+import { serializeTeamFile, type TeamFile } from '../../src/team/format.js'
+import { openKeyring } from '../../src/team/keyring.js'
+import { parseRecipient } from '../../src/team/keys.js'
+import { addMember, createTeam, removeMember } from '../../src/team/membership.js'
+import { parseTeamFile } from '../../src/team/parse.js'
+import { fingerprintOf, newScopeKey, sealValue } from '../../src/team/scope-keys.js'
+import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint } from '../../src/team/signing.js'
+import { TeamStash } from '../../src/team/team-stash.js'
+import { b64 } from '../../src/crypto/primitives.js'
+import { runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
+import { clone, ids, newKey, utf8 } from '../unit/team/fixture.js'
+
+const dir = tempDir()
+let count = 0
+const ONE_ERROR = /^sstash: error: [^\n]+\n(sstash: hint: [^\n]+\n)?$/
+const EVE = { GIT_AUTHOR_NAME: 'eve', GIT_AUTHOR_EMAIL: 'eve@example.com', GIT_COMMITTER_NAME: 'eve', GIT_COMMITTER_EMAIL: 'eve@example.com' }
+const wrapTo = async (key: Uint8Array, recipient: string): Promise<string> => b64(await ageEncrypt(key, [parseRecipient(recipient)]))
+
+async function ok(p: Promise<RunResult>): Promise<RunResult> {
+  const r = await p
+  expect(r.code, r.stderr).toBe(0)
+  return r
+}
+
+/**
+ * A team in a git repository (with `team git-setup`'s diff and merge drivers): alice (admin;
+ * dev, prod), bob (admin; dev), ci (prod), one value in each scope, committed. CI reads it
+ * once; then alice removes bob, committed. Returns bob's copy of the first signing key's seed.
+ */
+async function removalInGit() {
+  const repo = join(dir, `repo-${count++}`)
+  const git = (...args: string[]) => ok(runCommand('git', args, { cwd: repo, env: { ...EVE, HOME: dir } }))
+  await ok(runCommand('git', ['init', '-q', '-b', 'main', repo]))
+  const path = join(repo, 'secrets.sstash')
+  const [alice, bob, ci] = [newKey(), newKey(), newKey()]
+  const env = { alice: clone(), ci: clone() }
+  await createTeam(path, 'alice', alice.recipient, [{ name: 'dev', prefix: ['dev'] }, { name: 'prod', prefix: ['prod'] }], env.alice)
+  const asAlice = await TeamStash.open(path, ids(alice), env.alice)
+  await addMember(asAlice, 'bob', bob.recipient, ['dev'], { admin: true })
+  await addMember(asAlice, 'ci', ci.recipient, ['prod'])
+  await asAlice.update((tree) => {
+    tree.write(['dev', 'api', 'token'], utf8('dev-token'))
+    tree.write(['prod', 'db', 'password'], utf8('prod-password'))
+  })
+  await ok(runBin('sstash', ['--stash', path, 'team', 'git-setup'], { cwd: repo, env: { ...env.alice, HOME: dir } }))
+  await git('add', '.')
+  await git('commit', '-qm', 'team')
+  const sstash = (who: 'alice' | 'ci', args: string[], state: Record<string, string> = env[who]) =>
+    runBin('sstash', ['--stash', path, ...args], { cwd: repo, env: { ...state, HOME: dir, SSTASH_IDENTITY: (who === 'ci' ? ci : alice).secret } })
+  expect((await ok(sstash('ci', ['get', 'prod/db/password']))).stdout).toBe('prod-password')
+  const before = readFileSync(path)
+  const bobsSeed = openKeyring(parseTeamFile(before, 'before'), ids(bob), 'before').signingSeed()
+  await removeMember(await TeamStash.open(path, ids(alice), env.alice), 'bob')
+  await git('commit', '-qam', 'remove bob')
+  return { repo, path, git, sstash, env, alice, ci, before, bobsSeed }
+}
+
+type Removal = Awaited<ReturnType<typeof removalInGit>>
+
+/** Bob's membership from the file before his removal: prod given a key of his at generation 2, wrapped to alice, ci and eve, and a value eve chose. */
+async function prodForEve(t: Removal): Promise<TeamFile> {
+  const file = parseTeamFile(t.before, 'before')
+  const eve = newKey()
+  const key = newScopeKey()
+  const prod = file.scopes.get('prod')!
+  prod.gen = 2
+  prod.fingerprint = fingerprintOf(key)
+  file.members.set('eve', eve.recipient)
+  for (const k of [...file.wraps.keys()]) if (k.startsWith('prod ')) file.wraps.delete(k)
+  for (const member of ['alice', 'ci', 'eve']) file.wraps.set(`prod ${member}`, { scope: 'prod', gen: 2, member, file: await wrapTo(key, file.members.get(member)!) })
+  file.values.set('/prod/db/password', sealValue(key, file.teamId, { path: ['prod', 'db', 'password'], scope: 'prod', gen: 2, since: 2, version: 9 }, utf8('eve chose this')))
+  file.epoch += 50
+  return file
+}
+
+describe('team stash: the file\'s git history witnesses an admin\'s removal', () => {
+  it('refuses, on CI\'s clone that last read the team before an admin\'s removal, what the removed admin signs with the old key on top of it', async () => {
+    const t = await removalInGit()
+    const forged = await prodForEve(t)
+    signMembership(forged, t.bobsSeed)
+    writeFileSync(t.path, serializeTeamFile(forged))
+    await t.git('commit', '-qam', 'tidy')
+    for (const state of [t.env.ci, clone()]) {
+      const r = await t.sstash('ci', ['get', 'prod/db/password'], state)
+      expect(r.code, r.stderr).toBe(4)
+      expect(r.stdout).toBe('')
+      expect(r.stderr).toMatch(ONE_ERROR)
+      expect(r.stderr).toContain('which the file\'s git history shows replaced when an admin was removed')
+    }
+    // Nor with --allow-old, nor through CI's check.
+    expect((await t.sstash('ci', ['--allow-old', 'get', 'prod/db/password'])).code).toBe(4)
+    expect((await runBin('sstash', ['--stash', t.path, 'team', 'verify'], { cwd: t.repo, env: { ...clone(), HOME: dir } })).code).toBe(4)
+  }, 60_000)
+
+  it('refuses the removed admin\'s own next signing key, endorsed with the key they kept', async () => {
+    const t = await removalInGit()
+    const forged = await prodForEve(t)
+    const mine = newSigningKey()
+    forged.signKeys.set(2, { gen: 2, publicKey: mine.publicKey, endorsement: signBytes(t.bobsSeed, endorsementMessage(forged.teamId, 2, mine.publicKey)) })
+    forged.signWraps.clear()
+    forged.signWraps.set('alice', { admin: 'alice', gen: 2, file: await wrapTo(mine.seed, t.alice.recipient) })
+    forged.admins.delete('bob')
+    forged.members.delete('bob')
+    for (const k of [...forged.wraps.keys()]) if (k.endsWith(' bob')) forged.wraps.delete(k)
+    signMembership(forged, mine.seed)
+    writeFileSync(t.path, serializeTeamFile(forged))
+    await t.git('commit', '-qam', 'tidy')
+    for (const state of [t.env.ci, clone()]) {
+      const r = await t.sstash('ci', ['get', 'prod/db/password'], state)
+      expect(r.code, r.stderr).toBe(4)
+      expect(r.stdout).toBe('')
+      expect(r.stderr).toContain('is not the one the file\'s git history holds')
+    }
+  }, 60_000)
+
+  it('refuses, with a signing key pinned before a second admin\'s removal, that admin\'s forgery on top of it', async () => {
+    const t = await removalInGit()
+    const carol = newKey()
+    await addMember(await TeamStash.open(t.path, ids(t.alice), t.env.alice), 'carol', carol.recipient, [], { admin: true })
+    await t.git('commit', '-qam', 'add carol')
+    const before = readFileSync(t.path)
+    const pin = signingKeyFingerprint(parseTeamFile(before, 'before')) as string
+    const carolsSeed = openKeyring(parseTeamFile(before, 'before'), ids(carol), 'before').signingSeed()
+    await removeMember(await TeamStash.open(t.path, ids(t.alice), t.env.alice), 'carol')
+    await t.git('commit', '-qam', 'remove carol')
+    const forged = parseTeamFile(before, 'before')
+    forged.members.set('eve', newKey().recipient)
+    forged.admins.add('eve')
+    forged.signWraps.set('eve', { ...forged.signWraps.get('carol')!, admin: 'eve' })
+    forged.epoch += 50
+    signMembership(forged, carolsSeed)
+    writeFileSync(t.path, serializeTeamFile(forged))
+    await t.git('commit', '-qam', 'tidy')
+    const r = await runBin('sstash', ['--stash', t.path, 'team', 'verify', '--signing-key', pin], { cwd: t.repo, env: { ...clone(), HOME: dir } })
+    expect(r.code, r.stderr).toBe(4)
+    expect(r.stderr).toMatch(ONE_ERROR)
+    expect(r.stderr).toContain('which the file\'s git history shows replaced when an admin was removed')
+  }, 60_000)
+
+  it('refuses, in the merge driver on a clone that never saw the removal, a branch holding the removed admin\'s forgery on top of it', async () => {
+    const t = await removalInGit()
+    await t.git('checkout', '-qb', 'tidy')
+    const forged = await prodForEve(t)
+    signMembership(forged, t.bobsSeed)
+    writeFileSync(t.path, serializeTeamFile(forged))
+    await t.git('commit', '-qam', 'tidy')
+    // CI's own branch, cut before the removal, with a value of its own: its history has no removal; theirs has.
+    await t.git('checkout', '-qb', 'ci-work', 'main~1')
+    await ok(runBin('sstash', ['--stash', t.path, 'set', 'prod/other'], { cwd: t.repo, env: { ...t.env.ci, HOME: dir, SSTASH_IDENTITY: t.ci.secret }, input: 'ci-value' }))
+    await t.git('commit', '-qam', 'ci value')
+    const ours = readFileSync(t.path)
+    const merged = await runCommand('git', ['merge', '--no-edit', 'tidy'], { cwd: t.repo, env: { ...t.env.ci, ...EVE, HOME: dir, SSTASH_IDENTITY: t.ci.secret } })
+    expect(merged.code).not.toBe(0)
+    expect(merged.stdout + merged.stderr).toContain('which the file\'s git history shows replaced when an admin was removed')
+    expect(readFileSync(t.path)).toEqual(ours)
+    const r = await t.sstash('ci', ['get', 'prod/db/password'])
+    expect(r.stdout).not.toContain('eve chose this')
+  }, 60_000)
+
+  it('reads every legitimate history: the removal, a later change, an old branch on a fresh clone, and signing key lines planted without the key', async () => {
+    const t = await removalInGit()
+    expect((await ok(t.sstash('ci', ['get', 'prod/db/password']))).stdout).toBe('prod-password')
+    await addMember(await TeamStash.open(t.path, ids(t.alice), t.env.alice), 'dave', newKey().recipient, ['dev'])
+    await t.git('commit', '-qam', 'add dave')
+    // An outsider's commit with signing key lines of every generation, endorsed by random bytes, then the file back.
+    const real = readFileSync(t.path)
+    const junk = [2, 3, 4].map((gen) => `signkey ${gen} ${b64(newSigningKey().seed)} ${b64(new Uint8Array(64))}`)
+    writeFileSync(t.path, Buffer.concat([real, Buffer.from(`${junk.join('\n')}\n`)]))
+    await t.git('commit', '-qam', 'junk')
+    writeFileSync(t.path, real)
+    await t.git('commit', '-qam', 'undo junk')
+    for (const state of [t.env.ci, clone()]) expect((await ok(t.sstash('ci', ['get', 'prod/db/password'], state))).stdout).toBe('prod-password')
+    await t.git('checkout', '-q', 'HEAD~4')
+    expect((await ok(t.sstash('ci', ['get', 'prod/db/password'], clone()))).stdout).toBe('prod-password')
+  }, 60_000)
+})
