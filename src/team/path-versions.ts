@@ -14,10 +14,11 @@
  * on disk then, only when a command learnt a higher version.
  */
 import { dirname, join } from 'node:path'
-import { SSError } from '../errors.js'
 import { hexHash } from '../crypto/primitives.js'
-import { THIS_USER, readRegularFile } from '../fs/read.js'
+import { readStateFile, updateStateFile } from './state-file.js'
 
+/** The file's size bound (a line per key path, 28 bytes each). */
+const MAX_BYTES = 64 * 1024 * 1024
 const HASH = 16
 const WIDTH = HASH + 1 + 10 + 1
 const LINE = /^([0-9a-f]{16}) ([0-9]{10})$/
@@ -55,7 +56,7 @@ export class PathVersions {
 
   #load(): Buffer | Map<string, number> {
     if (this.#known === undefined) {
-      const bytes = this.#reset ? undefined : readRegularFile(this.path, 64 * 1024 * 1024, THIS_USER)
+      const bytes = this.#reset ? undefined : readStateFile(this.path, MAX_BYTES)
       const buffer = Buffer.from(bytes ?? new Uint8Array(0))
       this.#known = buffer.length % WIDTH === 0 ? buffer : parseAll(buffer)
     }
@@ -95,17 +96,11 @@ export class PathVersions {
   /** Writes what was learnt, merged under the lock with what is on disk (0600, in a 0700 directory). */
   async save(): Promise<void> {
     if (this.#mine.size === 0 && !this.#reset) return
-    const [{ makePrivateDir, writeAtomic }, { withLock }] = await Promise.all([import('../fs/write.js'), import('../fs/lock.js')])
-    try {
-      await makePrivateDir(dirname(this.path))
-      await withLock(this.path, async (lock) => {
-        const all = this.#reset ? new Map<string, number>() : parseAll(readRegularFile(this.path, 64 * 1024 * 1024, THIS_USER))
-        for (const [hash, n] of this.#mine) if (n > (all.get(hash) ?? 0)) all.set(hash, n)
-        await writeAtomic(this.path, new Uint8Array(Buffer.from(serialize(all), 'latin1')), { lock })
-      })
-    } catch (error) {
-      throw new SSError(`cannot remember what this clone saw of the team stash in ${this.path}: ${(error as Error).message}`, 'WRITE_FAILED', { cause: error })
-    }
+    await updateStateFile(this.path, MAX_BYTES, (bytes) => {
+      const all = this.#reset ? new Map<string, number>() : parseAll(bytes)
+      for (const [hash, n] of this.#mine) if (n > (all.get(hash) ?? 0)) all.set(hash, n)
+      return new Uint8Array(Buffer.from(serialize(all), 'latin1'))
+    })
     this.#mine.clear()
     this.#reset = false
     this.#known = undefined

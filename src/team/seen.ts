@@ -13,11 +13,12 @@
  *
  * Each key path's version, which a read may need, is in a file per team beside it (path-versions.ts).
  */
-import { dirname } from 'node:path'
-import { SSError } from '../errors.js'
 import { teamSeenPath } from '../locations.js'
-import { THIS_USER, readRegularFile } from '../fs/read.js'
+import { readStateFile, updateStateFile } from './state-file.js'
 import { PathVersions } from './path-versions.js'
+
+/** The store's size bound: far above any clone's memory, far below what a hostile file could make us hold. */
+const MAX_BYTES = 16 * 1024 * 1024
 
 type Env = Record<string, string | undefined>
 
@@ -95,7 +96,7 @@ export class SeenStore {
   /** Reads the store (a missing file is an empty store). @throws {SSError} NOT_A_FILE, IO_ERROR */
   static load(env: Env = process.env): SeenStore {
     const path = teamSeenPath(env)
-    return new SeenStore(path, parse(readRegularFile(path, 16 * 1024 * 1024, THIS_USER)))
+    return new SeenStore(path, parse(readStateFile(path, MAX_BYTES)))
   }
 
   team(id: string): TeamPin | undefined {
@@ -164,18 +165,12 @@ export class SeenStore {
   async save(): Promise<void> {
     for (const versions of this.#versions.values()) await versions.save()
     if (this.#mine.teams.size + this.#mine.scopes.size + this.#mine.removals.size + this.#mine.paths.size + this.#reset.size === 0) return
-    const [{ makePrivateDir, writeAtomic }, { withLock }] = await Promise.all([import('../fs/write.js'), import('../fs/lock.js')])
-    try {
-      await makePrivateDir(dirname(this.path))
-      await withLock(this.path, async (lock) => {
-        const now = parse(readRegularFile(this.path, 16 * 1024 * 1024, THIS_USER))
-        fold(now, this.#mine, this.#reset)
-        await writeAtomic(this.path, new Uint8Array(Buffer.from(serialize(now))), { lock })
-        this.#entries = now
-      })
-    } catch (error) {
-      throw new SSError(`cannot remember what this clone saw of the team stash in ${this.path}: ${(error as Error).message}`, 'WRITE_FAILED', { cause: error })
-    }
+    await updateStateFile(this.path, MAX_BYTES, (bytes) => {
+      const now = parse(bytes)
+      fold(now, this.#mine, this.#reset)
+      this.#entries = now
+      return new Uint8Array(Buffer.from(serialize(now)))
+    })
     for (const map of Object.values(this.#mine) as Map<string, unknown>[]) map.clear()
     this.#reset.clear()
   }

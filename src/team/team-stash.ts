@@ -62,13 +62,13 @@ export const realPathOf = (path: string): string[] => {
  * against what this clone remembers, and this member's keys. `save` remembers what it saw.
  * @throws {SSError} STASH_NOT_FOUND; as parseTeamFile, checkTrust and openKeyring
  */
-export function checkedFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions = {}, only?: readonly (readonly string[])[]) {
-  const bytes = readTeamBytes(path)
+export function checkedFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions = {}, only?: readonly (readonly string[])[], bytes = readTeamBytes(path)) {
   const file = parseFile(bytes, path, only)
   const seen = SeenStore.load(env)
-  // The path as the user gave it, and the file it reaches (which `path` already is): a path turned into a link to another team's file is still known.
+  // The file `given` reaches (which `path` already is), and the path as the user gave it: a path turned into a link to another team's file is still known.
   const allowOld = options.allowOld === true || env.SSTASH_ALLOW_OLD === '1'
-  const { old } = checkTrust(file, realPathOf(given), seen, path, { allowOld })
+  const absolute = resolve(given)
+  const { old } = checkTrust(file, absolute === path ? [path] : [path, absolute], seen, path, { allowOld })
   // A read unwraps the keys of the records it reads only (values, removals, conflict sides): a key never unwrapped opens nothing.
   const scopes = only && new Set([...file.values.values(), ...file.tombstones.values(), ...file.conflicts.values()].map((record) => record.scope))
   return { bytes, file, old, allowOld, versions: seen.versions(file.teamId), ring: openKeyring(file, identities, path, scopes), save: () => seen.save() }
@@ -86,8 +86,8 @@ function parseFile(bytes: Uint8Array, path: string, only: readonly (readonly str
 }
 
 /** Reads, checks and opens the file at `path` (the whole of it, or for a read of `only`), and remembers what this clone saw. */
-async function openFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions, only?: readonly (readonly string[])[]): Promise<Opened> {
-  const { bytes, file, old, allowOld, versions, ring, save } = checkedFile(path, given, identities, env, options, only)
+async function openFile(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions, only?: readonly (readonly string[])[], read?: Uint8Array): Promise<Opened> {
+  const { bytes, file, old, allowOld, versions, ring, save } = checkedFile(path, given, identities, env, options, only, read)
   const opened = decryptTree(file, ring, only, { old, bytes, versions, allowOld })
   await save()
   return opened
@@ -99,15 +99,15 @@ async function openFile(path: string, given: string, identities: readonly Identi
  * @throws {SSKeyError} NO_ACCESS, TEAM_CONFLICT; as {@link TeamStash.open}
  */
 export async function readTeamTree(path: StashPath, identities: readonly Identity[], keys: readonly (readonly string[])[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<Tree> {
-  const { real, given } = pathsOf(path)
-  const opened = await openFile(real, given, identities, env, options, keys)
+  const { real, given, read } = pathsOf(path)
+  const opened = await openFile(real, given, identities, env, options, keys, read?.bytes)
   checkReadable(opened, keys)
   return opened.tree
 }
 
-/** A stash path as given, or as src/stash/detect.ts found it (then not resolved again). */
-export type StashPath = string | Pick<StashFile, 'given' | 'real'>
-const pathsOf = (path: StashPath): Pick<StashFile, 'given' | 'real'> => (typeof path === 'string' ? { given: path, real: resolveStashPath(path) } : path)
+/** A stash path as given, or as src/stash/detect.ts found it (then not resolved or read again). */
+export type StashPath = string | (Pick<StashFile, 'given' | 'real'> & Partial<Pick<StashFile, 'read'>>)
+const pathsOf = (path: StashPath): Pick<StashFile, 'given' | 'real'> & Partial<Pick<StashFile, 'read'>> => (typeof path === 'string' ? { given: path, real: resolveStashPath(path) } : path)
 
 /** A team stash opened with an identity. */
 export class TeamStash extends TreeStash<Opened> {
@@ -116,6 +116,8 @@ export class TeamStash extends TreeStash<Opened> {
   readonly #options: TeamOpenOptions
   /** The path as it was given, before links were followed (see openFile). */
   readonly #given: string
+  /** The file as detectStash read it, for the first load only: later loads read it again. */
+  #detected: StashFile['read']
 
   private constructor(path: string, given: string, identities: readonly Identity[], env: Env, options: TeamOpenOptions) {
     super(path)
@@ -132,8 +134,9 @@ export class TeamStash extends TreeStash<Opened> {
    * @throws {SSError} STASH_NOT_FOUND, NOT_A_STASH, UNSUPPORTED_FORMAT, NOT_A_MEMBER; {@link SSCryptoError} TEAM_TAMPERED, TEAM_REPLACED, TEAM_ROLLBACK
    */
   static async open(path: StashPath, identities: readonly Identity[], env: Env = process.env, options: TeamOpenOptions = {}): Promise<TeamStash> {
-    const { real, given } = pathsOf(path)
+    const { real, given, read } = pathsOf(path)
     const stash = new TeamStash(real, given, identities, env, options)
+    stash.#detected = read
     const { identity, snapshot } = await stash.load()
     stash.prime(identity, snapshot)
     return stash
@@ -141,8 +144,10 @@ export class TeamStash extends TreeStash<Opened> {
 
   /** Reads, checks and opens the whole file as it is now. */
   protected override async load(): Promise<Loaded<Opened>> {
-    const identity = fileIdentity(this.path)
-    return { identity, snapshot: await openFile(this.path, this.#given, this.#identities, this.#env, this.#options) }
+    const detected = this.#detected
+    this.#detected = undefined
+    const identity = detected?.identity ?? fileIdentity(this.path)
+    return { identity, snapshot: await openFile(this.path, this.#given, this.#identities, this.#env, this.#options, undefined, detected?.bytes) }
   }
 
   /** The records as the update left them; nothing when they are the file's bytes (a helper's store of what is there). */

@@ -223,7 +223,9 @@ export function checkReadable({ file, ring, tree, stale, replayed, versions, all
   for (const key of keys) {
     const enc = encodePath(key)
     // A key path this clone has read or written has a record, or a removal's, in every later file.
-    if (!allowOld && key.length > 0 && !file.values.has(enc) && !file.tombstones.has(enc) && !file.conflicts.has(enc) && versions.seen(enc) > 0) throw droppedError(key, versions.seen(enc))
+    const recordless = !allowOld && key.length > 0 && !file.values.has(enc) && !file.tombstones.has(enc) && !file.conflicts.has(enc)
+    const remembered = recordless ? versions.seen(enc) : 0
+    if (remembered > 0) throw droppedError(key, remembered)
     const node = tree.find(key)
     if (!node) continue
     const under = (p: string): boolean => p === enc || p.startsWith(enc === '/' ? '/' : `${enc}/`)
