@@ -24,7 +24,7 @@
  * The floors each row is read against are rows of their own: `node -e 0`; the agent floor, a
  * Node script that connects to the agent's socket, sends one request and prints the answer; the
  * crypto floor, the same with node:crypto loaded; the ssh-agent floor, a Node script that loads
- * node:crypto, asks the ssh-agent for its keys and one signature and derives a key (the floor of
+ * node:crypto, asks the ssh-agent for one signature and derives a key (the floor of
  * an open by an enrolled ssh-agent key, `BENCH_ONLY=ssh-agent`).
  *
  * Each Node has its own agent (XDG_RUNTIME_DIR) and its own compile cache (XDG_CACHE_HOME), and
@@ -257,16 +257,18 @@ h.connect(req, sock)`}
 
 // The ssh-agent floor: what any open by an ssh-agent key does after Node starts, whatever the
 // stash: load node:crypto (for the HKDF; our agent's floor needs none), connect to
-// SSH_AUTH_SOCK, list the keys, have the first sign a fixed challenge, derive a key and print.
+// SSH_AUTH_SOCK, have the key sign a fixed challenge (one request: the key's public blob is
+// known, as the stash's header holds it; SSH_KEY_BLOB here), derive a key and print.
 const sshAsk = `const c = require('node:crypto')
 const msg = (type, body) => { const b = Buffer.alloc(5 + body.length); b.writeUInt32BE(body.length + 1); b[4] = type; body.copy(b, 5); return b }
 const str = (b) => { const l = Buffer.alloc(4); l.writeUInt32BE(b.length); return Buffer.concat([l, b]) }
+const blob = Buffer.from(process.env.SSH_KEY_BLOB, 'base64')
 const s = require('node:net').connect(process.env.SSH_AUTH_SOCK)
-let buf = Buffer.alloc(0), step = 0
-s.on('connect', () => s.write(msg(11, Buffer.alloc(0)))).on('data', (d) => {
+let buf = Buffer.alloc(0)
+s.on('connect', () => s.write(msg(13, Buffer.concat([str(blob), str(c.createHash('sha512').update('challenge').digest()), Buffer.alloc(4)])))).on('data', (d) => {
   buf = Buffer.concat([buf, d]); if (buf.length < 4 || buf.length < 4 + buf.readUInt32BE(0)) return
-  const m = buf.subarray(4, 4 + buf.readUInt32BE(0)); buf = Buffer.alloc(0)
-  if (step++ === 0) { const blob = m.subarray(9, 9 + m.readUInt32BE(5)); return s.write(msg(13, Buffer.concat([str(blob), str(c.createHash('sha512').update('challenge').digest()), Buffer.alloc(4)]))) }
+  const m = buf.subarray(4, 4 + buf.readUInt32BE(0))
+  if (m[0] !== 14) throw new Error('the ssh-agent refused to sign')
   const key = c.hkdfSync('sha256', m.subarray(5), Buffer.alloc(32), 'bench', 32); process.stdout.write(String(key.byteLength)); s.destroy()
 })
 `
@@ -490,7 +492,7 @@ d.setAuthTag(s.subarray(32)); require('node:fs').writeSync(1, Buffer.concat([d.u
   }
 
   // A personal stash opened by an enrolled ssh-agent key (docs/UNLOCK.md), against the same get
-  // through our agent: two ssh-agent requests (list, sign), HKDF, and the client's own decryption.
+  // through our agent: one ssh-agent request (sign), HKDF, and the client's own decryption.
   // Its floor row shows what the ssh-agent and node:crypto cost over asking our agent.
   if (want('ssh-agent') && spawnSync('ssh-agent', ['-k'], { env: {} }).error === undefined) {
     const sock = join(dir, 'ssh-agent.sock')
@@ -500,6 +502,7 @@ d.setAuthTag(s.subarray(32)); require('node:fs').writeSync(1, Buffer.concat([d.u
     const key = join(dir, 'id_ed25519')
     spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])
     spawnSync('ssh-add', ['-q', key], { env: { ...process.env, SSH_AUTH_SOCK: sock } })
+    const blob = readFileSync(`${key}.pub`, 'utf8').split(' ')[1]
     const viaAgent = await makeStash('held', [[['k'], new TextEncoder().encode('v')]])
     unlock(viaAgent)
     const viaSsh = await makeStash('enrolled', [[['k'], new TextEncoder().encode('v')]])
@@ -513,7 +516,7 @@ d.setAuthTag(s.subarray(32)); require('node:fs').writeSync(1, Buffer.concat([d.u
         nodeZero,
         floors.agent,
         floors.crypto,
-        { key: 'sshFloor', label: 'ssh-agent floor: a Node script that loads node:crypto, asks the ssh-agent for its keys and one signature, derives a key (HKDF) and prints', file: 'node', args: ['-e', sshAsk], env: { SSH_AUTH_SOCK: sock }, floor: 'askNet' },
+        { key: 'sshFloor', label: 'ssh-agent floor: a Node script that loads node:crypto, asks the ssh-agent for one signature, derives a key (HKDF) and prints', file: 'node', args: ['-e', sshAsk], env: { SSH_AUTH_SOCK: sock, SSH_KEY_BLOB: blob }, floor: 'askNet' },
         { key: 'agent', label: '`sstash get`, stash unlocked in our agent', file: 'node', args: [BIN.sstash, 'get', '--stash', viaAgent, 'k'], floor: 'askNet' },
         { key: 'ssh', label: '`sstash get`, stash opened by the ssh-agent key', file: 'node', args: [BIN.sstash, 'get', '--stash', viaSsh, 'k'], env: { SSH_AUTH_SOCK: sock, SSTASH_AGENT_TIMEOUT: '0' }, floor: 'agent', goal: { overFloorMs: 5 } },
       ],

@@ -93,15 +93,16 @@ export class SecureStash extends TreeStash<UnlockedStash> {
   /**
    * The one load path: the file {@link detectStash} read, parsed and decrypted from those bytes
    * (the opening code in unlock/ detects a stash once and passes it here).
+   * @param parsed - `parseStash` of `found`'s bytes, when the caller parsed them already (an enrolled open reads its header first)
    * @internal
    */
-  static async openDetected(found: StashFile, secret: Secret, options: OpenOptions = {}): Promise<SecureStash> {
+  static async openDetected(found: StashFile, secret: Secret, options: OpenOptions = {}, parsed?: LockedStash): Promise<SecureStash> {
     const { given: path, real, read } = found
     if (read === undefined) {
       if (options.create === false || !('password' in secret)) throw new SSError(`${path} does not exist`, 'STASH_NOT_FOUND')
       return SecureStash.#create(real, secret.password, options.kdf ?? DEFAULT_SCRYPT, false)
     }
-    const locked = parseStash(read.bytes, path)
+    const locked = parsed ?? parseStash(read.bytes, path)
     const stash = new SecureStash(real, 'password' in secret ? secret.password : undefined, SecureStash.#describe(real, locked))
     if ('key' in secret) stash.#keys.set(secret.key.keyId, secret.key.key)
     stash.prime(read.identity, await stash.#unlock(locked))

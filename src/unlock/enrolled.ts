@@ -33,11 +33,17 @@ async function lockedWithEnrolled(found: StashFile): Promise<LockedStash | undef
 /** One enrolled source asked: its wrap key, or why it gave none, in words (never a secret). */
 export type Asked = { key: Uint8Array } | { why: string }
 
-/** The wrap key an ssh-agent gives for `recipient`, or why it gives none. */
-async function sshWrapKey(agent: SshAgent, recipient: Extract<EnrolledRecipient, { type: 'ssh-agent' }>, keys: Uint8Array[]): Promise<Asked> {
-  if (!keys.some((blob) => Buffer.from(blob).equals(recipient.key))) return { why: 'the ssh-agent does not hold it' }
+/**
+ * The wrap key an ssh-agent gives for `recipient`, or why it gives none. The agent is asked to
+ * sign at once: an agent without the key answers the sign request with a failure as fast as it
+ * answers a list, so the list is asked for (once, by `held`) only to say which of the two
+ * failures it was (docs/UNLOCK.md's reasons).
+ */
+async function sshWrapKey(agent: SshAgent, recipient: Extract<EnrolledRecipient, { type: 'ssh-agent' }>, held: () => Promise<Uint8Array[]>): Promise<Asked> {
   const signature = await agent.sign(recipient.key, sshSignedData(recipient.challenge))
-  return signature ? { key: sshAgentWrapKey(signature, recipient.challenge) } : { why: 'the ssh-agent refused to sign with it' }
+  if (signature) return { key: sshAgentWrapKey(signature, recipient.challenge) }
+  const holds = (await held()).some((blob) => Buffer.from(blob).equals(recipient.key))
+  return { why: holds ? 'the ssh-agent refused to sign with it' : 'the ssh-agent does not hold it' }
 }
 
 /** The wrap key the keyring gives for `recipient`, or why it gives none. */
@@ -52,31 +58,47 @@ async function keyringWrapKeyOf(recipient: Extract<EnrolledRecipient, { type: 'k
 /** Why no ssh-agent key can serve: no SSH_AUTH_SOCK, or nobody answers there. */
 const noSshAgent = (env: Env): string => (env.SSH_AUTH_SOCK ? 'no ssh-agent answers at SSH_AUTH_SOCK' : 'SSH_AUTH_SOCK is not set')
 
+/** Asks enrolled sources for their wrap keys, one at a time; {@link EnrolledAsker.close} when done. */
+interface EnrolledAsker {
+  ask(recipient: EnrolledRecipient): Promise<Asked>
+  close(): void
+}
+
+/**
+ * One ssh-agent connection for all the ssh keys asked (opened at the first), one sign request
+ * per ssh key, and one list of the agent's keys only when a signature was refused. The keyring
+ * is asked only for a keyring recipient.
+ */
+function enrolledAsker(env: Env): EnrolledAsker {
+  let agent: SshAgent | undefined | null = null
+  let keys: Promise<Uint8Array[]> | undefined
+  const held = (): Promise<Uint8Array[]> => (keys ??= (agent ? agent.keys() : Promise.resolve([])).then((list) => list.map((key) => key.blob)))
+  return {
+    async ask(recipient) {
+      if (recipient.type === 'keyring') return keyringWrapKeyOf(recipient, env)
+      if (agent === null) {
+        const { SshAgent } = await import('./ssh-agent.js')
+        agent = await SshAgent.connect(env)
+      }
+      return agent ? sshWrapKey(agent, recipient, held) : { why: noSshAgent(env) }
+    },
+    close: () => agent?.close(),
+  }
+}
+
 /**
  * Asks each enrolled source for its wrap key, in the header's order: the key, or why the source
  * cannot give one now (the key not in the agent, no keyring). One ssh-agent connection.
  */
 export async function askEnrolled(enrolled: readonly EnrolledRecipient[], env: Env = process.env): Promise<Asked[]> {
-  const out: Asked[] = []
-  let agent: SshAgent | undefined | null = null
-  let keys: Uint8Array[] = []
+  const asker = enrolledAsker(env)
   try {
-    for (const recipient of enrolled) {
-      if (recipient.type === 'keyring') {
-        out.push(await keyringWrapKeyOf(recipient, env))
-        continue
-      }
-      if (agent === null) {
-        const { SshAgent } = await import('./ssh-agent.js')
-        agent = await SshAgent.connect(env)
-        keys = agent ? (await agent.keys()).map((key) => key.blob) : []
-      }
-      out.push(agent ? await sshWrapKey(agent, recipient, keys) : { why: noSshAgent(env) })
-    }
+    const out: Asked[] = []
+    for (const recipient of enrolled) out.push(await asker.ask(recipient))
+    return out
   } finally {
-    agent?.close()
+    asker.close()
   }
-  return out
 }
 
 /**
@@ -98,22 +120,27 @@ export async function openWithEnrolled(found: StashFile, env: Env = process.env)
   const locked = await lockedWithEnrolled(found)
   if (!locked?.enrolled) return { tried: [] }
   const { SecureStash } = await import('../store/secure-stash.js')
-  const asked = await askEnrolled(locked.enrolled, env)
+  const asker = enrolledAsker(env)
   const tried: string[] = []
-  for (const [i, answer] of asked.entries()) {
-    const recipient = locked.enrolled[i] as EnrolledRecipient
-    if (!('key' in answer)) {
-      tried.push(`${describeEnrolled(recipient)} (${answer.why})`)
-      continue
+  try {
+    for (const recipient of locked.enrolled) {
+      const answer = await asker.ask(recipient)
+      if (!('key' in answer)) {
+        tried.push(`${describeEnrolled(recipient)} (${answer.why})`)
+        continue
+      }
+      try {
+        const key = unwrapStashKey(answer.key, recipient, found.given)
+        // The header was parsed above from these same bytes: not a second time.
+        return { stash: await SecureStash.openDetected(found, { key: { keyId: locked.keyId, key } }, { create: false }, locked) }
+      } catch (error) {
+        // A wrap that does not open (a changed file, a key whose signature changed): try the next.
+        if (!(error instanceof SSCryptoError)) throw error
+        tried.push(`${describeEnrolled(recipient)} (what it gave does not open the stash)`)
+      }
     }
-    try {
-      const key = unwrapStashKey(answer.key, recipient, found.given)
-      return { stash: await SecureStash.openDetected(found, { key: { keyId: locked.keyId, key } }, { create: false }) }
-    } catch (error) {
-      // A wrap that does not open (a changed file, a key whose signature changed): try the next.
-      if (!(error instanceof SSCryptoError)) throw error
-      tried.push(`${describeEnrolled(recipient)} (what it gave does not open the stash)`)
-    }
+  } finally {
+    asker.close()
   }
   return { tried }
 }

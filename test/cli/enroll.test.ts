@@ -17,12 +17,15 @@ const hasKeyring = ['secret-tool', 'gnome-keyring-daemon', 'dbus-run-session'].e
 const PASSWORD = 'correct horse battery'
 let n = 0
 
-/** A real ssh-agent on a socket path like a forwarded agent's (/tmp/ssh-XXXX/agent.<pid>), killed when the test ends, whatever its outcome. */
-function sshAgent(): { sock: string; add: (file: string) => void; remove: (file: string) => void } {
+/**
+ * A real ssh-agent on a socket path like a forwarded agent's (/tmp/ssh-XXXX/agent.<pid>), killed when the test ends, whatever its outcome.
+ * @param agentEnv - added to the agent's environment (SSH_ASKPASS, for keys that ask for a confirmation)
+ */
+function sshAgent(agentEnv: Record<string, string> = {}): { sock: string; add: (file: string, ...options: string[]) => void; remove: (file: string) => void } {
   const sockDir = join(dir, `ssh-Xy${n++}Qz`)
   mkdirSync(sockDir, { mode: 0o700 })
   const sock = join(sockDir, `agent.${4242 + n}`)
-  const started = spawnSync('ssh-agent', ['-s', '-a', sock], { encoding: 'utf8' })
+  const started = spawnSync('ssh-agent', ['-s', '-a', sock], { encoding: 'utf8', env: { ...process.env, ...agentEnv } })
   const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(started.stdout)?.[1])
   // ssh-agent -s forks into the background: nothing ends it but this.
   onTestFinished(() => {
@@ -35,7 +38,7 @@ function sshAgent(): { sock: string; add: (file: string) => void; remove: (file:
   const env = { ...process.env, SSH_AUTH_SOCK: sock }
   return {
     sock,
-    add: (file) => expect(spawnSync('ssh-add', ['-q', file], { env }).status).toBe(0),
+    add: (file, ...options) => expect(spawnSync('ssh-add', ['-q', ...options, file], { env }).status).toBe(0),
     remove: (file) => expect(spawnSync('ssh-add', ['-d', `${file}.pub`], { env }).status).toBe(0),
   }
 }
@@ -108,6 +111,29 @@ describe.skipIf(!hasSshAgent)('sstash enroll ssh-agent', () => {
     // A stash with no enrolled source says what it always said.
     const plain = await stash({ SSH_AUTH_SOCK: agent.sock })
     expect((await plain.run(['get', 'dev/token'])).stderr.split('\n')[0]).toBe(`sstash: error: no password for ${plain.path}: ${rest}`)
+  })
+
+  it('says the ssh-agent refused to sign when the enrolled key asks for a confirmation that is declined, and falls back at once', async () => {
+    // ssh-agent asks SSH_ASKPASS to confirm each use of a key added with `ssh-add -c`: this one declines.
+    const decline = join(dir, `decline${n++}`)
+    writeFileSync(decline, '#!/bin/sh\nexit 1\n', { mode: 0o700 })
+    const agent = sshAgent({ SSH_ASKPASS: decline, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' })
+    const key = keygen('ed25519', 'confirm')
+    agent.add(key)
+    const s = await stash({ SSH_AUTH_SOCK: agent.sock })
+    expect((await s.run(['enroll', 'ssh-agent'], s.withPassword)).code).toBe(0)
+    agent.remove(key)
+    agent.add(key, '-c')
+    const started = Date.now()
+    const refused = await s.run(['get', 'dev/token'])
+    expect([refused.code, refused.stdout]).toEqual([5, ''])
+    expect(refused.stderr.split('\n')[0]).toBe(
+      `sstash: error: no password for ${s.path}: tried ssh-agent ssh-ed25519 ${fingerprint(key)} (the ssh-agent refused to sign with it); ` +
+        'there is no terminal to ask on, and none of SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS is set',
+    )
+    expect(Date.now() - started).toBeLessThan(5_000)
+    // The password still opens it, with the ssh-agent refusing first.
+    expect(await s.run(['get', 'dev/token'], { SSTASH_ASKPASS: askpassFile() })).toMatchObject({ code: 0, stdout: 'tok-1', stderr: '' })
   })
 
   it('enrolls an RSA key chosen by its comment, which signs with rsa-sha2-512', async () => {
@@ -299,6 +325,31 @@ describe.skipIf(!hasKeyring)('sstash enroll keyring', () => {
     expect(nothing.stderr.split('\n')[0]).toBe(
       `sstash: error: no password for ${path}: tried keyring (the Secret Service cannot be reached (no D-Bus session, or the keyring is locked)); there is no terminal to ask on, and none of SSTASH_PASSWORD_FILE, SSTASH_PASSWORD, SSTASH_ASKPASS is set`,
     )
+  })
+
+  it.skipIf(!hasSshAgent)('asks the keyring only when the ssh-agent key enrolled before it cannot open the stash', async () => {
+    const { home, path } = await keyringCase('either way')
+    const agent = sshAgent()
+    const key = keygen('ed25519', 'first')
+    agent.add(key)
+    // The real secret-tool, run through a script that notes each time sstash runs it.
+    const wrapDir = join(dir, `wrap${n++}`)
+    mkdirSync(wrapDir)
+    const realTool = spawnSync('sh', ['-c', 'command -v secret-tool'], { encoding: 'utf8' }).stdout.trim()
+    writeFileSync(join(wrapDir, 'secret-tool'), `#!/bin/sh\necho "$1" >> "$LOG"\nexec ${realTool} "$@"\n`, { mode: 0o700 })
+    const r = await inKeyring(
+      [
+        'SSTASH_PASSWORD="$PW" "$NODE" "$SSTASH" --stash "$STASH" enroll ssh-agent || exit 1',
+        'SSTASH_PASSWORD="$PW" "$NODE" "$SSTASH" --stash "$STASH" enroll keyring || exit 1',
+        ': > "$LOG"',
+        'PATH="$WRAP:$PATH" "$NODE" "$SSTASH" --stash "$STASH" get a; echo; cat "$LOG"; echo ---',
+        'ssh-add -q -d "$KEY.pub" 2>/dev/null || exit 1',
+        'PATH="$WRAP:$PATH" "$NODE" "$SSTASH" --stash "$STASH" get a; echo; cat "$LOG"',
+      ].join('\n'),
+      { HOME: home, STASH: path, PW: PASSWORD, SSH_AUTH_SOCK: agent.sock, WRAP: wrapDir, LOG: join(wrapDir, 'log'), KEY: key },
+    )
+    // Through the ssh-agent: the keyring is not asked. Without the key: the keyring, once.
+    expect(r.stdout).toBe('either way\n---\neither way\nlookup\n')
   })
 })
 
