@@ -10,24 +10,20 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ageEncrypt } from '../../src/team/age-file.js'
 import { serializeTeamFile, slotOf, type TeamFile } from '../../src/team/format.js'
 import { openKeyring } from '../../src/team/keyring.js'
-import { parseRecipient } from '../../src/team/keys.js'
 import { addMember, createTeam, removeMember, resolveConflict } from '../../src/team/membership.js'
 import { mergeTeamFiles } from '../../src/team/merge.js'
 import { parseTeamFile } from '../../src/team/parse.js'
-import { b64 } from '../../src/crypto/primitives.js'
 import { fingerprintOf, newScopeKey, sealValue } from '../../src/team/scope-keys.js'
 import { SeenStore } from '../../src/team/seen.js'
 import { signMembership, signingKeyFingerprint, teamFingerprint } from '../../src/team/signing.js'
 import { TeamStash, realPathOf } from '../../src/team/team-stash.js'
 import { textconv } from '../../src/team/textconv.js'
 import { runBin } from '../helpers.js'
-import { clone, code, forgedTombstone, ids, newKey, newPath, setup, text, utf8, removedAdmin } from '../unit/team/fixture.js'
+import { clone, code, forgedTombstone, ids, newKey, newPath, prodForEve, setup, text, utf8, removedAdmin, wrapTo } from '../unit/team/fixture.js'
 
 type Team = Awaited<ReturnType<typeof setup>>
-const wrapTo = async (key: Uint8Array, recipient: string): Promise<string> => b64(await ageEncrypt(key, [parseRecipient(recipient)]))
 const parse = (path: string): TeamFile => parseTeamFile(readFileSync(path), path)
 const TOKEN = ['dev', 'api', 'token']
 /** One error line (and a hint at most): no stack trace, no value. */
@@ -176,17 +172,7 @@ describe('team stash attacks beyond the adversary module', () => {
     const before = readFileSync(t.path)
     const bobsSeed = openKeyring(parse(t.path), ids(t.bob), 'old').signingSeed()
     await removeMember(await t.open(t.alice, t.env.alice), 'bob')
-    const eve = newKey()
-    const file = parseTeamFile(before, 'before')
-    const key = newScopeKey()
-    const prod = file.scopes.get('prod')!
-    prod.gen = 2
-    prod.fingerprint = fingerprintOf(key)
-    file.members.set('eve', eve.recipient)
-    for (const k of [...file.wraps.keys()]) if (k.startsWith('prod ')) file.wraps.delete(k)
-    for (const member of ['alice', 'ci', 'eve']) file.wraps.set(`prod ${member}`, { scope: 'prod', gen: 2, member, file: await wrapTo(key, file.members.get(member)!) })
-    file.values.set('/prod/db/password', sealValue(key, file.teamId, { path: ['prod', 'db', 'password'], scope: 'prod', gen: 2, since: 2, version: 9 }, utf8('eve chose this')))
-    file.epoch += 50
+    const file = await prodForEve(before)
     signMembership(file, bobsSeed)
     writeFileSync(t.path, serializeTeamFile(file))
     const r = await get(t, 'ci', 'prod/db/password')

@@ -9,24 +9,20 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ageEncrypt } from '../../src/team/age-file.js'
 import { serializeTeamFile, type TeamFile } from '../../src/team/format.js'
 import { openKeyring } from '../../src/team/keyring.js'
-import { parseRecipient } from '../../src/team/keys.js'
 import { addMember, createTeam, removeMember } from '../../src/team/membership.js'
 import { parseTeamFile } from '../../src/team/parse.js'
-import { fingerprintOf, newScopeKey, sealValue } from '../../src/team/scope-keys.js'
 import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint } from '../../src/team/signing.js'
 import { TeamStash } from '../../src/team/team-stash.js'
 import { b64 } from '../../src/crypto/primitives.js'
 import { runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
-import { clone, ids, newKey, utf8 } from '../unit/team/fixture.js'
+import { clone, eveAsAdmin, ids, newKey, prodForEve, utf8, wrapTo } from '../unit/team/fixture.js'
 
 const dir = tempDir()
 let count = 0
 const ONE_ERROR = /^sstash: error: [^\n]+\n(sstash: hint: [^\n]+\n)?$/
 const EVE = { GIT_AUTHOR_NAME: 'eve', GIT_AUTHOR_EMAIL: 'eve@example.com', GIT_COMMITTER_NAME: 'eve', GIT_COMMITTER_EMAIL: 'eve@example.com' }
-const wrapTo = async (key: Uint8Array, recipient: string): Promise<string> => b64(await ageEncrypt(key, [parseRecipient(recipient)]))
 
 async function ok(p: Promise<RunResult>): Promise<RunResult> {
   const r = await p
@@ -69,36 +65,25 @@ async function removalInGit() {
 
 type Removal = Awaited<ReturnType<typeof removalInGit>>
 
-/** Bob's membership from the file before his removal: prod given a key of his at generation 2, wrapped to alice, ci and eve, and a value eve chose. */
-async function prodForEve(t: Removal): Promise<TeamFile> {
-  const file = parseTeamFile(t.before, 'before')
-  const eve = newKey()
-  const key = newScopeKey()
-  const prod = file.scopes.get('prod')!
-  prod.gen = 2
-  prod.fingerprint = fingerprintOf(key)
-  file.members.set('eve', eve.recipient)
-  for (const k of [...file.wraps.keys()]) if (k.startsWith('prod ')) file.wraps.delete(k)
-  for (const member of ['alice', 'ci', 'eve']) file.wraps.set(`prod ${member}`, { scope: 'prod', gen: 2, member, file: await wrapTo(key, file.members.get(member)!) })
-  file.values.set('/prod/db/password', sealValue(key, file.teamId, { path: ['prod', 'db', 'password'], scope: 'prod', gen: 2, since: 2, version: 9 }, utf8('eve chose this')))
-  file.epoch += 50
-  return file
+/** Commits `forged` as eve, then expects CI's stale clone and a fresh clone to refuse it with `message`, printing no value. */
+async function refusedOnTop(t: Removal, forged: TeamFile, message: string): Promise<void> {
+  writeFileSync(t.path, serializeTeamFile(forged))
+  await t.git('commit', '-qam', 'tidy')
+  for (const state of [t.env.ci, clone()]) {
+    const r = await t.sstash('ci', ['get', 'prod/db/password'], state)
+    expect(r.code, r.stderr).toBe(4)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(ONE_ERROR)
+    expect(r.stderr).toContain(message)
+  }
 }
 
 describe('team stash: the file\'s git history witnesses an admin\'s removal', () => {
   it('refuses, on CI\'s clone that last read the team before an admin\'s removal, what the removed admin signs with the old key on top of it', async () => {
     const t = await removalInGit()
-    const forged = await prodForEve(t)
+    const forged = await prodForEve(t.before)
     signMembership(forged, t.bobsSeed)
-    writeFileSync(t.path, serializeTeamFile(forged))
-    await t.git('commit', '-qam', 'tidy')
-    for (const state of [t.env.ci, clone()]) {
-      const r = await t.sstash('ci', ['get', 'prod/db/password'], state)
-      expect(r.code, r.stderr).toBe(4)
-      expect(r.stdout).toBe('')
-      expect(r.stderr).toMatch(ONE_ERROR)
-      expect(r.stderr).toContain('which the file\'s git history shows replaced when an admin was removed')
-    }
+    await refusedOnTop(t, forged, 'which the file\'s git history shows replaced when an admin was removed')
     // Nor with --allow-old, nor through CI's check.
     expect((await t.sstash('ci', ['--allow-old', 'get', 'prod/db/password'])).code).toBe(4)
     expect((await runBin('sstash', ['--stash', t.path, 'team', 'verify'], { cwd: t.repo, env: { ...clone(), HOME: dir } })).code).toBe(4)
@@ -106,7 +91,7 @@ describe('team stash: the file\'s git history witnesses an admin\'s removal', ()
 
   it('refuses the removed admin\'s own next signing key, endorsed with the key they kept', async () => {
     const t = await removalInGit()
-    const forged = await prodForEve(t)
+    const forged = await prodForEve(t.before)
     const mine = newSigningKey()
     forged.signKeys.set(2, { gen: 2, publicKey: mine.publicKey, endorsement: signBytes(t.bobsSeed, endorsementMessage(forged.teamId, 2, mine.publicKey)) })
     forged.signWraps.clear()
@@ -115,14 +100,7 @@ describe('team stash: the file\'s git history witnesses an admin\'s removal', ()
     forged.members.delete('bob')
     for (const k of [...forged.wraps.keys()]) if (k.endsWith(' bob')) forged.wraps.delete(k)
     signMembership(forged, mine.seed)
-    writeFileSync(t.path, serializeTeamFile(forged))
-    await t.git('commit', '-qam', 'tidy')
-    for (const state of [t.env.ci, clone()]) {
-      const r = await t.sstash('ci', ['get', 'prod/db/password'], state)
-      expect(r.code, r.stderr).toBe(4)
-      expect(r.stdout).toBe('')
-      expect(r.stderr).toContain('is not the one the file\'s git history holds')
-    }
+    await refusedOnTop(t, forged, 'is not the one the file\'s git history holds')
   }, 60_000)
 
   it('refuses, with a signing key pinned before a second admin\'s removal, that admin\'s forgery on top of it', async () => {
@@ -135,13 +113,7 @@ describe('team stash: the file\'s git history witnesses an admin\'s removal', ()
     const carolsSeed = openKeyring(parseTeamFile(before, 'before'), ids(carol), 'before').signingSeed()
     await removeMember(await TeamStash.open(t.path, ids(t.alice), t.env.alice), 'carol')
     await t.git('commit', '-qam', 'remove carol')
-    const forged = parseTeamFile(before, 'before')
-    forged.members.set('eve', newKey().recipient)
-    forged.admins.add('eve')
-    forged.signWraps.set('eve', { ...forged.signWraps.get('carol')!, admin: 'eve' })
-    forged.epoch += 50
-    signMembership(forged, carolsSeed)
-    writeFileSync(t.path, serializeTeamFile(forged))
+    writeFileSync(t.path, serializeTeamFile(eveAsAdmin(before, 'carol', carolsSeed)))
     await t.git('commit', '-qam', 'tidy')
     const r = await runBin('sstash', ['--stash', t.path, 'team', 'verify', '--signing-key', pin], { cwd: t.repo, env: { ...clone(), HOME: dir } })
     expect(r.code, r.stderr).toBe(4)
@@ -152,7 +124,7 @@ describe('team stash: the file\'s git history witnesses an admin\'s removal', ()
   it('refuses, in the merge driver on a clone that never saw the removal, a branch holding the removed admin\'s forgery on top of it', async () => {
     const t = await removalInGit()
     await t.git('checkout', '-qb', 'tidy')
-    const forged = await prodForEve(t)
+    const forged = await prodForEve(t.before)
     signMembership(forged, t.bobsSeed)
     writeFileSync(t.path, serializeTeamFile(forged))
     await t.git('commit', '-qam', 'tidy')

@@ -20,7 +20,7 @@ import { parseTeamFile } from '../../src/team/parse.js'
 import { b64 } from '../../src/crypto/primitives.js'
 import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint } from '../../src/team/signing.js'
 import { BIN, ROOT, runBin, runCommand, type RunResult } from '../helpers.js'
-import { clone, forgedTombstone, ids, newKey, newPath, setup, removedAdmin } from '../unit/team/fixture.js'
+import { clone, eveAsAdmin, forgedTombstone, ids, newKey, newPath, setup, removedAdmin } from '../unit/team/fixture.js'
 
 type Team = Awaited<ReturnType<typeof setup>>
 const DRIVER = join(ROOT, 'test/fixtures/cli/pty-drive.py')
@@ -100,13 +100,7 @@ async function secondRemoval() {
   const carolsSeed = openKeyring(parse(t.path), ids(carol), 'old').signingSeed()
   await removeMember(await t.open(t.alice, t.env.alice), 'carol')
   const now = signingKeyFingerprint(parse(t.path)) as string
-  const forged = parseTeamFile(before, 'before')
-  forged.members.set('eve', newKey().recipient)
-  forged.admins.add('eve')
-  forged.signWraps.set('eve', { ...forged.signWraps.get('carol')!, admin: 'eve' })
-  forged.epoch += 50
-  signMembership(forged, carolsSeed)
-  writeFileSync(t.path, serializeTeamFile(forged))
+  writeFileSync(t.path, serializeTeamFile(eveAsAdmin(before, 'carol', carolsSeed)))
   return { t, old: pin, now }
 }
 

@@ -10,8 +10,12 @@ import { parseIdentities, generateIdentity } from '../../../src/team/keys.js'
 import { openKeyring } from '../../../src/team/keyring.js'
 import { addMember, createTeam, removeMember } from '../../../src/team/membership.js'
 import { parseTeamFile } from '../../../src/team/parse.js'
-import type { TombstoneRecord } from '../../../src/team/format.js'
-import { signingKeyFingerprint, teamFingerprint } from '../../../src/team/signing.js'
+import type { TeamFile, TombstoneRecord } from '../../../src/team/format.js'
+import { ageEncrypt } from '../../../src/team/age-file.js'
+import { parseRecipient } from '../../../src/team/keys.js'
+import { fingerprintOf, newScopeKey, sealValue } from '../../../src/team/scope-keys.js'
+import { signMembership, signingKeyFingerprint, teamFingerprint } from '../../../src/team/signing.js'
+import { b64 } from '../../../src/crypto/primitives.js'
 import { TeamStash } from '../../../src/team/team-stash.js'
 import { tempDir } from '../../helpers.js'
 
@@ -66,4 +70,37 @@ export async function removedAdmin() {
   await t.open(t.alice, t.env.alice)
   const real = parseTeamFile(readFileSync(t.path), t.path)
   return { t, before, bobsSeed, real, pin: signingKeyFingerprint(real) as string, fingerprint: teamFingerprint(real) }
+}
+
+/** A scope key wrapped to a member's public key, as an outsider wraps one. */
+export const wrapTo = async (key: Uint8Array, recipient: string): Promise<string> => b64(await ageEncrypt(key, [parseRecipient(recipient)]))
+
+/**
+ * A removed admin's forgery of the file `before` their removal (unsigned: the caller signs it):
+ * prod given a key of theirs at generation 2, wrapped to alice, ci and eve (a member they add),
+ * and a value eve chose, at an epoch well above the real one.
+ */
+export async function prodForEve(before: Uint8Array): Promise<TeamFile> {
+  const file = parseTeamFile(before, 'before')
+  const key = newScopeKey()
+  const prod = file.scopes.get('prod') as NonNullable<ReturnType<typeof file.scopes.get>>
+  prod.gen = 2
+  prod.fingerprint = fingerprintOf(key)
+  file.members.set('eve', newKey().recipient)
+  for (const k of [...file.wraps.keys()]) if (k.startsWith('prod ')) file.wraps.delete(k)
+  for (const member of ['alice', 'ci', 'eve']) file.wraps.set(`prod ${member}`, { scope: 'prod', gen: 2, member, file: await wrapTo(key, file.members.get(member) as string) })
+  file.values.set('/prod/db/password', sealValue(key, file.teamId, { path: ['prod', 'db', 'password'], scope: 'prod', gen: 2, since: 2, version: 9 }, utf8('eve chose this')))
+  file.epoch += 50
+  return file
+}
+
+/** A removed admin's forgery of the file `before` their removal: eve made an admin with their copy of the signing key, signed with their seed. */
+export function eveAsAdmin(before: Uint8Array, admin: string, seed: Uint8Array): TeamFile {
+  const forged = parseTeamFile(before, 'before')
+  forged.members.set('eve', newKey().recipient)
+  forged.admins.add('eve')
+  forged.signWraps.set('eve', { ...(forged.signWraps.get(admin) as NonNullable<ReturnType<typeof forged.signWraps.get>>), admin: 'eve' })
+  forged.epoch += 50
+  signMembership(forged, seed)
+  return forged
 }
