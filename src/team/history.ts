@@ -12,10 +12,11 @@
  * planted in history without the key change nothing.
  *
  * One `git log` per membership this clone has not seen; nothing when the file is in no
- * repository (or git is missing). History that a force-push rewrote is no witness: SECURITY.md.
+ * repository, git is missing, or the clone is shallow. History that a force-push rewrote is no
+ * witness: SECURITY.md.
  */
-import { basename, dirname } from 'node:path'
-import { SSCryptoError } from '../errors.js'
+import { basename, dirname, join } from 'node:path'
+import { SSCryptoError, SSError } from '../errors.js'
 import type { SignKeyRecord, TeamFile } from './format.js'
 import { endorsementMessage, signingKeyFingerprint, verifyBytes } from './signing.js'
 
@@ -32,31 +33,77 @@ interface HistoricKey {
 }
 
 /**
- * The signing key lines added to the file at `path` in the history of `revision` (HEAD) of the
- * repository it is in: every version of the file on every path to HEAD (--full-history, merges against
- * each parent). Only commits that change how many signing key lines the file has are shown
- * (-S, which counts and does not diff: half the time of -G): every removal of an admin adds one.
- * Patches are plain text: no textconv or external diff (the team's own driver) runs. Undefined when the file is in no repository, HEAD has no commit, or git is missing.
- * @throws {SSCryptoError} TEAM_TAMPERED when git fails or its output is over {@link MAX_OUTPUT}
+ * The signing key lines added to the file at each of `paths` (its real path, and the path as
+ * given: a link to a new file has a history of its own) in the history of `revision` (HEAD) of
+ * the repository it is in: every version of the file on every path to it (--full-history, merges
+ * against each parent). Only commits that change how many signing key lines the file has are
+ * shown (-S, which counts and does not diff: half the time of -G): every removal of an admin
+ * adds one. git runs as the user's, but with nothing that points it at other history: no replace
+ * refs, no rename following (log.follow), none of the GIT_* variables a hook or a script sets to
+ * name another repository; and patches are plain text (no textconv, no external diff: the
+ * team's own driver never runs).
+ * @returns undefined when there is no history to ask: git missing, no repository above the
+ *   file, no commit yet, or a shallow clone (which may not hold the removal: docs/TEAM.md)
+ * @throws {SSError} IO_ERROR when git cannot read a repository there is (a partial clone that
+ *   cannot fetch, another user's repository, output over {@link MAX_OUTPUT}): a witness that
+ *   cannot be asked is not taken as none
  */
-function keysInHistory(path: string, revision: string, what: string): HistoricKey[] | undefined {
+function keysInHistory(paths: readonly string[], revision: string, what: string): HistoricKey[] | undefined {
+  const keys: HistoricKey[] = []
+  let asked = false
+  for (const path of new Set(paths)) {
+    const { cwd, rel } = anchored(path)
+    const state = git(['rev-parse', '--is-shallow-repository'], cwd)
+    if ((state.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined
+    if (state.status !== 0) {
+      if (inWorkTree(cwd)) throw cannotRead(what, state.stderr)
+      continue
+    }
+    if (state.stdout.trim() === 'true' || git(['rev-parse', '-q', '--verify', `${revision}^{commit}`], cwd).status !== 0) continue
+    const log = git(['log', '--full-history', '-m', '-p', '--text', '--no-ext-diff', '--no-textconv', '--no-color', '--no-renames', '--no-follow',
+      '--unified=0', '--format=', '-Ssignkey ', revision, '--', rel], cwd)
+    if ((log.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS') throw cannotRead(what, 'its changes to the file are over 256 MiB')
+    if (log.error || log.status !== 0) throw cannotRead(what, log.stderr)
+    asked = true
+    for (const m of log.stdout.matchAll(ADDED_SIGNKEY)) keys.push({ gen: Number(m[1]), publicKey: m[2] as string, endorsement: m[3] as string })
+  }
+  return asked ? keys : undefined
+}
+
+/** The variables by which a parent process (a hook, a script, a dotfiles manager) points git elsewhere: `git rev-parse --local-env-vars`, and the ceiling. */
+const ELSEWHERE = ['GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_CONFIG', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT', 'GIT_OBJECT_DIRECTORY', 'GIT_DIR', 'GIT_WORK_TREE',
+  'GIT_IMPLICIT_WORK_TREE', 'GIT_GRAFT_FILE', 'GIT_INDEX_FILE', 'GIT_NO_REPLACE_OBJECTS', 'GIT_REPLACE_REF_BASE', 'GIT_PREFIX', 'GIT_INTERNAL_SUPER_PREFIX',
+  'GIT_SHALLOW_FILE', 'GIT_COMMON_DIR', 'GIT_CEILING_DIRECTORIES']
+
+function git(args: string[], cwd: string) {
   const { spawnSync } = process.getBuiltinModule('node:child_process')
-  const git = spawnSync('git', [
-    '--no-pager', '--literal-pathspecs', 'log', '--full-history', '-m', '-p', '--text', '--no-ext-diff', '--no-textconv', '--no-color', '--no-renames',
-    '--unified=0', '--format=', '-Ssignkey ', revision, '--', basename(path),
-  ], {
-    cwd: dirname(path),
-    // The user's git, as their own `git log` would run, with no prompt and no pager.
-    env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_PAGER: 'cat' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: MAX_OUTPUT,
-    encoding: 'latin1',
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_PAGER: 'cat' }
+  for (const name of ELSEWHERE) delete env[name]
+  return spawnSync('git', ['--no-pager', '--no-replace-objects', '--literal-pathspecs', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: MAX_OUTPUT, encoding: 'latin1' })
+}
+
+/** git's first line of complaint, as the reason the history could not be read. */
+const cannotRead = (what: string, why: string): SSError =>
+  new SSError(`${what}: cannot read the file's git history, to check it for a removed admin's signing key: ${why.split('\n')[0]?.replace(/^fatal: /, '') || 'git failed'}`, 'IO_ERROR', {
+    hint: '`git log` the file to see what git says; or pin the signing key an admin gives you: `sstash team verify --signing-key <it>`',
   })
-  if (git.error && (git.error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-  if (git.error) throw new SSCryptoError(`${what}: cannot read the file's git history, to check it for removed admins' keys: ${git.error.message.includes('maxBuffer') ? 'its changes are over 256 MiB' : 'git failed'}`, 'TEAM_TAMPERED')
-  // 128: not a repository (or one owned by another user), no HEAD yet, the file outside it.
-  if (git.status !== 0) return undefined
-  return [...git.stdout.matchAll(ADDED_SIGNKEY)].map((m) => ({ gen: Number(m[1]), publicKey: m[2] as string, endorsement: m[3] as string }))
+
+/** True when a `.git` is at or above `dir`. */
+function inWorkTree(dir: string): boolean {
+  const { existsSync } = process.getBuiltinModule('node:fs')
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return true
+    if (dirname(d) === d) return false
+  }
+}
+
+/** Where to run git for `path`, and the path to give it: from the nearest directory above it that is not a symbolic link, so that git sees the path as named. */
+function anchored(path: string): { cwd: string; rel: string } {
+  const { lstatSync } = process.getBuiltinModule('node:fs')
+  const isLink = (p: string): boolean => lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() === true
+  let [cwd, rel] = [dirname(path), basename(path)]
+  while (dirname(cwd) !== cwd && isLink(cwd)) [cwd, rel] = [dirname(cwd), `${basename(cwd)}/${rel}`]
+  return { cwd, rel }
 }
 
 /** True when `key` was endorsed by this file's signing key of the generation before it. */
@@ -68,14 +115,14 @@ const endorsedBy = (file: TeamFile, key: HistoricKey): boolean => {
 /**
  * Refuses a verified file whose signing key chain its git history shows replaced or forked
  * above generation `pinnedGen` (what this clone pinned; forks at or below it are settled by the pin).
- * @param path - the file's real path
+ * @param paths - the file's real path, and the path as given
  * @param revision - the commit whose history this file is (HEAD; in the merge driver, their side's)
  * @throws {SSCryptoError} TEAM_ROLLBACK (a replaced key), TEAM_REPLACED (a fork)
  */
-export function checkHistory(file: TeamFile, path: string, pinnedGen: number, what: string, revision = 'HEAD'): void {
+export function checkHistory(file: TeamFile, paths: readonly string[], pinnedGen: number, what: string, revision = 'HEAD'): void {
   const newest = file.signKeys.size
   const seen = new Set<string>()
-  for (const key of keysInHistory(path, revision, what) ?? []) {
+  for (const key of keysInHistory(paths, revision, what) ?? []) {
     const id = `${key.gen} ${key.publicKey} ${key.endorsement}`
     if (key.gen <= pinnedGen || key.gen > newest + 1 || seen.has(id) || file.signKeys.get(key.gen)?.publicKey === key.publicKey) continue
     seen.add(id)
@@ -95,7 +142,7 @@ function forked(file: TeamFile, key: HistoricKey, what: string): SSCryptoError {
   const mine = signingKeyFingerprint(file, key.gen) as string
   const theirs = signingKeyFingerprint({ teamId: file.teamId, signKeys: new Map<number, SignKeyRecord>([[key.gen, { ...key }]]) }, key.gen) as string
   return new SSCryptoError(`${what}: the team's signing key of generation ${key.gen} here (${mine}) is not the one the file's git history holds (${theirs}), though both are endorsed by the same key: one of them is a removed admin's`, 'TEAM_REPLACED', {
-    hint: 'ask an admin which signing key `sstash team ls` shows them, out of band; if it is this one, `sstash team trust --fingerprint <the team fingerprint>`',
+    hint: 'ask an admin which signing key `sstash team ls` shows them, out of band, and pin it: `sstash team verify --signing-key <it>`',
   })
 }
 

@@ -5,7 +5,7 @@
  * at a known path, or whose keys do not descend from those seen, is refused (TEAM_REPLACED);
  * an older membership is refused unless asked for knowingly (TEAM_ROLLBACK, `--allow-old`).
  */
-import { SSCryptoError } from '../errors.js'
+import { SSCryptoError, type SSError } from '../errors.js'
 import type { TeamFile } from './format.js'
 import { checkHistory } from './history.js'
 import { currentSignKey, membershipDigest, teamFingerprint } from './signing.js'
@@ -65,22 +65,26 @@ function compare(file: TeamFile, paths: readonly string[], seen: SeenStore, what
 
 /**
  * Checks a verified file against this clone's memory and, unless it is older, remembers it
- * (in `seen`, which the caller saves).
- * @param options.allowOld - read an older membership knowingly (nothing is remembered then)
- * @param options.history - the commit whose git history (./history.ts) is asked about a membership not seen yet: HEAD, or false for none
+ * (in `seen`, which the caller saves). A membership this clone has not seen, or an older one
+ * read knowingly, is also checked against the file's git history (./history.ts).
  * @param paths - the file's real path first (./team-stash.ts, realPathOf)
- * @throws {SSCryptoError} TEAM_REPLACED, TEAM_ROLLBACK
+ * @param options.allowOld - read an older membership knowingly (nothing is remembered then)
+ * @param options.history - the commit whose history is asked: HEAD, or false for none
+ * @param options.signingKeyGen - the generation of a signing key the user pinned out of band
+ *   (`team verify --signing-key`) and this file holds: history does not overrule it, and when
+ *   it is the file's newest, history is not read at all
+ * @throws {SSCryptoError} TEAM_REPLACED, TEAM_ROLLBACK; {@link SSError} IO_ERROR (git could not read the history)
  */
-export function checkTrust(file: TeamFile, paths: readonly string[], seen: SeenStore, what: string, options: { allowOld?: boolean; history?: string | false } = {}): Trust {
+export function checkTrust(file: TeamFile, paths: readonly string[], seen: SeenStore, what: string, options: { allowOld?: boolean; history?: string | false; signingKeyGen?: number } = {}): Trust {
   const fingerprint = teamFingerprint(file)
   const old = compare(file, paths, seen, what, fingerprint)
-  if (old !== undefined) {
-    if (options.allowOld) return { fingerprint, old }
+  if (old !== undefined && !options.allowOld)
     throw new SSCryptoError(old, 'TEAM_ROLLBACK', { hint: 'to read it knowingly, add --allow-old (SSTASH_ALLOW_OLD=1); writing to it is refused' })
-  }
-  // A membership this clone has not seen yet: its git history may know of a removal it does not.
   const pin = seen.team(file.teamId)
-  if (options.history !== false && paths[0] !== undefined && (!pin || file.epoch > pin.epoch)) checkHistory(file, paths[0], pin?.signGen ?? 0, what, options.history)
+  const unseen = old !== undefined || !pin || file.epoch > pin.epoch
+  if (unseen && options.history !== false && options.signingKeyGen !== file.signKeys.size)
+    checkHistory(file, paths, Math.max(pin?.signGen ?? 0, options.signingKeyGen ?? 0), what, options.history)
+  if (old !== undefined) return { fingerprint, old }
   remember(file, paths, seen, fingerprint)
   return { fingerprint }
 }

@@ -106,13 +106,18 @@ async function remove(name: string | undefined, options: Options): Promise<void>
     warn(`${name} could read ${exposed.length} ${exposed.length === 1 ? 'value' : 'values'}, and old values stay in git history: rotate each secret where it was issued, then set it again (\`sstash team exposed\` lists them)`)
 }
 
-/** Reads the file with no identity, verifies it, and checks it against what this clone pinned (an old file is shown, with a warning). */
+/**
+ * Reads the file with no identity, verifies it, and checks it against what this clone pinned (an
+ * old file is shown, with a warning), and against the signing key `--signing-key` pins, if given.
+ */
 async function verified(options: Options, allowOld = true): Promise<{ file: import('../../team/format.js').TeamFile; fingerprint: string; save: () => Promise<void> }> {
   const [{ readTeamFile, realPathOf }, { SeenStore }, { checkTrust }] = await Promise.all([import('../../team/team-stash.js'), import('../../team/seen.js'), import('../../team/trust.js')])
   const path = await existingStash(options)
   const file = readTeamFile(path)
+  const pinned = optionText(options.signingKey)
+  const signingKeyGen = pinned === undefined ? undefined : await checkSigningKey(file, pinned.trim().toLowerCase(), options)
   const seen = SeenStore.load()
-  const trust = checkTrust(file, realPathOf(path), seen, path, { allowOld: allowOld || options.allowOld === true || process.env.SSTASH_ALLOW_OLD === '1' })
+  const trust = checkTrust(file, realPathOf(path), seen, path, { allowOld: allowOld || options.allowOld === true || process.env.SSTASH_ALLOW_OLD === '1', signingKeyGen })
   if (trust.old !== undefined) warn(trust.old)
   return { file, fingerprint: trust.fingerprint, save: () => seen.save() }
 }
@@ -155,14 +160,12 @@ async function verify(options: Options): Promise<void> {
   const expected = optionText(options.fingerprint)
   if (expected !== undefined && expected.trim().toLowerCase() !== fingerprint)
     throw new SSCryptoError(`${await existingStash(options)} holds team ${fingerprint}, not ${expected}`, 'TEAM_REPLACED', { hint: 'the file is not the team you expect: check where it came from' })
-  const pinned = optionText(options.signingKey)
-  if (pinned !== undefined) await checkSigningKey(file, pinned.trim().toLowerCase(), options)
   await save()
   writeStdout(`${fingerprint}\n`)
 }
 
-/** The file holds the signing key pinned as `gen:xxxx-...`; a warning when it has been replaced since. */
-async function checkSigningKey(file: import('../../team/format.js').TeamFile, pinned: string, options: Options): Promise<void> {
+/** The file holds the signing key pinned as `gen:xxxx-...`; a warning when it has been replaced since. @returns its generation */
+async function checkSigningKey(file: import('../../team/format.js').TeamFile, pinned: string, options: Options): Promise<number> {
   const { signingKeyFingerprint } = await import('../../team/signing.js')
   const gen = /^(\d{1,9}):[0-9a-f]{4}(-[0-9a-f]{4}){4}$/.exec(pinned)?.[1]
   if (gen === undefined) throw new UsageError(`--signing-key takes what \`team ls\` prints after "signing-key" (generation:xxxx-xxxx-xxxx-xxxx-xxxx), not ${JSON.stringify(pinned)}`)
@@ -172,6 +175,7 @@ async function checkSigningKey(file: import('../../team/format.js').TeamFile, pi
     })
   if (Number(gen) < file.signKeys.size)
     warn(`the team's signing key was replaced since ${pinned} (an admin was removed): pin ${signingKeyFingerprint(file)} instead`)
+  return Number(gen)
 }
 
 /** `team trust --fingerprint F`: accepts, knowingly, the team the file holds now (after a deliberate replacement). */
