@@ -1,0 +1,321 @@
+/**
+ * An outside attacker against the git history witness of an admin's removal (src/team/history.ts):
+ * push access, every public key, every old file, and the signing seed of a removed admin (bob),
+ * but no current member's key. The victim is a clone that has not seen the removal (CI's clone
+ * that pinned before it, or a fresh clone), and the removal is in the history of the branch it
+ * checks out. Each `it` is an attack the witness holds against; each `it.fails` (BROKEN) is one
+ * that gets the removed admin's forgery read. Real git, the built binary, files forged with the
+ * library's own cryptography, as in team-history-witness.test.ts.
+ */
+import { mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ageEncrypt } from '../../src/team/age-file.js'
+import { serializeTeamFile, type TeamFile } from '../../src/team/format.js'
+import { openKeyring } from '../../src/team/keyring.js'
+import { parseRecipient } from '../../src/team/keys.js'
+import { addMember, createTeam, removeMember } from '../../src/team/membership.js'
+import { parseTeamFile } from '../../src/team/parse.js'
+import { fingerprintOf, newScopeKey, sealValue } from '../../src/team/scope-keys.js'
+import { signMembership } from '../../src/team/signing.js'
+import { TeamStash } from '../../src/team/team-stash.js'
+import { b64 } from '../../src/crypto/primitives.js'
+import { runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
+import { clone, ids, newKey, utf8 } from '../unit/team/fixture.js'
+
+const dir = tempDir()
+let count = 0
+const ONE_ERROR = /^sstash: error: [^\n]+\n(sstash: hint: [^\n]+\n)?$/
+const EVE = { GIT_AUTHOR_NAME: 'eve', GIT_AUTHOR_EMAIL: 'eve@example.com', GIT_COMMITTER_NAME: 'eve', GIT_COMMITTER_EMAIL: 'eve@example.com' }
+const GIT_ENV = { ...EVE, HOME: dir, GIT_CONFIG_NOSYSTEM: '1' }
+const wrapTo = async (key: Uint8Array, recipient: string): Promise<string> => b64(await ageEncrypt(key, [parseRecipient(recipient)]))
+
+async function ok(p: Promise<RunResult>): Promise<RunResult> {
+  const r = await p
+  expect(r.code, r.stderr).toBe(0)
+  return r
+}
+
+/** git in `cwd`, as the attacker or the victim runs it (no user or system config). */
+const gitIn = (cwd: string, env: Record<string, string | undefined> = {}) => (...args: string[]) => ok(runCommand('git', args, { cwd, env: { ...GIT_ENV, ...env } }))
+
+/**
+ * A team in a git repository (with `team git-setup`'s drivers), at `sub`/secrets.sstash: alice
+ * (admin; dev, prod), bob (admin; dev), ci (prod), one value in each scope, committed. CI reads it
+ * once; then alice removes bob, committed. Returns bob's copy of the first signing key's seed.
+ */
+async function removalInGit(sub = '') {
+  const repo = join(dir, `repo-${count++}`)
+  const git = gitIn(repo)
+  await ok(runCommand('git', ['init', '-q', '-b', 'main', repo]))
+  mkdirSync(join(repo, sub), { recursive: true })
+  const path = join(repo, sub, 'secrets.sstash')
+  const [alice, bob, ci] = [newKey(), newKey(), newKey()]
+  const env = { alice: clone(), ci: clone() }
+  await createTeam(path, 'alice', alice.recipient, [{ name: 'dev', prefix: ['dev'] }, { name: 'prod', prefix: ['prod'] }], env.alice)
+  const asAlice = await TeamStash.open(path, ids(alice), env.alice)
+  await addMember(asAlice, 'bob', bob.recipient, ['dev'], { admin: true })
+  await addMember(asAlice, 'ci', ci.recipient, ['prod'])
+  await asAlice.update((tree) => {
+    tree.write(['dev', 'api', 'token'], utf8('dev-token'))
+    tree.write(['prod', 'db', 'password'], utf8('prod-password'))
+  })
+  await ok(runBin('sstash', ['--stash', path, 'team', 'git-setup'], { cwd: repo, env: { ...env.alice, HOME: dir } }))
+  await git('add', '.')
+  await git('commit', '-qm', 'team')
+  const asCi = { HOME: dir, SSTASH_IDENTITY: ci.secret }
+  /** sstash as CI, on the file at `at` (this repository's by default), with a clone memory. */
+  const sstash = (args: string[], state: Record<string, string> = env.ci, at = path, extra: Record<string, string | undefined> = {}) =>
+    runBin('sstash', ['--stash', at, ...args], { cwd: repo, env: { ...state, ...asCi, ...extra } })
+  expect((await ok(sstash(['get', 'prod/db/password']))).stdout).toBe('prod-password')
+  const before = readFileSync(path)
+  const bobsSeed = openKeyring(parseTeamFile(before, 'before'), ids(bob), 'before').signingSeed()
+  await removeMember(await TeamStash.open(path, ids(alice), env.alice), 'bob')
+  await git('commit', '-qam', 'remove bob')
+  return { repo, sub, path, git, sstash, env, alice, ci, asCi, before, bobsSeed }
+}
+
+type Removal = Awaited<ReturnType<typeof removalInGit>>
+
+/** Bob's membership from the file before his removal, signed with the key he kept: prod given a key of his, wrapped to alice, ci and eve, and a value eve chose. */
+async function forgery(t: Removal): Promise<Buffer> {
+  const file: TeamFile = parseTeamFile(t.before, 'before')
+  const eve = newKey()
+  const key = newScopeKey()
+  const prod = file.scopes.get('prod')!
+  prod.gen = 2
+  prod.fingerprint = fingerprintOf(key)
+  file.members.set('eve', eve.recipient)
+  for (const k of [...file.wraps.keys()]) if (k.startsWith('prod ')) file.wraps.delete(k)
+  for (const member of ['alice', 'ci', 'eve']) file.wraps.set(`prod ${member}`, { scope: 'prod', gen: 2, member, file: await wrapTo(key, file.members.get(member)!) })
+  file.values.set('/prod/db/password', sealValue(key, file.teamId, { path: ['prod', 'db', 'password'], scope: 'prod', gen: 2, since: 2, version: 9 }, utf8('eve chose this')))
+  file.epoch += 50
+  signMembership(file, t.bobsSeed)
+  return Buffer.from(serializeTeamFile(file))
+}
+
+/** A clone of the repository, as a victim makes it (`git clone` with `args`), and sstash as CI in it with a fresh memory. */
+async function victimClone(t: Removal, args: string[] = []) {
+  const at = join(dir, `victim-${count++}`)
+  await ok(runCommand('git', ['clone', '-q', ...args, `file://${t.repo}`, at], { env: GIT_ENV }))
+  const path = join(at, t.sub, 'secrets.sstash')
+  const sstash = (argv: string[], state: Record<string, string> = clone(), extra: Record<string, string | undefined> = {}) =>
+    runBin('sstash', ['--stash', path, ...argv], { cwd: at, env: { ...state, ...t.asCi, ...extra } })
+  return { at, path, sstash, git: gitIn(at) }
+}
+
+/** Expects the forgery refused: exit 4, one error line, eve's value not printed. */
+function refused(r: RunResult): void {
+  expect(r.stdout).not.toContain('eve chose this')
+  expect(r.code, r.stderr).toBe(4)
+  expect(r.stderr).toMatch(ONE_ERROR)
+}
+
+describe('the git history witness, against a removed admin who can push', () => {
+  // BROKEN: the witness reads the history of the file's real path, not of the path the victim
+  // named. Bob commits his forgery as a new file (whose history holds no removal) and turns
+  // secrets.sstash into a symbolic link to it; sstash follows the link, `git log -- forged.sstash`
+  // shows one commit adding a generation-1 file, and CI (pinned or fresh) reads eve's value.
+  it.fails('refuses the forgery committed as a new file that the stash path is turned into a symbolic link to', async () => {
+    const t = await removalInGit()
+    writeFileSync(join(t.repo, 'forged.sstash'), await forgery(t))
+    unlinkSync(t.path)
+    symlinkSync('forged.sstash', t.path)
+    await t.git('add', '-A')
+    await t.git('commit', '-qm', 'tidy')
+    refused(await t.sstash(['get', 'prod/db/password']))
+    refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
+  }, 20_000)
+
+  // BROKEN: the same with a symbolic link at the directory: the team lives in team/, bob
+  // commits his forgery as elsewhere/secrets.sstash and turns team/ into a link to elsewhere/.
+  it.fails('refuses the forgery when the directory that holds the stash is turned into a symbolic link to a new one', async () => {
+    const t = await removalInGit('team')
+    mkdirSync(join(t.repo, 'elsewhere'))
+    writeFileSync(join(t.repo, 'elsewhere', 'secrets.sstash'), await forgery(t))
+    await t.git('rm', '-rq', 'team')
+    symlinkSync('elsewhere', join(t.repo, 'team'))
+    await t.git('add', '-A')
+    await t.git('commit', '-qm', 'tidy')
+    refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
+  }, 20_000)
+
+  // BROKEN (the gap the brief expected): CI clones shallow (actions/checkout's default is
+  // fetch-depth 1; GitLab's GIT_DEPTH is 20 or 50). In a clone of depth 1 the history is HEAD
+  // alone, whose diff adds the forgery whole: no line of it is a replaced key, and the removal
+  // is not there to witness. A fresh shallow clone reads eve's value.
+  it.fails('refuses the forgery on a fresh clone of depth 1 (CI\'s default checkout)', async () => {
+    const t = await removalInGit()
+    writeFileSync(t.path, await forgery(t))
+    await t.git('commit', '-qam', 'tidy')
+    const v = await victimClone(t, ['--depth', '1'])
+    expect((await runCommand('git', ['rev-parse', '--is-shallow-repository'], { cwd: v.at })).stdout.trim()).toBe('true')
+    refused(await v.sstash(['get', 'prod/db/password']))
+  }, 20_000)
+
+  // BROKEN: a deeper shallow clone is no better: bob pushes as many commits (of any other
+  // file) on top of his forgery as the clone's depth, so that the shallow boundary holds the
+  // forgery, not the removal.
+  it.fails('refuses the forgery on a fresh clone of depth 20 when twenty other commits follow it', async () => {
+    const t = await removalInGit()
+    writeFileSync(t.path, await forgery(t))
+    await t.git('commit', '-qam', 'tidy')
+    for (let i = 0; i < 20; i++) await t.git('commit', '-q', '--allow-empty', '-m', `chore ${i}`)
+    refused(await (await victimClone(t, ['--depth', '20'])).sstash(['get', 'prod/db/password']))
+  }, 20_000)
+
+  it('refuses the forgery on a shallow clone deep enough to hold the removal', async () => {
+    const t = await removalInGit()
+    writeFileSync(t.path, await forgery(t))
+    await t.git('commit', '-qam', 'tidy')
+    refused(await (await victimClone(t, ['--depth', '2'])).sstash(['get', 'prod/db/password']))
+  }, 20_000)
+
+  it('refuses the forgery whatever .gitattributes bob commits with it (binary, -diff, eol, text, filter)', async () => {
+    const t = await removalInGit()
+    const forged = await forgery(t)
+    const attributes = [
+      'secrets.sstash -diff -text',
+      'secrets.sstash binary',
+      '* -diff\nsecrets.sstash diff=sstash merge=sstash',
+      'secrets.sstash eol=crlf',
+      'secrets.sstash text eol=lf',
+      'secrets.sstash filter=lfs diff=lfs merge=lfs -text',
+      'secrets.sstash filter=evil',
+    ]
+    for (const line of attributes) {
+      writeFileSync(join(t.repo, '.gitattributes'), `${line}\n`)
+      writeFileSync(t.path, forged)
+      await t.git('add', '-A')
+      await t.git('commit', '-qm', line, '--allow-empty')
+      const r = await (await victimClone(t)).sstash(['get', 'prod/db/password'])
+      expect(r.stdout, line).not.toContain('eve chose this')
+      expect(r.code, line).not.toBe(0)
+      expect(r.stderr, line).toMatch(ONE_ERROR)
+    }
+  }, 30_000)
+
+  it('refuses the forgery after the file was renamed away and back, deleted and added again, a symbolic link or a submodule in between', async () => {
+    const t = await removalInGit()
+    const forged = await forgery(t)
+    await t.git('mv', 'secrets.sstash', 'moved.sstash')
+    await t.git('commit', '-qm', 'move')
+    await t.git('mv', 'moved.sstash', 'secrets.sstash')
+    await t.git('commit', '-qm', 'move back')
+    await t.git('rm', '-q', 'secrets.sstash')
+    await t.git('commit', '-qm', 'delete')
+    symlinkSync('/dev/null', t.path)
+    await t.git('add', 'secrets.sstash')
+    await t.git('commit', '-qm', 'a link')
+    await t.git('rm', '-q', 'secrets.sstash')
+    const head = (await t.git('rev-parse', 'HEAD')).stdout.trim()
+    await t.git('update-index', '--add', '--cacheinfo', `160000,${head},secrets.sstash`)
+    await t.git('commit', '-qm', 'a submodule')
+    await t.git('rm', '-q', '--cached', 'secrets.sstash')
+    writeFileSync(t.path, forged)
+    await t.git('add', 'secrets.sstash')
+    await t.git('commit', '-qm', 'the file again')
+    refused(await t.sstash(['get', 'prod/db/password']))
+    refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
+  }, 30_000)
+
+  it('refuses the forgery as an evil merge: a branch cut before the removal merged with -s ours, so the removal is on the second parent only', async () => {
+    const t = await removalInGit()
+    await t.git('checkout', '-qb', 'old', 'main~1')
+    writeFileSync(t.path, await forgery(t))
+    await t.git('commit', '-qam', 'tidy')
+    await t.git('merge', '-q', '-s', 'ours', '--no-edit', 'main')
+    await t.git('checkout', '-q', 'main')
+    await t.git('merge', '-q', '--ff-only', 'old')
+    refused(await t.sstash(['get', 'prod/db/password']))
+    refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
+  }, 30_000)
+
+  it('refuses the forgery as an octopus merge that keeps the forgery\'s side', async () => {
+    const t = await removalInGit()
+    await t.git('checkout', '-qb', 'other', 'main~1')
+    await t.git('commit', '-q', '--allow-empty', '-m', 'other')
+    await t.git('checkout', '-qb', 'old', 'main~1')
+    writeFileSync(t.path, await forgery(t))
+    await t.git('commit', '-qam', 'tidy')
+    await t.git('merge', '-q', '-s', 'ours', '--no-edit', 'other', 'main')
+    expect((await t.git('rev-list', '--parents', '-n1', 'HEAD')).stdout.trim().split(' ')).toHaveLength(4)
+    await t.git('checkout', '-q', 'main')
+    await t.git('merge', '-q', '--ff-only', 'old')
+    refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
+  }, 30_000)
+
+  it('refuses the forgery though bob pushes a tag and a branch named HEAD to a history without the removal', async () => {
+    const t = await removalInGit()
+    const forged = await forgery(t)
+    writeFileSync(t.path, forged)
+    await t.git('commit', '-qam', 'tidy')
+    await t.git('checkout', '-q', '--orphan', 'bare')
+    await t.git('commit', '-qm', 'no removal here')
+    await t.git('tag', 'HEAD')
+    await t.git('update-ref', 'refs/heads/HEAD', 'bare')
+    await t.git('checkout', '-q', 'main')
+    const v = await victimClone(t)
+    await v.git('update-ref', 'refs/heads/HEAD', 'refs/tags/HEAD')
+    expect((await v.git('show-ref')).stdout).toContain('refs/tags/HEAD')
+    refused(await v.sstash(['get', 'prod/db/password']))
+  }, 30_000)
+
+  /** Bob's replacement of the removal commit: the same parent and message, the tree from before it (`git replace`), and his forgery on top. */
+  async function replacedRemoval(t: Removal): Promise<void> {
+    writeFileSync(t.path, await forgery(t))
+    await t.git('commit', '-qam', 'tidy')
+    const removal = (await t.git('rev-parse', 'main~1')).stdout.trim()
+    const fake = (await t.git('commit-tree', 'main~2^{tree}', '-p', 'main~2', '-m', 'remove bob')).stdout.trim()
+    await t.git('replace', removal, fake)
+  }
+
+  it('refuses the forgery when bob pushes refs/replace/ hiding the removal, on a clone that fetches what clones fetch', async () => {
+    const t = await removalInGit()
+    await replacedRemoval(t)
+    refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
+  }, 30_000)
+
+  // BROKEN (needs a clone that fetches refs/replace/*, as `git clone --mirror` or a fetch of
+  // '+refs/*:refs/*' does): git log honours replace refs, so bob's refs/replace/<removal> (a
+  // commit with the tree from before it) takes the removal out of the history the witness
+  // reads, while HEAD's file is still his forgery.
+  it.fails('refuses the forgery when bob pushes refs/replace/ hiding the removal, on a clone that fetches replace refs', async () => {
+    const t = await removalInGit()
+    await replacedRemoval(t)
+    const v = await victimClone(t)
+    await v.git('fetch', '-q', 'origin', 'refs/replace/*:refs/replace/*')
+    refused(await v.sstash(['get', 'prod/db/password']))
+  }, 30_000)
+
+  // BROKEN (needs `log.follow = true` in the victim's git config, a common dotfile setting):
+  // git log then follows the one path across renames, as --follow does. Bob deletes
+  // secrets.sstash, then renames his forgery (committed as forged.sstash) to it: the witness
+  // follows secrets.sstash back to forged.sstash, whose history has no removal.
+  it.fails('refuses the forgery renamed onto the stash path, on a clone whose git config sets log.follow', async () => {
+    const t = await removalInGit()
+    writeFileSync(join(t.repo, 'forged.sstash'), await forgery(t))
+    await t.git('add', 'forged.sstash')
+    await t.git('commit', '-qm', 'a copy')
+    await t.git('rm', '-q', 'secrets.sstash')
+    await t.git('commit', '-qm', 'delete')
+    await t.git('mv', 'forged.sstash', 'secrets.sstash')
+    await t.git('commit', '-qm', 'rename')
+    const v = await victimClone(t)
+    const config = join(v.at, '..', `gitconfig-${count++}`)
+    writeFileSync(config, '[log]\n\tfollow = true\n')
+    refused(await v.sstash(['get', 'prod/db/password'], clone(), { GIT_CONFIG_GLOBAL: config }))
+  }, 30_000)
+
+  it('refuses the forgery renamed onto the stash path, on a clone with git\'s default config', async () => {
+    const t = await removalInGit()
+    writeFileSync(join(t.repo, 'forged.sstash'), await forgery(t))
+    await t.git('add', 'forged.sstash')
+    await t.git('commit', '-qm', 'a copy')
+    await t.git('rm', '-q', 'secrets.sstash')
+    await t.git('commit', '-qm', 'delete')
+    await t.git('mv', 'forged.sstash', 'secrets.sstash')
+    await t.git('commit', '-qm', 'rename')
+    refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
+  }, 30_000)
+})
