@@ -20,7 +20,7 @@ import { fingerprintOf, newScopeKey, sealValue } from '../../src/team/scope-keys
 import { signMembership } from '../../src/team/signing.js'
 import { TeamStash } from '../../src/team/team-stash.js'
 import { b64 } from '../../src/crypto/primitives.js'
-import { runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
+import { otherUser, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
 import { clone, ids, newKey, utf8 } from '../unit/team/fixture.js'
 
 const dir = tempDir()
@@ -318,4 +318,69 @@ describe('the git history witness, against a removed admin who can push', () => 
     await t.git('commit', '-qm', 'rename')
     refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
   }, 30_000)
+})
+
+describe('the git history witness, when git cannot read the history', () => {
+  /** The removal and bob's forgery on top of it, pushed. */
+  async function forged(sub = '') {
+    const t = await removalInGit(sub)
+    writeFileSync(t.path, await forgery(t))
+    await t.git('commit', '-qam', 'tidy')
+    return t
+  }
+
+  // BROKEN: any failure of git is taken as "no repository" (history.ts: `if (git.status !== 0)
+  // return undefined`), so the witness fails open. In a partial clone (actions/checkout's
+  // `filter: blob:none`, or `git clone --filter=blob:none`) the old versions of the file are
+  // fetched from the remote when `git log -p` needs them; when that fetch fails (no network, no
+  // credentials: `persist-credentials: false`), git exits 128 and the forgery is read.
+  it.fails('refuses the forgery on a partial clone whose old versions of the file cannot be fetched', async () => {
+    const t = await forged()
+    await t.git('config', 'uploadpack.allowFilter', 'true')
+    const v = await victimClone(t, ['--filter=blob:none'])
+    await v.git('remote', 'set-url', 'origin', `file://${t.repo}-gone`)
+    refused(await v.sstash(['get', 'prod/db/password']))
+  }, 20_000)
+
+  it('refuses the forgery on a partial clone that can fetch the old versions of the file', async () => {
+    const t = await forged()
+    await t.git('config', 'uploadpack.allowFilter', 'true')
+    const v = await victimClone(t, ['--filter=blob:none'])
+    refused(await v.sstash(['get', 'prod/db/password']))
+  }, 20_000)
+
+  // BROKEN (fails open again): GIT_CEILING_DIRECTORIES (set by some CI images and shell setups
+  // to keep git from looking above a workspace) at the repository's top stops git from finding
+  // the repository from the file's directory: exit 128, taken as "no repository".
+  it.fails('refuses the forgery when GIT_CEILING_DIRECTORIES keeps git from finding the repository above the file\'s directory', async () => {
+    const t = await forged('team')
+    const v = await victimClone(t)
+    refused(await v.sstash(['get', 'prod/db/password'], clone(), { GIT_CEILING_DIRECTORIES: v.at }))
+  }, 20_000)
+
+  // BROKEN (fails open): sstash inherits GIT_DIR. Run where GIT_DIR names another repository
+  // (a hook or alias of another repository, `git submodule foreach`, yadm or vcsh, a CI script
+  // that exports it), `git log -- secrets.sstash` reads that repository, where the path has
+  // no history: empty output, exit 0, nothing witnessed.
+  it.fails('refuses the forgery when the environment\'s GIT_DIR names another repository', async () => {
+    const t = await forged()
+    const v = await victimClone(t)
+    const other = join(dir, `other-${count++}`)
+    await ok(runCommand('git', ['init', '-q', '-b', 'main', other]))
+    await gitIn(other)('commit', '-q', '--allow-empty', '-m', 'app')
+    refused(await v.sstash(['get', 'prod/db/password'], clone(), { GIT_DIR: join(other, '.git') }))
+  }, 20_000)
+
+  // BROKEN (fails open): git refuses a repository another user owns ("detected dubious
+  // ownership", safe.directory), as in a CI container that runs as root over a checkout the
+  // runner's user made; git exits 128, taken as "no repository", and the forgery is read.
+  it.skipIf(process.getuid?.() !== 0 || !otherUser()).fails('refuses the forgery in a clone another user owns, which git will not read', async () => {
+    const t = await forged()
+    const v = await victimClone(t)
+    const other = otherUser() as { uid: number; gid: number }
+    await ok(runCommand('chown', ['-R', `${other.uid}:${other.gid}`, v.at]))
+    const log = await runCommand('git', ['log', '--oneline'], { cwd: v.at, env: GIT_ENV })
+    expect(log.stderr).toContain('dubious ownership')
+    refused(await v.sstash(['get', 'prod/db/password']))
+  }, 20_000)
 })
