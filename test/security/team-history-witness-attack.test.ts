@@ -384,3 +384,63 @@ describe('the git history witness, when git cannot read the history', () => {
     refused(await v.sstash(['get', 'prod/db/password']))
   }, 20_000)
 })
+
+describe('the git history witness in the merge driver, on CI\'s clone that never saw the removal', () => {
+  /**
+   * The removal and bob's forgery on top of it, pushed to main; CI's clone, reset to before the
+   * removal (it never pulled it), with the drivers set up and a value of its own committed.
+   */
+  async function staleClone(sub = '') {
+    const t = await removalInGit(sub)
+    writeFileSync(t.path, await forgery(t))
+    await t.git('commit', '-qam', 'tidy')
+    const v = await victimClone(t)
+    await v.git('reset', '-q', '--hard', 'HEAD~2')
+    const state = t.env.ci
+    expect((await ok(v.sstash(['get', 'prod/db/password'], state))).stdout).toBe('prod-password')
+    await ok(v.sstash(['team', 'git-setup'], state))
+    await ok(runBin('sstash', ['--stash', v.path, 'set', 'prod/other'], { cwd: v.at, env: { ...state, ...t.asCi }, input: 'ci-value' }))
+    await v.git('commit', '-qam', 'ci value')
+    const ours = readFileSync(v.path)
+    /** git in CI's clone, with CI's identity and memory, as its jobs run it. */
+    const git = (...args: string[]) => runCommand('git', args, { cwd: join(v.at, sub), env: { ...GIT_ENV, ...state, ...t.asCi } })
+    return { t, v, state, ours, git }
+  }
+
+  it('refuses the forgery in `git pull --rebase` (the driver runs with no GITHEAD_, and HEAD is upstream)', async () => {
+    const { v, state, git } = await staleClone()
+    const pulled = await git('pull', '-q', '--rebase', 'origin', 'main')
+    expect(pulled.code).not.toBe(0)
+    expect(pulled.stdout + pulled.stderr).toContain('which the file\'s git history shows replaced when an admin was removed')
+    await git('rebase', '--abort')
+    const r = await v.sstash(['get', 'prod/db/password'], state)
+    expect(r.stdout).not.toContain('eve chose this')
+  }, 30_000)
+
+  it('refuses the forgery in `git pull` (a merge) run from a subdirectory, with the team file in another one', async () => {
+    const { v, state, git } = await staleClone('team')
+    mkdirSync(join(v.at, 'src'))
+    const pulled = await runCommand('git', ['pull', '-q', '--no-rebase', '--no-edit', 'origin', 'main'], { cwd: join(v.at, 'src'), env: { ...GIT_ENV, ...state, SSTASH_IDENTITY: '' } })
+    expect(pulled.code).not.toBe(0)
+    expect(pulled.stdout + pulled.stderr).toContain('which the file\'s git history shows replaced when an admin was removed')
+    await git('merge', '--abort')
+    expect((await v.sstash(['get', 'prod/db/password'], state)).stdout).not.toContain('eve chose this')
+  }, 30_000)
+
+  // Holds, but not by the witness: with no GITHEAD_ (cherry-pick, rebase and revert name no
+  // commit to drivers), their side is checked against HEAD's history, which here has no removal,
+  // and the merge base (the removal's own file, which holds the next signing key endorsed by the
+  // key the forgery is signed with) is not asked. What stops it is that the membership changed
+  // on both sides and CI is no admin; a stale admin's clone would sign the merge.
+  it('refuses the forgery cherry-picked onto CI\'s branch from before the removal, and leaves its file as it was', async () => {
+    const { v, state, ours, git } = await staleClone()
+    await v.git('fetch', '-q', 'origin')
+    const picked = await git('cherry-pick', 'origin/main')
+    expect(picked.code).not.toBe(0)
+    expect(picked.stderr).toContain('only an admin can merge it')
+    expect(readFileSync(v.path)).toEqual(ours)
+    await git('cherry-pick', '--abort')
+    expect((await v.sstash(['get', 'prod/db/password'], state)).stdout).not.toContain('eve chose this')
+  }, 30_000)
+})
+
