@@ -17,7 +17,7 @@ import { parseRecipient } from '../../src/team/keys.js'
 import { addMember, createTeam, removeMember } from '../../src/team/membership.js'
 import { parseTeamFile } from '../../src/team/parse.js'
 import { fingerprintOf, newScopeKey, sealValue } from '../../src/team/scope-keys.js'
-import { signMembership } from '../../src/team/signing.js'
+import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint, teamFingerprint } from '../../src/team/signing.js'
 import { TeamStash } from '../../src/team/team-stash.js'
 import { b64 } from '../../src/crypto/primitives.js'
 import { otherUser, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
@@ -95,9 +95,9 @@ async function forgery(t: Removal): Promise<Buffer> {
 }
 
 /** A clone of the repository, as a victim makes it (`git clone` with `args`), and sstash as CI in it with a fresh memory. */
-async function victimClone(t: Removal, args: string[] = []) {
+async function victimClone(t: Removal, args: string[] = [], env: Record<string, string> = {}) {
   const at = join(dir, `victim-${count++}`)
-  await ok(runCommand('git', ['clone', '-q', ...args, `file://${t.repo}`, at], { env: GIT_ENV }))
+  await ok(runCommand('git', ['clone', '-q', ...args, `file://${t.repo}`, at], { env: { ...GIT_ENV, ...env } }))
   const path = join(at, t.sub, 'secrets.sstash')
   const sstash = (argv: string[], state: Record<string, string> = clone(), extra: Record<string, string | undefined> = {}) =>
     runBin('sstash', ['--stash', path, ...argv], { cwd: at, env: { ...state, ...t.asCi, ...extra } })
@@ -138,6 +138,25 @@ describe('the git history witness, against a removed admin who can push', () => 
     await t.git('add', '-A')
     await t.git('commit', '-qm', 'tidy')
     refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
+  }, 20_000)
+
+  // BROKEN (with a clone that checks out submodules: `git clone --recurse-submodules`,
+  // actions/checkout's `submodules: true`): bob turns team/ into a submodule of a repository of
+  // his, whose secrets.sstash is his forgery. The witness asks the repository that holds the
+  // file's real path, the submodule, whose history he wrote.
+  it.fails('refuses the forgery when the directory that holds the stash is turned into a submodule of a repository of bob\'s', async () => {
+    const t = await removalInGit('team')
+    const evil = join(dir, `evil-${count++}`)
+    await ok(runCommand('git', ['init', '-q', '-b', 'main', evil]))
+    writeFileSync(join(evil, 'secrets.sstash'), await forgery(t))
+    await gitIn(evil)('add', '.')
+    await gitIn(evil)('commit', '-qm', 'team')
+    await t.git('rm', '-rq', 'team')
+    await t.git('-c', 'protocol.file.allow=always', 'submodule', '-q', 'add', `file://${evil}`, 'team')
+    await t.git('commit', '-qm', 'tidy')
+    const v = await victimClone(t, ['--recurse-submodules'], { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.file.allow', GIT_CONFIG_VALUE_0: 'always' })
+    expect(readFileSync(v.path)).toEqual(readFileSync(join(evil, 'secrets.sstash')))
+    refused(await v.sstash(['get', 'prod/db/password']))
   }, 20_000)
 
   // BROKEN (the gap the brief expected): CI clones shallow (actions/checkout's default is
@@ -318,6 +337,22 @@ describe('the git history witness, against a removed admin who can push', () => 
     await t.git('commit', '-qm', 'rename')
     refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
   }, 30_000)
+  // BROKEN: checkTrust returns early for a membership older than (or as old as) the one this
+  // clone pinned when --allow-old is given, before it asks the history. Bob signs his forgery
+  // at the epoch CI pinned (or below it); CI that reads old branches knowingly
+  // (SSTASH_ALLOW_OLD=1) gets a warning that the file is older, and eve's value.
+  it.fails('refuses, with --allow-old on CI\'s clone pinned before the removal, the forgery signed at an epoch it has seen', async () => {
+    const t = await removalInGit()
+    const file = parseTeamFile(await forgery(t), 'forged')
+    for (const epoch of [file.epoch - 50, file.epoch - 51]) {
+      file.epoch = epoch
+      signMembership(file, t.bobsSeed)
+      writeFileSync(t.path, serializeTeamFile(file))
+      await t.git('commit', '-qam', 'tidy')
+      refused(await t.sstash(['--allow-old', 'get', 'prod/db/password'], { ...t.env.ci }))
+      refused(await t.sstash(['get', 'prod/db/password'], { ...t.env.ci }, t.path, { SSTASH_ALLOW_OLD: '1' }))
+    }
+  }, 20_000)
 })
 
 describe('the git history witness, when git cannot read the history', () => {
@@ -441,6 +476,123 @@ describe('the git history witness in the merge driver, on CI\'s clone that never
     expect(readFileSync(v.path)).toEqual(ours)
     await git('cherry-pick', '--abort')
     expect((await v.sstash(['get', 'prod/db/password'], state)).stdout).not.toContain('eve chose this')
+  }, 30_000)
+})
+
+describe('the git history witness as a denial of service', () => {
+  /** Bob's plant: a commit adding, to the real file, a generation-2 signing key of his own endorsed with the key he kept; then the file back. */
+  async function plantFork(t: Removal): Promise<void> {
+    const real = readFileSync(t.path)
+    const teamId = parseTeamFile(real, 'real').teamId
+    const mine = newSigningKey().publicKey
+    writeFileSync(t.path, Buffer.concat([real, Buffer.from(`signkey 2 ${mine} ${signBytes(t.bobsSeed, endorsementMessage(teamId, 2, mine))}\n`)]))
+    await t.git('commit', '-qam', 'tidy')
+    writeFileSync(t.path, real)
+    await t.git('commit', '-qam', 'undo')
+  }
+
+  // BROKEN (availability): one line bob commits and takes out again, a key of his own endorsed
+  // with the key he kept, stays in history for good; from then on every clone that has not read
+  // the file since (every fresh CI clone) refuses the real file as a fork (TEAM_REPLACED), until
+  // a force-push. The witness cannot tell his key from the team's: both are endorsed by the same key.
+  it.fails('reads the real file on a fresh clone after bob committed, and took out, a key of his own endorsed with the key he kept', async () => {
+    const t = await removalInGit()
+    await plantFork(t)
+    const r = await (await victimClone(t)).sstash(['get', 'prod/db/password'])
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe('prod-password')
+  }, 20_000)
+
+  it('lets a clone take the real file knowingly after the plant, with `team trust --fingerprint`, as the error\'s hint says', async () => {
+    const t = await removalInGit()
+    await plantFork(t)
+    const v = await victimClone(t)
+    const state = clone()
+    const refusedAt = await v.sstash(['get', 'prod/db/password'], state)
+    expect(refusedAt.code).toBe(4)
+    expect(refusedAt.stderr).toMatch(ONE_ERROR)
+    expect(refusedAt.stderr).toContain('team trust --fingerprint')
+    const fingerprint = teamFingerprint(parseTeamFile(readFileSync(v.path), 'real'))
+    await ok(v.sstash(['team', 'trust', '--fingerprint', fingerprint], state))
+    expect((await ok(v.sstash(['get', 'prod/db/password'], state))).stdout).toBe('prod-password')
+  }, 20_000)
+
+  // BROKEN (the plant's second half): CI that clones afresh for every job meets the refusal on
+  // every job, and the only way the hint gives is `team trust --fingerprint F` in the job. But F
+  // names the team's first signing key, which bob held: his forgery, pushed later, has the same
+  // fingerprint, and `team trust` (no history asked) pins it. The pin CI could hold instead, the
+  // newest signing key (`team verify --signing-key`, which the forgery cannot hold), cannot
+  // override the witness: verify asks the history first and is refused as well.
+  it.fails('refuses bob\'s later forgery on fresh CI clones that take the hint\'s way past his plant, or lets them pin the signing key instead', async () => {
+    const t = await removalInGit()
+    await plantFork(t)
+    const real = parseTeamFile(readFileSync(t.path), 'real')
+    const [fingerprint, key] = [teamFingerprint(real), signingKeyFingerprint(real) as string]
+    // The pin that would do: the newest signing key, checked out of band.
+    const pinned = await (await victimClone(t)).sstash(['team', 'verify', '--fingerprint', fingerprint, '--signing-key', key])
+    expect.soft(pinned.code, pinned.stderr).toBe(0)
+    writeFileSync(t.path, await forgery(t))
+    await t.git('commit', '-qam', 'tidy')
+    const v = await victimClone(t)
+    const state = clone()
+    await v.sstash(['team', 'trust', '--fingerprint', fingerprint], state)
+    refused(await v.sstash(['get', 'prod/db/password'], state))
+  }, 20_000)
+
+  // BROKEN (availability, with no attacker at all): two admins remove an admin on two branches
+  // (the same incident handled twice, or two removals at once): each rotation makes a
+  // generation-2 key endorsed by generation 1. The merge driver refuses the other branch's side
+  // (its signing key is not the one this clone has seen), so the admin keeps ours, as one does
+  // (`git checkout --ours`); the merged history then holds both generation-2 keys, and every
+  // clone that has not read the file since (CI's, pinned before; a fresh one) refuses the team's
+  // own file as a fork, for good.
+  it.fails('reads the real file on a fresh clone after two admins removed bob on two branches and the merge kept our side', async () => {
+    const t = await removalInGit()
+    await t.git('checkout', '-qb', 'hotfix', 'main~1')
+    await removeMember(await TeamStash.open(t.path, ids(t.alice), clone()), 'bob')
+    await t.git('commit', '-qam', 'remove bob (hotfix)')
+    await t.git('checkout', '-q', 'main')
+    const asAlice = { ...GIT_ENV, ...t.env.alice, SSTASH_IDENTITY: t.alice.secret }
+    const merged = await runCommand('git', ['merge', '--no-edit', 'hotfix'], { cwd: t.repo, env: asAlice })
+    expect(merged.code).not.toBe(0)
+    expect(merged.stderr).toContain('its history was replaced')
+    await t.git('checkout', '--ours', 'secrets.sstash')
+    await t.git('add', 'secrets.sstash')
+    await t.git('commit', '-q', '--no-edit')
+    expect((await ok(t.sstash(['get', 'prod/db/password']))).stdout).toBe('prod-password')
+    const r = await (await victimClone(t)).sstash(['get', 'prod/db/password'])
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe('prod-password')
+  }, 30_000)
+
+  // BROKEN (availability, and time): bob pushes a 30 MB version of the file (signing key lines
+  // that verify nothing) and the real file back, ten times over in commits that share the two
+  // blobs: a pack of a few hundred KB whose history is 300 MB of changes. Every clone that has
+  // not read the file since then refuses it (TEAM_TAMPERED, over 256 MiB) for good, after git
+  // has produced 256 MiB for seconds; an attacker who stays under the cap costs every such read
+  // that time and half a GB of memory instead.
+  it.fails('reads the real file on a fresh clone after bob pushed a small pack whose history of the file is over 256 MiB of changes', async () => {
+    const t = await removalInGit()
+    const real = readFileSync(t.path)
+    const line = `signkey 2 ${'A'.repeat(60)} ${'B'.repeat(60)}`
+    writeFileSync(t.path, Array.from({ length: 240_000 }, (_, i) => `${line}${i}\n`).join(''))
+    await t.git('commit', '-qam', 'junk')
+    writeFileSync(t.path, real)
+    await t.git('commit', '-qam', 'back')
+    for (let i = 0; i < 4; i++) {
+      const tree = async (rev: string) => (await t.git('rev-parse', `${rev}^{tree}`)).stdout.trim()
+      const [junk, back] = [await tree('HEAD~1'), await tree('HEAD')]
+      const a = (await t.git('commit-tree', junk, '-p', 'HEAD', '-m', 'junk')).stdout.trim()
+      const b = (await t.git('commit-tree', back, '-p', a, '-m', 'back')).stdout.trim()
+      await t.git('update-ref', 'refs/heads/main', b)
+    }
+    const v = await victimClone(t)
+    const started = Date.now()
+    const r = await v.sstash(['get', 'prod/db/password'])
+    const took = Date.now() - started
+    expect(r.stderr).toMatch(/^$|^sstash: error: [^\n]+\n(sstash: hint: [^\n]+\n)?$/)
+    expect(r.stdout, r.stderr).toBe('prod-password')
+    expect(took).toBeLessThan(2000)
   }, 30_000)
 })
 
