@@ -7,7 +7,10 @@
  * that gets the removed admin's forgery read. Real git, the built binary, files forged with the
  * library's own cryptography, as in team-history-witness.test.ts.
  */
-import { mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { createWriteStream, mkdirSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { once } from 'node:events'
+import { createDeflate, constants as zlib } from 'node:zlib'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ageEncrypt } from '../../src/team/age-file.js'
@@ -383,6 +386,53 @@ describe('the git history witness, when git cannot read the history', () => {
     const v = await victimClone(t, ['--filter=blob:none'])
     refused(await v.sstash(['get', 'prod/db/password']))
   }, 20_000)
+
+  /**
+   * Writes a blob of `size` bytes of repeated lines into the repository's object store, as
+   * a loose object (zlib, fastest level), without git: the content compresses a thousandfold.
+   * @returns its object id
+   */
+  async function bigBlob(repo: string, size: number): Promise<string> {
+    const line = Buffer.from(`signkey 2 ${'A'.repeat(100)}\n`)
+    const chunk = Buffer.concat(Array.from({ length: Math.floor((4 << 20) / line.length) }, () => line))
+    const header = Buffer.from(`blob ${size}\0`)
+    const hash = createHash('sha1').update(header)
+    const temp = join(repo, '.git', 'objects', `tmp-${count++}`)
+    const deflate = createDeflate({ level: zlib.Z_BEST_SPEED })
+    const out = deflate.pipe(createWriteStream(temp))
+    deflate.write(header)
+    for (let left = size; left > 0; left -= chunk.length) {
+      const part = left >= chunk.length ? chunk : chunk.subarray(0, left)
+      hash.update(part)
+      if (!deflate.write(part)) await once(deflate, 'drain')
+    }
+    deflate.end()
+    await once(out, 'close')
+    const id = hash.digest('hex')
+    mkdirSync(join(repo, '.git', 'objects', id.slice(0, 2)), { recursive: true })
+    renameSync(temp, join(repo, '.git', 'objects', id.slice(0, 2), id.slice(2)))
+    return id
+  }
+
+  // BROKEN (fails open, and an attacker can make git fail): git will not diff a file over
+  // 1023 MiB ("fatal: unable to generate diff", exit 128), which history.ts takes as "no
+  // repository". Bob pushes one version of the file of 1 GiB of repeated lines (about a
+  // megabyte packed; servers without a file size limit take it, GitHub's 100 MB limit would
+  // not) and the real file back, then his forgery: the witness dies on the big version after
+  // seconds and the forgery is read. (CI's clone here, pinned before the removal, which pulled
+  // the pushes: a fresh clone of the 1 GiB blob takes longer than a test should.)
+  it.fails('refuses the forgery after bob pushed a version of the file over the size git will diff', async () => {
+    const t = await removalInGit()
+    const big = await bigBlob(t.repo, 1024 ** 3)
+    expect((await t.git('cat-file', '-s', big)).stdout.trim()).toBe(String(1024 ** 3))
+    await t.git('update-index', '--cacheinfo', `100644,${big},secrets.sstash`)
+    await t.git('commit', '-qm', 'big')
+    await t.git('add', 'secrets.sstash')
+    await t.git('commit', '-qm', 'back')
+    writeFileSync(t.path, await forgery(t))
+    await t.git('commit', '-qam', 'tidy')
+    refused(await t.sstash(['get', 'prod/db/password']))
+  }, 40_000)
 
   // BROKEN (fails open again): GIT_CEILING_DIRECTORIES (set by some CI images and shell setups
   // to keep git from looking above a workspace) at the repository's top stops git from finding
