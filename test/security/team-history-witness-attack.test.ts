@@ -4,8 +4,9 @@
  * but no current member's key. The victim is a clone that has not seen the removal (CI's clone
  * that pinned before it, or a fresh clone), and the removal is in the history of the branch it
  * checks out. Each `it` is an attack the witness holds against; each `it.fails` (BROKEN) is one
- * that gets the removed admin's forgery read. Real git, the built binary, files forged with the
- * library's own cryptography, as in team-history-witness.test.ts.
+ * that gets the removed admin's forgery read, or (the denial of service block) that gets the
+ * team's own file refused for good. Real git, the built binary, files forged with the library's
+ * own cryptography, as in team-history-witness.test.ts.
  */
 import { createWriteStream, mkdirSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
