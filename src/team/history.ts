@@ -12,8 +12,8 @@
  * planted in history without the key change nothing.
  *
  * One `git log` per membership this clone has not seen; nothing when the file is in no
- * repository, git is missing, or the clone is shallow. History that a force-push rewrote is no
- * witness: SECURITY.md.
+ * repository or git is missing. A shallow clone's history, or one that a force-push rewrote,
+ * may not hold the removal: SECURITY.md.
  */
 import { basename, dirname, join } from 'node:path'
 import { SSCryptoError, SSError } from '../errors.js'
@@ -43,7 +43,7 @@ interface HistoricKey {
  * name another repository; and patches are plain text (no textconv, no external diff: the
  * team's own driver never runs).
  * @returns undefined when there is no history to ask: git missing, no repository above the
- *   file, no commit yet, or a shallow clone (which may not hold the removal: docs/TEAM.md)
+ *   file, or no commit yet (a shallow clone is read as deep as it is: docs/TEAM.md)
  * @throws {SSError} IO_ERROR when git cannot read a repository there is (a partial clone that
  *   cannot fetch, another user's repository, output over {@link MAX_OUTPUT}): a witness that
  *   cannot be asked is not taken as none
@@ -53,13 +53,14 @@ function keysInHistory(paths: readonly string[], revision: string, what: string)
   let asked = false
   for (const path of new Set(paths)) {
     const { cwd, rel } = anchored(path)
-    const state = git(['rev-parse', '--is-shallow-repository'], cwd)
-    if ((state.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined
-    if (state.status !== 0) {
-      if (inWorkTree(cwd)) throw cannotRead(what, state.stderr)
+    const top = git(['rev-parse', '--show-toplevel'], cwd)
+    if ((top.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined
+    if (top.status !== 0) {
+      if (inWorkTree(cwd)) throw cannotRead(what, top.stderr)
       continue
     }
-    if (state.stdout.trim() === 'true' || git(['rev-parse', '-q', '--verify', `${revision}^{commit}`], cwd).status !== 0) continue
+    // A shallow clone is read as far as it goes: a removal within its depth is still seen.
+    if (git(['rev-parse', '-q', '--verify', `${revision}^{commit}`], cwd).status !== 0) continue
     const log = git(['log', '--full-history', '-m', '-p', '--text', '--no-ext-diff', '--no-textconv', '--no-color', '--no-renames', '--no-follow',
       '--unified=0', '--format=', '-Ssignkey ', revision, '--', rel], cwd)
     if ((log.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS') throw cannotRead(what, 'its changes to the file are over 256 MiB')

@@ -71,8 +71,8 @@ function compare(file: TeamFile, paths: readonly string[], seen: SeenStore, what
  * @param options.allowOld - read an older membership knowingly (nothing is remembered then)
  * @param options.history - the commit whose history is asked: HEAD, or false for none
  * @param options.signingKeyGen - the generation of a signing key the user pinned out of band
- *   (`team verify --signing-key`) and this file holds: history does not overrule it, and when
- *   it is the file's newest, history is not read at all
+ *   (`team verify --signing-key`) and this file holds: a fork in history at or below it is
+ *   settled by the pin (a key replaced since is still seen: the pin may be older than a removal)
  * @throws {SSCryptoError} TEAM_REPLACED, TEAM_ROLLBACK; {@link SSError} IO_ERROR (git could not read the history)
  */
 export function checkTrust(file: TeamFile, paths: readonly string[], seen: SeenStore, what: string, options: { allowOld?: boolean; history?: string | false; signingKeyGen?: number } = {}): Trust {
@@ -82,7 +82,7 @@ export function checkTrust(file: TeamFile, paths: readonly string[], seen: SeenS
     throw new SSCryptoError(old, 'TEAM_ROLLBACK', { hint: 'to read it knowingly, add --allow-old (SSTASH_ALLOW_OLD=1); writing to it is refused' })
   const pin = seen.team(file.teamId)
   const unseen = old !== undefined || !pin || file.epoch > pin.epoch
-  if (unseen && options.history !== false && options.signingKeyGen !== file.signKeys.size)
+  if (unseen && options.history !== false)
     checkHistory(file, paths, Math.max(pin?.signGen ?? 0, options.signingKeyGen ?? 0), what, options.history)
   if (old !== undefined) return { fingerprint, old }
   remember(file, paths, seen, fingerprint)

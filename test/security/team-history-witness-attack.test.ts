@@ -115,12 +115,20 @@ function refused(r: RunResult): void {
   expect(r.stderr).toMatch(ONE_ERROR)
 }
 
+/** Refused because git could not read the history there is: IO_ERROR (exit 1), git's reason, nothing read. */
+function unreadable(r: RunResult): void {
+  expect(r.stdout).not.toContain('eve chose this')
+  expect(r.code, r.stderr).toBe(1)
+  expect(r.stderr).toMatch(ONE_ERROR)
+  expect(r.stderr).toContain('cannot read the file\'s git history')
+}
+
 describe('the git history witness, against a removed admin who can push', () => {
-  // BROKEN: the witness reads the history of the file's real path, not of the path the victim
+  // WAS BROKEN, fixed:: the witness reads the history of the file's real path, not of the path the victim
   // named. Bob commits his forgery as a new file (whose history holds no removal) and turns
   // secrets.sstash into a symbolic link to it; sstash follows the link, `git log -- forged.sstash`
   // shows one commit adding a generation-1 file, and CI (pinned or fresh) reads eve's value.
-  it.fails('refuses the forgery committed as a new file that the stash path is turned into a symbolic link to', async () => {
+  it('refuses the forgery committed as a new file that the stash path is turned into a symbolic link to', async () => {
     const t = await removalInGit()
     writeFileSync(join(t.repo, 'forged.sstash'), await forgery(t))
     unlinkSync(t.path)
@@ -131,9 +139,9 @@ describe('the git history witness, against a removed admin who can push', () => 
     refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
   }, 20_000)
 
-  // BROKEN: the same with a symbolic link at the directory: the team lives in team/, bob
+  // WAS BROKEN, fixed:: the same with a symbolic link at the directory: the team lives in team/, bob
   // commits his forgery as elsewhere/secrets.sstash and turns team/ into a link to elsewhere/.
-  it.fails('refuses the forgery when the directory that holds the stash is turned into a symbolic link to a new one', async () => {
+  it('refuses the forgery when the directory that holds the stash is turned into a symbolic link to a new one', async () => {
     const t = await removalInGit('team')
     mkdirSync(join(t.repo, 'elsewhere'))
     writeFileSync(join(t.repo, 'elsewhere', 'secrets.sstash'), await forgery(t))
@@ -299,11 +307,11 @@ describe('the git history witness, against a removed admin who can push', () => 
     refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
   }, 30_000)
 
-  // BROKEN (needs a clone that fetches refs/replace/*, as `git clone --mirror` or a fetch of
+  // WAS BROKEN, fixed: (needs a clone that fetches refs/replace/*, as `git clone --mirror` or a fetch of
   // '+refs/*:refs/*' does): git log honours replace refs, so bob's refs/replace/<removal> (a
   // commit with the tree from before it) takes the removal out of the history the witness
   // reads, while HEAD's file is still his forgery.
-  it.fails('refuses the forgery when bob pushes refs/replace/ hiding the removal, on a clone that fetches replace refs', async () => {
+  it('refuses the forgery when bob pushes refs/replace/ hiding the removal, on a clone that fetches replace refs', async () => {
     const t = await removalInGit()
     await replacedRemoval(t)
     const v = await victimClone(t)
@@ -311,11 +319,11 @@ describe('the git history witness, against a removed admin who can push', () => 
     refused(await v.sstash(['get', 'prod/db/password']))
   }, 30_000)
 
-  // BROKEN (needs `log.follow = true` in the victim's git config, a common dotfile setting):
+  // WAS BROKEN, fixed: (needs `log.follow = true` in the victim's git config, a common dotfile setting):
   // git log then follows the one path across renames, as --follow does. Bob deletes
   // secrets.sstash, then renames his forgery (committed as forged.sstash) to it: the witness
   // follows secrets.sstash back to forged.sstash, whose history has no removal.
-  it.fails('refuses the forgery renamed onto the stash path, on a clone whose git config sets log.follow', async () => {
+  it('refuses the forgery renamed onto the stash path, on a clone whose git config sets log.follow', async () => {
     const t = await removalInGit()
     writeFileSync(join(t.repo, 'forged.sstash'), await forgery(t))
     await t.git('add', 'forged.sstash')
@@ -341,11 +349,11 @@ describe('the git history witness, against a removed admin who can push', () => 
     await t.git('commit', '-qm', 'rename')
     refused(await (await victimClone(t)).sstash(['get', 'prod/db/password']))
   }, 30_000)
-  // BROKEN: checkTrust returns early for a membership older than (or as old as) the one this
+  // WAS BROKEN, fixed:: checkTrust returns early for a membership older than (or as old as) the one this
   // clone pinned when --allow-old is given, before it asks the history. Bob signs his forgery
   // at the epoch CI pinned (or below it); CI that reads old branches knowingly
   // (SSTASH_ALLOW_OLD=1) gets a warning that the file is older, and eve's value.
-  it.fails('refuses, with --allow-old on CI\'s clone pinned before the removal, the forgery signed at an epoch it has seen', async () => {
+  it('refuses, with --allow-old on CI\'s clone pinned before the removal, the forgery signed at an epoch it has seen', async () => {
     const t = await removalInGit()
     const file = parseTeamFile(await forgery(t), 'forged')
     for (const epoch of [file.epoch - 50, file.epoch - 51]) {
@@ -368,17 +376,17 @@ describe('the git history witness, when git cannot read the history', () => {
     return t
   }
 
-  // BROKEN: any failure of git is taken as "no repository" (history.ts: `if (git.status !== 0)
+  // WAS BROKEN, fixed:: any failure of git is taken as "no repository" (history.ts: `if (git.status !== 0)
   // return undefined`), so the witness fails open. In a partial clone (actions/checkout's
   // `filter: blob:none`, or `git clone --filter=blob:none`) the old versions of the file are
   // fetched from the remote when `git log -p` needs them; when that fetch fails (no network, no
   // credentials: `persist-credentials: false`), git exits 128 and the forgery is read.
-  it.fails('refuses the forgery on a partial clone whose old versions of the file cannot be fetched', async () => {
+  it('refuses the forgery on a partial clone whose old versions of the file cannot be fetched', async () => {
     const t = await forged()
     await t.git('config', 'uploadpack.allowFilter', 'true')
     const v = await victimClone(t, ['--filter=blob:none'])
     await v.git('remote', 'set-url', 'origin', `file://${t.repo}-gone`)
-    refused(await v.sstash(['get', 'prod/db/password']))
+    unreadable(await v.sstash(['get', 'prod/db/password']))
   }, 20_000)
 
   it('refuses the forgery on a partial clone that can fetch the old versions of the file', async () => {
@@ -415,14 +423,14 @@ describe('the git history witness, when git cannot read the history', () => {
     return id
   }
 
-  // BROKEN (fails open, and an attacker can make git fail): git will not diff a file over
+  // WAS BROKEN, fixed: (fails open, and an attacker can make git fail): git will not diff a file over
   // 1023 MiB ("fatal: unable to generate diff", exit 128), which history.ts takes as "no
   // repository". Bob pushes one version of the file of 1 GiB of repeated lines (about a
   // megabyte packed; servers without a file size limit take it, GitHub's 100 MB limit would
   // not) and the real file back, then his forgery: the witness dies on the big version after
   // seconds and the forgery is read. (CI's clone here, pinned before the removal, which pulled
   // the pushes: a fresh clone of the 1 GiB blob takes longer than a test should.)
-  it.fails('refuses the forgery after bob pushed a version of the file over the size git will diff', async () => {
+  it('refuses the forgery after bob pushed a version of the file over the size git will diff', async () => {
     const t = await removalInGit()
     const big = await bigBlob(t.repo, 1024 ** 3)
     expect((await t.git('cat-file', '-s', big)).stdout.trim()).toBe(String(1024 ** 3))
@@ -432,23 +440,23 @@ describe('the git history witness, when git cannot read the history', () => {
     await t.git('commit', '-qm', 'back')
     writeFileSync(t.path, await forgery(t))
     await t.git('commit', '-qam', 'tidy')
-    refused(await t.sstash(['get', 'prod/db/password']))
+    unreadable(await t.sstash(['get', 'prod/db/password']))
   }, 40_000)
 
-  // BROKEN (fails open again): GIT_CEILING_DIRECTORIES (set by some CI images and shell setups
+  // WAS BROKEN, fixed: (fails open again): GIT_CEILING_DIRECTORIES (set by some CI images and shell setups
   // to keep git from looking above a workspace) at the repository's top stops git from finding
   // the repository from the file's directory: exit 128, taken as "no repository".
-  it.fails('refuses the forgery when GIT_CEILING_DIRECTORIES keeps git from finding the repository above the file\'s directory', async () => {
+  it('refuses the forgery when GIT_CEILING_DIRECTORIES keeps git from finding the repository above the file\'s directory', async () => {
     const t = await forged('team')
     const v = await victimClone(t)
     refused(await v.sstash(['get', 'prod/db/password'], clone(), { GIT_CEILING_DIRECTORIES: v.at }))
   }, 20_000)
 
-  // BROKEN (fails open): sstash inherits GIT_DIR. Run where GIT_DIR names another repository
+  // WAS BROKEN, fixed: (fails open): sstash inherits GIT_DIR. Run where GIT_DIR names another repository
   // (a hook or alias of another repository, `git submodule foreach`, yadm or vcsh, a CI script
   // that exports it), `git log -- secrets.sstash` reads that repository, where the path has
   // no history: empty output, exit 0, nothing witnessed.
-  it.fails('refuses the forgery when the environment\'s GIT_DIR names another repository', async () => {
+  it('refuses the forgery when the environment\'s GIT_DIR names another repository', async () => {
     const t = await forged()
     const v = await victimClone(t)
     const other = join(dir, `other-${count++}`)
@@ -457,17 +465,17 @@ describe('the git history witness, when git cannot read the history', () => {
     refused(await v.sstash(['get', 'prod/db/password'], clone(), { GIT_DIR: join(other, '.git') }))
   }, 20_000)
 
-  // BROKEN (fails open): git refuses a repository another user owns ("detected dubious
+  // WAS BROKEN, fixed: (fails open): git refuses a repository another user owns ("detected dubious
   // ownership", safe.directory), as in a CI container that runs as root over a checkout the
   // runner's user made; git exits 128, taken as "no repository", and the forgery is read.
-  it.skipIf(process.getuid?.() !== 0 || !otherUser()).fails('refuses the forgery in a clone another user owns, which git will not read', async () => {
+  it.skipIf(process.getuid?.() !== 0 || !otherUser())('refuses the forgery in a clone another user owns, which git will not read', async () => {
     const t = await forged()
     const v = await victimClone(t)
     const other = otherUser() as { uid: number; gid: number }
     await ok(runCommand('chown', ['-R', `${other.uid}:${other.gid}`, v.at]))
     const log = await runCommand('git', ['log', '--oneline'], { cwd: v.at, env: GIT_ENV })
     expect(log.stderr).toContain('dubious ownership')
-    refused(await v.sstash(['get', 'prod/db/password']))
+    unreadable(await v.sstash(['get', 'prod/db/password']))
   }, 20_000)
 })
 
@@ -554,7 +562,7 @@ describe('the git history witness as a denial of service', () => {
     expect(r.stdout).toBe('prod-password')
   }, 20_000)
 
-  it('lets a clone take the real file knowingly after the plant, with `team trust --fingerprint`, as the error\'s hint says', async () => {
+  it('lets a clone take the real file after the plant by pinning the signing key an admin gives, as the error\'s hint says', async () => {
     const t = await removalInGit()
     await plantFork(t)
     const v = await victimClone(t)
@@ -562,19 +570,21 @@ describe('the git history witness as a denial of service', () => {
     const refusedAt = await v.sstash(['get', 'prod/db/password'], state)
     expect(refusedAt.code).toBe(4)
     expect(refusedAt.stderr).toMatch(ONE_ERROR)
-    expect(refusedAt.stderr).toContain('team trust --fingerprint')
-    const fingerprint = teamFingerprint(parseTeamFile(readFileSync(v.path), 'real'))
-    await ok(v.sstash(['team', 'trust', '--fingerprint', fingerprint], state))
+    expect(refusedAt.stderr).toContain('team verify --signing-key')
+    // `team trust` takes a replaced team knowingly, but not past the history's fork.
+    const real = parseTeamFile(readFileSync(v.path), 'real')
+    expect((await v.sstash(['team', 'trust', '--fingerprint', teamFingerprint(real)], state)).code).toBe(4)
+    await ok(v.sstash(['team', 'verify', '--signing-key', signingKeyFingerprint(real) as string], state))
     expect((await ok(v.sstash(['get', 'prod/db/password'], state))).stdout).toBe('prod-password')
   }, 20_000)
 
-  // BROKEN (the plant's second half): CI that clones afresh for every job meets the refusal on
+  // WAS BROKEN, fixed (team trust asks the history too; verify --signing-key settles forks at or below the key): (the plant's second half): CI that clones afresh for every job meets the refusal on
   // every job, and the only way the hint gives is `team trust --fingerprint F` in the job. But F
   // names the team's first signing key, which bob held: his forgery, pushed later, has the same
   // fingerprint, and `team trust` (no history asked) pins it. The pin CI could hold instead, the
   // newest signing key (`team verify --signing-key`, which the forgery cannot hold), cannot
   // override the witness: verify asks the history first and is refused as well.
-  it.fails('refuses bob\'s later forgery on fresh CI clones that take the hint\'s way past his plant, or lets them pin the signing key instead', async () => {
+  it('refuses bob\'s later forgery on fresh CI clones that take the hint\'s way past his plant, or lets them pin the signing key instead', async () => {
     const t = await removalInGit()
     await plantFork(t)
     const real = parseTeamFile(readFileSync(t.path), 'real')

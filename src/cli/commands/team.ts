@@ -189,6 +189,9 @@ async function trust(options: Options): Promise<void> {
   const file = readTeamFile(path)
   const fingerprint = teamFingerprint(file)
   if (expected.trim().toLowerCase() !== fingerprint) throw new SSCryptoError(`${path} holds team ${fingerprint}, not ${expected}`, 'TEAM_REPLACED')
+  // A replacement taken knowingly is still no file its history shows signed by a replaced or forked key.
+  const { checkHistory } = await import('../../team/history.js')
+  checkHistory(file, realPathOf(path), 0, path)
   const seen = SeenStore.load()
   seen.reset(file.teamId)
   remember(file, realPathOf(path), seen, fingerprint)
