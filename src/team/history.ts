@@ -15,6 +15,7 @@
  * repository or git is missing. A shallow clone's history, or one that a force-push rewrote,
  * may not hold the removal: SECURITY.md.
  */
+import { existsSync, lstatSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { SSCryptoError, SSError } from '../errors.js'
 import type { SignKeyRecord, TeamFile } from './format.js'
@@ -91,7 +92,6 @@ const cannotRead = (what: string, why: string): SSError =>
 
 /** True when a `.git` is at or above `dir`. */
 function inWorkTree(dir: string): boolean {
-  const { existsSync } = process.getBuiltinModule('node:fs')
   for (let d = dir; ; d = dirname(d)) {
     if (existsSync(join(d, '.git'))) return true
     if (dirname(d) === d) return false
@@ -100,7 +100,6 @@ function inWorkTree(dir: string): boolean {
 
 /** Where to run git for `path`, and the path to give it: from the nearest directory above it that is not a symbolic link, so that git sees the path as named. */
 function anchored(path: string): { cwd: string; rel: string } {
-  const { lstatSync } = process.getBuiltinModule('node:fs')
   const isLink = (p: string): boolean => lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() === true
   let [cwd, rel] = [dirname(path), basename(path)]
   while (dirname(cwd) !== cwd && isLink(cwd)) [cwd, rel] = [dirname(cwd), `${basename(cwd)}/${rel}`]
