@@ -393,4 +393,27 @@ describe('where the witness still sees nothing', () => {
       expect(r.stdout).toBe('')
     }
   }, 30_000)
+
+  // BROKEN (witness sees nothing): the witness asks HEAD's history only. bob, removed on main,
+  // pushes a branch forked from before his removal with his forgery on it; CI that runs on
+  // every pushed branch (`on: push`, GitLab branch pipelines) checks that branch out, and its
+  // history has no removal in it, though the clone holds main (the removal) too. The same for
+  // a developer who checks out an old branch on a fresh clone.
+  it.fails('refuses a removed admin\'s forgery on a branch he forked from before his removal, in a clone that holds main', async () => {
+    const { repo, path } = await repoWithTeam()
+    const before = readFileSync(path)
+    const bobsSeed = openKeyring(parseTeamFile(before, 'before'), ids(bob), 'before').signingSeed()
+    await git(repo, ['branch', 'bobs'])
+    await removeMember(await TeamStash.open(path, ids(alice), clone()), 'bob')
+    await git(repo, ['commit', '-qam', 'remove bob'])
+    await git(repo, ['checkout', '-q', 'bobs'])
+    const forged = await prodForEve(before)
+    signMembership(forged, bobsSeed)
+    writeFileSync(path, serializeTeamFile(forged))
+    await git(repo, ['commit', '-qam', 'tidy'])
+    const r = await get(path)
+    if (process.env.DBG) console.log('BRANCH', r.code, r.stdout, r.stderr)
+    expect(r.code, r.stderr).toBe(4)
+    expect(r.stdout).toBe('')
+  }, 30_000)
 })
