@@ -67,7 +67,6 @@ const get = (stash: string, options: { cwd?: string; env?: Record<string, string
 
 async function reads(stash: string, options: Parameters<typeof get>[1] = {}): Promise<void> {
   const r = await get(stash, options)
-  if (process.env.DBG) console.log('READS', stash, r.code, r.stderr)
   expect(r.stderr).toBe('')
   expect(r.code).toBe(0)
   expect(r.stdout).toBe('prod-password')
@@ -75,7 +74,7 @@ async function reads(stash: string, options: Parameters<typeof get>[1] = {}): Pr
 
 /**
  * Removes bob (committed with `g`), then commits bob's forgery signed with the key he kept, and
- * returns the forged file's path: a witness that reads the history refuses it.
+ * a witness that reads the history refuses it.
  */
 async function forgeAfterRemoval(path: string, g: (args: string[]) => Promise<unknown>): Promise<void> {
   const before = readFileSync(path)
@@ -193,7 +192,7 @@ describe('the history witness on the layouts legitimate checkouts come in', () =
 
 describe('the history witness where sstash is run from', () => {
   it('reads a team stash from a pre-commit and a post-checkout hook, in the main checkout and in a linked worktree', async () => {
-    const { repo, path } = await repoWithTeam()
+    const { repo } = await repoWithTeam()
     const out = join(fresh('hookout'), 'out')
     const state = clone()
     const hook = `#!/bin/sh\n"${process.execPath}" -- "${BIN.sstash}" --stash "$PWD/secrets.sstash" get prod/db/password >> "${out}" || exit 1\necho >> "${out}"\n`
@@ -211,7 +210,6 @@ describe('the history witness where sstash is run from', () => {
     await git(wt, ['add', 'b.txt'], env)
     await git(wt, ['commit', '-qm', 'b'], { ...env, ...clone() })
     expect(readFileSync(out, 'utf8')).toBe('prod-password\n'.repeat(3))
-    expect(path).toBeTruthy()
   }, 30_000)
 
   it('rebases a branch over another that changed the team stash, with the merge driver, on a clone that has not seen it', async () => {
@@ -256,9 +254,25 @@ describe('the history witness where sstash is run from', () => {
     mkdirSync(join(repo, 'vol'))
     const script = `mount -t tmpfs none "$1/vol" && cp "$2" "$1/vol/team.sstash" && exec "$3" -- "$4" --stash "$1/vol/team.sstash" get prod/db/password`
     const r = await runCommand('unshare', ['-m', 'sh', '-c', script, 'sh', repo, path, process.execPath, BIN.sstash], { env: { ...clone(), HOME: dir, SSTASH_IDENTITY: ci.secret } })
-    if (process.env.DBG) console.log('MOUNT', r.code, r.stderr)
     expect(r.stderr).toBe('')
     expect(r.stdout).toBe('prod-password')
+  }, 20_000)
+
+  // BROKEN (minor): a clone-local team stash kept inside `.git/` so that it is never committed:
+  // git says "this operation must be run in a work tree", and the witness refuses it with
+  // IO_ERROR. (In a bare repository's folder, with no `.git` above, it reads.)
+  it.fails('reads a team stash kept inside the checkout\'s .git folder', async () => {
+    const { repo, path } = await repoWithTeam()
+    cpSync(path, join(repo, '.git', 'local.sstash'))
+    await reads(join(repo, '.git', 'local.sstash'))
+  }, 20_000)
+
+  it('reads a team stash kept in a bare repository\'s folder', async () => {
+    const { repo, path } = await repoWithTeam()
+    const bare = join(fresh('bare'), 'r.git')
+    await git(dir, ['clone', '-q', '--bare', repo, bare])
+    cpSync(path, join(bare, 'local.sstash'))
+    await reads(join(bare, 'local.sstash'))
   }, 20_000)
 
   it('reads a team stash in CI, with GIT_CEILING_DIRECTORIES set to the workspace\'s parent', async () => {
@@ -388,7 +402,6 @@ describe('where the witness still sees nothing', () => {
     await forgeAfterRemoval(path, (args) => git(home, args, env, home))
     for (const e of [{}, env]) {
       const r = await get(path, { home, env: e })
-      if (process.env.DBG) console.log('YADM', r.code, r.stdout, r.stderr)
       expect(r.code, r.stderr).toBe(4)
       expect(r.stdout).toBe('')
     }
@@ -412,7 +425,6 @@ describe('where the witness still sees nothing', () => {
     writeFileSync(path, serializeTeamFile(forged))
     await git(repo, ['commit', '-qam', 'tidy'])
     const r = await get(path)
-    if (process.env.DBG) console.log('BRANCH', r.code, r.stdout, r.stderr)
     expect(r.code, r.stderr).toBe(4)
     expect(r.stdout).toBe('')
   }, 30_000)
