@@ -56,8 +56,9 @@ function keysInHistory(paths: readonly string[], revision: string, what: string)
     const { cwd, rel } = anchored(path)
     const top = git(['rev-parse', '--show-toplevel'], cwd)
     if ((top.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined
+    // No repository here (a `.git` that is none, a mount point, the git folder itself): nothing to ask. A repository git will not read is refused.
     if (top.status !== 0) {
-      if (inWorkTree(cwd)) throw cannotRead(what, top.stderr)
+      if (inWorkTree(cwd) && !NO_REPOSITORY.test(top.stderr)) throw cannotRead(what, top.stderr)
       continue
     }
     // A shallow clone is read as far as it goes: a removal within its depth is still seen.
@@ -72,14 +73,22 @@ function keysInHistory(paths: readonly string[], revision: string, what: string)
   return asked ? keys : undefined
 }
 
-/** The variables by which a parent process (a hook, a script, a dotfiles manager) points git elsewhere: `git rev-parse --local-env-vars`, and the ceiling. */
-const ELSEWHERE = ['GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_CONFIG', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT', 'GIT_OBJECT_DIRECTORY', 'GIT_DIR', 'GIT_WORK_TREE',
+/** What git says where there is no repository to read (which nobody's push can make): not a refusal. */
+const NO_REPOSITORY = /not a git repository|must be run in a work tree/
+
+/**
+ * The variables by which a parent process (a hook, a script, a dotfiles manager) points git
+ * at other history: those of `git rev-parse --local-env-vars`, and the ceiling. The user's
+ * configuration given in the environment (GIT_CONFIG_PARAMETERS, GIT_CONFIG_COUNT: a
+ * safe.directory, say) stays, as it does for their own `git log`.
+ */
+const ELSEWHERE = ['GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_CONFIG', 'GIT_OBJECT_DIRECTORY', 'GIT_DIR', 'GIT_WORK_TREE',
   'GIT_IMPLICIT_WORK_TREE', 'GIT_GRAFT_FILE', 'GIT_INDEX_FILE', 'GIT_NO_REPLACE_OBJECTS', 'GIT_REPLACE_REF_BASE', 'GIT_PREFIX', 'GIT_INTERNAL_SUPER_PREFIX',
   'GIT_SHALLOW_FILE', 'GIT_COMMON_DIR', 'GIT_CEILING_DIRECTORIES']
 
 function git(args: string[], cwd: string) {
   const { spawnSync } = process.getBuiltinModule('node:child_process')
-  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_PAGER: 'cat' }
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_PAGER: 'cat', GIT_DISCOVERY_ACROSS_FILESYSTEM: '1' }
   for (const name of ELSEWHERE) delete env[name]
   return spawnSync('git', ['--no-pager', '--no-replace-objects', '--literal-pathspecs', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: MAX_OUTPUT, encoding: 'latin1' })
 }

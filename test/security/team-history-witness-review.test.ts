@@ -245,11 +245,11 @@ describe('the history witness where sstash is run from', () => {
     }
   }, 30_000)
 
-  // BROKEN: a team stash on a volume mounted inside a checkout (a container's /app checkout with
+  // WAS BROKEN, fixed:: a team stash on a volume mounted inside a checkout (a container's /app checkout with
   // /app/config a mounted volume, a Kubernetes secret mount): git stops at the filesystem
   // boundary ("not a git repository (or any parent up to mount point ...)"), the witness finds
   // the checkout's `.git` above and refuses the file with IO_ERROR.
-  it.skipIf(process.getuid?.() !== 0).fails('reads a team stash on another filesystem mounted inside a checkout', async () => {
+  it.skipIf(process.getuid?.() !== 0)('reads a team stash on another filesystem mounted inside a checkout', async () => {
     const { repo, path } = await repoWithTeam()
     mkdirSync(join(repo, 'vol'))
     const script = `mount -t tmpfs none "$1/vol" && cp "$2" "$1/vol/team.sstash" && exec "$3" -- "$4" --stash "$1/vol/team.sstash" get prod/db/password`
@@ -258,10 +258,10 @@ describe('the history witness where sstash is run from', () => {
     expect(r.stdout).toBe('prod-password')
   }, 20_000)
 
-  // BROKEN (minor): a clone-local team stash kept inside `.git/` so that it is never committed:
+  // WAS BROKEN, fixed: (minor): a clone-local team stash kept inside `.git/` so that it is never committed:
   // git says "this operation must be run in a work tree", and the witness refuses it with
   // IO_ERROR. (In a bare repository's folder, with no `.git` above, it reads.)
-  it.fails('reads a team stash kept inside the checkout\'s .git folder', async () => {
+  it('reads a team stash kept inside the checkout\'s .git folder', async () => {
     const { repo, path } = await repoWithTeam()
     cpSync(path, join(repo, '.git', 'local.sstash'))
     await reads(join(repo, '.git', 'local.sstash'))
@@ -281,11 +281,11 @@ describe('the history witness where sstash is run from', () => {
     await reads(path, { env: { GIT_CEILING_DIRECTORIES: parent } })
   }, 20_000)
 
-  // BROKEN: CI that has no checkout of the team's repository (an artifact, a cache) under a
+  // WAS BROKEN, fixed:: CI that has no checkout of the team's repository (an artifact, a cache) under a
   // parent it fenced off with GIT_CEILING_DIRECTORIES, where a `.git` above is not a repository
   // git can read (an empty or stale `.git`): the witness drops the ceiling, finds the `.git`,
   // and refuses the file with IO_ERROR instead of taking it as in no repository.
-  it.fails('reads a team stash outside any repository, under a ceiling above which a `.git` is not a repository', async () => {
+  it('reads a team stash outside any repository, under a ceiling above which a `.git` is not a repository', async () => {
     const parent = fresh('ceiling')
     mkdirSync(join(parent, '.git'))
     const ws = join(parent, 'workspace')
@@ -294,11 +294,11 @@ describe('the history witness where sstash is run from', () => {
     await reads(join(ws, 'secrets.sstash'), { env: { GIT_CEILING_DIRECTORIES: parent } })
   }, 20_000)
 
-  // BROKEN: a submodule or a linked worktree copied without its git directory (a Docker build
+  // WAS BROKEN, fixed:: a submodule or a linked worktree copied without its git directory (a Docker build
   // context, `cp -r` of the checkout, a tarball of it) keeps a `.git` file that points nowhere:
   // git says "not a git repository", and the witness refuses the file with IO_ERROR, though no
   // history can be asked and none could have been forged there.
-  it.fails('reads a team stash in a checkout copied without its git directory (a `.git` file that points nowhere)', async () => {
+  it('reads a team stash in a checkout copied without its git directory (a `.git` file that points nowhere)', async () => {
     const { repo } = await repoWithTeam()
     const wt = join(fresh('wt'), 'linked')
     await git(repo, ['worktree', 'add', '-q', '-b', 'other', wt])
@@ -329,11 +329,11 @@ describe('the history witness where sstash is run from', () => {
 })
 
 describe('the history witness and safe.directory given on the command line or in the environment', () => {
-  // BROKEN: safe.directory given as git allows it outside the global file, by GIT_CONFIG_COUNT
+  // WAS BROKEN, fixed:: safe.directory given as git allows it outside the global file, by GIT_CONFIG_COUNT
   // (containers, CI images) or `git -c safe.directory=* commit` (which reaches a hook as
   // GIT_CONFIG_PARAMETERS): git itself reads the checkout, but the witness drops both variables
   // and refuses the file with IO_ERROR ("detected dubious ownership").
-  it.skipIf(!otherUser()).fails('reads a team stash in another user\'s checkout trusted by GIT_CONFIG_COUNT safe.directory=*', async () => {
+  it.skipIf(!otherUser())('reads a team stash in another user\'s checkout trusted by GIT_CONFIG_COUNT safe.directory=*', async () => {
     const { repo, path } = await repoWithTeam()
     const owner = otherUser() as { uid: number; gid: number }
     await ok(runCommand('chown', ['-R', `${owner.uid}:${owner.gid}`, repo]))
