@@ -73,7 +73,7 @@ function keysInHistory(paths: readonly string[], revision: string, what: string)
   return asked ? keys : undefined
 }
 
-/** What git says where there is no repository to read (which nobody's push can make): not a refusal. */
+/** What git says (in the C locale) where there is no repository to read, which nobody's push can make: not a refusal. */
 const NO_REPOSITORY = /not a git repository|must be run in a work tree/
 
 /**
@@ -88,7 +88,7 @@ const ELSEWHERE = ['GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_CONFIG', 'GIT_OBJECT
 
 function git(args: string[], cwd: string) {
   const { spawnSync } = process.getBuiltinModule('node:child_process')
-  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_PAGER: 'cat', GIT_DISCOVERY_ACROSS_FILESYSTEM: '1' }
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_PAGER: 'cat', GIT_DISCOVERY_ACROSS_FILESYSTEM: '1', LC_ALL: 'C', LANGUAGE: '' }
   for (const name of ELSEWHERE) delete env[name]
   return spawnSync('git', ['--no-pager', '--no-replace-objects', '--literal-pathspecs', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: MAX_OUTPUT, encoding: 'latin1' })
 }
@@ -126,7 +126,7 @@ const endorsedBy = (file: TeamFile, key: HistoricKey): boolean => {
  * above generation `pinnedGen` (what this clone pinned; forks at or below it are settled by the pin).
  * @param paths - the file's real path, and the path as given
  * @param revision - the commit whose history this file is (HEAD; in the merge driver, their side's)
- * @throws {SSCryptoError} TEAM_ROLLBACK (a replaced key), TEAM_REPLACED (a fork)
+ * @throws {SSCryptoError} TEAM_ROLLBACK (a replaced key), TEAM_REPLACED (a fork); {@link SSError} IO_ERROR (git could not read the history there is)
  */
 export function checkHistory(file: TeamFile, paths: readonly string[], pinnedGen: number, what: string, revision = 'HEAD'): void {
   const newest = file.signKeys.size
