@@ -14,89 +14,16 @@ import { once } from 'node:events'
 import { createDeflate, constants as zlib } from 'node:zlib'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ageEncrypt } from '../../src/team/age-file.js'
-import { serializeTeamFile, type TeamFile } from '../../src/team/format.js'
-import { openKeyring } from '../../src/team/keyring.js'
-import { parseRecipient } from '../../src/team/keys.js'
-import { addMember, createTeam, removeMember } from '../../src/team/membership.js'
+import { serializeTeamFile } from '../../src/team/format.js'
+import { removeMember } from '../../src/team/membership.js'
 import { parseTeamFile } from '../../src/team/parse.js'
-import { fingerprintOf, newScopeKey, sealValue } from '../../src/team/scope-keys.js'
 import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint, teamFingerprint } from '../../src/team/signing.js'
 import { TeamStash } from '../../src/team/team-stash.js'
-import { b64 } from '../../src/crypto/primitives.js'
-import { otherUser, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
-import { clone, ids, newKey, utf8 } from '../unit/team/fixture.js'
+import { otherUser, runBin, runCommand, type RunResult } from '../helpers.js'
+import { clone, ids } from '../unit/team/fixture.js'
+import { GIT_ENV, ONE_ERROR, dir, forgery, gitIn, ok, removalInGit, type Removal } from './team-git-fixture.js'
 
-const dir = tempDir()
 let count = 0
-const ONE_ERROR = /^sstash: error: [^\n]+\n(sstash: hint: [^\n]+\n)?$/
-const EVE = { GIT_AUTHOR_NAME: 'eve', GIT_AUTHOR_EMAIL: 'eve@example.com', GIT_COMMITTER_NAME: 'eve', GIT_COMMITTER_EMAIL: 'eve@example.com' }
-const GIT_ENV = { ...EVE, HOME: dir, GIT_CONFIG_NOSYSTEM: '1' }
-const wrapTo = async (key: Uint8Array, recipient: string): Promise<string> => b64(await ageEncrypt(key, [parseRecipient(recipient)]))
-
-async function ok(p: Promise<RunResult>): Promise<RunResult> {
-  const r = await p
-  expect(r.code, r.stderr).toBe(0)
-  return r
-}
-
-/** git in `cwd`, as the attacker or the victim runs it (no user or system config). */
-const gitIn = (cwd: string, env: Record<string, string | undefined> = {}) => (...args: string[]) => ok(runCommand('git', args, { cwd, env: { ...GIT_ENV, ...env } }))
-
-/**
- * A team in a git repository (with `team git-setup`'s drivers), at `sub`/secrets.sstash: alice
- * (admin; dev, prod), bob (admin; dev), ci (prod), one value in each scope, committed. CI reads it
- * once; then alice removes bob, committed. Returns bob's copy of the first signing key's seed.
- */
-async function removalInGit(sub = '') {
-  const repo = join(dir, `repo-${count++}`)
-  const git = gitIn(repo)
-  await ok(runCommand('git', ['init', '-q', '-b', 'main', repo]))
-  mkdirSync(join(repo, sub), { recursive: true })
-  const path = join(repo, sub, 'secrets.sstash')
-  const [alice, bob, ci] = [newKey(), newKey(), newKey()]
-  const env = { alice: clone(), ci: clone() }
-  await createTeam(path, 'alice', alice.recipient, [{ name: 'dev', prefix: ['dev'] }, { name: 'prod', prefix: ['prod'] }], env.alice)
-  const asAlice = await TeamStash.open(path, ids(alice), env.alice)
-  await addMember(asAlice, 'bob', bob.recipient, ['dev'], { admin: true })
-  await addMember(asAlice, 'ci', ci.recipient, ['prod'])
-  await asAlice.update((tree) => {
-    tree.write(['dev', 'api', 'token'], utf8('dev-token'))
-    tree.write(['prod', 'db', 'password'], utf8('prod-password'))
-  })
-  await ok(runBin('sstash', ['--stash', path, 'team', 'git-setup'], { cwd: repo, env: { ...env.alice, HOME: dir } }))
-  await git('add', '.')
-  await git('commit', '-qm', 'team')
-  const asCi = { HOME: dir, SSTASH_IDENTITY: ci.secret }
-  /** sstash as CI, on the file at `at` (this repository's by default), with a clone memory. */
-  const sstash = (args: string[], state: Record<string, string> = env.ci, at = path, extra: Record<string, string | undefined> = {}) =>
-    runBin('sstash', ['--stash', at, ...args], { cwd: repo, env: { ...state, ...asCi, ...extra } })
-  expect((await ok(sstash(['get', 'prod/db/password']))).stdout).toBe('prod-password')
-  const before = readFileSync(path)
-  const bobsSeed = openKeyring(parseTeamFile(before, 'before'), ids(bob), 'before').signingSeed()
-  await removeMember(await TeamStash.open(path, ids(alice), env.alice), 'bob')
-  await git('commit', '-qam', 'remove bob')
-  return { repo, sub, path, git, sstash, env, alice, ci, asCi, before, bobsSeed }
-}
-
-type Removal = Awaited<ReturnType<typeof removalInGit>>
-
-/** Bob's membership from the file before his removal, signed with the key he kept: prod given a key of his, wrapped to alice, ci and eve, and a value eve chose. */
-async function forgery(t: Removal): Promise<Buffer> {
-  const file: TeamFile = parseTeamFile(t.before, 'before')
-  const eve = newKey()
-  const key = newScopeKey()
-  const prod = file.scopes.get('prod')!
-  prod.gen = 2
-  prod.fingerprint = fingerprintOf(key)
-  file.members.set('eve', eve.recipient)
-  for (const k of [...file.wraps.keys()]) if (k.startsWith('prod ')) file.wraps.delete(k)
-  for (const member of ['alice', 'ci', 'eve']) file.wraps.set(`prod ${member}`, { scope: 'prod', gen: 2, member, file: await wrapTo(key, file.members.get(member)!) })
-  file.values.set('/prod/db/password', sealValue(key, file.teamId, { path: ['prod', 'db', 'password'], scope: 'prod', gen: 2, since: 2, version: 9 }, utf8('eve chose this')))
-  file.epoch += 50
-  signMembership(file, t.bobsSeed)
-  return Buffer.from(serializeTeamFile(file))
-}
 
 /** A clone of the repository, as a victim makes it (`git clone` with `args`), and sstash as CI in it with a fresh memory. */
 async function victimClone(t: Removal, args: string[] = [], env: Record<string, string> = {}) {

@@ -7,70 +7,24 @@
  * cryptography; and the legitimate histories that must still read.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { serializeTeamFile, type TeamFile } from '../../src/team/format.js'
 import { openKeyring } from '../../src/team/keyring.js'
-import { addMember, createTeam, removeMember } from '../../src/team/membership.js'
+import { addMember, removeMember } from '../../src/team/membership.js'
 import { parseTeamFile } from '../../src/team/parse.js'
 import { endorsementMessage, newSigningKey, signBytes, signMembership, signingKeyFingerprint } from '../../src/team/signing.js'
 import { TeamStash } from '../../src/team/team-stash.js'
 import { b64 } from '../../src/crypto/primitives.js'
-import { runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
-import { clone, eveAsAdmin, ids, newKey, prodForEve, utf8, wrapTo } from '../unit/team/fixture.js'
-
-const dir = tempDir()
-let count = 0
-const ONE_ERROR = /^sstash: error: [^\n]+\n(sstash: hint: [^\n]+\n)?$/
-const EVE = { GIT_AUTHOR_NAME: 'eve', GIT_AUTHOR_EMAIL: 'eve@example.com', GIT_COMMITTER_NAME: 'eve', GIT_COMMITTER_EMAIL: 'eve@example.com' }
-
-async function ok(p: Promise<RunResult>): Promise<RunResult> {
-  const r = await p
-  expect(r.code, r.stderr).toBe(0)
-  return r
-}
-
-/**
- * A team in a git repository (with `team git-setup`'s diff and merge drivers): alice (admin;
- * dev, prod), bob (admin; dev), ci (prod), one value in each scope, committed. CI reads it
- * once; then alice removes bob, committed. Returns bob's copy of the first signing key's seed.
- */
-async function removalInGit() {
-  const repo = join(dir, `repo-${count++}`)
-  const git = (...args: string[]) => ok(runCommand('git', args, { cwd: repo, env: { ...EVE, HOME: dir } }))
-  await ok(runCommand('git', ['init', '-q', '-b', 'main', repo]))
-  const path = join(repo, 'secrets.sstash')
-  const [alice, bob, ci] = [newKey(), newKey(), newKey()]
-  const env = { alice: clone(), ci: clone() }
-  await createTeam(path, 'alice', alice.recipient, [{ name: 'dev', prefix: ['dev'] }, { name: 'prod', prefix: ['prod'] }], env.alice)
-  const asAlice = await TeamStash.open(path, ids(alice), env.alice)
-  await addMember(asAlice, 'bob', bob.recipient, ['dev'], { admin: true })
-  await addMember(asAlice, 'ci', ci.recipient, ['prod'])
-  await asAlice.update((tree) => {
-    tree.write(['dev', 'api', 'token'], utf8('dev-token'))
-    tree.write(['prod', 'db', 'password'], utf8('prod-password'))
-  })
-  await ok(runBin('sstash', ['--stash', path, 'team', 'git-setup'], { cwd: repo, env: { ...env.alice, HOME: dir } }))
-  await git('add', '.')
-  await git('commit', '-qm', 'team')
-  const sstash = (who: 'alice' | 'ci', args: string[], state: Record<string, string> = env[who]) =>
-    runBin('sstash', ['--stash', path, ...args], { cwd: repo, env: { ...state, HOME: dir, SSTASH_IDENTITY: (who === 'ci' ? ci : alice).secret } })
-  expect((await ok(sstash('ci', ['get', 'prod/db/password']))).stdout).toBe('prod-password')
-  const before = readFileSync(path)
-  const bobsSeed = openKeyring(parseTeamFile(before, 'before'), ids(bob), 'before').signingSeed()
-  await removeMember(await TeamStash.open(path, ids(alice), env.alice), 'bob')
-  await git('commit', '-qam', 'remove bob')
-  return { repo, path, git, sstash, env, alice, ci, before, bobsSeed }
-}
-
-type Removal = Awaited<ReturnType<typeof removalInGit>>
+import { runBin, runCommand } from '../helpers.js'
+import { clone, eveAsAdmin, ids, newKey, prodForEve, wrapTo } from '../unit/team/fixture.js'
+import { EVE, ONE_ERROR, dir, ok, removalInGit, type Removal } from './team-git-fixture.js'
 
 /** Commits `forged` as eve, then expects CI's stale clone and a fresh clone to refuse it with `message`, printing no value. */
 async function refusedOnTop(t: Removal, forged: TeamFile, message: string): Promise<void> {
   writeFileSync(t.path, serializeTeamFile(forged))
   await t.git('commit', '-qam', 'tidy')
   for (const state of [t.env.ci, clone()]) {
-    const r = await t.sstash('ci', ['get', 'prod/db/password'], state)
+    const r = await t.sstash(['get', 'prod/db/password'], state)
     expect(r.code, r.stderr).toBe(4)
     expect(r.stdout).toBe('')
     expect(r.stderr).toMatch(ONE_ERROR)
@@ -85,7 +39,7 @@ describe('team stash: the file\'s git history witnesses an admin\'s removal', ()
     signMembership(forged, t.bobsSeed)
     await refusedOnTop(t, forged, 'which the file\'s git history shows replaced when an admin was removed')
     // Nor with --allow-old, nor through CI's check.
-    expect((await t.sstash('ci', ['--allow-old', 'get', 'prod/db/password'])).code).toBe(4)
+    expect((await t.sstash(['--allow-old', 'get', 'prod/db/password'])).code).toBe(4)
     expect((await runBin('sstash', ['--stash', t.path, 'team', 'verify'], { cwd: t.repo, env: { ...clone(), HOME: dir } })).code).toBe(4)
   }, 60_000)
 
@@ -137,13 +91,13 @@ describe('team stash: the file\'s git history witnesses an admin\'s removal', ()
     expect(merged.code).not.toBe(0)
     expect(merged.stdout + merged.stderr).toContain('which the file\'s git history shows replaced when an admin was removed')
     expect(readFileSync(t.path)).toEqual(ours)
-    const r = await t.sstash('ci', ['get', 'prod/db/password'])
+    const r = await t.sstash(['get', 'prod/db/password'])
     expect(r.stdout).not.toContain('eve chose this')
   }, 60_000)
 
   it('reads every legitimate history: the removal, a later change, an old branch on a fresh clone, and signing key lines planted without the key', async () => {
     const t = await removalInGit()
-    expect((await ok(t.sstash('ci', ['get', 'prod/db/password']))).stdout).toBe('prod-password')
+    expect((await ok(t.sstash(['get', 'prod/db/password']))).stdout).toBe('prod-password')
     await addMember(await TeamStash.open(t.path, ids(t.alice), t.env.alice), 'dave', newKey().recipient, ['dev'])
     await t.git('commit', '-qam', 'add dave')
     // An outsider's commit with signing key lines of every generation, endorsed by random bytes, then the file back.
@@ -153,8 +107,8 @@ describe('team stash: the file\'s git history witnesses an admin\'s removal', ()
     await t.git('commit', '-qam', 'junk')
     writeFileSync(t.path, real)
     await t.git('commit', '-qam', 'undo junk')
-    for (const state of [t.env.ci, clone()]) expect((await ok(t.sstash('ci', ['get', 'prod/db/password'], state))).stdout).toBe('prod-password')
+    for (const state of [t.env.ci, clone()]) expect((await ok(t.sstash(['get', 'prod/db/password'], state))).stdout).toBe('prod-password')
     await t.git('checkout', '-q', 'HEAD~4')
-    expect((await ok(t.sstash('ci', ['get', 'prod/db/password'], clone()))).stdout).toBe('prod-password')
+    expect((await ok(t.sstash(['get', 'prod/db/password'], clone()))).stdout).toBe('prod-password')
   }, 60_000)
 })
