@@ -69,21 +69,20 @@ function compare(file: TeamFile, paths: readonly string[], seen: SeenStore, what
  * read knowingly, is also checked against the file's git history (./history.ts).
  * @param paths - the file's real path first (./team-stash.ts, realPathOf)
  * @param options.allowOld - read an older membership knowingly (nothing is remembered then)
- * @param options.history - the commit whose history is asked: HEAD, or false for none
+ * @param options.history - the commit whose history is asked (HEAD; the merge driver names their side's)
  * @param options.signingKeyGen - the generation of a signing key the user pinned out of band
  *   (`team verify --signing-key`) and this file holds: a fork in history at or below it is
  *   settled by the pin (a key replaced since is still seen: the pin may be older than a removal)
  * @throws {SSCryptoError} TEAM_REPLACED, TEAM_ROLLBACK; {@link SSError} IO_ERROR (git could not read the history)
  */
-export function checkTrust(file: TeamFile, paths: readonly string[], seen: SeenStore, what: string, options: { allowOld?: boolean; history?: string | false; signingKeyGen?: number } = {}): Trust {
+export function checkTrust(file: TeamFile, paths: readonly string[], seen: SeenStore, what: string, options: { allowOld?: boolean; history?: string; signingKeyGen?: number } = {}): Trust {
   const fingerprint = teamFingerprint(file)
   const old = compare(file, paths, seen, what, fingerprint)
   if (old !== undefined && !options.allowOld)
     throw new SSCryptoError(old, 'TEAM_ROLLBACK', { hint: 'to read it knowingly, add --allow-old (SSTASH_ALLOW_OLD=1); writing to it is refused' })
   const pin = seen.team(file.teamId)
   const unseen = old !== undefined || !pin || file.epoch > pin.epoch
-  if (unseen && options.history !== false)
-    checkHistory(file, paths, Math.max(pin?.signGen ?? 0, options.signingKeyGen ?? 0), what, options.history)
+  if (unseen) checkHistory(file, paths, Math.max(pin?.signGen ?? 0, options.signingKeyGen ?? 0), what, options.history)
   if (old !== undefined) return { fingerprint, old }
   remember(file, paths, seen, fingerprint)
   return { fingerprint }
