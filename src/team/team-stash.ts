@@ -48,13 +48,17 @@ function readTeamBytes(path: string): Uint8Array {
  * file is still the file this clone knows.
  */
 export const realPathOf = (path: string): string[] => {
-  const given = resolve(path)
   try {
-    const real = realpathSync(path)
-    return real === given ? [real] : [real, given]
+    return knownPaths(realpathSync(path), path)
   } catch {
-    return [given]
+    return [resolve(path)]
   }
+}
+
+/** {@link realPathOf} of `given`, whose real path `real` is known already. */
+const knownPaths = (real: string, given: string): string[] => {
+  const absolute = resolve(given)
+  return real === absolute ? [real] : [real, absolute]
 }
 
 /**
@@ -67,8 +71,7 @@ export function checkedFile(path: string, given: string, identities: readonly Id
   const seen = SeenStore.load(env)
   // The file `given` reaches (which `path` already is), and the path as the user gave it: a path turned into a link to another team's file is still known.
   const allowOld = options.allowOld === true || env.SSTASH_ALLOW_OLD === '1'
-  const absolute = resolve(given)
-  const { old } = checkTrust(file, absolute === path ? [path] : [path, absolute], seen, path, { allowOld })
+  const { old } = checkTrust(file, knownPaths(path, given), seen, path, { allowOld })
   // A read unwraps the keys of the records it reads only (values, removals, conflict sides): a key never unwrapped opens nothing.
   const scopes = only && new Set([...file.values.values(), ...file.tombstones.values(), ...file.conflicts.values()].map((record) => record.scope))
   return { bytes, file, old, allowOld, versions: seen.versions(file.teamId), ring: openKeyring(file, identities, path, scopes), save: () => seen.save() }

@@ -191,10 +191,11 @@ async function trust(options: Options): Promise<void> {
   if (expected.trim().toLowerCase() !== fingerprint) throw new SSCryptoError(`${path} holds team ${fingerprint}, not ${expected}`, 'TEAM_REPLACED')
   // A replacement taken knowingly is still no file its history shows signed by a replaced or forked key.
   const { checkHistory } = await import('../../team/history.js')
-  checkHistory(file, realPathOf(path), 0, path)
+  const paths = realPathOf(path)
+  checkHistory(file, paths, 0, path)
   const seen = SeenStore.load()
   seen.reset(file.teamId)
-  remember(file, realPathOf(path), seen, fingerprint)
+  remember(file, paths, seen, fingerprint)
   await seen.save()
   note(`this clone now trusts team ${fingerprint} at ${path}`)
 }
