@@ -11,7 +11,7 @@ import { parseTeamFile } from './parse.js'
 import { hexHash } from '../crypto/primitives.js'
 import { teamFingerprint } from './signing.js'
 
-const tag = (sealed: string): string => hexHash('sha256', sealed).slice(0, 8)
+const tag = (sealed: string | Uint8Array): string => hexHash('sha256', sealed).slice(0, 8)
 
 function valueLine(kind: string, record: ValueRecord, file: TeamFile): string {
   const gen = file.scopes.get(record.scope)?.gen ?? 0
@@ -20,28 +20,53 @@ function valueLine(kind: string, record: ValueRecord, file: TeamFile): string {
   return `${kind} ${formatKeyPath(record.path)} scope ${record.scope} version ${record.version} [${tag(record.sealed)}]${state}`
 }
 
-/** The textconv rendering of a parsed team stash. */
-export function renderTeamFile(file: TeamFile): string {
-  const lines = [`${TEAM_MAGIC} ${file.teamId} fingerprint ${teamFingerprint(file)}`, `epoch ${file.epoch} signing key generation ${file.signKeys.size}`]
-  for (const member of listMembers(file)) lines.push(`member ${member.name}${member.admin ? ' admin' : ''} ${member.fingerprint} scopes ${member.scopes.join(' ')}`)
-  for (const scope of file.scopes.values()) lines.push(`scope ${scope.name} ${formatKeyPath(scope.prefix)} generation ${scope.gen}`)
-  for (const r of file.removals.values()) lines.push(`removed ${r.member} ${r.date} ${r.scopes.map(([s, g]) => `${s}:${g}`).join(' ')}`)
-  for (const [, record] of inPathOrder(file.values)) lines.push(valueLine('value', record, file))
-  for (const [, record] of inPathOrder(file.conflicts)) lines.push(isValue(record) ? valueLine('conflict', record, file) : `conflict ${formatKeyPath(record.path)} removed on their side`)
-  return `${lines.join('\n')}\n`
+/** The textconv rendering of a parsed team stash, line by line (each with its newline). */
+function* renderTeamFile(file: TeamFile): Generator<string> {
+  yield `${TEAM_MAGIC} ${file.teamId} fingerprint ${teamFingerprint(file)}\n`
+  yield `epoch ${file.epoch} signing key generation ${file.signKeys.size}\n`
+  for (const member of listMembers(file)) yield `member ${member.name}${member.admin ? ' admin' : ''} ${member.fingerprint} scopes ${member.scopes.join(' ')}\n`
+  for (const scope of file.scopes.values()) yield `scope ${scope.name} ${formatKeyPath(scope.prefix)} generation ${scope.gen}\n`
+  for (const r of file.removals.values()) yield `removed ${r.member} ${r.date} ${r.scopes.map(([s, g]) => `${s}:${g}`).join(' ')}\n`
+  for (const [, record] of inPathOrder(file.values)) yield `${valueLine('value', record, file)}\n`
+  for (const [, record] of inPathOrder(file.conflicts)) yield `${isValue(record) ? valueLine('conflict', record, file) : `conflict ${formatKeyPath(record.path)} removed on their side`}\n`
+}
+
+/** Fields of at least this many bytes are shown as their tag: a ciphertext, a key, a signature. */
+const LONG_FIELD = 24
+
+/** One field of a file that does not parse: a long one by its tag, control characters (a terminal's escapes) as \xNN. */
+function shownField(field: Uint8Array): string {
+  if (field.length >= LONG_FIELD) return `[${tag(field)}]`
+  return Buffer.from(field).toString('utf8').replace(/[\x00-\x1f\x7f\x80-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+/** The byte ranges of `bytes` between separators `sep` (each range without it; as many as separators plus one). */
+function* split(bytes: Uint8Array, sep: number): Generator<Uint8Array> {
+  let start = 0
+  for (let end = bytes.indexOf(sep); end !== -1; start = end + 1, end = bytes.indexOf(sep, start)) yield bytes.subarray(start, end)
+  yield bytes.subarray(start)
 }
 
 /**
- * The textconv rendering of a file's bytes. A file that does not parse (git conflict markers,
- * damage) is shown line by line with every long field replaced by its tag, never as it is.
+ * The textconv rendering of a file's bytes, in pieces (about a line each) whose concatenation
+ * is the text for git to print. A file that does not parse (git conflict markers, damage) is shown
+ * line by line with every long field replaced by its tag, never as it is. Its bytes are split as
+ * bytes, not decoded whole, and the lines are yielded as they are made: a file of up to a
+ * gibibyte is shown in bounded memory, where one string of it would be over V8's limit.
  */
-export function textconv(bytes: Uint8Array, what: string): string {
+export function* textconv(bytes: Uint8Array, what: string): Generator<string> {
+  let file: TeamFile
   try {
-    return renderTeamFile(parseTeamFile(bytes, what))
+    file = parseTeamFile(bytes, what)
   } catch {
-    const lines = Buffer.from(bytes).toString('utf8').split('\n')
-    // Control characters (a terminal's escapes) are shown as \xNN: git prints this to a terminal.
-    const shown = (field: string): string => (field.length >= 24 ? `[${tag(field)}]` : field.replace(/[\x00-\x1f\x7f\x80-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
-    return lines.map((line) => line.split(' ').map(shown).join(' ')).join('\n')
+    let first = true
+    for (const line of split(bytes, 0x0a)) {
+      const fields: string[] = []
+      for (const field of split(line, 0x20)) fields.push(shownField(field))
+      yield `${first ? '' : '\n'}${fields.join(' ')}`
+      first = false
+    }
+    return
   }
+  yield* renderTeamFile(file)
 }

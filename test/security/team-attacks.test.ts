@@ -7,7 +7,7 @@
  * marked are limits SECURITY.md states (Team stash, "What it does not protect").
  */
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { serializeTeamFile, slotOf, type TeamFile } from '../../src/team/format.js'
@@ -436,11 +436,11 @@ describe('team stash attacks beyond the adversary module', () => {
     const good = serializeTeamFile(file)
     const conflicted = `<<<<<<< ours\n${text(good)}=======\n${readFileSync(t.path, 'utf8')}>>>>>>> theirs\n`
     for (const bytes of [good, Buffer.from(conflicted), Buffer.from(conflicted.replace(/ /g, '  ')), randomBytes(4096)]) {
-      const out = textconv(bytes, 'hostile')
+      const out = [...textconv(bytes, 'hostile')].join('')
       expect(out).not.toContain(sealed)
       expect(out).not.toContain(sealed.slice(0, 24))
     }
-    expect(textconv(good, 'hostile')).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/)
+    expect([...textconv(good, 'hostile')].join('')).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/)
     const p = join(dirname(t.path), `hostile-${randomBytes(4).toString('hex')}`)
     writeFileSync(p, conflicted)
     const r = await runBin('sstash', ['team', 'textconv', p])
@@ -461,6 +461,18 @@ describe('team stash attacks beyond the adversary module', () => {
     const r = await runBin('sstash', ['team', 'textconv', p])
     expect(r.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/)
   })
+
+  // WAS BROKEN, fixed: the diff driver decoded a file that does not parse into one string, and a
+  // file over 512 MiB (under the 1 GiB a stash may be) crashed it with a stack trace in `git diff`.
+  it('shows a damaged file larger than one string can hold, in pieces, with no crash', async () => {
+    const p = newPath()
+    writeFileSync(p, 'sstash-team v1\n<<<<<<< ours\n')
+    truncateSync(p, 560 * 1024 * 1024)
+    const r = await runBin('sstash', ['team', 'textconv', p])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^sstash-team v1\n<<<<<<< ours\n\[[0-9a-f]{8}\]$/)
+  }, 60_000)
 
   it('keeps a removed member\'s write on a branch refused after a merge by the driver, and never encrypts it again', async () => {
     const t = await setup()

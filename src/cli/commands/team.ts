@@ -218,7 +218,15 @@ async function resolve(keypath: string | undefined, options: Options): Promise<n
 async function textconv(file: string | undefined): Promise<void> {
   if (file === undefined) throw new UsageError('team textconv needs a file')
   const [{ textconv: render }, { READ_LIMITS, readRegularFile }] = await Promise.all([import('../../team/textconv.js'), import('../../fs/read.js')])
-  writeStdout(render(readRegularFile(file, READ_LIMITS.stash) ?? new Uint8Array(0), file))
+  // Written a mebibyte at a time: the rendering of a file near the size limit is more than one string can hold.
+  let chunk = ''
+  for (const piece of render(readRegularFile(file, READ_LIMITS.stash) ?? new Uint8Array(0), file)) {
+    chunk += piece
+    if (chunk.length < 1024 * 1024) continue
+    writeStdout(chunk)
+    chunk = ''
+  }
+  writeStdout(chunk)
 }
 
 async function mergeFile(args: string[]): Promise<number> {
