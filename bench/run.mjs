@@ -16,6 +16,9 @@
  *   BENCH_ROUNDS=n      exactly n rounds per group
  *   BENCH_ONLY=a,b      only the groups whose id starts with one of these
  *   BENCH_NODES=20,24   only these Node lines (`system` or 20 is the system's Node; default all)
+ *   BENCH_AGAINST=dir   also runs every row of sstash's with the build in dir (a checkout of
+ *                       another commit, built: its bin/ and dist/), as a row of its own marked
+ *                       "before", in the same rounds: a before-and-after table from one run
  *
  * Every command runs in an environment of the bench's own (HOME, the XDG folders, PATH, LANG):
  * nothing else of the caller's is passed on, NODE_EXTRA_CA_CERTS above all (loading extra
@@ -27,7 +30,7 @@
  * node:crypto, asks the ssh-agent for one signature and derives a key (the floor of
  * an open by an enrolled ssh-agent key, `BENCH_ONLY=ssh-agent`).
  *
- * Each Node has its own agent (XDG_RUNTIME_DIR) and its own compile cache (XDG_CACHE_HOME), and
+ * Each Node has its own agent (XDG_RUNTIME_DIR) and its own code cache (XDG_CACHE_HOME), and
  * comes first on PATH, so that git's helpers and `#!/usr/bin/env node` run it too. Nothing here
  * is a mock: real git, real agent sockets, real files, real peers from node_modules. The cheap KDF
  * is used except where a row says otherwise.
@@ -64,6 +67,16 @@ function unbundled(name, entry) {
   return shim
 }
 const BIN = { sstash: join(SNAP, 'bin/sstash.cjs'), run: join(SNAP, 'bin/sstash-run.cjs'), git: join(SNAP, 'bin/git-credential-sstash.cjs') }
+/** BENCH_AGAINST's build, copied as SNAP is: each path of BIN mapped to its twin there. */
+const AGAINST = (() => {
+  const other = process.env.BENCH_AGAINST
+  if (!other) return undefined
+  const copy = mkdtempSync(join(tmpdir(), 'sstash-bench-against-'))
+  for (const part of ['dist', 'bin', 'package.json']) cpSync(join(resolve(other), part), join(copy, part), { recursive: true })
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'))
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: other, encoding: 'utf8' }).stdout.trim() || other
+  return { copy, commit, bins: new Map(Object.values(BIN).map((path) => [path, path.replace(SNAP, copy)])) }
+})()
 const UNBUNDLED = { sstash: unbundled('sstash', 'sstash.js'), run: unbundled('sstash-run', 'sstash-run.js'), git: unbundled('git-credential-sstash', 'git-credential-sstash.js') }
 for (const [name, path] of Object.entries(BIN)) if (!existsSync(path)) throw new Error(`bench: ${path} is missing (${name}); run npm run build`)
 
@@ -161,14 +174,20 @@ function peakRss(cmd) {
   return /^\d+$/.test(last ?? '') ? Number(last) : undefined
 }
 
-/** The group's commands on one Node, with that Node's binary and environment. */
+/** The group's commands on one Node, with that Node's binary and environment (and each of sstash's again with BENCH_AGAINST's build). */
 function commandsOn(group, rt) {
-  return group.commands(rt).map((cmd) => ({
-    ...cmd,
-    rt,
-    file: cmd.file === 'node' ? rt.node : cmd.file,
-    env: { ...rt.env, ...cmd.env },
-  }))
+  const onNode = (cmd) => ({ ...cmd, rt, file: cmd.file === 'node' ? rt.node : cmd.file, env: { ...rt.env, ...cmd.env } })
+  const before = (cmd) => {
+    const swap = (arg) => AGAINST.bins.get(arg) ?? arg
+    const args = cmd.args.map(swap)
+    if (swap(cmd.file) === cmd.file && args.every((arg, i) => arg === cmd.args[i])) return []
+    return [{ ...cmd, key: `${cmd.key}@before`, label: `${cmd.label} (before: ${AGAINST.commit})`, file: swap(cmd.file), args, goal: undefined }]
+  }
+  const cmds = group.commands(rt).flatMap((cmd) => [cmd, ...(AGAINST ? before(cmd) : [])])
+  // A "before" row whose floor is one of sstash's rows is read against that row's "before".
+  const keys = new Set(cmds.map((cmd) => cmd.key))
+  const floorOf = (cmd) => (cmd.key.endsWith('@before') && keys.has(`${cmd.floor}@before`) ? `${cmd.floor}@before` : cmd.floor)
+  return cmds.map((cmd) => onNode({ ...cmd, floor: floorOf(cmd) }))
 }
 
 /** Runs a group side by side on every Node and returns, per Node, one summary per command. */
@@ -316,7 +335,7 @@ async function groups() {
         nodeZero,
         { key: 'helper', label: 'git-credential-sstash get (helper alone)', file: 'node', args: [BIN.git, 'get'], env: helperEnv, input: gitFill, floor: 'askNet', goal: { overFloorMs: 3 } },
         { key: 'launcher', label: 'the same through its launcher (`/bin/sh`, then node)', file: BIN.git, args: ['get'], env: helperEnv, input: gitFill, floor: 'askNet' },
-        { key: 'nocache', label: 'the same without the compile cache (NODE_DISABLE_COMPILE_CACHE=1)', file: 'node', args: [BIN.git, 'get'], env: { ...helperEnv, NODE_DISABLE_COMPILE_CACHE: '1' }, input: gitFill },
+        { key: 'nocache', label: 'the same without the code cache (NODE_DISABLE_COMPILE_CACHE=1)', file: 'node', args: [BIN.git, 'get'], env: { ...helperEnv, NODE_DISABLE_COMPILE_CACHE: '1' }, input: gitFill },
         { ...floorRows(helperEnv).agent },
         { key: 'askPipe', label: "the same over Node's internal pipe binding (no node:net; not used by sstash)", file: 'node', args: ['-e', agentAsk('pipe')], env: helperEnv, input: gitFill },
         { key: 'floorPath', label: 'floor by path: git credential fill, the agent floor as the helper', file: 'git', args: fill(floorHelper), env: helperEnv, input: gitFill },
@@ -573,7 +592,7 @@ d.setAuthTag(s.subarray(32)); require('node:fs').writeSync(1, Buffer.concat([d.u
     const requireOnly = (file) => ({ key: file, label: `load ${file} (no main)`, file: 'node', args: ['-e', `require(${JSON.stringify(join(SNAP, file))})`] })
     out.push({
       id: 'profile',
-      title: 'profile: node start-up, node:net, and loading each bundle without running it (no compile cache: a plain require)',
+      title: 'profile: node start-up, node:net, and loading each bundle without running it (no code cache: a plain require)',
       target: 'what dominates',
       commands: () => [
         nodeZero,
@@ -628,7 +647,7 @@ function machine() {
     load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
     commit,
     date: new Date().toISOString(),
-    bins: 'bin/ (dist/bundle/*.cjs)',
+    bins: `bin/ (dist/bundle/*.cjs)${AGAINST ? `, against ${AGAINST.commit}` : ''}`,
     rounds: ROUNDS,
     warmup: WARMUP,
   }
@@ -671,6 +690,7 @@ async function main() {
     rmSync(dir, { recursive: true, force: true })
     rmSync(shimDir, { recursive: true, force: true })
     rmSync(SNAP, { recursive: true, force: true })
+    if (AGAINST) rmSync(AGAINST.copy, { recursive: true, force: true })
   }
   info.seconds = Math.round((Date.now() - started) / 1000)
   info.loadAtEnd = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')

@@ -18,10 +18,11 @@
  *
  * One file per binary, not split into chunks: each extra file a binary requires costs more
  * start-up than leaving its lazily-needed code (the cipher, the writer) in the binary's one file,
- * whose unrun functions the compile cache and V8's lazy parsing make cheap (docs/SPEED.md).
+ * whose unrun functions the code cache and V8's lazy parsing make cheap (docs/SPEED.md).
  */
 import { build } from 'esbuild'
-import { rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { appendFileSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 // The package root to bundle (default this one; bench/run.mjs passes its private copy).
@@ -66,3 +67,11 @@ await build({
   external: ['@noble/curves', 'bcrypt-pbkdf'],
   logLevel: 'warning',
 })
+
+// Each bundle ends with the hash of its content, by which bin/run-bundle.cjs names its code
+// cache: V8 checks only a cache's length against the source, so a new build must never read
+// the cache of an older one of the same length.
+for (const out of Object.keys(entries)) {
+  const file = join(ROOT, 'dist/bundle', `${out}.cjs`)
+  appendFileSync(file, `\n//# sstash-build=${createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16)}\n`)
+}

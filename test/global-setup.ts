@@ -1,5 +1,5 @@
 /**
- * Runs once before every test file: the binaries the tests start write their compile cache
+ * Runs once before every test file: the binaries the tests start write their code cache
  * (bin/run-bundle.cjs) under $XDG_CACHE_HOME, so the suite gets a private one, removed at the
  * end, and never writes into the user's own cache. Set here, it reaches every worker and every
  * process the tests start, whether through runCommand or not.

@@ -233,6 +233,8 @@ function execIfSafe(file: string, command: string, args: readonly string[], env:
   // process.execve is experimental; its warning would be printed only if the call failed.
   const emitWarning = process.emitWarning
   process.emitWarning = () => {}
+  // bin/run-bundle.cjs saves its code cache then, as it would at exit.
+  ;(process as NodeJS.EventEmitter).emit('sstash:exec')
   try {
     execve.call(process, file, argv, env)
   } catch {

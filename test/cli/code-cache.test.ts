@@ -1,20 +1,18 @@
 /**
- * bin/run-bundle.cjs: on Node 22.1 and later the binaries turn on Node's own compile cache, in a
- * directory only this user can write, one folder per Node version, bounded; Node 20 runs
- * without one. The suite itself never writes into the user's cache (test/global-setup.ts).
+ * bin/run-bundle.cjs: the binaries compile their bundle with a V8 code cache of their own, saved
+ * by the first runs of each command, in a directory only this user can write, one folder per
+ * Node version, bounded. The suite itself never writes into the user's cache (test/global-setup.ts).
  */
-import { appendFileSync, chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
-import nodeModule from 'node:module'
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ROOT, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
+import { ROOT, makeStash, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
-// @types/node is Node 20's, which has no compile cache.
-const hasCache = 'enableCompileCache' in nodeModule
+const hasExecve = typeof (process as { execve?: unknown }).execve === 'function'
 const nodeDir = `node-${process.version}-${process.arch}`
-const cacheEnv = (home: string, env: Record<string, string> = {}) => ({ XDG_CACHE_HOME: home, NODE_DISABLE_COMPILE_CACHE: undefined, NODE_COMPILE_CACHE: undefined, ...env })
+const cacheEnv = (home: string, env: Record<string, string> = {}) => ({ XDG_CACHE_HOME: home, NODE_DISABLE_COMPILE_CACHE: undefined, ...env })
 
 /** Runs `sstash <args>` with its cache under `home`. */
 const sstash = (home: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> => runBin('sstash', args, { env: cacheEnv(home, env) })
@@ -31,8 +29,11 @@ async function runWithCache(home: string, env: Record<string, string> = {}): Pro
 const filesUnder = (dir: string): string[] =>
   readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) => statSync(join(dir, name)).isFile()).sort()
 
-describe.skipIf(!hasCache)('the compile cache (Node 22.1 and later)', () => {
-  it('is written by Node into a 0700 folder of ours for this Node version, then reused', async () => {
+/** How many runs a cache file holds the code of (its first byte). */
+const runsIn = (file: string): number | undefined => readFileSync(file)[0]
+
+describe('the code cache', () => {
+  it('is saved by the first three runs of a command into a 0700 folder of ours for this Node version, then only read', async () => {
     const home = tempDir()
     await runWithCache(home)
     const top = join(home, 'sstash')
@@ -40,40 +41,68 @@ describe.skipIf(!hasCache)('the compile cache (Node 22.1 and later)', () => {
     expect(readdirSync(top)).toEqual([nodeDir])
     expect(statSync(join(top, nodeDir)).mode & 0o777).toBe(0o700)
     const files = filesUnder(top)
-    expect(files).toHaveLength(1)
+    expect(files).toEqual([expect.stringMatching(new RegExp(`^${nodeDir}/sstash-[0-9a-f]{16}\\.v8$`))])
     const file = join(top, files[0] as string)
     expect(statSync(file).mode & 0o077).toBe(0)
+    expect(runsIn(file)).toBe(1)
+    await runWithCache(home)
+    await runWithCache(home)
+    expect(runsIn(file)).toBe(3)
     const before = statSync(file)
     await runWithCache(home)
-    // Accepted by Node, so not written again.
+    // Accepted by V8, and three runs merged: not written again.
     expect(statSync(file).mtimeMs).toBe(before.mtimeMs)
     expect(filesUnder(top)).toEqual(files)
   })
 
-  it('adds no file for a mistyped command or another command of the same binary', async () => {
+  it('keeps one file per command, and adds none for a mistyped command or a failed run', async () => {
     const home = tempDir()
     await runWithCache(home)
-    const files = filesUnder(join(home, 'sstash'))
     for (const typo of ['lss', 'gett', 'unlokc']) expect((await sstash(home, [typo])).code).not.toBe(0)
+    expect((await sstash(home, ['get', 'no/such/key'], { SSTASH_FILE: join(home, 'none.sstash') })).code).not.toBe(0)
     expect((await sstash(home, ['--help'])).code).toBe(0)
-    expect(filesUnder(join(home, 'sstash'))).toEqual(files)
+    expect(filesUnder(join(home, 'sstash')).map((f) => f.replace(/-[0-9a-f]{16}\.v8$/, ''))).toEqual([`${nodeDir}/sstash`])
+    expect((await sstash(home, ['ls', '--help'])).code).toBe(0)
+    expect(filesUnder(join(home, 'sstash')).map((f) => f.replace(/-[0-9a-f]{16}\.v8$/, ''))).toEqual([`${nodeDir}/sstash`, `${nodeDir}/sstash-ls`])
   })
 
-  it('replaces the file of a bundle that changed (a new build) instead of adding one', async () => {
+  it('keeps the files of the last two builds of a bundle (a new build, or a global and a project\'s install), and no more', async () => {
     // A private copy of the built package, so that its bundle can be changed.
     const copy = tempDir()
     for (const part of ['bin', 'dist/bundle', 'package.json']) cpSync(join(ROOT, part), join(copy, part), { recursive: true })
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'))
     const home = tempDir()
-    const run = () => runCommand(process.execPath, [join(copy, 'bin/sstash.cjs'), '--version'], { env: cacheEnv(home) })
-    expect((await run()).code).toBe(0)
-    const [file, ...others] = filesUnder(join(home, 'sstash'))
-    expect(others).toEqual([])
-    const before = readFileSync(join(home, 'sstash', file as string))
-    appendFileSync(join(copy, 'dist/bundle/sstash.cjs'), '\n// a new build\n')
-    expect((await run()).code).toBe(0)
-    expect(filesUnder(join(home, 'sstash'))).toEqual([file])
-    expect(readFileSync(join(home, 'sstash', file as string)).equals(before)).toBe(false)
+    const bundle = join(copy, 'dist/bundle/sstash.cjs')
+    const built = readFileSync(bundle, 'utf8')
+    const names = () => filesUnder(join(home, 'sstash')).map((f) => /-([0-9a-f]{16})\.v8$/.exec(f)?.[1])
+    /** Runs `sstash --version` built as `hash`: other code of the same length (V8 checks only the length). */
+    const runAs = async (hash: string, runtime: string) => {
+      writeFileSync(bundle, built.replace('runtimeName="node"', `runtimeName="${runtime}"`).replace(/sstash-build=[0-9a-f]{16}/, `sstash-build=${hash}`))
+      const result = await runCommand(process.execPath, [join(copy, 'bin/sstash.cjs'), '--version'], { env: cacheEnv(home) })
+      expect(result.stdout).toContain(`${runtime}-`)
+      expect(result.code).toBe(0)
+    }
+    const [a, b, c] = ['a'.repeat(16), 'b'.repeat(16), 'c'.repeat(16)]
+    await runAs(a, 'nodA')
+    await runAs(b, 'nodB')
+    expect(names()).toEqual([a, b])
+    // Each build runs its own code, not the other's cache, and neither removes the other's.
+    await runAs(a, 'nodA')
+    await runAs(b, 'nodB')
+    expect(names()).toEqual([a, b])
+    await runAs(c, 'nodC')
+    expect(names()).toEqual([b, c])
+  })
+
+  it('is not used for a bundle without its hash', async () => {
+    const copy = tempDir()
+    for (const part of ['bin', 'dist/bundle', 'package.json']) cpSync(join(ROOT, part), join(copy, part), { recursive: true })
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'))
+    const bundle = join(copy, 'dist/bundle/sstash.cjs')
+    writeFileSync(bundle, readFileSync(bundle, 'utf8').replace(/\/\/# sstash-build=[0-9a-f]{16}\n$/, ''))
+    const home = tempDir()
+    expect((await runCommand(process.execPath, [join(copy, 'bin/sstash.cjs'), '--version'], { env: cacheEnv(home) })).code).toBe(0)
+    expect(readdirSync(home)).toEqual([])
   })
 
   it('keeps, on the first run with a new Node, the folders of the two Nodes used last, and nothing else', async () => {
@@ -103,26 +132,29 @@ describe.skipIf(!hasCache)('the compile cache (Node 22.1 and later)', () => {
     writeFileSync(file, garbage)
     await runWithCache(home)
     expect(readFileSync(file).equals(garbage)).toBe(false)
+    expect(runsIn(file)).toBe(1)
   })
 
   it('is not used once the folder above it can be written by others', async () => {
     const home = tempDir()
     await runWithCache(home)
     const top = join(home, 'sstash')
-    const tag = readdirSync(join(top, nodeDir))[0] as string
-    rmSync(join(top, nodeDir, tag), { recursive: true })
+    rmSync(join(top, nodeDir), { recursive: true })
+    mkdirSync(join(top, nodeDir), { mode: 0o700 })
     chmodSync(top, 0o777)
     await runWithCache(home)
-    // Used, Node would have written the bundle's file again.
+    // Used, the run would have written the bundle's file again.
     expect(readdirSync(join(top, nodeDir))).toEqual([])
   })
 
-  it('leaves a NODE_COMPILE_CACHE of the user\'s own as it is', async () => {
+  it.skipIf(!hasExecve)('is saved by sstash-run before it becomes its command (execve)', async () => {
     const home = tempDir()
-    const own = tempDir()
-    await runWithCache(home, { NODE_COMPILE_CACHE: own })
-    expect(readdirSync(home)).toEqual([])
-    expect(filesUnder(own).length).toBeGreaterThan(0)
+    const path = join(tempDir(), 's.sstash')
+    await makeStash(path, 'pw', { 'app/TOKEN': 'x' })
+    const result = await runBin('run', ['--stash', path, '-k', 'app', '--', 'true'], { env: cacheEnv(home, { SSTASH_PASSWORD: 'pw' }) })
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(filesUnder(join(home, 'sstash'))).toEqual([expect.stringMatching(/\/sstash-run-[0-9a-f]{16}\.v8$/)])
   })
 })
 
@@ -139,12 +171,6 @@ describe('the cache directory', () => {
   it('is not made with NODE_DISABLE_COMPILE_CACHE', async () => {
     const home = tempDir()
     await runWithCache(home, { NODE_DISABLE_COMPILE_CACHE: '1' })
-    expect(readdirSync(home)).toEqual([])
-  })
-
-  it.skipIf(hasCache)('is not made on Node 20, which runs without a cache', async () => {
-    const home = tempDir()
-    await runWithCache(home)
     expect(readdirSync(home)).toEqual([])
   })
 
