@@ -95,15 +95,18 @@ function save(script, dir, stem, file, runs) {
   }
 }
 
-/** Loads dist/bundle/<name>.cjs as a CommonJS module, with its code cache, and returns its exports. node:os is required only without XDG_CACHE_HOME: it is not free to load. */
-function loadBundle(name) {
+/**
+ * Loads dist/bundle/<name>.cjs as a CommonJS module, with its code cache, and returns its
+ * exports. `command` (sstash's first argument), when it looks like one, gets a cache file of its
+ * own: a `get` need not load what a `set` compiled. node:os is required only without
+ * XDG_CACHE_HOME: it is not free to load.
+ */
+function loadBundle(name, command) {
   const file = join(__dirname, '..', 'dist', 'bundle', `${name}.cjs`)
   const source = readFileSync(file, 'utf8')
   const build = /\/\/# sstash-build=([0-9a-f]{16})\n$/.exec(source.slice(-64))
   const dir = build && !process.env.NODE_DISABLE_COMPILE_CACHE ? cacheDir() : undefined
-  // One file per command (`get`, `set`...): a `get` need not load what a `set` compiled.
-  const command = /^[a-z][a-z-]{0,31}$/.test(process.argv[2] ?? '') ? `-${process.argv[2]}` : ''
-  const stem = `${name}${command}-`
+  const stem = /^[a-z][a-z-]{0,31}$/.test(command ?? '') ? `${name}-${command}-` : `${name}-`
   const cacheFile = dir && join(dir, `${stem}${build[1]}.v8`)
   let saved
   try {

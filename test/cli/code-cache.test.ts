@@ -147,6 +147,26 @@ describe('the code cache', () => {
     expect(readdirSync(join(top, nodeDir))).toEqual([])
   })
 
+  it('holds no password and no value of the runs that saved it', async () => {
+    const home = tempDir()
+    const path = join(tempDir(), 's.sstash')
+    const [password, value, typed] = ['pw-7f3a9c1e5b2d8f40', 'value-c0ffee11d00dfeed', 'typed-0badcafe5eed1234']
+    await makeStash(path, password, { 'app/TOKEN': value })
+    const env = cacheEnv(home, { SSTASH_PASSWORD: password, SSTASH_FILE: path, SSTASH_AGENT_TIMEOUT: '0' })
+    for (let i = 0; i < 3; i++) {
+      expect((await runBin('sstash', ['get', 'app/TOKEN'], { env })).stdout).toContain(value)
+      expect((await runBin('sstash', ['set', `app/T${i}`], { env, input: typed })).code).toBe(0)
+      expect((await runBin('run', ['-k', 'app', '--', 'true'], { env })).code).toBe(0)
+      expect((await runBin('git', ['get'], { env: { ...env, SSTASH_FILE: path }, input: 'protocol=https\nhost=example.com\n\n' })).code).toBe(0)
+    }
+    const files = filesUnder(join(home, 'sstash'))
+    expect(files.length).toBeGreaterThanOrEqual(4)
+    for (const file of files) {
+      const bytes = readFileSync(join(home, 'sstash', file))
+      for (const secret of [password, value, typed]) for (const encoding of ['latin1', 'utf16le'] as const) expect(bytes.includes(Buffer.from(secret, encoding))).toBe(false)
+    }
+  })
+
   it.skipIf(!hasExecve)('is saved by sstash-run before it becomes its command (execve)', async () => {
     const home = tempDir()
     const path = join(tempDir(), 's.sstash')
