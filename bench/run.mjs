@@ -183,7 +183,10 @@ function commandsOn(group, rt) {
     if (swap(cmd.file) === cmd.file && args.every((arg, i) => arg === cmd.args[i])) return []
     return [{ ...cmd, key: `${cmd.key}@before`, label: `${cmd.label} (before: ${AGAINST.commit})`, file: swap(cmd.file), args, goal: undefined }]
   }
-  const cmds = group.commands(rt).flatMap((cmd) => [cmd, ...(AGAINST ? before(cmd) : [])])
+  // The "before" rows come after all the others: one next to its twin would run right after it
+  // and find what the twin left (a file it wrote, which the agent has to read again).
+  const own = group.commands(rt)
+  const cmds = [...own, ...(AGAINST ? own.flatMap(before) : [])]
   // A "before" row whose floor is one of sstash's rows is read against that row's "before".
   const keys = new Set(cmds.map((cmd) => cmd.key))
   const floorOf = (cmd) => (cmd.key.endsWith('@before') && keys.has(`${cmd.floor}@before`) ? `${cmd.floor}@before` : cmd.floor)
