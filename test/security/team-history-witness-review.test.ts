@@ -61,9 +61,27 @@ async function repoWithTeam(name = 'repo', where = fresh(name)): Promise<{ repo:
   return { repo: where, path }
 }
 
+/** ci's environment on a clone that has not seen the team (a fresh one each call), with `env` over it. */
+const ciEnv = (env: Record<string, string | undefined> = {}) => ({ ...clone(), HOME: dir, SSTASH_IDENTITY: ci.secret, ...env })
+
 /** `sstash get prod/db/password` as ci on a clone that has not seen the team. */
 const get = (stash: string, options: { cwd?: string; env?: Record<string, string | undefined>; home?: string } = {}) =>
-  runBin('sstash', ['--stash', stash, 'get', 'prod/db/password'], { cwd: options.cwd, env: { ...clone(), HOME: options.home ?? dir, SSTASH_IDENTITY: ci.secret, ...options.env } })
+  runBin('sstash', ['--stash', stash, 'get', 'prod/db/password'], { cwd: options.cwd, env: ciEnv({ HOME: options.home ?? dir, ...options.env }) })
+
+/** A linked worktree (`git worktree add`, where .git is a file) of a repository with a team stash committed. */
+async function linkedWorktree(): Promise<{ repo: string; wt: string; path: string }> {
+  const { repo } = await repoWithTeam()
+  const wt = join(fresh('wt'), 'linked')
+  await git(repo, ['worktree', 'add', '-q', '-b', 'other', wt])
+  return { repo, wt, path: join(wt, 'secrets.sstash') }
+}
+
+/** The team stash read as ci, on clones that have not seen it, by sstash-run and by the git helper. */
+async function runAndFill(path: string): Promise<{ run: RunResult; cred: RunResult }> {
+  const run = await runBin('run', ['--stash', path, '-k', 'prod', '--', 'sh', '-c', 'printf %s "$db_password"'], { env: ciEnv() })
+  const cred = await runBin('git', ['--stash', path, 'get'], { env: ciEnv(), input: 'protocol=https\nhost=example.com\n\n' })
+  return { run, cred }
+}
 
 async function reads(stash: string, options: Parameters<typeof get>[1] = {}): Promise<void> {
   const r = await get(stash, options)
@@ -89,10 +107,7 @@ async function forgeAfterRemoval(path: string, g: (args: string[]) => Promise<un
 
 describe('the history witness on the layouts legitimate checkouts come in', () => {
   it('reads a team stash in a linked worktree (`git worktree add`, where .git is a file)', async () => {
-    const { repo } = await repoWithTeam()
-    const wt = join(fresh('wt'), 'linked')
-    await git(repo, ['worktree', 'add', '-q', '-b', 'other', wt])
-    await reads(join(wt, 'secrets.sstash'))
+    await reads((await linkedWorktree()).path)
   }, 20_000)
 
   it('reads a team stash in a worktree of a bare repository', async () => {
@@ -225,7 +240,7 @@ describe('the history witness where sstash is run from', () => {
     await git(repo, ['commit', '-qam', 'b'])
     await git(repo, ['checkout', '-q', 'feature'])
     await git(repo, ['rebase', '-q', 'main'], { ...clone(), SSTASH_IDENTITY: ci.secret })
-    const r = await runBin('sstash', ['--stash', path, 'get', 'prod/b'], { env: { ...clone(), HOME: dir, SSTASH_IDENTITY: ci.secret } })
+    const r = await runBin('sstash', ['--stash', path, 'get', 'prod/b'], { env: ciEnv() })
     expect(r.stdout, r.stderr).toBe('B')
   }, 30_000)
 
@@ -240,7 +255,7 @@ describe('the history witness where sstash is run from', () => {
     await git(repo, ['commit', '-qam', 'b'])
     await git(repo, ['stash', 'pop', '-q'], { ...clone(), SSTASH_IDENTITY: ci.secret })
     for (const [key, value] of [['prod/a', 'A'], ['prod/b', 'B']]) {
-      const r = await runBin('sstash', ['--stash', path, 'get', key as string], { env: { ...clone(), HOME: dir, SSTASH_IDENTITY: ci.secret } })
+      const r = await runBin('sstash', ['--stash', path, 'get', key as string], { env: ciEnv() })
       expect(r.stdout, r.stderr).toBe(value)
     }
   }, 30_000)
@@ -253,7 +268,7 @@ describe('the history witness where sstash is run from', () => {
     const { repo, path } = await repoWithTeam()
     mkdirSync(join(repo, 'vol'))
     const script = `mount -t tmpfs none "$1/vol" && cp "$2" "$1/vol/team.sstash" && exec "$3" -- "$4" --stash "$1/vol/team.sstash" get prod/db/password`
-    const r = await runCommand('unshare', ['-m', 'sh', '-c', script, 'sh', repo, path, process.execPath, BIN.sstash], { env: { ...clone(), HOME: dir, SSTASH_IDENTITY: ci.secret } })
+    const r = await runCommand('unshare', ['-m', 'sh', '-c', script, 'sh', repo, path, process.execPath, BIN.sstash], { env: ciEnv() })
     expect(r.stderr).toBe('')
     expect(r.stdout).toBe('prod-password')
   }, 20_000)
@@ -299,9 +314,7 @@ describe('the history witness where sstash is run from', () => {
   // git says "not a git repository", and the witness refuses the file with IO_ERROR, though no
   // history can be asked and none could have been forged there.
   it('reads a team stash in a checkout copied without its git directory (a `.git` file that points nowhere)', async () => {
-    const { repo } = await repoWithTeam()
-    const wt = join(fresh('wt'), 'linked')
-    await git(repo, ['worktree', 'add', '-q', '-b', 'other', wt])
+    const { wt } = await linkedWorktree()
     const copy = join(fresh('docker'), 'app')
     cpSync(wt, copy, { recursive: true })
     writeFileSync(join(copy, '.git'), 'gitdir: /nonexistent/worktrees/linked\n')
@@ -354,32 +367,21 @@ describe('the history witness and safe.directory given on the command line or in
 
 describe('the history witness from the other binaries that open a team stash', () => {
   it('sstash-run and git-credential-sstash read a team stash in a linked worktree on a clone that has not seen it', async () => {
-    const { repo } = await repoWithTeam()
-    const wt = join(fresh('wt'), 'linked')
-    await git(repo, ['worktree', 'add', '-q', '-b', 'other', wt])
-    const path = join(wt, 'secrets.sstash')
-    const env = { ...clone(), HOME: dir, SSTASH_IDENTITY: ci.secret }
-    const run = await runBin('run', ['--stash', path, '-k', 'prod', '--', 'sh', '-c', 'printf %s "$db_password"'], { env })
+    const { run, cred } = await runAndFill((await linkedWorktree()).path)
     expect(run.stdout, run.stderr).toBe('prod-password')
-    const cred = await runBin('git', ['--stash', path, 'get'], { env: { ...clone(), HOME: dir, SSTASH_IDENTITY: ci.secret }, input: 'protocol=https\nhost=example.com\n\n' })
     expect(cred.code, cred.stderr).toBe(0)
   }, 20_000)
 })
 
 describe('where the witness still sees nothing', () => {
   it('refuses a removed admin\'s forgery in a linked worktree (the witness reads it)', async () => {
-    const { repo } = await repoWithTeam()
-    const wt = join(fresh('wt'), 'linked')
-    await git(repo, ['worktree', 'add', '-q', '-b', 'other', wt])
-    await forgeAfterRemoval(join(wt, 'secrets.sstash'), (args) => git(wt, args))
-    const path = join(wt, 'secrets.sstash')
+    const { wt, path } = await linkedWorktree()
+    await forgeAfterRemoval(path, (args) => git(wt, args))
     const r = await get(path)
     expect(r.code, r.stderr).toBe(4)
     expect(r.stdout).toBe('')
-    const env = { ...clone(), HOME: dir, SSTASH_IDENTITY: ci.secret }
-    const run = await runBin('run', ['--stash', path, '-k', 'prod', '--', 'sh', '-c', 'printf %s "$db_password"'], { env })
+    const { run, cred } = await runAndFill(path)
     expect([run.code, run.stdout]).toEqual([4, ''])
-    const cred = await runBin('git', ['--stash', path, 'get'], { env: { ...clone(), HOME: dir, SSTASH_IDENTITY: ci.secret }, input: 'protocol=https\nhost=example.com\n\n' })
     expect(cred.code).not.toBe(0)
     expect(cred.stdout).toBe('')
   }, 30_000)
