@@ -5,7 +5,8 @@
  * (module resolution and loading was most of the binaries' start-up cost; see docs/SPEED.md).
  *
  *   dist/cli/sstash.js          -> dist/bundle/sstash.cjs                 (exports main)
- *   dist/cli/get.js             -> dist/bundle/sstash-get.cjs             (a plain `sstash get`, tried first)
+ *   dist/cli/get-agent.js       -> dist/bundle/sstash-get-agent.cjs       (a plain `sstash get` through the agent, tried first)
+ *   dist/cli/get.js             -> dist/bundle/sstash-get.cjs             (a plain `sstash get` that opens the stash, tried next)
  *   dist/cli/sstash-run.js      -> dist/bundle/sstash-run.cjs             (exports main)
  *   dist/cli/git-credential-get.js -> dist/bundle/git-credential-get.cjs  (`get` through the agent, tried first)
  *   dist/cli/git-credential-sstash.js -> dist/bundle/git-credential-sstash.cjs (exports main)
@@ -29,6 +30,7 @@ import { join, resolve } from 'node:path'
 const ROOT = resolve(process.argv[2] ?? resolve(import.meta.dirname, '..'))
 const entries = {
   sstash: 'dist/cli/sstash.js',
+  'sstash-get-agent': 'dist/cli/get-agent.js',
   'sstash-get': 'dist/cli/get.js',
   'sstash-run': 'dist/cli/sstash-run.js',
   'git-credential-get': 'dist/cli/git-credential-get.js',

@@ -4,7 +4,7 @@
  */
 import { stashPath } from '../locations.js'
 import type { Tree } from '../tree/tree.js'
-import { openStash, readStash, requireStash, type OpenedStash } from '../unlock/open.js'
+import { openStash, readStash, requireStash, type OpenStashOptions, type OpenedStash } from '../unlock/open.js'
 
 /** Options every sstash command accepts (see ./argv.ts: values are strings exactly as typed). */
 export interface GlobalOptions {
@@ -36,8 +36,9 @@ export async function openFromOptions(options: GlobalOptions): Promise<OpenedSta
 /**
  * Reads the subtrees at `keys` of the stash the options name, for a command that only reads:
  * through the agent when it holds the stash, with no cipher loaded (see readStash).
+ * @param open - `agent: false` when the agent was just asked and holds no key for the stash
  * @throws as {@link openFromOptions}
  */
-export async function readFromOptions(options: GlobalOptions, keys: string[][]): Promise<Tree> {
-  return readStash(stashPath(optionText(options.stash)), keys)
+export async function readFromOptions(options: GlobalOptions, keys: string[][], open: Pick<OpenStashOptions, 'agent'> = {}): Promise<Tree> {
+  return readStash(stashPath(optionText(options.stash)), keys, open)
 }
