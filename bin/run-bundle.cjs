@@ -106,7 +106,8 @@ function loadBundle(name, command) {
   const source = readFileSync(file, 'utf8')
   const build = /\/\/# sstash-build=([0-9a-f]{16})\n$/.exec(source.slice(-64))
   const dir = build && !process.env.NODE_DISABLE_COMPILE_CACHE ? cacheDir() : undefined
-  const stem = /^[a-z][a-z-]{0,31}$/.test(command ?? '') ? `${name}-${command}-` : `${name}-`
+  // A dot before the command: bundle names have none, so `sstash` + `get` never names the file of `sstash-get`.
+  const stem = /^[a-z][a-z-]{0,31}$/.test(command ?? '') ? `${name}.${command}-` : `${name}-`
   const cacheFile = dir && join(dir, `${stem}${build[1]}.v8`)
   let saved
   try {

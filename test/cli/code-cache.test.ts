@@ -63,7 +63,18 @@ describe('the code cache', () => {
     expect((await sstash(home, ['--help'])).code).toBe(0)
     expect(filesUnder(join(home, 'sstash')).map((f) => f.replace(/-[0-9a-f]{16}\.v8$/, ''))).toEqual([`${nodeDir}/sstash`])
     expect((await sstash(home, ['ls', '--help'])).code).toBe(0)
-    expect(filesUnder(join(home, 'sstash')).map((f) => f.replace(/-[0-9a-f]{16}\.v8$/, ''))).toEqual([`${nodeDir}/sstash`, `${nodeDir}/sstash-ls`])
+    expect(filesUnder(join(home, 'sstash')).map((f) => f.replace(/-[0-9a-f]{16}\.v8$/, ''))).toEqual([`${nodeDir}/sstash`, `${nodeDir}/sstash.ls`])
+  })
+
+  it('keeps a file for a command apart from the bundle named the same way (`sstash` and `get`, `sstash-get`)', async () => {
+    const home = tempDir()
+    const stash = join(home, 's.sstash')
+    await makeStash(stash, 'pw', { k: 'v' })
+    // A plain get the agent cannot answer runs sstash-get-agent, then sstash-get; `get --help` runs
+    // sstash-get-agent and sstash, each with the command `get`.
+    expect((await sstash(home, ['--stash', stash, 'get', 'k'], { SSTASH_PASSWORD: 'pw', XDG_RUNTIME_DIR: tempDir() })).stdout).toBe('v')
+    expect((await sstash(home, ['get', '--help'])).code).toBe(0)
+    expect(filesUnder(join(home, 'sstash')).map((f) => f.replace(/-[0-9a-f]{16}\.v8$/, ''))).toEqual([`${nodeDir}/sstash-get`, `${nodeDir}/sstash-get-agent`, `${nodeDir}/sstash-get-agent.get`, `${nodeDir}/sstash.get`])
   })
 
   it('keeps the files of the last two builds of a bundle (a new build, or a global and a project\'s install), and no more', async () => {
