@@ -6,9 +6,10 @@
  * them (agentSocket), and the agent answers only for the stash at this real path as the file is
  * now, read as any stash is read.
  *
- * Anything else (another command line, no agent, an unsafe agent directory, a team stash, a
- * stash the agent does not hold, a key that is missing or holds no value, a key path that does not parse) goes
- * to the other half (./get.ts), which does what it always did: the same values, hints and errors.
+ * Anything else (no agent, an unsafe agent directory, a team stash, a stash the agent does not
+ * hold, a key that is missing or holds no value, a key path that does not parse) goes to the
+ * other half (./get.ts), which does what it always did: the same values, hints and errors. A
+ * line that is not a plain `get` goes to the full `sstash`.
  */
 import { realpathSync } from 'node:fs'
 import { agentSocket } from '../agent/directory.js'

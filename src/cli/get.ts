@@ -1,9 +1,10 @@
 /**
- * `sstash get`, the command scripts run most (`$(sstash get ...)`). It has a bundle of its own
- * (scripts/bundle.mjs), which bin/sstash.cjs tries first when the command line holds `get`: a
- * plain `sstash [--stash <path>] get <keypath>` then runs without loading cac, the other commands
- * and their code (docs/SPEED.md). Any other line, `--help` and mistakes included, is left to
- * the full `sstash` (./sstash.ts), which runs `get` with this same function.
+ * `sstash get`, the command scripts run most (`$(sstash get ...)`), when the agent could not
+ * answer it (./get-agent.ts, tried first): it opens the stash with the usual key sources. It has
+ * a bundle of its own (scripts/bundle.mjs), so that a plain `sstash [--stash <path>] get
+ * <keypath>` runs without loading cac, the other commands and their code (docs/SPEED.md). Any
+ * other line, `--help` and mistakes included, is left to the full `sstash` (./sstash.ts), which
+ * runs `get` with this same function.
  */
 import { parseKeyPath } from '../tree/key-path.js'
 import { runMain } from './exit.js'
