@@ -4,7 +4,7 @@
  * (src/cli/git-credential-get.ts) loads this file and the transport, nothing more.
  */
 import { MAX_SMALL_REQUEST_BYTES, PROTOCOL_VERSION, type CredentialRequest } from './protocol.js'
-import { agentRequest } from './request.js'
+import { agentRequest, type AgentSaid } from './request.js'
 
 /** Where the helper's stash and settings are, as its command line and environment say. */
 export interface CredentialQuestion {
@@ -21,17 +21,16 @@ export interface CredentialQuestion {
  * Never throws: a missing, dead, old or broken agent, or one that does not hold the stash as
  * it is now, is simply no answer, and the helper's own path runs.
  * @param request - git's request, the bytes as read
- * @returns the lines to print (empty when nothing matches), or undefined when the agent did not answer
+ * @returns the lines to print (empty when nothing matches); else what the helper's own path
+ *   should know of the agent (see {@link AgentSaid})
  */
-export async function agentCredential(socketPath: string, question: CredentialQuestion, request: Uint8Array): Promise<Uint8Array | undefined> {
+export async function agentCredential(socketPath: string, question: CredentialQuestion, request: Uint8Array): Promise<Uint8Array | AgentSaid> {
   const line: CredentialRequest = { v: PROTOCOL_VERSION, op: 'credential', ...question, request: Buffer.from(request).toString('base64') }
   // A request too long for the agent (a long wwwauth[] list) is the helper's own to read.
-  if (Buffer.byteLength(JSON.stringify(line)) >= MAX_SMALL_REQUEST_BYTES) return undefined
-  try {
-    const answer = await agentRequest(socketPath, line, 3_000)
-    if (!answer?.ok || answer.found !== true || typeof answer.answer !== 'string') return undefined
-    return new Uint8Array(Buffer.from(answer.answer, 'base64'))
-  } catch {
-    return undefined
-  }
+  if (Buffer.byteLength(JSON.stringify(line)) >= MAX_SMALL_REQUEST_BYTES) return {}
+  // An agent that does not answer in time, or answers garbage, is not asked again either.
+  const answer = await agentRequest(socketPath, line, 3_000).catch(() => null)
+  if (answer === null || (answer?.ok && answer.found === false && answer.held === false)) return { agent: false }
+  if (!answer?.ok || answer.found !== true || typeof answer.answer !== 'string') return {}
+  return new Uint8Array(Buffer.from(answer.answer, 'base64'))
 }

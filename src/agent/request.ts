@@ -7,6 +7,15 @@ import { SSError, errno } from '../errors.js'
 import { MAX_RESPONSE_BYTES, type AgentRequest, type AgentResponse } from './protocol.js'
 
 /**
+ * What a client that asked the agent first tells the code that opens the stash next:
+ * `agent: false` when the agent holds no key for the stash, or did not answer in time, so that
+ * it is not asked again (a second wait for an agent that hangs, or a second useless request).
+ */
+export interface AgentSaid {
+  agent?: false
+}
+
+/**
  * Sends one request and reads the answer.
  * @returns undefined when no agent listens (no socket file, or a stale one)
  * @throws {SSError} AGENT_FAILED when the agent does not answer in time or answers garbage

@@ -14,7 +14,7 @@
 import { realpathSync } from 'node:fs'
 import { agentSocket } from '../agent/directory.js'
 import { PROTOCOL_VERSION } from '../agent/protocol.js'
-import { agentRequest } from '../agent/request.js'
+import { agentRequest, type AgentSaid } from '../agent/request.js'
 import { stashPath } from '../locations.js'
 import { isTeamStashFile } from '../team/detect.js'
 import { decodeTree } from '../tree/codec.js'
@@ -22,15 +22,10 @@ import { parseKeyPath } from '../tree/key-path.js'
 import { runMain } from './exit.js'
 import { plainGet, printValue } from './get-line.js'
 
-/** What the other half is told of the agent: that it holds no key for this stash, so that it is not asked twice. */
-export interface AgentSaid {
-  agent?: false
-}
-
 /**
  * The value at `keypath` in the stash at `stash`, read by the agent; else what the other half
- * should know: nothing (no agent, a value it could not give), or that it holds no key for the
- * stash at all.
+ * should know: nothing (no agent, a value it could not give), or not to ask it again (it holds
+ * no key for the stash at all, or it did not answer in time).
  */
 async function askAgent(stash: string | undefined, keypath: string): Promise<Uint8Array | AgentSaid> {
   try {
@@ -40,8 +35,9 @@ async function askAgent(stash: string | undefined, keypath: string): Promise<Uin
     // A team stash is opened with the member's key, never held by path: nothing to ask.
     if (socket === undefined || isTeamStashFile(path)) return {}
     const key = parseKeyPath(keypath)
-    const answer = await agentRequest(socket, { v: PROTOCOL_VERSION, op: 'read', path, keys: [key] }, 3_000)
-    if (answer?.ok && answer.found === false && answer.held === false) return { agent: false }
+    // An agent that does not answer in time, or answers garbage, is not asked again either.
+    const answer = await agentRequest(socket, { v: PROTOCOL_VERSION, op: 'read', path, keys: [key] }, 3_000).catch(() => null)
+    if (answer === null || (answer?.ok && answer.found === false && answer.held === false)) return { agent: false }
     if (!answer?.ok || answer.found !== true || typeof answer.tree !== 'string' || answer.missing !== undefined) return {}
     return decodeTree(new Uint8Array(Buffer.from(answer.tree, 'base64'))).read(key)
   } catch {

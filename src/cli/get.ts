@@ -6,9 +6,9 @@
  * other line, `--help` and mistakes included, is left to the full `sstash` (./sstash.ts), which
  * runs `get` with this same function.
  */
+import type { AgentSaid } from '../agent/request.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import { runMain } from './exit.js'
-import type { AgentSaid } from './get-agent.js'
 import { plainGet, printValue } from './get-line.js'
 import { readFromOptions, type GlobalOptions } from './stash-options.js'
 

@@ -13,13 +13,14 @@
 import { realpathSync } from 'node:fs'
 import { agentCredential } from '../agent/credential-client.js'
 import { agentSocket } from '../agent/directory.js'
+import type { AgentSaid } from '../agent/request.js'
 import { mappingRulesPath } from '../git/mapping-rules.js'
 import { stashPath } from '../locations.js'
 import { readRequestSync, type PendingRequest } from './credential-request.js'
 import { writeStdout } from './stdout.js'
 
-/** Runs the full helper, with what was read of git's request. */
-export type FullHelper = (pending?: PendingRequest) => Promise<void>
+/** Runs the full helper, with what was read of git's request and what the agent said. */
+export type FullHelper = (pending?: PendingRequest, said?: AgentSaid) => Promise<void>
 
 /**
  * The options of a plain `[--stash <path>] [--prefix <keypath>] get` (each option as two
@@ -69,8 +70,8 @@ export async function main(argv: readonly string[], full: FullHelper): Promise<v
   }
   if (socket === undefined) return full()
   const pending = readRequestSync()
-  const answer = pending.complete ? await agentCredential(socket, { path, prefix: options.prefix, rules: mappingRulesPath() }, pending.bytes) : undefined
-  if (answer === undefined) return full(pending)
+  const answer = pending.complete ? await agentCredential(socket, { path, prefix: options.prefix, rules: mappingRulesPath() }, pending.bytes) : {}
+  if (!(answer instanceof Uint8Array)) return full(pending, answer)
   try {
     writeStdout(answer)
   } catch (error) {

@@ -16,6 +16,7 @@ import { answerGet, SERVED_STATE } from '../git/answer.js'
 import { SSError } from '../errors.js'
 import { parseKeyPath } from '../tree/key-path.js'
 import { stashPath } from '../locations.js'
+import type { AgentSaid } from '../agent/request.js'
 import type { SecureStash } from '../store/secure-stash.js'
 import type { Tree } from '../tree/tree.js'
 import { openStash, readStash, type OpenedStash, type OpenStashOptions } from '../unlock/open.js'
@@ -108,11 +109,11 @@ async function unlock<T>(options: Options, open: Opener<T>): Promise<Unlocked<T>
   }
 }
 
-async function get(options: Options, request: Credential, rules: readonly MappingRule[]): Promise<number> {
+async function get(options: Options, request: Credential, rules: readonly MappingRule[], said: AgentSaid): Promise<number> {
   if (request.protocol === undefined || request.host === undefined) return 0
   // Only the subtrees get can look at: the helper's prefix and the rules' keys.
   const keys = [[...options.prefix], ...rules.map((rule) => rule.key)]
-  const opened = await unlock<Tree>(options, (path, how) => readStash(path, keys, how))
+  const opened = await unlock<Tree>(options, (path, how) => readStash(path, keys, { ...how, ...said }))
   if (!opened.ok) return opened.code
   const answer = answerGet(opened.stash, request, options.prefix, rules)
   if (answer) writeStdout(formatCredential(answer))
@@ -152,8 +153,9 @@ async function erase(options: Options, request: Credential): Promise<number> {
  * @param argv - the arguments after the program name
  * @param pending - what ./git-credential-get.ts read of git's request before it handed over
  *   (only for `get`; stdin holds the rest, if any)
+ * @param said - what ./git-credential-get.ts learnt from the agent
  */
-export async function main(argv: string[], pending?: PendingRequest): Promise<void> {
+export async function main(argv: string[], pending?: PendingRequest, said: AgentSaid = {}): Promise<void> {
   await runMain(async () => {
     // Node replaced the bad bytes of an argument that was not UTF-8: such a --stash or --prefix names something else.
     if (argv.some((arg) => arg.includes('\ufffd'))) {
@@ -186,7 +188,7 @@ export async function main(argv: string[], pending?: PendingRequest): Promise<vo
       return reportError(error)
     }
     const rules = options.action === 'erase' ? [] : loadMappingRules()
-    if (options.action === 'get') return get(options, request, rules)
+    if (options.action === 'get') return get(options, request, rules, said)
     if (options.action === 'store') return store(options, request, rules)
     return erase(options, request)
   })

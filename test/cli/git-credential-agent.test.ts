@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parseRequest } from '../../src/agent/protocol.js'
@@ -118,6 +119,22 @@ describe('git-credential-sstash get through the agent', () => {
     await makeStash(other, 'other password', { 'git/https/h/-/u/password': 'other-pw' })
     const held = await runBin('git', ['--stash', other, 'get'], { input: lines('protocol=https', 'host=h'), env: { ...withAgent, SSTASH_PASSWORD: 'other password' } })
     expect(held).toMatchObject({ code: 0, stdout: lines('username=u', 'password=other-pw'), stderr: '' })
+  })
+  it('asks an agent that accepts and never answers once, then opens the stash itself: one wait of 3 s, not three', async () => {
+    const quiet = tempDir()
+    mkdirSync(join(quiet, 'sstash'), { mode: 0o700 })
+    chmodSync(join(quiet, 'sstash'), 0o700)
+    const server = createServer(() => {})
+    await new Promise<void>((resolve) => server.listen(join(quiet, 'sstash', SOCKET_NAME), resolve))
+    try {
+      const started = Date.now()
+      const result = await helper(lines('protocol=https', 'host=example.com', 'username=bob'), { ...common, XDG_RUNTIME_DIR: quiet, SSTASH_PASSWORD: PASSWORD })
+      expect(result).toMatchObject({ code: 0, stderr: '', full: true })
+      expect(result.stdout).toContain('password=bob-pw\n')
+      expect(Date.now() - started).toBeLessThan(5_500)
+    } finally {
+      server.close()
+    }
   })
 })
 
