@@ -60,27 +60,32 @@ export async function agentGetKey(realPath: string, keyId: string, env: Env = pr
  */
 export async function agentReadTree(realPath: string, keys: string[][], env: Env = process.env): Promise<Tree | undefined> {
   const read = await agentRead(realPath, keys, env)
-  return read === NOT_UNLOCKED ? undefined : read
+  return read === NOT_SERVING ? undefined : read
 }
 
-/** What {@link agentRead} returns when the agent said it holds no key at all for the path. */
-export const NOT_UNLOCKED = 'not-unlocked'
+/**
+ * What {@link agentRead} returns when asking the agent again in this run is useless: it said it
+ * holds no key at all for the path, or it did not answer in time, or answered garbage (an agent
+ * that hangs then costs one wait, not two).
+ */
+export const NOT_SERVING = 'not-serving'
 
 /**
- * As {@link agentReadTree}, and tells apart an agent that holds no key for the path at all
- * (`held: false`: then asking it for the key, as {@link agentGetKey} does, is useless).
- * @returns the selected tree; {@link NOT_UNLOCKED}; or undefined (no agent, or it could not serve the read)
+ * As {@link agentReadTree}, and tells apart an agent that need not be asked again: one that
+ * holds no key for the path at all (`held: false`: then asking it for the key, as
+ * {@link agentGetKey} does, is useless), or that did not answer.
+ * @returns the selected tree; {@link NOT_SERVING}; or undefined (no agent, or it could not serve the read)
  */
-export async function agentRead(realPath: string, keys: string[][], env: Env = process.env): Promise<Tree | typeof NOT_UNLOCKED | undefined> {
+export async function agentRead(realPath: string, keys: string[][], env: Env = process.env): Promise<Tree | typeof NOT_SERVING | undefined> {
   const socketPath = agentSocket(env)
   if (!socketPath) return undefined
   let answer: AgentResponse | undefined
   try {
     answer = await agentRequest(socketPath, { v: PROTOCOL_VERSION, op: 'read', path: realPath, keys }, 3_000)
   } catch {
-    return undefined
+    return NOT_SERVING
   }
-  if (answer?.ok && answer.found === false && answer.held === false) return NOT_UNLOCKED
+  if (answer?.ok && answer.found === false && answer.held === false) return NOT_SERVING
   if (!answer?.ok || !answer.found || typeof answer.tree !== 'string') return undefined
   const tree = decodeTree(new Uint8Array(Buffer.from(answer.tree, 'base64')))
   rebuildExistingParts(tree, keys, answer.missing)

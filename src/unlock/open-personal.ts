@@ -20,7 +20,7 @@ import type { SecureStash, OpenOptions } from '../store/secure-stash.js'
 import type { Tree } from '../tree/tree.js'
 import { detectStash, type StashFile } from '../stash/detect.js'
 import { teamHasNoPassword } from '../team/detect.js'
-import { NOT_UNLOCKED, agentGetKey, agentRead, agentStatus, agentUnlock } from '../agent/client.js'
+import { NOT_SERVING, agentGetKey, agentRead, agentStatus, agentUnlock } from '../agent/client.js'
 import { agentSocket } from '../agent/directory.js'
 import { parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../agent/duration.js'
 import type { AgentEntry } from '../agent/protocol.js'
@@ -233,11 +233,11 @@ export async function readPersonal(found: StashFile, keys: string[][], options: 
   let agent = options.agent
   if (agent !== false) {
     const read = await agentRead(found.real, keys, options.env ?? process.env)
-    if (read === NOT_UNLOCKED) agent = false
+    if (read === NOT_SERVING) agent = false
     else if (read) return read
   }
   // The agent may still hold the key (a file it could not read for us gets its error here),
-  // unless it said it holds none for this path: then it is not asked a second time.
+  // unless it said it holds none for this path, or did not answer: then it is not asked again.
   const stash = await openPersonal(found, { ...options, agent })
   return stash.view((tree) => tree)
 }

@@ -128,19 +128,36 @@ describe('sstash get through the agent, attacked', () => {
     expect(fast).toEqual(slow)
   })
 
-  it('asks an agent that accepts and never answers once, then opens the stash itself: one wait of 3 s, not three', async () => {
+  /** Runs `body` with XDG_RUNTIME_DIR holding a socket that accepts and never answers, in a 0700 directory. */
+  async function withSilentAgent(body: (env: Env) => Promise<void>): Promise<void> {
     const quiet = tempDir()
     mkdirSync(join(quiet, 'sstash'), { mode: 0o700 })
     chmodSync(join(quiet, 'sstash'), 0o700)
     const server = createServer(() => {})
     await new Promise<void>((resolve) => server.listen(join(quiet, 'sstash', 'agent.sock'), resolve))
     try {
-      const started = Date.now()
-      const result = await runBin('sstash', ['--stash', stash, 'get', 'app/TOKEN'], { cwd: home, env: { ...common, XDG_RUNTIME_DIR: quiet, SSTASH_PASSWORD: PASSWORD }, timeoutMs: 15_000 })
-      expect(result).toMatchObject({ code: 0, stdout: 'token-value', stderr: '' })
-      expect(Date.now() - started).toBeLessThan(5_500)
+      await body({ ...common, XDG_RUNTIME_DIR: quiet, SSTASH_PASSWORD: PASSWORD })
     } finally {
       server.close()
     }
+  }
+
+  /** `bin` with `args`, which must succeed with `stdout` within one wait for the agent (3 s) and the open itself. */
+  async function waitsOnce(bin: 'sstash' | 'run', args: string[], env: Env, stdout: string): Promise<void> {
+    const started = Date.now()
+    const result = await runBin(bin, args, { cwd: home, env, timeoutMs: 15_000 })
+    expect(result).toMatchObject({ code: 0, stdout, stderr: '' })
+    expect(Date.now() - started).toBeLessThan(5_500)
+  }
+
+  it('asks an agent that accepts and never answers once, then opens the stash itself: one wait of 3 s, not three', async () => {
+    await withSilentAgent((env) => waitsOnce('sstash', ['--stash', stash, 'get', 'app/TOKEN'], env, 'token-value'))
+  })
+
+  it('waits once for such an agent in the other readers too: sstash-run and sstash ls', async () => {
+    await withSilentAgent(async (env) => {
+      await waitsOnce('run', ['--stash', stash, '-k', 'app', '--', 'sh', '-c', 'printf %s "$TOKEN"'], env, 'token-value')
+      await waitsOnce('sstash', ['--stash', stash, 'ls', 'app'], env, 'app/TOKEN\n')
+    })
   })
 })
