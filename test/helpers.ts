@@ -96,6 +96,22 @@ export function runCommand(command: string, args: string[], options: RunOptions 
   })
 }
 
+/** The environments of a test of a client of the agent, under `home`. */
+export interface AgentEnvs {
+  /** HOME and the XDG folders under `home`, `LC_ALL=C`, and `extra`: what the other two share. */
+  common: Record<string, string | undefined>
+  /** The agent under `runtime` (see {@link agentRuntimeDir}), no password anywhere. */
+  withAgent: Record<string, string | undefined>
+  /** No agent at all (a fresh XDG_RUNTIME_DIR): the stash opened with `password` from SSTASH_PASSWORD. */
+  withoutAgent: () => Record<string, string | undefined>
+}
+
+/** {@link AgentEnvs} for `home`, the agent under `runtime`, and a stash of `password`. */
+export function agentEnvs(home: string, runtime: string, password: string, extra: Record<string, string> = {}): AgentEnvs {
+  const common = { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data'), LC_ALL: 'C', ...extra }
+  return { common, withAgent: { ...common, XDG_RUNTIME_DIR: runtime }, withoutAgent: () => ({ ...common, XDG_RUNTIME_DIR: tempDir(), SSTASH_PASSWORD: password }) }
+}
+
 /** Runs one of the built binaries with node. */
 export function runBin(bin: keyof typeof BIN, args: string[], options: RunOptions = {}): Promise<RunResult> {
   // `--` first, as bin/ does: node reads a `--env-file` anywhere before one as its own option.

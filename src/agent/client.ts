@@ -18,9 +18,9 @@ import { withoutSecrets } from '../env/secret-variables.js'
 import { SOCKET_NAME, agentDir } from '../locations.js'
 import { agentSocket, ensureAgentDir } from './directory.js'
 import { MAX_REQUEST_BYTES, PROTOCOL_VERSION, type AgentEntry, type AgentRequest, type AgentResponse } from './protocol.js'
-import { agentRequest } from './request.js'
+import { NOT_SERVING, agentAnswer, agentRequest } from './request.js'
 
-export { agentRequest }
+export { NOT_SERVING, agentRequest }
 
 type Env = Record<string, string | undefined>
 
@@ -64,13 +64,6 @@ export async function agentReadTree(realPath: string, keys: string[][], env: Env
 }
 
 /**
- * What {@link agentRead} returns when asking the agent again in this run is useless: it said it
- * holds no key at all for the path, or it did not answer in time, or answered garbage (an agent
- * that hangs then costs one wait, not two).
- */
-export const NOT_SERVING = 'not-serving'
-
-/**
  * As {@link agentReadTree}, and tells apart an agent that need not be asked again: one that
  * holds no key for the path at all (`held: false`: then asking it for the key, as
  * {@link agentGetKey} does, is useless), or that did not answer.
@@ -79,13 +72,8 @@ export const NOT_SERVING = 'not-serving'
 export async function agentRead(realPath: string, keys: string[][], env: Env = process.env): Promise<Tree | typeof NOT_SERVING | undefined> {
   const socketPath = agentSocket(env)
   if (!socketPath) return undefined
-  let answer: AgentResponse | undefined
-  try {
-    answer = await agentRequest(socketPath, { v: PROTOCOL_VERSION, op: 'read', path: realPath, keys }, 3_000)
-  } catch {
-    return NOT_SERVING
-  }
-  if (answer?.ok && answer.found === false && answer.held === false) return NOT_SERVING
+  const answer = await agentAnswer(socketPath, { v: PROTOCOL_VERSION, op: 'read', path: realPath, keys }, 3_000)
+  if (answer === NOT_SERVING) return NOT_SERVING
   if (!answer?.ok || !answer.found || typeof answer.tree !== 'string') return undefined
   const tree = decodeTree(new Uint8Array(Buffer.from(answer.tree, 'base64')))
   rebuildExistingParts(tree, keys, answer.missing)

@@ -16,6 +16,23 @@ export interface AgentSaid {
 }
 
 /**
+ * What {@link agentAnswer} returns when asking the agent again in this run is useless: it holds
+ * no key at all for the path (`held: false`), or it did not answer in time, or answered garbage
+ * (an agent that hangs then costs one wait, not two or three).
+ */
+export const NOT_SERVING = 'not-serving'
+
+/**
+ * {@link agentRequest} for a client that goes on by itself when the agent cannot help: never
+ * throws, and says when the agent need not be asked again in this run.
+ * @returns the answer; {@link NOT_SERVING}; or undefined when no agent listens
+ */
+export async function agentAnswer(socketPath: string, request: AgentRequest, timeoutMs: number): Promise<AgentResponse | typeof NOT_SERVING | undefined> {
+  const answer = await agentRequest(socketPath, request, timeoutMs).catch((): typeof NOT_SERVING => NOT_SERVING)
+  return answer !== NOT_SERVING && answer?.ok && answer.found === false && answer.held === false ? NOT_SERVING : answer
+}
+
+/**
  * Sends one request and reads the answer.
  * @returns undefined when no agent listens (no socket file, or a stale one)
  * @throws {SSError} AGENT_FAILED when the agent does not answer in time or answers garbage

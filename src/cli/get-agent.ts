@@ -14,7 +14,7 @@
 import { realpathSync } from 'node:fs'
 import { agentSocket } from '../agent/directory.js'
 import { PROTOCOL_VERSION } from '../agent/protocol.js'
-import { agentRequest, type AgentSaid } from '../agent/request.js'
+import { NOT_SERVING, agentAnswer, type AgentSaid } from '../agent/request.js'
 import { stashPath } from '../locations.js'
 import { isTeamStashFile } from '../team/detect.js'
 import { decodeTree } from '../tree/codec.js'
@@ -27,17 +27,17 @@ import { plainGet, printValue } from './get-line.js'
  * should know: nothing (no agent, a value it could not give), or not to ask it again (it holds
  * no key for the stash at all, or it did not answer in time).
  */
-async function askAgent(stash: string | undefined, keypath: string): Promise<Uint8Array | AgentSaid> {
+async function agentValue(stash: string | undefined, keypath: string): Promise<Uint8Array | AgentSaid> {
   try {
     // Strict: an unsafe directory throws here, and the other half says so, once.
     const socket = agentSocket(process.env, true)
+    if (socket === undefined) return {}
     const path = realpathSync(stashPath(stash))
     // A team stash is opened with the member's key, never held by path: nothing to ask.
-    if (socket === undefined || isTeamStashFile(path)) return {}
+    if (isTeamStashFile(path)) return {}
     const key = parseKeyPath(keypath)
-    // An agent that does not answer in time, or answers garbage, is not asked again either.
-    const answer = await agentRequest(socket, { v: PROTOCOL_VERSION, op: 'read', path, keys: [key] }, 3_000).catch(() => null)
-    if (answer === null || (answer?.ok && answer.found === false && answer.held === false)) return { agent: false }
+    const answer = await agentAnswer(socket, { v: PROTOCOL_VERSION, op: 'read', path, keys: [key] }, 3_000)
+    if (answer === NOT_SERVING) return { agent: false }
     if (!answer?.ok || answer.found !== true || typeof answer.tree !== 'string' || answer.missing !== undefined) return {}
     return decodeTree(new Uint8Array(Buffer.from(answer.tree, 'base64'))).read(key)
   } catch {
@@ -54,5 +54,5 @@ async function askAgent(stash: string | undefined, keypath: string): Promise<Uin
 export function main(argv: readonly string[], other: (said: AgentSaid) => Promise<void> | undefined): Promise<void> | undefined {
   const plain = plainGet(argv)
   if (plain === undefined) return undefined
-  return askAgent(plain.options.stash, plain.keypath).then((got) => (got instanceof Uint8Array ? runMain(async () => printValue(got)) : other(got)))
+  return agentValue(plain.options.stash, plain.keypath).then((got) => (got instanceof Uint8Array ? runMain(async () => printValue(got)) : other(got)))
 }

@@ -2,9 +2,10 @@
  * The stash a command works on: `--stash`, else SSTASH_FILE, else the default location, opened
  * or read with the usual key sources (../unlock/open.ts).
  */
+import type { AgentSaid } from '../agent/request.js'
 import { stashPath } from '../locations.js'
 import type { Tree } from '../tree/tree.js'
-import { openStash, readStash, requireStash, type OpenStashOptions, type OpenedStash } from '../unlock/open.js'
+import { openStash, readStash, requireStash, type OpenedStash } from '../unlock/open.js'
 
 /** Options every sstash command accepts (see ./argv.ts: values are strings exactly as typed). */
 export interface GlobalOptions {
@@ -36,9 +37,9 @@ export async function openFromOptions(options: GlobalOptions): Promise<OpenedSta
 /**
  * Reads the subtrees at `keys` of the stash the options name, for a command that only reads:
  * through the agent when it holds the stash, with no cipher loaded (see readStash).
- * @param open - `agent: false` when the agent was just asked and holds no key for the stash
+ * @param said - what a client that asked the agent first learnt (see AgentSaid)
  * @throws as {@link openFromOptions}
  */
-export async function readFromOptions(options: GlobalOptions, keys: string[][], open: Pick<OpenStashOptions, 'agent'> = {}): Promise<Tree> {
-  return readStash(stashPath(optionText(options.stash)), keys, open)
+export async function readFromOptions(options: GlobalOptions, keys: string[][], said: AgentSaid = {}): Promise<Tree> {
+  return readStash(stashPath(optionText(options.stash)), keys, said)
 }

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BIN, agentRuntimeDir, makeStash, runBin, tempDir, type RunResult } from '../helpers.js'
+import { BIN, agentEnvs, agentRuntimeDir, makeStash, runBin, tempDir, type RunResult } from '../helpers.js'
 
 const PASSWORD = 'stash password'
 const dir = tempDir()
@@ -19,11 +19,8 @@ const runtime = agentRuntimeDir()
 
 type Env = Record<string, string | undefined>
 
-const common: Env = { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data'), LC_ALL: 'C' }
-/** The stash unlocked in the agent, no password anywhere. */
-const withAgent: Env = { ...common, XDG_RUNTIME_DIR: runtime }
-/** No agent at all: the stash is opened with the password from the environment. */
-const withoutAgent = (): Env => ({ ...common, XDG_RUNTIME_DIR: tempDir(), SSTASH_PASSWORD: PASSWORD })
+/** The stash unlocked in the agent, no password anywhere; and no agent at all, the password from the environment. */
+const { common, withAgent, withoutAgent } = agentEnvs(home, runtime, PASSWORD)
 
 /** Which bundles a run loaded, from Node's module debug lines (NODE_DEBUG=module). */
 const bundles = (stderr: string): string[] => [...new Set([...stderr.matchAll(/dist\/bundle\/([a-z-]+)\.cjs/g)].map((m) => m[1] as string))].sort()

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { parseRequest } from '../../src/agent/protocol.js'
 import { agentRequest } from '../../src/agent/request.js'
 import { SOCKET_NAME } from '../../src/locations.js'
-import { agentRuntimeDir, makeStash, runBin, tempDir, type RunResult } from '../helpers.js'
+import { agentEnvs, agentRuntimeDir, makeStash, runBin, tempDir, type RunResult } from '../helpers.js'
 
 const PASSWORD = 'stash password'
 const dir = tempDir()
@@ -24,11 +24,8 @@ const socket = join(runtime, 'sstash', SOCKET_NAME)
 
 type Env = Record<string, string | undefined>
 
-const common: Env = { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data'), GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }
-/** The stash unlocked in the agent, no password anywhere. */
-const withAgent: Env = { ...common, XDG_RUNTIME_DIR: runtime }
-/** No agent at all: the helper's own path, with the password from the environment. */
-const withoutAgent = (): Env => ({ ...common, XDG_RUNTIME_DIR: tempDir(), SSTASH_PASSWORD: PASSWORD })
+/** The stash unlocked in the agent, no password anywhere; and no agent at all, the password from the environment. */
+const { common, withAgent, withoutAgent } = agentEnvs(home, runtime, PASSWORD, { GIT_TERMINAL_PROMPT: '0' })
 
 const lines = (...items: string[]): string => items.map((line) => `${line}\n`).join('')
 

@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, symlinkSy
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BIN, agentRuntimeDir, makeStash, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
+import { BIN, agentEnvs, agentRuntimeDir, makeStash, runBin, runCommand, tempDir, type RunResult } from '../helpers.js'
 
 const PASSWORD = 'stash password'
 const dir = tempDir()
@@ -20,9 +20,8 @@ const runtime = agentRuntimeDir()
 
 type Env = Record<string, string | undefined>
 
-const common: Env = { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data'), LC_ALL: 'C' }
-const withAgent: Env = { ...common, XDG_RUNTIME_DIR: runtime }
-const withoutAgent = (): Env => ({ ...common, XDG_RUNTIME_DIR: tempDir(), SSTASH_PASSWORD: PASSWORD })
+/** The stash unlocked in the agent, no password anywhere; and no agent at all, the password from the environment. */
+const { common, withAgent, withoutAgent } = agentEnvs(home, runtime, PASSWORD)
 
 const sstash = (args: string[], env: Env): Promise<RunResult> => runBin('sstash', args, { cwd: home, env, timeoutMs: 8_000 })
 
