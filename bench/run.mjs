@@ -26,7 +26,8 @@
  *
  * The floors each row is read against are rows of their own: `node -e 0`; the agent floor, a
  * Node script that connects to the agent's socket, sends one request and prints the answer; the
- * crypto floor, the same with node:crypto loaded; the ssh-agent floor, a Node script that loads
+ * crypto floor, the same with node:crypto loaded; the run floor, the agent floor for
+ * sstash-run's read that then starts `true` as sstash-run does (execve, else spawn); the ssh-agent floor, a Node script that loads
  * node:crypto, asks the ssh-agent for one signature and derives a key (the floor of
  * an open by an enrolled ssh-agent key, `BENCH_ONLY=ssh-agent`).
  *
@@ -277,6 +278,20 @@ req.oncomplete = () => {
 h.connect(req, sock)`}
 `
 
+// The run floor: the agent floor for sstash-run's read (the subtree `app`), then the command
+// `true` started as sstash-run starts it: by execve where Node has it, else spawned and waited for.
+const runAsk = `const fs = require('node:fs')
+const line = JSON.stringify({ v: 1, op: 'read', path: fs.realpathSync(process.env.SSTASH_FILE), keys: [['app']] }) + '\\n'
+const chunks = []
+const start = () => {
+  JSON.parse(Buffer.concat(chunks).toString())
+  if (process.execve) process.execve('/usr/bin/true', ['true'], { ...process.env })
+  else require('node:child_process').spawn('true', { stdio: 'inherit' }).on('exit', (code) => process.exit(code))
+}
+const s = require('node:net').connect(process.env.XDG_RUNTIME_DIR + '/sstash/agent.sock')
+s.on('connect', () => s.write(line)).on('data', (d) => chunks.push(d)).on('end', () => { s.destroy(); start() })
+`
+
 // The ssh-agent floor: what any open by an ssh-agent key does after Node starts, whatever the
 // stash: load node:crypto (for the HKDF; our agent's floor needs none), connect to
 // SSH_AUTH_SOCK, have the key sign a fixed challenge (one request: the key's public blob is
@@ -372,7 +387,8 @@ async function groups() {
       target: 'sstash-run faster than `dotenv run` where the Node has process.execve, else at most 1.1x `dotenv run`',
       commands: () => [
         nodeZero,
-        { key: 'run', label: '`sstash-run -k app -- true`', file: 'node', args: [BIN.run, '-k', 'app', '--', 'true'], env: { SSTASH_FILE: path }, goal: runGoal },
+        { key: 'run', label: '`sstash-run -k app -- true`', file: 'node', args: [BIN.run, '-k', 'app', '--', 'true'], env: { SSTASH_FILE: path }, floor: 'runFloor', goal: runGoal },
+        { key: 'runFloor', label: 'run floor: the agent floor for `-k app`, then `true` started as sstash-run does (execve, else spawn)', file: 'node', args: ['-e', runAsk], env: { SSTASH_FILE: path } },
         { key: 'mask', label: '`sstash-run --mask -k app -- true` (always spawns)', file: 'node', args: [BIN.run, '--mask', '-k', 'app', '--', 'true'], env: { SSTASH_FILE: path } },
         { key: 'dotenv', label: `\`dotenv run -- true\` (dotenv ${dotenv.version})`, file: 'node', args: [dotenv.path, 'run', '-q', '-f', envFile, '--', 'true'] },
         { key: 'dotenvx', label: `\`dotenvx run -- true\` (@dotenvx/dotenvx ${dotenvx.version})`, file: 'node', args: [dotenvx.path, 'run', '-q', '-f', envFile, '--', 'true'] },
@@ -642,7 +658,10 @@ d.setAuthTag(s.subarray(32)); require('node:fs').writeSync(1, Buffer.concat([d.u
 function machine() {
   const commit = (() => {
     try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim()
+      const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim()
+      // A tree with changes not committed is not HEAD: its results say so (bench/results aside).
+      const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results'], { cwd: ROOT }).toString().trim()
+      return changed ? `${head}-dirty` : head
     } catch {
       return 'unknown'
     }

@@ -36,7 +36,7 @@ function ours(info) {
 /** The cache folder for this Node, made on first use; undefined when it is not ours alone or cannot be made. */
 function cacheDir() {
   const env = process.env
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(require('node:os').homedir(), process.platform === 'darwin' ? 'Library/Caches' : '.cache')
+  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(env.HOME || require('node:os').homedir(), process.platform === 'darwin' ? 'Library/Caches' : '.cache')
   const top = join(base, 'sstash')
   const dir = join(top, `node-${process.version}-${process.arch}`)
   try {
@@ -99,7 +99,7 @@ function save(script, dir, stem, file, runs) {
  * Loads dist/bundle/<name>.cjs as a CommonJS module, with its code cache, and returns its
  * exports. `command` (sstash's first argument), when it looks like one, gets a cache file of its
  * own: a `get` need not load what a `set` compiled. node:os is required only without
- * XDG_CACHE_HOME: it is not free to load.
+ * XDG_CACHE_HOME and HOME: it is not free to load.
  */
 function loadBundle(name, command) {
   const file = join(__dirname, '..', 'dist', 'bundle', `${name}.cjs`)

@@ -7,6 +7,7 @@
  *   dist/cli/sstash.js          -> dist/bundle/sstash.cjs                 (exports main)
  *   dist/cli/get-agent.js       -> dist/bundle/sstash-get-agent.cjs       (a plain `sstash get` through the agent, tried first)
  *   dist/cli/get.js             -> dist/bundle/sstash-get.cjs             (a plain `sstash get` that opens the stash, tried next)
+ *   dist/cli/run-agent.js       -> dist/bundle/sstash-run-agent.cjs       (sstash-run whose read the agent serves, tried first)
  *   dist/cli/sstash-run.js      -> dist/bundle/sstash-run.cjs             (exports main)
  *   dist/cli/git-credential-get.js -> dist/bundle/git-credential-get.cjs  (`get` through the agent, tried first)
  *   dist/cli/git-credential-sstash.js -> dist/bundle/git-credential-sstash.cjs (exports main)
@@ -32,6 +33,7 @@ const entries = {
   sstash: 'dist/cli/sstash.js',
   'sstash-get-agent': 'dist/cli/get-agent.js',
   'sstash-get': 'dist/cli/get.js',
+  'sstash-run-agent': 'dist/cli/run-agent.js',
   'sstash-run': 'dist/cli/sstash-run.js',
   'git-credential-get': 'dist/cli/git-credential-get.js',
   'git-credential-sstash': 'dist/cli/git-credential-sstash.js',

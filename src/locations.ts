@@ -12,17 +12,24 @@
  *
  * Every default path sstash uses is resolved here, and only here.
  */
-import { homedir } from 'node:os'
 import { join } from 'node:path'
 
 type Env = Record<string, string | undefined>
 
 const isMac = process.platform === 'darwin'
 
+/**
+ * The user's home directory, as os.homedir() gives it ($HOME when set): node:os is loaded only
+ * when HOME is not set, as it costs every binary's start about a millisecond (docs/SPEED.md).
+ */
+export function homeDir(): string {
+  return process.env.HOME || process.getBuiltinModule('node:os').homedir()
+}
+
 function xdg(env: Env, variable: string, fallback: string[], mac: string[]): string {
   const set = env[variable]
   if (set && set.startsWith('/')) return join(set, 'sstash')
-  return join(homedir(), ...(isMac ? mac : fallback), 'sstash')
+  return join(homeDir(), ...(isMac ? mac : fallback), 'sstash')
 }
 
 /** The directory holding the default stash. */
@@ -54,7 +61,7 @@ export function stashPath(option: string | undefined, env: Env = process.env): s
 
 /** `~/.ssh/id_ed25519`, where ssh, sops and age users keep the key a team adds them with. */
 export function defaultSshKeyPath(env: Env = process.env): string {
-  return join(env.HOME || homedir(), '.ssh', 'id_ed25519')
+  return join(env.HOME || homeDir(), '.ssh', 'id_ed25519')
 }
 
 /** The file remembering the team stash generations seen, under {@link stateDir}. */
@@ -74,7 +81,7 @@ export function gitRulesPath(env: Env = process.env): string {
 
 /** The plaintext files git-credential-store reads: ~/.git-credentials and $XDG_CONFIG_HOME/git/credentials (git's own rules). */
 export function gitCredentialStoreFiles(env: Env = process.env): string[] {
-  const home = env.HOME || homedir()
+  const home = env.HOME || homeDir()
   const config = env.XDG_CONFIG_HOME?.startsWith('/') ? env.XDG_CONFIG_HOME : join(home, '.config')
   return [join(home, '.git-credentials'), join(config, 'git', 'credentials')]
 }

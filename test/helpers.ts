@@ -1,6 +1,6 @@
 /** Shared test helpers: temporary directories, the built binaries, cheap stashes. */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, realpathSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, realpathSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll } from 'vitest'
@@ -110,6 +110,39 @@ export interface AgentEnvs {
 export function agentEnvs(home: string, runtime: string, password: string, extra: Record<string, string> = {}): AgentEnvs {
   const common = { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data'), LC_ALL: 'C', ...extra }
   return { common, withAgent: { ...common, XDG_RUNTIME_DIR: runtime }, withoutAgent: () => ({ ...common, XDG_RUNTIME_DIR: tempDir(), SSTASH_PASSWORD: password }) }
+}
+
+/** A run of a binary, with the bundles of dist/bundle it loaded. */
+export type BundledResult = RunResult & { bundles: string[] }
+
+/**
+ * {@link runBin} with Node's module debug lines on (NODE_DEBUG=module): `bundles` lists which of
+ * dist/bundle the run loaded, and stderr keeps only what the program wrote.
+ */
+export async function runBundled(bin: keyof typeof BIN, args: string[], options: RunOptions & { env: Record<string, string | undefined> }): Promise<BundledResult> {
+  const result = await runBin(bin, args, { ...options, env: { ...options.env, NODE_DEBUG: 'module' } })
+  const bundles = [...new Set([...result.stderr.matchAll(/dist\/bundle\/([a-z-]+)\.cjs/g)].map((m) => m[1] as string))].sort()
+  return { ...result, stderr: result.stderr.replace(/^MODULE \d+: .*\n/gm, ''), bundles }
+}
+
+/** An XDG_RUNTIME_DIR under `dir` whose agent socket is a planted plain file, in a 0700 directory: no agent, whatever a client makes of it. */
+export function plantedRuntime(dir: string): string {
+  const planted = join(dir, 'planted')
+  mkdirSync(join(planted, 'sstash'), { recursive: true, mode: 0o700 })
+  chmodSync(join(planted, 'sstash'), 0o700)
+  writeFileSync(join(planted, 'sstash', 'agent.sock'), 'not a socket')
+  return planted
+}
+
+/** Runs `body` with the agent directory under `runtime` opened to others (0755), as an attacker or a mistake would leave it. */
+export async function withLooseAgentDir<T>(runtime: string, body: () => Promise<T>): Promise<T> {
+  const agentDirectory = join(runtime, 'sstash')
+  chmodSync(agentDirectory, 0o755)
+  try {
+    return await body()
+  } finally {
+    chmodSync(agentDirectory, 0o700)
+  }
 }
 
 /** Runs one of the built binaries with node. */

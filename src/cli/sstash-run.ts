@@ -1,144 +1,21 @@
 /**
  * `sstash-run [options] -- <command> [args...]`: runs a command with stash subtrees and
- * reference files (`--env-file`) as environment variables. Start-up matters here (it sits in front of `npm start`), so argv is
- * parsed by hand (./argv.ts) and nothing is imported that the common path does not use.
- * The selection is the library's selectEnvironment; this file parses, prints and starts.
+ * reference files (`--env-file`) as environment variables. bin/sstash-run.cjs runs the small
+ * first half (./run-agent.ts) first; this is the second, which opens the stash when the agent
+ * cannot serve the read, and reports every error. The line itself is ./run-line.ts.
  */
-import { writeSync } from 'node:fs'
-import { SSError } from '../errors.js'
-import { selectEnvironment } from '../unlock/select-environment.js'
-import { exitLikeChild, runCommand, takeIgnoredSignals, type ChildExit } from '../env/runner.js'
-import type { Selection } from '../env/selection.js'
-import { parseArgv, type OptionSpec, type ParsedArgv } from './argv.js'
-import { EXIT, UsageError, runMain } from './exit.js'
-import { printError, printHint } from './print.js'
-
-const USAGE = 'usage: sstash-run [--env-file <file>]... [-k <keypath>]... [--prefix P] [--override] [--mask] [--allow NAME]... [--stash PATH] -- <command> [args...]'
-
-const HELP = `${USAGE}
-
-Runs <command> with the values below each key path, and the variables of each reference file,
-as environment variables.
-
-  --env-file <file>     a reference file (.env.sstash: NAME=plain or NAME=sstash://key/path) to
-                        resolve (repeatable; a later file wins, and -k wins over the files)
-  -k, --key <keypath>   a subtree to load (repeatable; a later one wins on the same name);
-                        without -k or --env-file, the "sstash" field of the nearest package.json chooses
-  --prefix <P>          prepend P to every name from -k (a reference file's names stay as written)
-  --override            the stash wins over variables already set (default: they win)
-  --mask                replace the stash's values with ***** in the command's output (pipes it)
-  --allow <NAME>        allow a name that is refused by default (LD_PRELOAD, NODE_OPTIONS, GIT_*, ...)
-  --stash <path>        the stash file (default: $SSTASH_FILE, else the standard location)
-
-Names: a value right below the key path keeps its name as written (http_proxy stays http_proxy);
-deeper ones are joined by _, each letter in its own case: project/myapp/DB/HOST with -k project/myapp -> DB_HOST.
-Reference: docs/RUN.md, docs/REFERENCES.md
-`
-
-const SPEC: readonly OptionSpec[] = [
-  { names: ['k', 'key'], takesValue: true },
-  { names: ['envFile'], takesValue: true },
-  { names: ['prefix'], takesValue: true },
-  { names: ['allow'], takesValue: true },
-  { names: ['stash'], takesValue: true },
-  { names: ['override'], takesValue: false },
-  { names: ['mask'], takesValue: false },
-  { names: ['h', 'help'], takesValue: false },
-]
-
-/** What the command line asked for: the selection, and the command to run with it. */
-export interface RunArgs extends Selection {
-  command: string
-  args: string[]
-  help?: boolean
-}
+import { takeIgnoredSignals } from '../env/runner.js'
+import { readStash } from '../unlock/open.js'
+import { runMain } from './exit.js'
+import { prepare, start, type Handed } from './run-line.js'
 
 /**
- * parseArgv, except that `sstash-run node -e 1` (the command's own option read as ours) says
- * to put `--` before the command instead of only "unknown option -e".
+ * Entry point of the binary.
+ * @param handed - from the first half, when it ran (the launcher's note is gone from the environment by then)
  */
-function parseOrExplain(argv: readonly string[]): ParsedArgv {
-  try {
-    return parseArgv(argv, SPEC, { unknown: 'error', usage: USAGE })
-  } catch (error) {
-    if (!(error instanceof SSError) || !error.message.startsWith('unknown option')) throw error
-    // The command word: the first argument before `--` that is neither an option nor an option's value.
-    const at = argv.findIndex((_, i) => parseArgv(argv.slice(0, i + 1), SPEC, { unknown: 'keep' }).args.length > 0)
-    if (at < 0) throw error
-    // The unknown option came before the command word: it is ours, misspelled.
-    parseArgv(argv.slice(0, at), SPEC, { unknown: 'error', usage: USAGE })
-    const command = argv.slice(at).join(' ')
-    throw new UsageError(`${error.message}: put -- before the command, as in sstash-run [options] -- ${command}`, USAGE)
-  }
-}
-
-/**
- * Parses sstash-run's argv. Options go before `--`; everything after it is the command.
- * @throws {SSError} USAGE for an unknown option, a missing value, a missing `--` or command
- */
-export function parseRunArgs(argv: readonly string[]): RunArgs {
-  const { options, args: positional, rest } = parseOrExplain(argv)
-  const values = (name: string): string[] => {
-    const given = options[name]
-    return Array.isArray(given) ? given : []
-  }
-  const parsed: RunArgs = {
-    keys: values('key'),
-    envFiles: values('envFile'),
-    prefix: values('prefix').at(-1),
-    override: options.override === true,
-    mask: options.mask === true,
-    allow: values('allow').flatMap((a) => a.split(',')),
-    stash: values('stash').at(-1),
-    command: '',
-    args: [],
-  }
-  if (options.help === true) return { ...parsed, help: true }
-  const stray = positional[0]
-  if (stray !== undefined && rest !== undefined) {
-    // `sstash-run project/myapp -- cmd`: the -k was forgotten.
-    throw new UsageError(`${stray} is not an option: did you mean -k ${stray}?`, USAGE)
-  }
-  if (stray !== undefined) throw new UsageError(`put -- before the command: sstash-run [options] -- ${stray} ...`, USAGE)
-  if (rest === undefined) throw new UsageError(parsed.keys.length || argv.length ? 'missing -- and the command to run' : 'no command given', USAGE)
-  const [command, ...args] = rest
-  if (command === undefined || command === '') throw new UsageError('no command given after --', USAGE)
-  return { ...parsed, command, args }
-}
-
-/**
- * A warning, written with a blocking write: touching process.stderr would make a pipe on fd 2
- * non-blocking, and the command that replaces us by execve would inherit that.
- */
-function warn(message: string): void {
-  writeSync(2, `sstash: warning: ${message}\n`)
-}
-
-/** Entry point of the binary. */
-export async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[], handed?: Handed): Promise<void> {
   await runMain(async () => {
-    const args = parseRunArgs(argv)
-    if (args.help) {
-      process.stdout.write(HELP)
-      return EXIT.OK
-    }
-    const { command, args: commandArgs, help: _, ...selection } = args
-    // Before the selection reads the environment: the launcher's note is not the command's.
-    const ignored = takeIgnoredSignals(process.env)
-    const selected = await selectEnvironment(selection)
-    for (const warning of selected.warnings) warn(warning)
-    let exit: ChildExit
-    try {
-      exit = await runCommand(command, commandArgs, { env: selected.env, mask: selected.mask ? selected.secrets : undefined, exec: true, ignored })
-    } catch (error) {
-      // The codes a shell uses, so scripts can tell "no such command" from the command failing.
-      if (error instanceof SSError && (error.code === 'COMMAND_NOT_FOUND' || error.code === 'COMMAND_NOT_EXECUTABLE' || error.code === 'SPAWN_FAILED')) {
-        printError(error.message)
-        if (error.hint) printHint(error.hint)
-        return error.code === 'COMMAND_NOT_FOUND' ? EXIT.COMMAND_NOT_FOUND : 126
-      }
-      throw error
-    }
-    return exitLikeChild(exit)
+    const ignored = handed?.ignored ?? takeIgnoredSignals(process.env)
+    return start(await prepare(argv, (stash, keys, env) => readStash(stash, keys, { env, ...handed?.said }), ignored))
   })
 }

@@ -12,9 +12,9 @@
  * in a way that could block: whoever else can write above our project cannot steer or stop us.
  */
 import { lstatSync, type Stats } from 'node:fs'
-import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { SSError } from '../errors.js'
+import { homeDir } from '../locations.js'
 import { readRegularFile } from '../fs/read.js'
 import type { Selection } from './selection.js'
 
@@ -57,7 +57,7 @@ export function findProjectConfig(cwd: string): ConfigLookup {
   const warnings: string[] = []
   const uid = process.getuid?.()
   const owners = uid === undefined ? undefined : [uid, 0]
-  const home = homedir()
+  const home = homeDir()
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const file = join(dir, 'package.json')
     const bytes = readTrusted(file, owners, warnings)

@@ -27,7 +27,6 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { readFileHead } from '../fs/read.js'
-import { constants } from 'node:os'
 import { SSError, errno, ioError } from '../errors.js'
 import { findCommand, shownCommand } from './find-command.js'
 
@@ -87,7 +86,9 @@ export function takeIgnoredSignals(env: Record<string, string | undefined>): Nod
   delete env[IGNORED_SIGNALS_VARIABLE]
   if (mask === undefined || !/^[0-9a-fA-F]{1,16}$/.test(mask)) return []
   const bits = BigInt(`0x${mask}`)
-  return PASSED_ON.filter((signal) => ((bits >> BigInt((constants.signals[signal] ?? 1) - 1)) & 1n) === 1n)
+  if (bits === 0n) return []
+  const { signals } = process.getBuiltinModule('node:os').constants
+  return PASSED_ON.filter((signal) => ((bits >> BigInt((signals[signal] ?? 1) - 1)) & 1n) === 1n)
 }
 
 /** The command, or `/bin/sh` ignoring `ignored` and then becoming the command (an ignored signal stays ignored across exec). */
@@ -99,7 +100,7 @@ function withIgnored(file: string, command: string, args: readonly string[], ign
 
 /** The exit code a shell reports for death by `signal`: 128 + its number. */
 export function signalExitCode(signal: NodeJS.Signals): number {
-  return 128 + (constants.signals[signal] ?? 0)
+  return 128 + (process.getBuiltinModule('node:os').constants.signals[signal] ?? 0)
 }
 
 /**

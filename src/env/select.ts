@@ -11,10 +11,14 @@
  */
 import { SSError, reasonOf } from '../errors.js'
 import { stashPath } from '../locations.js'
+import { parseKeyPath } from '../tree/key-path.js'
 import { Tree } from '../tree/tree.js'
-import { checkPrefix, envFromSelections, type EnvVar } from './naming.js'
+import { checkPrefix, childEnv, envFromSelections, type EnvVar } from './naming.js'
 import { findProjectConfig, selectionOfConfig } from './project-config.js'
+import { SECRET_ENV_VARS } from './secret-variables.js'
 import { selectionOver, type Selection } from './selection.js'
+
+type Env = Readonly<Record<string, string | undefined>>
 
 /** What to select: sstash-run's options; with no `keys` and no `envFiles`, the package.json's field chooses. */
 export interface SelectOptions extends Partial<Selection> {
@@ -87,6 +91,37 @@ export function planOf(options: SelectOptions): Plan {
   const selection = selectionOver(options, fromConfig)
   const stash = options.stash !== undefined || fromConfig.stash === undefined ? stashPath(options.stash, env) : fromConfig.stash
   return { ...selection, stash, project: found.file, warnings: lookup.warnings }
+}
+
+/** Reads the stash at `stash` for these key paths, its password sources in `env`. */
+export type StashRead = (stash: string, keys: string[][], env: Env) => Promise<Tree>
+
+/**
+ * Makes the environment sstash-run gives its command: the reference files and key paths asked
+ * for (or the project's package.json `"sstash"` field), read by `read` in one read, named by the
+ * naming rule, merged into `env`. The reading is the caller's, so that this layer opens no stash
+ * (../unlock/select-environment.ts passes the one that does; sstash-run's small first half, one
+ * that only asks the agent).
+ * @returns the child's environment, what was injected, whether to mask, and warnings
+ * @throws {SSError} as {@link planOf} and {@link readVariables}; `read`'s errors
+ */
+export async function environmentOf(options: SelectOptions, read: StashRead): Promise<SelectedEnvironment> {
+  const plan = planOf(options)
+  const env = options.env ?? process.env
+  const sources = { keys: plan.keys.map(parseKeyPath), envFiles: plan.envFiles, prefix: plan.prefix, allow: plan.allow }
+  const vars = await readVariables(sources, (keys) => read(plan.stash, keys, env))
+  const { env: childEnvironment, injected } = childEnv(env, vars, { override: plan.override, remove: SECRET_ENV_VARS })
+  // reference-resolve.js is loaded already when there are files, and only then.
+  const secrets = plan.envFiles.length > 0 ? (await import('./reference-resolve.js')).secretValues(injected) : injected.map((v) => v.value)
+  return {
+    env: childEnvironment,
+    injected,
+    secrets,
+    mask: plan.mask,
+    stash: plan.stash,
+    ...(plan.project === undefined ? {} : { project: plan.project }),
+    warnings: plan.warnings,
+  }
 }
 
 /**

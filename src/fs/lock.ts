@@ -21,11 +21,13 @@
 import { randomBytes } from 'node:crypto'
 import { statSync, type Stats } from 'node:fs'
 import { lstat, open, unlink } from 'node:fs/promises'
-import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { SSError, errno, ioError, reasonOf } from '../errors.js'
 import { checkStashDirectory } from './directory.js'
 import { READ_LIMITS, identityOf, readFileChecked, readRegularFile } from './read.js'
+
+/** This machine's name; node:os is loaded only by a write (docs/SPEED.md: it is not free to load). */
+const hostname = (): string => process.getBuiltinModule('node:os').hostname()
 
 /** How long a writer waits for another writer's lock before giving up. */
 export const LOCK_TIMEOUT_MS = 15_000

@@ -1,5 +1,5 @@
-import { homedir } from 'node:os'
 import { sep } from 'node:path'
+import { homeDir } from '../locations.js'
 
 /**
  * A path as a prompt shows it: under the home directory as `~/...`, so that
@@ -7,7 +7,7 @@ import { sep } from 'node:path'
  * @param env - the environment whose HOME is used (default process.env)
  */
 export function displayPath(path: string, env: Record<string, string | undefined> = process.env): string {
-  const home = env.HOME || homedir()
+  const home = env.HOME || homeDir()
   if (home && home !== sep && path.startsWith(home + sep)) return `~${path.slice(home.length)}`
   return path
 }

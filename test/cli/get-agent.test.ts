@@ -6,10 +6,10 @@
  * Real agent processes, real sockets, the built binaries.
  */
 import { spawnSync } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BIN, agentEnvs, agentRuntimeDir, makeStash, runBin, tempDir, type RunResult } from '../helpers.js'
+import { BIN, agentEnvs, agentRuntimeDir, makeStash, plantedRuntime, runBin, runBundled, tempDir, withLooseAgentDir, type BundledResult } from '../helpers.js'
 
 const PASSWORD = 'stash password'
 const dir = tempDir()
@@ -22,14 +22,8 @@ type Env = Record<string, string | undefined>
 /** The stash unlocked in the agent, no password anywhere; and no agent at all, the password from the environment. */
 const { common, withAgent, withoutAgent } = agentEnvs(home, runtime, PASSWORD)
 
-/** Which bundles a run loaded, from Node's module debug lines (NODE_DEBUG=module). */
-const bundles = (stderr: string): string[] => [...new Set([...stderr.matchAll(/dist\/bundle\/([a-z-]+)\.cjs/g)].map((m) => m[1] as string))].sort()
-
-/** `sstash <args>` with Node's module debug lines on; stderr keeps only what sstash wrote. */
-async function sstash(args: string[], env: Env): Promise<RunResult & { bundles: string[] }> {
-  const result = await runBin('sstash', args, { cwd: home, env: { ...env, NODE_DEBUG: 'module' } })
-  return { ...result, stderr: result.stderr.replace(/^MODULE \d+: .*\n/gm, ''), bundles: bundles(result.stderr) }
-}
+/** `sstash <args>`, and which bundles it loaded. */
+const sstash = (args: string[], env: Env): Promise<BundledResult> => runBundled('sstash', args, { cwd: home, env })
 
 beforeAll(async () => {
   mkdirSync(home, { recursive: true })
@@ -116,24 +110,14 @@ describe('sstash get through the agent, as an attacker would use it', () => {
   })
 
   it('does not use an agent directory that other users could reach: it warns once and opens the stash itself', async () => {
-    const sstashDir = join(runtime, 'sstash')
-    chmodSync(sstashDir, 0o755)
-    try {
-      const result = await sstash(['--stash', stash, 'get', 'app/TOKEN'], { ...withAgent, SSTASH_PASSWORD: PASSWORD })
-      expect(result.stdout).toBe('token-value')
-      expect(result.stderr.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^sstash: warning: not using the agent: refusing the agent directory /)])
-      expect(result.bundles).toEqual(['sstash-get', 'sstash-get-agent'])
-    } finally {
-      chmodSync(sstashDir, 0o700)
-    }
+    const result = await withLooseAgentDir(runtime, () => sstash(['--stash', stash, 'get', 'app/TOKEN'], { ...withAgent, SSTASH_PASSWORD: PASSWORD }))
+    expect(result.stdout).toBe('token-value')
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^sstash: warning: not using the agent: refusing the agent directory /)])
+    expect(result.bundles).toEqual(['sstash-get', 'sstash-get-agent'])
   })
 
   it('never answers from a socket of another directory: XDG_RUNTIME_DIR pointing at a planted socket is no agent', async () => {
-    const planted = join(dir, 'planted')
-    mkdirSync(join(planted, 'sstash'), { recursive: true, mode: 0o700 })
-    chmodSync(join(planted, 'sstash'), 0o700)
-    writeFileSync(join(planted, 'sstash', 'agent.sock'), 'not a socket')
-    const result = await sstash(['--stash', stash, 'get', 'app/TOKEN'], { ...common, XDG_RUNTIME_DIR: planted, SSTASH_PASSWORD: PASSWORD })
+    const result = await sstash(['--stash', stash, 'get', 'app/TOKEN'], { ...common, XDG_RUNTIME_DIR: plantedRuntime(dir), SSTASH_PASSWORD: PASSWORD })
     expect(result).toMatchObject({ code: 0, stdout: 'token-value', stderr: '' })
     expect(result.bundles).toEqual(['sstash-get', 'sstash-get-agent'])
   })
