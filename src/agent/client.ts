@@ -12,15 +12,15 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SSError, type SSErrorCode } from '../errors.js'
 import type { StashKey } from '../store/secure-stash.js'
-import { TreeNode, type Tree } from '../tree/tree.js'
+import { Tree, TreeNode } from '../tree/tree.js'
 import { decodeTree } from '../tree/codec.js'
 import { withoutSecrets } from '../env/secret-variables.js'
 import { SOCKET_NAME, agentDir } from '../locations.js'
 import { agentSocket, ensureAgentDir } from './directory.js'
 import { MAX_REQUEST_BYTES, PROTOCOL_VERSION, type AgentEntry, type AgentRequest, type AgentResponse } from './protocol.js'
-import { NOT_SERVING, agentAnswer, agentRequest } from './request.js'
+import { agentAnswer, agentRequest, isNotServing, saidOf, type AgentSaid } from './request.js'
 
-export { NOT_SERVING, agentRequest }
+export { agentRequest }
 
 type Env = Record<string, string | undefined>
 
@@ -60,20 +60,21 @@ export async function agentGetKey(realPath: string, keyId: string, env: Env = pr
  */
 export async function agentReadTree(realPath: string, keys: string[][], env: Env = process.env): Promise<Tree | undefined> {
   const read = await agentRead(realPath, keys, env)
-  return read === NOT_SERVING ? undefined : read
+  return read instanceof Tree ? read : undefined
 }
 
 /**
  * As {@link agentReadTree}, and tells apart an agent that need not be asked again: one that
  * holds no key for the path at all (`held: false`: then asking it for the key, as
  * {@link agentGetKey} does, is useless), or that did not answer.
- * @returns the selected tree; {@link NOT_SERVING}; or undefined (no agent, or it could not serve the read)
+ * @returns the selected tree; what to tell the code that opens the stash when the agent is not
+ *   to be asked again (see AgentSaid); or undefined (no agent, or it could not serve the read)
  */
-export async function agentRead(realPath: string, keys: string[][], env: Env = process.env): Promise<Tree | typeof NOT_SERVING | undefined> {
+export async function agentRead(realPath: string, keys: string[][], env: Env = process.env): Promise<Tree | AgentSaid | undefined> {
   const socketPath = agentSocket(env)
   if (!socketPath) return undefined
   const answer = await agentAnswer(socketPath, { v: PROTOCOL_VERSION, op: 'read', path: realPath, keys }, 3_000)
-  if (answer === NOT_SERVING) return NOT_SERVING
+  if (isNotServing(answer)) return saidOf(answer)
   if (!answer?.ok || !answer.found || typeof answer.tree !== 'string') return undefined
   const tree = decodeTree(new Uint8Array(Buffer.from(answer.tree, 'base64')))
   rebuildExistingParts(tree, keys, answer.missing)

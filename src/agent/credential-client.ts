@@ -4,7 +4,7 @@
  * (src/cli/git-credential-get.ts) loads this file and the transport, nothing more.
  */
 import { MAX_SMALL_REQUEST_BYTES, PROTOCOL_VERSION, type CredentialRequest } from './protocol.js'
-import { NOT_SERVING, agentAnswer, type AgentSaid } from './request.js'
+import { agentAnswer, isNotServing, saidOf, type AgentSaid } from './request.js'
 
 /** Where the helper's stash and settings are, as its command line and environment say. */
 export interface CredentialQuestion {
@@ -29,7 +29,7 @@ export async function agentCredential(socketPath: string, question: CredentialQu
   // A request too long for the agent (a long wwwauth[] list) is the helper's own to read.
   if (Buffer.byteLength(JSON.stringify(line)) >= MAX_SMALL_REQUEST_BYTES) return {}
   const answer = await agentAnswer(socketPath, line, 3_000)
-  if (answer === NOT_SERVING) return { agent: false }
+  if (isNotServing(answer)) return saidOf(answer)
   if (!answer?.ok || answer.found !== true || typeof answer.answer !== 'string') return {}
   return new Uint8Array(Buffer.from(answer.answer, 'base64'))
 }

@@ -12,7 +12,7 @@ import { decodeTree } from '../tree/codec.js'
 import type { Tree } from '../tree/tree.js'
 import { agentSocket } from './directory.js'
 import { PROTOCOL_VERSION } from './protocol.js'
-import { NOT_SERVING, agentAnswer, type AgentSaid } from './request.js'
+import { agentAnswer, isNotServing, saidOf, type AgentSaid } from './request.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -30,7 +30,7 @@ export async function agentFirstRead(stash: () => string, keys: string[][], env:
     // A team stash is opened with the member's key, never held by path: nothing to ask.
     if (isTeamStashFile(path)) return {}
     const answer = await agentAnswer(socket, { v: PROTOCOL_VERSION, op: 'read', path, keys }, 3_000)
-    if (answer === NOT_SERVING) return { agent: false }
+    if (isNotServing(answer)) return saidOf(answer)
     if (!answer?.ok || answer.found !== true || typeof answer.tree !== 'string' || answer.missing !== undefined) return {}
     return decodeTree(new Uint8Array(Buffer.from(answer.tree, 'base64')))
   } catch {

@@ -9,27 +9,48 @@ import { MAX_RESPONSE_BYTES, type AgentRequest, type AgentResponse } from './pro
 /**
  * What a client that asked the agent first tells the code that opens the stash next:
  * `agent: false` when the agent holds no key for the stash, or did not answer in time, so that
- * it is not asked again (a second wait for an agent that hangs, or a second useless request).
+ * it is not asked again (a second wait for an agent that hangs, or a second useless request);
+ * `answered: false` too when it did not answer, so that nothing more is sent to it in this run,
+ * not even the key of a stash then opened with a typed password.
  */
 export interface AgentSaid {
   agent?: false
+  answered?: false
 }
 
 /**
- * What {@link agentAnswer} returns when asking the agent again in this run is useless: it holds
- * no key at all for the path (`held: false`), or it did not answer in time, or answered garbage
- * (an agent that hangs then costs one wait, not two or three).
+ * What {@link agentAnswer} returns when asking the agent again in this run is useless because
+ * it holds no key at all for the path (`held: false`).
  */
 export const NOT_SERVING = 'not-serving'
 
 /**
+ * What {@link agentAnswer} returns when the agent did not answer in time, or answered garbage:
+ * an agent that hangs then costs one wait, not two or three.
+ */
+export const NOT_ANSWERING = 'not-answering'
+
+/** The answers of {@link agentAnswer} after which the agent is not asked again in this run. */
+export type NotServing = typeof NOT_SERVING | typeof NOT_ANSWERING
+
+/** True for the answers of {@link agentAnswer} after which the agent is not asked again. */
+export function isNotServing(answer: unknown): answer is NotServing {
+  return answer === NOT_SERVING || answer === NOT_ANSWERING
+}
+
+/** What to tell the code that opens the stash after such an answer. */
+export function saidOf(answer: NotServing): AgentSaid {
+  return answer === NOT_ANSWERING ? { agent: false, answered: false } : { agent: false }
+}
+
+/**
  * {@link agentRequest} for a client that goes on by itself when the agent cannot help: never
  * throws, and says when the agent need not be asked again in this run.
- * @returns the answer; {@link NOT_SERVING}; or undefined when no agent listens
+ * @returns the answer; one of {@link NotServing}; or undefined when no agent listens
  */
-export async function agentAnswer(socketPath: string, request: AgentRequest, timeoutMs: number): Promise<AgentResponse | typeof NOT_SERVING | undefined> {
-  const answer = await agentRequest(socketPath, request, timeoutMs).catch((): typeof NOT_SERVING => NOT_SERVING)
-  return answer !== NOT_SERVING && answer?.ok && answer.found === false && answer.held === false ? NOT_SERVING : answer
+export async function agentAnswer(socketPath: string, request: AgentRequest, timeoutMs: number): Promise<AgentResponse | NotServing | undefined> {
+  const answer = await agentRequest(socketPath, request, timeoutMs).catch((): typeof NOT_ANSWERING => NOT_ANSWERING)
+  return answer !== NOT_ANSWERING && answer?.ok && answer.found === false && answer.held === false ? NOT_SERVING : answer
 }
 
 /**

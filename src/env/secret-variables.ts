@@ -1,7 +1,9 @@
 /**
  * The environment variables that carry a stash password or an identity. This list is the one
  * source of truth: sstash-run removes them from the child's environment, the agent starts
- * without them, and no stash value may be injected under one of these names.
+ * without them, and a stash value is injected under one of these names only when the user
+ * allows that name (`--allow SSTASH_PASSWORD`, to hand a command the password of another stash:
+ * ./dangerous-names.ts refuses it otherwise).
  */
 export const SECRET_ENV_VARS = [
   'SSTASH_PASSWORD',

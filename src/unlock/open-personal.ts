@@ -17,10 +17,11 @@
 import { lstatSync } from 'node:fs'
 import { SSCryptoError, SSError, errno, ioError } from '../errors.js'
 import type { SecureStash, OpenOptions } from '../store/secure-stash.js'
-import type { Tree } from '../tree/tree.js'
+import { Tree } from '../tree/tree.js'
 import { detectStash, type StashFile } from '../stash/detect.js'
 import { teamHasNoPassword } from '../team/detect.js'
-import { NOT_SERVING, agentGetKey, agentRead, agentStatus, agentUnlock } from '../agent/client.js'
+import { agentGetKey, agentRead, agentStatus, agentUnlock } from '../agent/client.js'
+import type { AgentSaid } from '../agent/request.js'
 import { agentSocket } from '../agent/directory.js'
 import { parseDuration, DEFAULT_AGENT_TIMEOUT_MS } from '../agent/duration.js'
 import type { AgentEntry } from '../agent/protocol.js'
@@ -32,6 +33,11 @@ type Env = Record<string, string | undefined>
 export interface OpenStashOptions extends PasswordOptions, OpenOptions {
   /** Ask the agent first (default true). `sstash unlock` passes false. */
   agent?: boolean
+  /**
+   * False when the agent did not answer in time earlier in this run (AgentSaid): nothing is
+   * sent to it, not even the key of a stash opened with a typed password.
+   */
+  answered?: false
 }
 
 /** How many passwords typed at the terminal are tried before giving up, as sudo and ssh allow. */
@@ -213,7 +219,7 @@ export async function openPersonal(found: StashFile, options: OpenStashOptions =
     tried = enrolled.tried
   }
   const { stash, source } = await passwordOpen(found, options, tried)
-  if (cacheFor !== undefined && typedBy(source)) await giveAgent(stash, cacheFor, env)
+  if (cacheFor !== undefined && typedBy(source) && options.answered !== false) await giveAgent(stash, cacheFor, env)
   return stash
 }
 
@@ -230,14 +236,14 @@ export async function readPersonalStash(stashPath: string, keys: string[][], opt
 /** {@link readPersonalStash} of the stash {@link detectStash} found. */
 export async function readPersonal(found: StashFile, keys: string[][], options: OpenStashOptions = {}): Promise<Tree> {
   if (options.create !== true) requireFound(found)
-  let agent = options.agent
-  if (agent !== false) {
+  let said: AgentSaid | undefined
+  if (options.agent !== false) {
     const read = await agentRead(found.real, keys, options.env ?? process.env)
-    if (read === NOT_SERVING) agent = false
-    else if (read) return read
+    if (read instanceof Tree) return read
+    said = read
   }
   // The agent may still hold the key (a file it could not read for us gets its error here),
   // unless it said it holds none for this path, or did not answer: then it is not asked again.
-  const stash = await openPersonal(found, { ...options, agent })
+  const stash = await openPersonal(found, { ...options, ...said })
   return stash.view((tree) => tree)
 }

@@ -10,7 +10,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SecureStash, SSCryptoError } from '../../../src/index.js'
-import { NOT_SERVING, agentGetKey, agentLock, agentStatus, agentUnlock, agentRead, agentReadTree, agentWriteValues } from '../../../src/agent/client.js'
+import { agentGetKey, agentLock, agentStatus, agentUnlock, agentRead, agentReadTree, agentWriteValues } from '../../../src/agent/client.js'
 import { MAX_REQUEST_BYTES } from '../../../src/agent/protocol.js'
 import { openStash, readStash, writeValues } from '../../../src/unlock/open.js'
 import { ROOT, makeStash, otherUser, runCommand, tempDir, alive, waitFor } from '../../helpers.js'
@@ -581,7 +581,7 @@ describe('reads and writes done by the agent', () => {
     await unlockInAgent(stash, env)
     const read = async (path: string): Promise<unknown> => JSON.parse(await rawRequest(join(runtime, 'sstash', SOCKET_NAME), `${JSON.stringify({ v: 1, op: 'read', path, keys: [[]] })}\n`))
     expect(await read(other.path)).toEqual({ ok: true, found: false, held: false })
-    expect(await agentRead(other.path, [[]], env)).toBe(NOT_SERVING)
+    expect(await agentRead(other.path, [[]], env)).toEqual({ agent: false })
     expect(text((await readStash(other.path, [['a']], { env: { ...env, SSTASH_PASSWORD: 'other password' } })).read(['a', 'b']) as Uint8Array)).toBe('other-value')
     // A key it holds for a file it cannot decrypt now (damaged): not "held: false", so a
     // reader still asks for the key, and the damaged file gets its own error.
