@@ -22,13 +22,13 @@ export interface AgentSaid {
  * What {@link agentAnswer} returns when asking the agent again in this run is useless because
  * it holds no key at all for the path (`held: false`).
  */
-export const NOT_SERVING = 'not-serving'
+const NOT_SERVING = 'not-serving'
 
 /**
  * What {@link agentAnswer} returns when the agent did not answer in time, or answered garbage:
  * an agent that hangs then costs one wait, not two or three.
  */
-export const NOT_ANSWERING = 'not-answering'
+const NOT_ANSWERING = 'not-answering'
 
 /** The answers of {@link agentAnswer} after which the agent is not asked again in this run. */
 export type NotServing = typeof NOT_SERVING | typeof NOT_ANSWERING
