@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, realpathSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { afterAll } from 'vitest'
+import { afterAll, expect } from 'vitest'
 import { SSError, SecureStash, Tree, parseKdfSpec } from '../src/index.js'
 
 export const ROOT = resolve(import.meta.dirname, '..')
@@ -104,12 +104,18 @@ export interface AgentEnvs {
   withAgent: Record<string, string | undefined>
   /** No agent at all (a fresh XDG_RUNTIME_DIR): the stash opened with `password` from SSTASH_PASSWORD. */
   withoutAgent: () => Record<string, string | undefined>
+  /** Unlocks the stash at `path` (of `password`) for an hour in the agent under `where` (default `runtime`); fails the test when it cannot. */
+  unlock: (path: string, where?: string) => Promise<void>
 }
 
 /** {@link AgentEnvs} for `home`, the agent under `runtime`, and a stash of `password`. */
 export function agentEnvs(home: string, runtime: string, password: string, extra: Record<string, string> = {}): AgentEnvs {
   const common = { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data'), LC_ALL: 'C', ...extra }
-  return { common, withAgent: { ...common, XDG_RUNTIME_DIR: runtime }, withoutAgent: () => ({ ...common, XDG_RUNTIME_DIR: tempDir(), SSTASH_PASSWORD: password }) }
+  const unlock = async (path: string, where = runtime): Promise<void> => {
+    const result = await runBin('sstash', ['unlock', '--stash', path, '--timeout', '1h'], { env: { ...common, XDG_RUNTIME_DIR: where, SSTASH_PASSWORD: password } })
+    expect(result.code).toBe(0)
+  }
+  return { common, withAgent: { ...common, XDG_RUNTIME_DIR: runtime }, withoutAgent: () => ({ ...common, XDG_RUNTIME_DIR: tempDir(), SSTASH_PASSWORD: password }), unlock }
 }
 
 /** A run of a binary, with the bundles of dist/bundle it loaded. */

@@ -22,11 +22,11 @@ type Env = Readonly<Record<string, string | undefined>>
  * a key it does not have), or not to ask the agent again (it holds no key for the stash at all,
  * or did not answer in time). Never throws.
  */
-export async function agentFirstRead(stash: () => string, keys: string[][], env: Env): Promise<Tree | AgentSaid> {
+export async function agentFirstRead(stash: string, keys: string[][], env: Env): Promise<Tree | AgentSaid> {
   try {
     const socket = agentSocket(env, true)
     if (socket === undefined) return {}
-    const path = realpathSync(stash())
+    const path = realpathSync(stash)
     // A team stash is opened with the member's key, never held by path: nothing to ask.
     if (isTeamStashFile(path)) return {}
     const answer = await agentAnswer(socket, { v: PROTOCOL_VERSION, op: 'read', path, keys }, 3_000)

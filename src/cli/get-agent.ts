@@ -23,7 +23,7 @@ import { plainGet, printValue } from './get-line.js'
 async function agentValue(stash: string | undefined, keypath: string): Promise<Uint8Array | AgentSaid> {
   try {
     const key = parseKeyPath(keypath)
-    const tree = await agentFirstRead(() => stashPath(stash), [key], process.env)
+    const tree = await agentFirstRead(stashPath(stash), [key], process.env)
     return tree instanceof Tree ? tree.read(key) : tree
   } catch {
     return {}

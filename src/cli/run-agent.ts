@@ -34,7 +34,7 @@ export async function main(argv: readonly string[], other: (handed: Handed) => P
     prepared = await prepare(
       argv,
       async (stash, keys, env) => {
-        const tree = await agentFirstRead(() => stash, keys, env)
+        const tree = await agentFirstRead(stash, keys, env)
         if (tree instanceof Tree) return tree
         throw new Unserved(tree)
       },

@@ -25,7 +25,7 @@ const socket = join(runtime, 'sstash', SOCKET_NAME)
 type Env = Record<string, string | undefined>
 
 /** The stash unlocked in the agent, no password anywhere; and no agent at all, the password from the environment. */
-const { common, withAgent, withoutAgent } = agentEnvs(home, runtime, PASSWORD, { GIT_TERMINAL_PROMPT: '0' })
+const { common, withAgent, withoutAgent, unlock } = agentEnvs(home, runtime, PASSWORD, { GIT_TERMINAL_PROMPT: '0' })
 
 const lines = (...items: string[]): string => items.map((line) => `${line}\n`).join('')
 
@@ -56,8 +56,7 @@ beforeAll(async () => {
   await store('protocol=https', 'host=example.com', 'path=repo.git', 'username=carol', 'password=carol-pw')
   await store('protocol=https', 'host=expired.example.com', 'username=bob', 'password=old-pw', 'password_expiry_utc=1000')
   await store('capability[]=authtype', 'protocol=https', 'host=token.example.com', 'authtype=Bearer', 'credential=bearer-token')
-  const unlocked = await runBin('sstash', ['unlock', '--stash', stash, '--timeout', '1h'], { env: { ...withAgent, SSTASH_PASSWORD: PASSWORD } })
-  expect(unlocked.code).toBe(0)
+  await unlock(stash)
 })
 
 const REQUESTS: [string, string, string[]?][] = [

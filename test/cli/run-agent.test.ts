@@ -21,7 +21,7 @@ const runtime = agentRuntimeDir()
 
 type Env = Record<string, string | undefined>
 
-const { common, withAgent, withoutAgent } = agentEnvs(home, runtime, PASSWORD, { SSTASH_FILE: stash })
+const { common, withAgent, withoutAgent, unlock } = agentEnvs(home, runtime, PASSWORD, { SSTASH_FILE: stash })
 
 /** The child's environment as `env` prints it, less what differs between the two runs by design. */
 const PRINT_ENV = ['sh', '-c', 'env | grep -v -e ^XDG_RUNTIME_DIR= -e ^NODE_DEBUG= | sort']
@@ -48,8 +48,7 @@ beforeAll(async () => {
   writeFileSync(refs, 'API_TOKEN=sstash://app/TOKEN\nPLAIN=plain value\n')
   writeFileSync(unresolved, 'GONE=sstash://app/NOPE\n')
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'p', sstash: { keys: ['app'] } }))
-  const unlocked = await runBin('sstash', ['unlock', '--stash', stash, '--timeout', '1h'], { env: { ...withAgent, SSTASH_PASSWORD: PASSWORD } })
-  expect(unlocked.code).toBe(0)
+  await unlock(stash)
 })
 
 describe('sstash-run through the agent', () => {

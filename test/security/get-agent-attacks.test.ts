@@ -21,7 +21,7 @@ const runtime = agentRuntimeDir()
 type Env = Record<string, string | undefined>
 
 /** The stash unlocked in the agent, no password anywhere; and no agent at all, the password from the environment. */
-const { common, withAgent, withoutAgent } = agentEnvs(home, runtime, PASSWORD)
+const { common, withAgent, withoutAgent, unlock } = agentEnvs(home, runtime, PASSWORD)
 
 const sstash = (args: string[], env: Env): Promise<RunResult> => runBin('sstash', args, { cwd: home, env, timeoutMs: 8_000 })
 
@@ -35,8 +35,7 @@ beforeAll(async () => {
   mkdirSync(home, { recursive: true })
   await makeStash(stash, PASSWORD, { 'app/TOKEN': 'token-value', '__proto__/x': 'proto', constructor: 'ctor' })
   await makeStash(join(dir, 'other.sstash'), 'other password', { 'app/TOKEN': 'other-stash-value' })
-  const unlocked = await runBin('sstash', ['unlock', '--stash', stash, '--timeout', '1h'], { env: { ...withAgent, SSTASH_PASSWORD: PASSWORD } })
-  expect(unlocked.code).toBe(0)
+  await unlock(stash)
 })
 
 describe('sstash get through the agent, attacked', () => {
@@ -94,7 +93,7 @@ describe('sstash get through the agent, attacked', () => {
   it('never prints a stale value: a write by another process, and an older file written in place with the old mtime', async () => {
     const copy = join(dir, 'stale.sstash')
     copyFileSync(stash, copy)
-    await runBin('sstash', ['unlock', '--stash', copy, '--timeout', '1h'], { env: { ...withAgent, SSTASH_PASSWORD: PASSWORD } })
+    await unlock(copy)
     expect((await sstash(['--stash', copy, 'get', 'app/TOKEN'], withAgent)).stdout).toBe('token-value')
     const older = readFileSync(copy)
     await makeStash(copy, PASSWORD, { 'app/TOKEN': 'newer' })
@@ -111,7 +110,7 @@ describe('sstash get through the agent, attacked', () => {
   it('never answers for a held path swapped for a symbolic link to another stash, or for a team stash put there', async () => {
     const held = join(dir, 'swap.sstash')
     copyFileSync(stash, held)
-    await runBin('sstash', ['unlock', '--stash', held, '--timeout', '1h'], { env: { ...withAgent, SSTASH_PASSWORD: PASSWORD } })
+    await unlock(held)
     renameSync(held, join(dir, 'swap.sstash.bak'))
     symlinkSync(join(dir, 'other.sstash'), held)
     const viaLink = await sstash(['--stash', held, 'get', 'app/TOKEN'], { ...withAgent, SSTASH_PASSWORD: 'wrong' })

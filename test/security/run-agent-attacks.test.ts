@@ -42,7 +42,7 @@ const stoppedRuntime = agentRuntimeDir()
 
 type Env = Record<string, string | undefined>
 
-const { common, withAgent, withoutAgent } = agentEnvs(home, runtime, PASSWORD, { SSTASH_FILE: stash })
+const { common, withAgent, withoutAgent, unlock } = agentEnvs(home, runtime, PASSWORD, { SSTASH_FILE: stash })
 
 /** The child's environment as `env` prints it, less what differs between the two runs by design. */
 const PRINT_ENV = ['sh', '-c', 'env | grep -v -e ^XDG_RUNTIME_DIR= -e ^NODE_DEBUG= | sort']
@@ -58,12 +58,6 @@ async function both(args: string[], cwd?: string, extra: Env = {}): Promise<{ fa
 
 /** What the user sees of a run: the bundles loaded are the one thing that may differ. */
 const seen = ({ bundles: _, ...result }: BundledResult) => result
-
-/** Unlocks `path` (of PASSWORD) in the agent under `where`. */
-async function unlock(path: string, where = runtime): Promise<void> {
-  const result = await runBin('sstash', ['unlock', '--stash', path, '--timeout', '1h'], { env: { ...common, XDG_RUNTIME_DIR: where, SSTASH_PASSWORD: PASSWORD } })
-  expect(result.code).toBe(0)
-}
 
 beforeAll(async () => {
   mkdirSync(home, { recursive: true })
